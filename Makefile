@@ -1,0 +1,43 @@
+# Two commands for a newcomer: `make demo` and `make test`. Everything else is a helper they call.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test build lint rust-test py-test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q maturin==1.16.0
+	touch $(STAMP)
+
+# Release build of the extension into the venv (also installs the runtime and dev dependencies).
+build: $(STAMP)
+	$(VENV)/bin/maturin develop --release --extras dev -q
+
+demo: build
+	$(PY) -m acdcore demo
+
+rust-test:
+	cargo test --workspace --quiet
+
+lint: build
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	$(VENV)/bin/ruff check python tests benches examples
+	$(VENV)/bin/ruff format --check python tests benches examples
+	$(VENV)/bin/mypy --strict python/acdcore
+	$(PY) -m mypy.stubtest acdcore._core
+
+py-test: build
+	$(PY) -m pytest -q
+
+test: rust-test py-test lint
+
+bench: build
+	cargo bench -p acdcore --bench routing
+	$(PY) -m pytest benches -q --benchmark-only
+
+clean:
+	rm -rf $(VENV) target

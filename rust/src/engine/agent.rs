@@ -1,0 +1,167 @@
+//! Agents at run time, and the one doorway through which their routing-relevant fields change
+//! (`modify_agent`), which keeps the per-queue availability indexes and state counts exact.
+
+use serde::{Deserialize, Serialize};
+
+use super::Engine;
+use super::queue::AvailKey;
+use crate::model::{AgentState, Id, Strategy};
+use crate::skills::SkillSet;
+use crate::time::Time;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Status {
+    LoggedOut,
+    /// Logged in, not paused, not in wrap-up (may still hold calls up to its limit).
+    Ready,
+    Paused,
+    WrapUp,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Membership {
+    pub queue: u32,
+    /// Share for weighted-random.
+    pub weight: u32,
+    /// Calls taken from this queue since login (fewest-calls).
+    pub calls: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Agent {
+    pub id: Id,
+    pub login_seq: u64,
+    pub status: Status,
+    pub pause_reason: Option<Id>,
+    pub pending_pause: Option<Id>,
+    pub pending_logout: bool,
+    pub skills: SkillSet,
+    pub queues: Vec<Membership>,
+    /// Concurrent interactions allowed (1 for voice).
+    pub limit: u32,
+    pub active: Vec<u32>,
+    pub offers: Vec<u32>,
+    pub idle_since: f64,
+    pub login_time: f64,
+    pub talk_time: f64,
+    pub calls: u64,
+    pub no_answers: u32,
+    pub wrap_until: Option<(Time, u64)>,
+    /// Whether the agent currently sits in its queues' `avail` indexes.
+    pub indexed: bool,
+}
+
+impl Agent {
+    pub fn can_take(&self) -> bool {
+        self.status == Status::Ready
+            && self.pending_pause.is_none()
+            && !self.pending_logout
+            && self.active.len() + self.offers.len() < self.limit as usize
+    }
+
+    pub fn state(&self) -> AgentState {
+        match self.status {
+            Status::LoggedOut => AgentState::LoggedOut,
+            Status::Paused => AgentState::Paused,
+            Status::WrapUp => AgentState::WrapUp,
+            Status::Ready if !self.active.is_empty() => AgentState::Busy,
+            Status::Ready if !self.offers.is_empty() => AgentState::Reserved,
+            Status::Ready => AgentState::Available,
+        }
+    }
+
+    pub fn membership(&mut self, queue: u32) -> Option<&mut Membership> {
+        self.queues.iter_mut().find(|m| m.queue == queue)
+    }
+
+    /// The agent's place in a queue's availability index under that queue's strategy.
+    pub fn avail_key(&self, agent: u32, m: &Membership, strategy: Strategy) -> AvailKey {
+        let idle = Time(self.idle_since);
+        let (a, b) = match strategy {
+            Strategy::Linear | Strategy::RoundRobin => (Time(0.0), Time(0.0)),
+            Strategy::FewestCalls => (Time(m.calls as f64), idle),
+            Strategy::LeastTalkTime => (Time(self.talk_time), idle),
+            Strategy::LongestIdle
+            | Strategy::SkillsBest
+            | Strategy::Random
+            | Strategy::WeightedRandom
+            | Strategy::RingAll => (idle, Time(0.0)),
+        };
+        AvailKey {
+            a,
+            b,
+            seq: self.login_seq,
+            agent,
+        }
+    }
+}
+
+impl Engine {
+    /// Every change to an agent goes through here: it leaves the indexes and the per-queue state
+    /// counts, changes, and comes back, so no index ever holds a stale key.
+    pub(crate) fn modify_agent<R>(&mut self, a: u32, f: impl FnOnce(&mut Agent) -> R) -> R {
+        self.detach_agent(a);
+        let r = f(&mut self.agents[a as usize]);
+        self.attach_agent(a);
+        r
+    }
+
+    fn detach_agent(&mut self, a: u32) {
+        let agent = &mut self.agents[a as usize];
+        let state = agent.state();
+        for m in &agent.queues {
+            let q = &mut self.queues[m.queue as usize];
+            if agent.indexed {
+                q.avail.remove(&agent.avail_key(a, m, q.cfg.strategy));
+            }
+            q.count_state(state, -1);
+        }
+        agent.indexed = false;
+    }
+
+    fn attach_agent(&mut self, a: u32) {
+        let agent = &mut self.agents[a as usize];
+        let state = agent.state();
+        let index = agent.can_take();
+        for m in &agent.queues {
+            let q = &mut self.queues[m.queue as usize];
+            if index {
+                q.avail.insert(agent.avail_key(a, m, q.cfg.strategy));
+            }
+            q.count_state(state, 1);
+        }
+        agent.indexed = index;
+    }
+
+    /// The agent has nothing holding it back any more (login, unpause, wrap-up over, call over
+    /// with no wrap-up): it becomes available, or paused if a pause was asked for meanwhile,
+    /// and takes waiting calls.
+    pub(crate) fn become_available(&mut self, a: u32) {
+        let t = self.t;
+        self.modify_agent(a, |ag| {
+            if let Some(reason) = ag.pending_pause.take() {
+                ag.status = Status::Paused;
+                ag.pause_reason = Some(reason);
+            } else {
+                ag.status = Status::Ready;
+                ag.pause_reason = None;
+                if ag.active.is_empty() {
+                    ag.idle_since = t;
+                }
+            }
+        });
+        self.agent_ready(a, &[]);
+    }
+
+    pub(crate) fn do_logout(&mut self, a: u32) {
+        if let Some(key) = self.agents[a as usize].wrap_until.take() {
+            self.timers.remove(&key);
+        }
+        self.modify_agent(a, |ag| {
+            ag.status = Status::LoggedOut;
+            ag.pending_logout = false;
+            ag.pending_pause = None;
+            ag.pause_reason = None;
+        });
+    }
+}

@@ -1,0 +1,314 @@
+//! Calls at run time: entering a queue, waiting (and escalating) in it, and leaving it.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Engine, Timer};
+use crate::model::{Action, Event, Id};
+use crate::skills::SkillSet;
+use crate::time::Time;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum CallState {
+    /// Waiting only for its preferred agent, until `hold_until`.
+    Held,
+    Waiting,
+    Offered,
+    Connected,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Call {
+    pub id: Id,
+    /// The queue whose statistics the call counts in.
+    pub home: u32,
+    pub priority: f64,
+    pub skills: SkillSet,
+    pub arrival: f64,
+    /// When the call entered `home` (max wait and escalation count from here).
+    pub entered: f64,
+    pub seq: u64,
+    pub state: CallState,
+    /// Queues whose structures hold the call while it waits: `home` first, then overflows.
+    pub queues: Vec<u32>,
+    pub preferred: Option<Id>,
+    pub hold_until: f64,
+    /// Agents ringing (Offered) or the one agent (Connected).
+    pub agents: Vec<u32>,
+    pub served_by: u32,
+    pub answered: f64,
+    /// Next escalation step of `home` to apply.
+    pub step: usize,
+    pub deadline: Option<(Time, u64)>,
+    pub offer_timer: Option<(Time, u64)>,
+}
+
+impl Engine {
+    pub(crate) fn call(&self, c: u32) -> &Call {
+        self.calls[c as usize].as_ref().expect("live call slot")
+    }
+
+    pub(crate) fn call_mut(&mut self, c: u32) -> &mut Call {
+        self.calls[c as usize].as_mut().expect("live call slot")
+    }
+
+    /// Puts the call into the waiting structures of every queue it waits in.
+    pub(crate) fn insert_waiting(&mut self, c: u32) {
+        let call = self.calls[c as usize].as_ref().expect("live call slot");
+        for (i, &q) in call.queues.iter().enumerate() {
+            let queue = &mut self.queues[q as usize];
+            let key = queue.wait_key(call.priority, call.arrival, call.seq, c);
+            queue.ranked.insert(key);
+            queue.by_arrival.insert((Time(call.arrival), call.seq));
+            match call.state {
+                CallState::Waiting => queue.class_insert(&call.skills, key),
+                CallState::Held if i == 0 => {
+                    let pref = call
+                        .preferred
+                        .clone()
+                        .expect("held call has a preferred agent");
+                    self.held.entry(pref).or_default().insert(key);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    pub(crate) fn remove_waiting(&mut self, c: u32) {
+        let call = self.calls[c as usize].as_ref().expect("live call slot");
+        for (i, &q) in call.queues.iter().enumerate() {
+            let queue = &mut self.queues[q as usize];
+            let key = queue.wait_key(call.priority, call.arrival, call.seq, c);
+            queue.ranked.remove(&key);
+            queue.by_arrival.remove(&(Time(call.arrival), call.seq));
+            match call.state {
+                CallState::Waiting => queue.class_remove(&call.skills, &key),
+                CallState::Held if i == 0 => {
+                    let pref = call
+                        .preferred
+                        .as_ref()
+                        .expect("held call has a preferred agent");
+                    if let Some(set) = self.held.get_mut(pref) {
+                        set.remove(&key);
+                        if set.is_empty() {
+                            self.held.remove(pref);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Changes a waiting call's routing fields, keeping every structure consistent.
+    fn modify_waiting(&mut self, c: u32, f: impl FnOnce(&mut Call)) {
+        self.remove_waiting(c);
+        f(self.call_mut(c));
+        self.insert_waiting(c);
+    }
+
+    /// The call enters queue `q` (it is new, or moving on from a full or timed-out queue).
+    /// A full queue sends it on along `on_limit`; a chain of full queues that comes back on
+    /// itself ends the call rather than looping. Returns false when the call has left.
+    pub(crate) fn place(&mut self, c: u32, mut q: u32) -> bool {
+        let t = self.t;
+        let mut hops = 0;
+        loop {
+            let queue = &mut self.queues[q as usize];
+            queue.counters.offered += 1;
+            let full = queue
+                .cfg
+                .max_waiting
+                .is_some_and(|m| queue.counters.waiting >= u64::from(m));
+            if !full {
+                queue.counters.waiting += 1;
+                break;
+            }
+            queue.counters.overflowed += 1;
+            let next = queue.overflow_to.filter(|_| hops < self.queues.len());
+            hops += 1;
+            let call = self.call(c);
+            self.events.push(Event::Overflow {
+                t,
+                call: call.id.clone(),
+                from: self.queues[q as usize].id.clone(),
+                to: next.map(|n| self.queues[n as usize].id.clone()),
+                wait: t - call.arrival,
+            });
+            match next {
+                Some(n) => q = n,
+                None => {
+                    self.free_call(c);
+                    return false;
+                }
+            }
+        }
+        let call = self.call_mut(c);
+        call.home = q;
+        call.queues = vec![q];
+        call.entered = t;
+        call.step = 0;
+        self.insert_waiting(c);
+        self.schedule_deadline(c);
+        true
+    }
+
+    /// The next moment something is due for this call: hold expiry, an escalation step, or
+    /// max wait. One timer per call, re-armed after each firing.
+    pub(crate) fn schedule_deadline(&mut self, c: u32) {
+        if let Some(key) = self.call_mut(c).deadline.take() {
+            self.timers.remove(&key);
+        }
+        let call = self.call(c);
+        let cfg = &self.queues[call.home as usize].cfg;
+        let mut due = f64::INFINITY;
+        if call.state == CallState::Held {
+            due = due.min(call.hold_until);
+        }
+        if let Some(step) = cfg.escalation.get(call.step) {
+            due = due.min(call.entered + step.after);
+        }
+        if let Some(w) = cfg.max_wait {
+            due = due.min(call.entered + w);
+        }
+        if due.is_finite() {
+            let key = self.add_timer(due.max(self.t), Timer::Deadline(c));
+            self.call_mut(c).deadline = Some(key);
+        }
+    }
+
+    pub(crate) fn on_deadline(&mut self, c: u32) {
+        let t = self.t;
+        self.call_mut(c).deadline = None;
+        let call = self.call(c);
+        if !matches!(call.state, CallState::Held | CallState::Waiting) {
+            return; // re-armed when the call comes back from its offer
+        }
+        let mut changed = false;
+        if call.state == CallState::Held && t >= call.hold_until {
+            self.modify_waiting(c, |call| call.state = CallState::Waiting);
+            changed = true;
+        }
+        loop {
+            let call = self.call(c);
+            let home = call.home;
+            let Some(step) = self.queues[home as usize].cfg.escalation.get(call.step) else {
+                break;
+            };
+            if call.entered + step.after > t {
+                break;
+            }
+            let (idx, action) = (call.step, step.action.clone());
+            self.call_mut(c).step += 1;
+            self.events.push(Event::Escalate {
+                t,
+                call: self.call(c).id.clone(),
+                queue: self.queues[home as usize].id.clone(),
+                step: idx as u32,
+            });
+            if !self.escalate(c, idx, action) {
+                return;
+            }
+            changed = true;
+        }
+        let call = self.call(c);
+        let home = call.home;
+        if let Some(w) = self.queues[home as usize].cfg.max_wait
+            && t >= call.entered + w
+        {
+            self.leave_queue(c);
+            self.call_mut(c).state = CallState::Waiting;
+            match self.queues[home as usize].overflow_to {
+                Some(next) => {
+                    self.queues[home as usize].counters.overflowed += 1;
+                    let call = self.call(c);
+                    self.events.push(Event::Overflow {
+                        t,
+                        call: call.id.clone(),
+                        from: self.queues[home as usize].id.clone(),
+                        to: Some(self.queues[next as usize].id.clone()),
+                        wait: t - call.arrival,
+                    });
+                    if !self.place(c, next) {
+                        return;
+                    }
+                    changed = true;
+                }
+                None => {
+                    self.queues[home as usize].counters.timed_out += 1;
+                    let call = self.call(c);
+                    self.events.push(Event::Timeout {
+                        t,
+                        call: call.id.clone(),
+                        queue: self.queues[home as usize].id.clone(),
+                        wait: t - call.arrival,
+                    });
+                    self.free_call(c);
+                    return;
+                }
+            }
+        }
+        self.schedule_deadline(c);
+        if changed {
+            self.call_ready(c, &[]);
+        }
+    }
+
+    /// Applies one escalation step; false when the call has left.
+    fn escalate(&mut self, c: u32, step: usize, action: Action) -> bool {
+        match action {
+            Action::LowerSkills(by) => {
+                self.modify_waiting(c, |call| call.skills = call.skills.lowered(by));
+            }
+            Action::ClearSkills => self.modify_waiting(c, |call| call.skills = SkillSet::default()),
+            Action::RaisePriority(by) => {
+                self.modify_waiting(c, |call| call.priority += by as f64);
+            }
+            Action::AddQueues(_) => {
+                let home = self.call(c).home as usize;
+                let extra = self.queues[home].step_queues[step].clone();
+                self.modify_waiting(c, |call| {
+                    for q in extra {
+                        if !call.queues.contains(&q) {
+                            call.queues.push(q);
+                        }
+                    }
+                });
+            }
+            Action::Fallback(target) => {
+                let t = self.t;
+                let home = self.call(c).home;
+                self.leave_queue(c);
+                self.queues[home as usize].counters.fallback += 1;
+                let call = self.call(c);
+                self.events.push(Event::Fallback {
+                    t,
+                    call: call.id.clone(),
+                    queue: self.queues[home as usize].id.clone(),
+                    target: target.into(),
+                    wait: t - call.arrival,
+                });
+                self.free_call(c);
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Takes a waiting (or held) call out of its queues without ending it; the home queue no
+    /// longer counts it as waiting.
+    pub(crate) fn leave_queue(&mut self, c: u32) {
+        self.remove_waiting(c);
+        let home = self.call(c).home;
+        let counters = &mut self.queues[home as usize].counters;
+        counters.waiting = counters.waiting.saturating_sub(1);
+    }
+
+    pub(crate) fn free_call(&mut self, c: u32) {
+        let call = self.calls[c as usize].take().expect("live call slot");
+        for key in [call.deadline, call.offer_timer].into_iter().flatten() {
+            self.timers.remove(&key);
+        }
+        self.call_ids.remove(&call.id);
+        self.free_calls.push(c);
+    }
+}

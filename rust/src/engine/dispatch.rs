@@ -1,0 +1,390 @@
+//! Matching, in both directions: a call looking for an agent (on arrival, or back from an
+//! offer) and an agent looking for a call (whenever it becomes free). Then offers, answers and
+//! the end of a call.
+
+use std::cmp::Reverse;
+
+use super::agent::{Agent, Status};
+use super::call::{Call, CallState};
+use super::queue::{AvailKey, Queue};
+use super::{Engine, Timer};
+use crate::model::{Event, Strategy, Unoffer};
+use crate::rng::Rng;
+use crate::time::Time;
+
+/// Who gets the call among the available agents of queue `q`, under its strategy.
+/// Agents are visited in index order, so the first eligible one is the strategy's choice; only
+/// skills-best and the random strategies must see every eligible agent of the queue (never
+/// agents of other queues). Ring-all returns every eligible agent when offers really ring.
+fn pick_in_queue(
+    q: u32,
+    queue: &Queue,
+    agents: &[Agent],
+    call: &Call,
+    exclude: &[u32],
+    rng: &mut Rng,
+    ring_everyone: bool,
+) -> Vec<u32> {
+    let ok = |k: &&AvailKey| {
+        !exclude.contains(&k.agent) && agents[k.agent as usize].skills.satisfies(&call.skills)
+    };
+    let first = |it: &mut dyn Iterator<Item = &AvailKey>| {
+        for k in it {
+            if ok(&k) {
+                return Some(k.agent);
+            }
+        }
+        None
+    };
+    let chosen = match queue.cfg.strategy {
+        Strategy::LongestIdle
+        | Strategy::Linear
+        | Strategy::FewestCalls
+        | Strategy::LeastTalkTime => first(&mut queue.avail.iter()),
+        Strategy::RingAll if ring_everyone => {
+            return queue.avail.iter().filter(ok).map(|k| k.agent).collect();
+        }
+        Strategy::RingAll => first(&mut queue.avail.iter()),
+        Strategy::RoundRobin => {
+            let from = AvailKey {
+                a: Time(0.0),
+                b: Time(0.0),
+                seq: queue.rr_last.map_or(0, |s| s + 1),
+                agent: 0,
+            };
+            first(&mut queue.avail.range(from..)).or_else(|| first(&mut queue.avail.range(..from)))
+        }
+        Strategy::SkillsBest => {
+            let mut best: Option<(u32, u32)> = None;
+            for k in queue.avail.iter().filter(ok) {
+                let score = agents[k.agent as usize].skills.score(&call.skills);
+                if best.is_none_or(|(s, _)| score > s) {
+                    best = Some((score, k.agent));
+                }
+            }
+            best.map(|(_, a)| a)
+        }
+        Strategy::Random => {
+            let eligible: Vec<u32> = queue.avail.iter().filter(ok).map(|k| k.agent).collect();
+            (!eligible.is_empty()).then(|| eligible[rng.below(eligible.len())])
+        }
+        Strategy::WeightedRandom => {
+            let weight = |a: u32| {
+                agents[a as usize]
+                    .queues
+                    .iter()
+                    .find(|m| m.queue == q)
+                    .map_or(0, |m| u64::from(m.weight))
+            };
+            let eligible: Vec<(u32, u64)> = queue
+                .avail
+                .iter()
+                .filter(ok)
+                .map(|k| (k.agent, weight(k.agent)))
+                .collect();
+            let total: u64 = eligible.iter().map(|e| e.1).sum();
+            if total == 0 {
+                eligible.first().map(|e| e.0)
+            } else {
+                let mut x = rng.below(total as usize) as u64;
+                eligible
+                    .into_iter()
+                    .find(|&(_, w)| {
+                        let hit = x < w;
+                        x = x.saturating_sub(w);
+                        hit
+                    })
+                    .map(|e| e.0)
+            }
+        }
+    };
+    chosen.into_iter().collect()
+}
+
+impl Engine {
+    /// A call is (back) in line: hand it to an agent if one is eligible now.
+    pub(crate) fn call_ready(&mut self, c: u32, exclude: &[u32]) {
+        let call = self.calls[c as usize].as_ref().expect("live call slot");
+        let picked = match call.state {
+            CallState::Held => {
+                let pref = call
+                    .preferred
+                    .as_ref()
+                    .expect("held call has a preferred agent");
+                self.agent_ids
+                    .get(pref)
+                    .copied()
+                    .filter(|&a| !exclude.contains(&a) && self.agents[a as usize].can_take())
+                    .map(|a| (vec![a], call.home))
+            }
+            CallState::Waiting => {
+                let ring = !self.auto_accept;
+                call.queues.iter().find_map(|&q| {
+                    let queue = &self.queues[q as usize];
+                    let agents =
+                        pick_in_queue(q, queue, &self.agents, call, exclude, &mut self.rng, ring);
+                    (!agents.is_empty()).then_some((agents, q))
+                })
+            }
+            CallState::Offered | CallState::Connected => None,
+        };
+        if let Some((agents, q)) = picked {
+            self.hand_over(c, agents, q);
+        }
+    }
+
+    /// An agent may have room for a call: give it the best waiting call it is eligible for
+    /// (calls held for it first, then by queue weight, aged priority, arrival, trace order),
+    /// as many times as its limit allows.
+    pub(crate) fn agent_ready(&mut self, a: u32, exclude: &[u32]) {
+        while self.agents[a as usize].can_take() {
+            let Some((c, q)) = self.best_call_for(a, exclude) else {
+                return;
+            };
+            self.hand_over(c, vec![a], q);
+        }
+    }
+
+    fn best_call_for(&self, a: u32, exclude: &[u32]) -> Option<(u32, u32)> {
+        let agent = &self.agents[a as usize];
+        let allowed = |k: &&_| !exclude.contains(&Self::key_call(k));
+        if let Some(held) = self.held.get(&agent.id)
+            && let Some(k) = held.iter().find(allowed)
+        {
+            return Some((k.call, self.call(k.call).home));
+        }
+        type Rank = (Time, Time, Reverse<Time>, Reverse<u64>);
+        let mut best: Option<(Rank, u32, u32)> = None;
+        for m in &agent.queues {
+            let queue = &self.queues[m.queue as usize];
+            for class in &queue.classes {
+                if !agent.skills.satisfies(&class.req) {
+                    continue;
+                }
+                let Some(k) = class.calls.iter().find(allowed) else {
+                    continue;
+                };
+                let rank = (
+                    Time(queue.cfg.weight),
+                    Time(queue.priority_at(k, self.t)),
+                    Reverse(k.arrival),
+                    Reverse(k.seq),
+                );
+                if best.as_ref().is_none_or(|b| rank > b.0) {
+                    best = Some((rank, k.call, m.queue));
+                }
+            }
+        }
+        best.map(|(_, c, q)| (c, q))
+    }
+
+    fn key_call(k: &super::queue::WaitKey) -> u32 {
+        k.call
+    }
+
+    /// The call leaves the line for these agents: connected at once, or offered.
+    fn hand_over(&mut self, c: u32, agents: Vec<u32>, q: u32) {
+        self.remove_waiting(c);
+        self.queues[q as usize].rr_last = Some(self.agents[agents[0] as usize].login_seq);
+        if self.auto_accept {
+            self.connect(c, agents[0], q);
+            return;
+        }
+        let t = self.t;
+        for &a in &agents {
+            self.modify_agent(a, |ag| ag.offers.push(c));
+        }
+        let ring = self.queues[q as usize].cfg.ring_timeout;
+        let timer = (ring > 0.0).then(|| self.add_timer(t + ring, Timer::OfferTimeout(c)));
+        let call = self.call_mut(c);
+        call.state = CallState::Offered;
+        call.served_by = q;
+        call.agents = agents;
+        call.offer_timer = timer;
+        let call = self.call(c);
+        self.events.push(Event::Offer {
+            t,
+            call: call.id.clone(),
+            queue: self.queues[q as usize].id.clone(),
+            agents: call
+                .agents
+                .iter()
+                .map(|&a| self.agents[a as usize].id.clone())
+                .collect(),
+        });
+    }
+
+    /// The call is answered by `a`, serving from queue `q`.
+    pub(crate) fn connect(&mut self, c: u32, a: u32, q: u32) {
+        let t = self.t;
+        if let Some(key) = self.call_mut(c).deadline.take() {
+            self.timers.remove(&key);
+        }
+        self.modify_agent(a, |ag| {
+            ag.offers.retain(|&x| x != c);
+            ag.active.push(c);
+            ag.no_answers = 0;
+            ag.calls += 1;
+            if let Some(m) = ag.membership(q) {
+                m.calls += 1;
+            }
+        });
+        let call = self.call_mut(c);
+        call.state = CallState::Connected;
+        call.agents = vec![a];
+        call.served_by = q;
+        call.answered = t;
+        let (home, wait) = (call.home, t - call.arrival);
+        let queue = &mut self.queues[home as usize];
+        let counters = &mut queue.counters;
+        counters.waiting = counters.waiting.saturating_sub(1);
+        counters.answered += 1;
+        counters.wait_sum += wait;
+        if wait <= queue.cfg.sl {
+            counters.answered_within_sl += 1;
+        }
+        let call = self.call(c);
+        self.events.push(Event::Assign {
+            t,
+            call: call.id.clone(),
+            agent: self.agents[a as usize].id.clone(),
+            queue: self.queues[q as usize].id.clone(),
+            wait,
+        });
+    }
+
+    pub(crate) fn accept_offer(&mut self, c: u32, a: u32) {
+        let t = self.t;
+        if let Some(key) = self.call_mut(c).offer_timer.take() {
+            self.timers.remove(&key);
+        }
+        let others: Vec<u32> = self
+            .call(c)
+            .agents
+            .iter()
+            .copied()
+            .filter(|&x| x != a)
+            .collect();
+        let q = self.call(c).served_by;
+        for &o in &others {
+            self.unoffer(c, o, Some(Unoffer::Taken), t);
+        }
+        self.connect(c, a, q);
+        for o in others {
+            self.agent_ready(o, &[]);
+        }
+    }
+
+    /// Stops ringing `a` for call `c`; the agent's own pending pause applies if it is now idle.
+    /// `why` is None when the host itself declined (it needs no telling).
+    pub(crate) fn unoffer(&mut self, c: u32, a: u32, why: Option<Unoffer>, t: f64) {
+        self.call_mut(c).agents.retain(|&x| x != a);
+        self.modify_agent(a, |ag| {
+            ag.offers.retain(|&x| x != c);
+            if ag.offers.is_empty()
+                && ag.active.is_empty()
+                && ag.status == Status::Ready
+                && let Some(reason) = ag.pending_pause.take()
+            {
+                ag.status = Status::Paused;
+                ag.pause_reason = Some(reason);
+            }
+        });
+        if let Some(why) = why {
+            let call_id = self.call(c).id.clone();
+            let agent = self.agents[a as usize].id.clone();
+            self.events.push(Event::Unoffer {
+                t,
+                call: call_id,
+                agent,
+                why,
+            });
+        }
+    }
+
+    /// Nobody is ringing for this call any more: back to its place in line.
+    pub(crate) fn return_to_line(&mut self, c: u32, exclude: &[u32]) {
+        if let Some(key) = self.call_mut(c).offer_timer.take() {
+            self.timers.remove(&key);
+        }
+        let call = self.call_mut(c);
+        call.state = CallState::Waiting;
+        call.agents.clear();
+        self.insert_waiting(c);
+        self.schedule_deadline(c);
+        self.call_ready(c, exclude);
+    }
+
+    pub(crate) fn on_offer_timeout(&mut self, c: u32) {
+        let t = self.t;
+        self.call_mut(c).offer_timer = None;
+        let rung = self.call(c).agents.clone();
+        let q = self.call(c).served_by;
+        let max = self.queues[q as usize].cfg.max_no_answers;
+        for &a in &rung {
+            self.unoffer(c, a, Some(Unoffer::Timeout), t);
+            let paused = self.modify_agent(a, |ag| {
+                ag.no_answers += 1;
+                let pause = max > 0 && ag.no_answers >= max && ag.status == Status::Ready;
+                if pause {
+                    ag.status = Status::Paused;
+                    ag.pause_reason = Some("no-answer".into());
+                    ag.pending_pause = None;
+                }
+                pause
+            });
+            if paused {
+                let agent = self.agents[a as usize].id.clone();
+                self.events.push(Event::AutoPause {
+                    t,
+                    agent,
+                    reason: "no-answer".into(),
+                });
+            }
+        }
+        self.return_to_line(c, &rung);
+        for a in rung {
+            self.agent_ready(a, &[c]);
+        }
+    }
+
+    /// A connected call is over: the agent goes to wrap-up, logs out if that was pending, or
+    /// is free at once.
+    pub(crate) fn end_call(&mut self, c: u32) {
+        let t = self.t;
+        let call = self.call(c);
+        let (a, q, home, talk) = (call.agents[0], call.served_by, call.home, t - call.answered);
+        self.events.push(Event::End {
+            t,
+            call: call.id.clone(),
+            agent: self.agents[a as usize].id.clone(),
+            talk,
+        });
+        let wrapup = self.queues[q as usize].cfg.wrapup;
+        let queue = &mut self.queues[home as usize];
+        queue.counters.ended += 1;
+        queue.counters.talk_sum += talk;
+        let handle = talk + wrapup;
+        queue.aht = Some(queue.aht.map_or(handle, |m| m + 0.1 * (handle - m)));
+        self.free_call(c);
+        let logout = self.modify_agent(a, |ag| {
+            ag.active.retain(|&x| x != c);
+            ag.talk_time += talk;
+            ag.pending_logout && ag.active.is_empty()
+        });
+        if logout {
+            self.do_logout(a);
+        } else if wrapup > 0.0 {
+            let key = self.add_timer(t + wrapup, Timer::WrapEnd(a));
+            let old = self.modify_agent(a, |ag| {
+                ag.status = Status::WrapUp;
+                ag.wrap_until.replace(key)
+            });
+            if let Some(old) = old {
+                self.timers.remove(&old);
+            }
+        } else if self.agents[a as usize].status == Status::Ready {
+            self.become_available(a);
+        }
+    }
+}

@@ -1,0 +1,592 @@
+//! The routing engine. Events in, decisions out: every operation takes `now`, first runs the
+//! timers due by then (wrap-ups ending, offers timing out, escalation steps, hold expiries) in
+//! time order, applies itself, and leaves the resulting events in a buffer the host drains.
+//! Nothing polls and nothing reads a clock, so live traffic, replay and simulation are the
+//! same code and equally deterministic.
+
+mod agent;
+mod call;
+mod dispatch;
+mod queries;
+mod queue;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::error::{Error, Result, clip};
+use crate::model::{Action, Event, Id, OnLimit, QueueConfig, Unoffer};
+use crate::rng::Rng;
+use crate::skills::{SkillNames, check_name};
+use crate::time::{Time, check_seconds};
+use agent::{Agent, Membership, Status};
+use call::{Call, CallState};
+use queue::{Queue, WaitKey};
+
+pub use queries::{AgentInfo, CallInfo, QueueStats};
+pub use queue::QueueCounters;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Timer {
+    WrapEnd(u32),
+    Deadline(u32),
+    OfferTimeout(u32),
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Seed of the generator behind the random strategies.
+    pub seed: u64,
+    /// Connect calls at once instead of offering them (replay and simulation).
+    pub auto_accept: bool,
+}
+
+/// A call entering a queue.
+#[derive(Debug, Clone, Default)]
+pub struct NewCall<'a> {
+    pub id: &'a str,
+    pub queue: &'a str,
+    /// Higher is served first.
+    pub priority: i64,
+    /// Required skills with minimum levels 1..=100.
+    pub skills: &'a [(&'a str, i64)],
+    /// Wait up to `.1` seconds for this agent only, then for anyone (sticky / VIP routing).
+    pub preferred: Option<(&'a str, f64)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Engine {
+    now: f64,
+    /// Time of what is being processed now (a timer's own time while it fires).
+    t: f64,
+    auto_accept: bool,
+    rng: Rng,
+    skills: SkillNames,
+    queues: Vec<Queue>,
+    queue_ids: FxHashMap<Id, u32>,
+    agents: Vec<Agent>,
+    agent_ids: FxHashMap<Id, u32>,
+    calls: Vec<Option<Call>>,
+    free_calls: Vec<u32>,
+    call_ids: FxHashMap<Id, u32>,
+    /// Calls waiting for one named agent (which may not even be logged in yet).
+    held: FxHashMap<Id, BTreeSet<WaitKey>>,
+    timers: BTreeMap<(Time, u64), Timer>,
+    timer_seq: u64,
+    call_seq: u64,
+    login_seq: u64,
+    #[serde(skip)]
+    events: Vec<Event>,
+}
+
+const SNAPSHOT_MAGIC: &str = "acdcore-snapshot";
+const SNAPSHOT_VERSION: u32 = 1;
+
+impl Engine {
+    pub fn new(options: Options) -> Self {
+        Engine {
+            now: 0.0,
+            t: 0.0,
+            auto_accept: options.auto_accept,
+            rng: Rng::new(options.seed),
+            skills: SkillNames::default(),
+            queues: Vec::new(),
+            queue_ids: FxHashMap::default(),
+            agents: Vec::new(),
+            agent_ids: FxHashMap::default(),
+            calls: Vec::new(),
+            free_calls: Vec::new(),
+            call_ids: FxHashMap::default(),
+            held: FxHashMap::default(),
+            timers: BTreeMap::new(),
+            timer_seq: 0,
+            call_seq: 0,
+            login_seq: 0,
+            events: Vec::new(),
+        }
+    }
+
+    /// The engine's clock: the latest `now` it was given.
+    pub fn now(&self) -> f64 {
+        self.now
+    }
+
+    pub fn auto_accept(&self) -> bool {
+        self.auto_accept
+    }
+
+    /// Takes the events produced since the last call.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Appends the pending events to `out` (reuses the caller's buffer in hot loops).
+    pub fn drain_events_into(&mut self, out: &mut Vec<Event>) {
+        out.append(&mut self.events);
+    }
+
+    pub(crate) fn add_timer(&mut self, at: f64, timer: Timer) -> (Time, u64) {
+        self.timer_seq += 1;
+        let key = (Time(at), self.timer_seq);
+        self.timers.insert(key, timer);
+        key
+    }
+
+    /// Moves the clock to `now`, running every timer due by then, in order of time and then of
+    /// the order the timers were set (so wrap-ups ending together finish in the order they
+    /// started).
+    pub fn advance(&mut self, now: f64) -> Result<()> {
+        let now = check_seconds("now", now)?;
+        if now < self.now {
+            return Err(Error::invalid(format!(
+                "now={now} is before the engine's clock {}: time never goes back",
+                self.now
+            )));
+        }
+        self.run_timers(Time(now));
+        self.now = now;
+        self.t = now;
+        Ok(())
+    }
+
+    /// Runs every pending timer, however far ahead (the end of a replay or simulation: wrap-ups
+    /// still running finish, and may take waiting calls). The clock ends at the last one.
+    pub fn finish(&mut self) {
+        self.run_timers(Time(f64::MAX));
+        self.now = self.now.max(self.t);
+        self.t = self.now;
+    }
+
+    fn run_timers(&mut self, until: Time) {
+        while let Some(entry) = self.timers.first_entry() {
+            if entry.key().0 > until {
+                break;
+            }
+            let ((at, _), timer) = entry.remove_entry();
+            self.t = at.0;
+            match timer {
+                Timer::WrapEnd(a) => {
+                    self.agents[a as usize].wrap_until = None;
+                    self.become_available(a);
+                }
+                Timer::Deadline(c) => self.on_deadline(c),
+                Timer::OfferTimeout(c) => self.on_offer_timeout(c),
+            }
+        }
+    }
+
+    fn queue_index(&self, id: &str) -> Result<u32> {
+        self.queue_ids
+            .get(id)
+            .copied()
+            .ok_or_else(|| Error::unknown("queue", id))
+    }
+
+    fn agent_index(&self, id: &str) -> Result<u32> {
+        self.agent_ids
+            .get(id)
+            .copied()
+            .ok_or_else(|| Error::unknown("agent", id))
+    }
+
+    fn call_index(&self, id: &str) -> Result<u32> {
+        self.call_ids
+            .get(id)
+            .copied()
+            .ok_or_else(|| Error::unknown("call", id))
+    }
+
+    fn logged_in(&self, id: &str) -> Result<u32> {
+        let a = self.agent_index(id)?;
+        if self.agents[a as usize].status == Status::LoggedOut {
+            return Err(Error::state(format!(
+                "agent {:?} is not logged in",
+                clip(id)
+            )));
+        }
+        Ok(a)
+    }
+
+    /// Defines a queue. Queues named by `on_limit` and escalation steps must exist already.
+    pub fn add_queue(&mut self, id: &str, cfg: QueueConfig) -> Result<()> {
+        check_name("queue id", id)?;
+        if self.queue_ids.contains_key(id) {
+            return Err(Error::invalid(format!(
+                "queue {:?} is already defined",
+                clip(id)
+            )));
+        }
+        check_seconds("wrapup", cfg.wrapup)?;
+        check_seconds("weight", cfg.weight)?;
+        check_seconds("sl", cfg.sl)?;
+        check_seconds("ring_timeout", cfg.ring_timeout)?;
+        check_seconds("aging", cfg.aging)?;
+        if let Some(w) = cfg.max_wait {
+            check_seconds("max_wait", w)?;
+        }
+        let overflow_to = match &cfg.on_limit {
+            OnLimit::End => None,
+            OnLimit::Overflow(q) => Some(self.queue_index(q)?),
+        };
+        let mut step_queues = Vec::with_capacity(cfg.escalation.len());
+        let mut last = 0.0;
+        for (i, step) in cfg.escalation.iter().enumerate() {
+            let after = check_seconds(&format!("escalation step {i} after"), step.after)?;
+            if after < last {
+                return Err(Error::invalid(format!(
+                    "escalation step {i}: after={after} comes before the previous step ({last})"
+                )));
+            }
+            last = after;
+            step_queues.push(match &step.action {
+                Action::AddQueues(qs) => qs
+                    .iter()
+                    .map(|q| self.queue_index(q))
+                    .collect::<Result<Vec<_>>>()?,
+                Action::Fallback(target) => {
+                    check_name("fallback target", target)?;
+                    Vec::new()
+                }
+                _ => Vec::new(),
+            });
+        }
+        let id: Id = id.into();
+        self.queue_ids.insert(id.clone(), self.queues.len() as u32);
+        self.queues
+            .push(Queue::new(id, cfg, overflow_to, step_queues));
+        Ok(())
+    }
+
+    /// Logs an agent in, available at `now`. `queues` pairs each queue with the agent's
+    /// weight in it (for weighted-random; 1 elsewhere). Logging in again while a logout is
+    /// pending cancels the logout: the new skills and queues apply, and the login sequence
+    /// and counters are kept.
+    pub fn login(
+        &mut self,
+        now: f64,
+        id: &str,
+        skills: &[(&str, i64)],
+        queues: &[(&str, u32)],
+        limit: u32,
+    ) -> Result<()> {
+        check_name("agent id", id)?;
+        if limit == 0 {
+            return Err(Error::invalid(
+                "limit of concurrent interactions must be >= 1",
+            ));
+        }
+        let mut members: Vec<Membership> = Vec::with_capacity(queues.len());
+        for &(q, weight) in queues {
+            let queue = self.queue_index(q)?;
+            if members.iter().any(|m| m.queue == queue) {
+                return Err(Error::invalid(format!("queue {:?} listed twice", clip(q))));
+            }
+            members.push(Membership {
+                queue,
+                weight,
+                calls: 0,
+            });
+        }
+        let existing = self.agent_ids.get(id).copied();
+        if let Some(a) = existing {
+            let ag = &self.agents[a as usize];
+            if ag.status != Status::LoggedOut && !ag.pending_logout {
+                return Err(Error::state(format!(
+                    "agent {:?} is already logged in",
+                    clip(id)
+                )));
+            }
+        }
+        let skills = self.skills.set("agent skills", skills.iter().copied())?;
+        self.advance(now)?;
+        let seq = self.login_seq + 1;
+        match existing {
+            Some(a) if self.agents[a as usize].pending_logout => {
+                self.modify_agent(a, |ag| {
+                    for m in &mut members {
+                        if let Some(old) = ag.queues.iter().find(|o| o.queue == m.queue) {
+                            m.calls = old.calls;
+                        }
+                    }
+                    ag.pending_logout = false;
+                    ag.skills = skills;
+                    ag.queues = members;
+                    ag.limit = limit;
+                });
+                self.agent_ready(a, &[]);
+                return Ok(());
+            }
+            Some(a) => {
+                self.modify_agent(a, |ag| {
+                    *ag = fresh_agent(ag.id.clone(), seq, now, skills, members, limit);
+                });
+            }
+            None => {
+                let id: Id = id.into();
+                let a = self.agents.len() as u32;
+                self.agents
+                    .push(fresh_agent(id.clone(), seq, now, skills, Vec::new(), limit));
+                self.agent_ids.insert(id, a);
+                self.modify_agent(a, |ag| ag.queues = members);
+            }
+        }
+        self.login_seq = seq;
+        let a = self.agent_ids[id];
+        self.become_available(a);
+        Ok(())
+    }
+
+    /// At once when the agent holds no call (a wrap-up in progress is dropped, offers ringing
+    /// are withdrawn); otherwise when its last call ends, with no wrap-up.
+    pub fn logout(&mut self, now: f64, id: &str) -> Result<()> {
+        self.logged_in(id)?;
+        self.advance(now)?;
+        let a = self.logged_in(id)?;
+        if !self.agents[a as usize].active.is_empty() {
+            self.modify_agent(a, |ag| ag.pending_logout = true);
+            return Ok(());
+        }
+        let offers = self.agents[a as usize].offers.clone();
+        for &c in &offers {
+            self.unoffer(c, a, Some(Unoffer::Withdrawn), now);
+        }
+        self.do_logout(a);
+        for c in offers {
+            if self.call(c).agents.is_empty() {
+                self.return_to_line(c, &[a]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Pauses an available agent at once; during a call, an offer or a wrap-up the pause is
+    /// pending and applies when the agent would become available. A paused agent stays paused.
+    pub fn pause(&mut self, now: f64, id: &str, reason: &str) -> Result<()> {
+        self.logged_in(id)?;
+        if reason.len() > crate::skills::MAX_NAME_BYTES {
+            return Err(Error::invalid(format!(
+                "pause reason too long ({} bytes)",
+                reason.len()
+            )));
+        }
+        self.advance(now)?;
+        let a = self.logged_in(id)?;
+        let reason: Id = reason.into();
+        self.modify_agent(a, |ag| match ag.status {
+            Status::Ready if ag.active.is_empty() && ag.offers.is_empty() => {
+                ag.status = Status::Paused;
+                ag.pause_reason = Some(reason);
+            }
+            Status::Ready | Status::WrapUp => ag.pending_pause = Some(reason),
+            Status::Paused | Status::LoggedOut => {}
+        });
+        Ok(())
+    }
+
+    /// Makes a paused agent available at `now`, or cancels a pending pause; otherwise nothing.
+    pub fn unpause(&mut self, now: f64, id: &str) -> Result<()> {
+        self.logged_in(id)?;
+        self.advance(now)?;
+        let a = self.logged_in(id)?;
+        match self.agents[a as usize].status {
+            Status::Paused => self.become_available(a),
+            _ => {
+                self.modify_agent(a, |ag| ag.pending_pause = None);
+                self.agent_ready(a, &[]);
+            }
+        }
+        Ok(())
+    }
+
+    /// A call arrives: it goes to an eligible agent picked by its queue's strategy, or waits.
+    pub fn enqueue(&mut self, now: f64, call: &NewCall<'_>) -> Result<()> {
+        check_name("call id", call.id)?;
+        if self.call_ids.contains_key(call.id) {
+            return Err(Error::invalid(format!(
+                "call {:?} is already in the engine",
+                clip(call.id)
+            )));
+        }
+        let q = self.queue_index(call.queue)?;
+        if call.priority.unsigned_abs() > 1_000_000_000 {
+            return Err(Error::invalid(format!(
+                "priority must be within +-1e9, got {}",
+                call.priority
+            )));
+        }
+        let skills = self
+            .skills
+            .set("call skills", call.skills.iter().copied())?;
+        let preferred = match call.preferred {
+            Some((agent, wait)) => {
+                check_name("preferred agent", agent)?;
+                Some((Id::from(agent), check_seconds("preferred wait", wait)?))
+            }
+            None => None,
+        };
+        self.advance(now)?;
+        self.call_seq += 1;
+        let id: Id = call.id.into();
+        let (state, preferred, hold_until) = match preferred {
+            Some((agent, wait)) if wait > 0.0 => (CallState::Held, Some(agent), now + wait),
+            _ => (CallState::Waiting, None, now),
+        };
+        let record = Call {
+            id: id.clone(),
+            home: q,
+            priority: call.priority as f64,
+            skills,
+            arrival: now,
+            entered: now,
+            seq: self.call_seq,
+            state,
+            queues: Vec::new(),
+            preferred,
+            hold_until,
+            agents: Vec::new(),
+            served_by: q,
+            answered: 0.0,
+            step: 0,
+            deadline: None,
+            offer_timer: None,
+        };
+        let c = match self.free_calls.pop() {
+            Some(c) => {
+                self.calls[c as usize] = Some(record);
+                c
+            }
+            None => {
+                self.calls.push(Some(record));
+                (self.calls.len() - 1) as u32
+            }
+        };
+        self.call_ids.insert(id, c);
+        if self.place(c, q) {
+            self.call_ready(c, &[]);
+        }
+        Ok(())
+    }
+
+    /// The caller hung up: a waiting (or ringing) call is abandoned, a connected one ends.
+    pub fn hangup(&mut self, now: f64, id: &str) -> Result<()> {
+        self.call_index(id)?;
+        self.advance(now)?;
+        let c = self.call_index(id)?;
+        match self.call(c).state {
+            CallState::Connected => self.end_call(c),
+            CallState::Held | CallState::Waiting | CallState::Offered => {
+                let rung = self.call(c).agents.clone();
+                for &a in &rung {
+                    self.unoffer(c, a, Some(Unoffer::Withdrawn), now);
+                }
+                if self.call(c).state != CallState::Offered {
+                    self.remove_waiting(c);
+                }
+                let call = self.call(c);
+                let home = call.home;
+                let wait = now - call.arrival;
+                self.events.push(Event::Abandon {
+                    t: now,
+                    call: call.id.clone(),
+                    queue: self.queues[home as usize].id.clone(),
+                    wait,
+                });
+                let counters = &mut self.queues[home as usize].counters;
+                counters.waiting = counters.waiting.saturating_sub(1);
+                counters.abandoned += 1;
+                self.free_call(c);
+                for a in rung {
+                    self.agent_ready(a, &[]);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn offered_pair(&self, call: &str, agent: &str) -> Result<(u32, u32)> {
+        let c = self.call_index(call)?;
+        let a = self.agent_index(agent)?;
+        let rec = self.call(c);
+        if rec.state != CallState::Offered || !rec.agents.contains(&a) {
+            return Err(Error::state(format!(
+                "call {:?} is not being offered to agent {:?}",
+                clip(call),
+                clip(agent)
+            )));
+        }
+        Ok((c, a))
+    }
+
+    /// The agent answers an offer (the first answer wins a ring-all).
+    pub fn accept(&mut self, now: f64, call: &str, agent: &str) -> Result<()> {
+        self.offered_pair(call, agent)?;
+        self.advance(now)?;
+        let (c, a) = self.offered_pair(call, agent)?;
+        self.accept_offer(c, a);
+        Ok(())
+    }
+
+    /// The agent declines an offer. The call keeps its place in line and is offered to
+    /// another eligible agent if there is one now; the agent is not offered it again at once.
+    pub fn reject(&mut self, now: f64, call: &str, agent: &str) -> Result<()> {
+        self.offered_pair(call, agent)?;
+        self.advance(now)?;
+        let (c, a) = self.offered_pair(call, agent)?;
+        self.unoffer(c, a, None, now);
+        if self.call(c).agents.is_empty() {
+            self.return_to_line(c, &[a]);
+        }
+        self.agent_ready(a, &[c]);
+        Ok(())
+    }
+
+    /// The whole state (queues, agents, waiting calls in their places, timers, counters, the
+    /// random generator) as msgpack bytes.
+    pub fn snapshot(&self) -> Vec<u8> {
+        rmp_serde::to_vec(&(SNAPSHOT_MAGIC, SNAPSHOT_VERSION, self))
+            .expect("engine state always serializes")
+    }
+
+    /// Rebuilds an engine from `snapshot()` bytes; its future decisions are the same.
+    pub fn restore(bytes: &[u8]) -> Result<Self> {
+        let (magic, version, engine): (String, u32, Engine) = rmp_serde::from_slice(bytes)
+            .map_err(|e| Error::invalid(format!("not an acdcore snapshot: {e}")))?;
+        if magic != SNAPSHOT_MAGIC || version != SNAPSHOT_VERSION {
+            return Err(Error::invalid(format!(
+                "unsupported snapshot {magic:?} version {version} (expected {SNAPSHOT_MAGIC:?} {SNAPSHOT_VERSION})"
+            )));
+        }
+        engine.check_consistent()?;
+        Ok(engine)
+    }
+}
+
+fn fresh_agent(
+    id: Id,
+    login_seq: u64,
+    now: f64,
+    skills: crate::skills::SkillSet,
+    queues: Vec<Membership>,
+    limit: u32,
+) -> Agent {
+    Agent {
+        id,
+        login_seq,
+        status: Status::LoggedOut,
+        pause_reason: None,
+        pending_pause: None,
+        pending_logout: false,
+        skills,
+        queues,
+        limit,
+        active: Vec::new(),
+        offers: Vec::new(),
+        idle_since: now,
+        login_time: now,
+        talk_time: 0.0,
+        calls: 0,
+        no_answers: 0,
+        wrap_until: None,
+        indexed: false,
+    }
+}

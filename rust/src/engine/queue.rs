@@ -1,0 +1,170 @@
+//! A queue at run time: its configuration, the index of its available agents, its waiting calls
+//! and its counters.
+//!
+//! Waiting calls are kept three ways, each for one question:
+//! - `classes`: one B-tree per distinct skill requirement, ordered by the dispatch key. An agent
+//!   freeing up looks only at the head of each class it qualifies for, so a French speaker never
+//!   walks past a hundred Spanish calls.
+//! - `ranked`: every waiting call in one order-statistics treap, for a caller's position.
+//! - `by_arrival`: for the longest current wait.
+//!
+//! Priority aging keeps a static key: a call's effective priority at `now` is
+//! `p + aging * (now - arrival)`, so ordering by `p - aging * arrival` is the same at every `now`
+//! and no call ever needs re-sorting as time passes.
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
+use std::collections::BTreeSet;
+
+use crate::model::{AgentState, Id, QueueConfig};
+use crate::ranked::RankedSet;
+use crate::skills::SkillSet;
+use crate::time::Time;
+
+/// Order of waiting calls within a queue: highest aged priority, earliest arrival, first seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub(crate) struct WaitKey {
+    pub prio: Reverse<Time>,
+    pub arrival: Time,
+    pub seq: u64,
+    pub call: u32,
+}
+
+/// Order of available agents in a queue; what `a` and `b` hold depends on the strategy
+/// (see `Engine::avail_key`). The login sequence ends every order, so there are no ties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub(crate) struct AvailKey {
+    pub a: Time,
+    pub b: Time,
+    pub seq: u64,
+    pub agent: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Class {
+    pub req: SkillSet,
+    pub calls: BTreeSet<WaitKey>,
+}
+
+/// Running totals since the engine started (or was restored).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueueCounters {
+    pub offered: u64,
+    pub answered: u64,
+    pub abandoned: u64,
+    pub answered_within_sl: u64,
+    pub timed_out: u64,
+    pub overflowed: u64,
+    pub fallback: u64,
+    /// Calls that entered and have not yet been answered or left.
+    pub waiting: u64,
+    pub ended: u64,
+    pub wait_sum: f64,
+    pub talk_sum: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Queue {
+    pub id: Id,
+    pub cfg: QueueConfig,
+    /// `cfg.on_limit` resolved to a queue index.
+    pub overflow_to: Option<u32>,
+    /// Queue indices of each escalation step's `AddQueues`, resolved.
+    pub step_queues: Vec<Vec<u32>>,
+    pub avail: BTreeSet<AvailKey>,
+    pub classes: Vec<Class>,
+    pub class_of: FxHashMap<SkillSet, u32>,
+    pub ranked: RankedSet<WaitKey>,
+    pub by_arrival: BTreeSet<(Time, u64)>,
+    /// Login sequence of the agent this queue last gave a call to (round-robin).
+    pub rr_last: Option<u64>,
+    pub counters: QueueCounters,
+    /// Member agents by shown state, kept on every transition so wallboards read it in O(1).
+    pub by_state: [u32; 6],
+    /// Smoothed handle time (talk + wrap-up) of recent calls, for wait estimates.
+    pub aht: Option<f64>,
+}
+
+impl Queue {
+    pub fn new(
+        id: Id,
+        cfg: QueueConfig,
+        overflow_to: Option<u32>,
+        step_queues: Vec<Vec<u32>>,
+    ) -> Self {
+        Queue {
+            id,
+            cfg,
+            overflow_to,
+            step_queues,
+            avail: BTreeSet::new(),
+            classes: Vec::new(),
+            class_of: FxHashMap::default(),
+            ranked: RankedSet::default(),
+            by_arrival: BTreeSet::new(),
+            rr_last: None,
+            counters: QueueCounters::default(),
+            by_state: [0; 6],
+            aht: None,
+        }
+    }
+
+    pub fn wait_key(&self, priority: f64, arrival: f64, seq: u64, call: u32) -> WaitKey {
+        WaitKey {
+            prio: Reverse(Time(priority - self.cfg.aging * arrival)),
+            arrival: Time(arrival),
+            seq,
+            call,
+        }
+    }
+
+    /// Effective priority of a waiting call at `t`, comparable across queues.
+    pub fn priority_at(&self, key: &WaitKey, t: f64) -> f64 {
+        key.prio.0.0 + self.cfg.aging * t
+    }
+
+    pub fn class_insert(&mut self, req: &SkillSet, key: WaitKey) {
+        let idx = match self.class_of.get(req) {
+            Some(&i) => i as usize,
+            None => {
+                self.classes.push(Class {
+                    req: req.clone(),
+                    calls: BTreeSet::new(),
+                });
+                self.class_of
+                    .insert(req.clone(), (self.classes.len() - 1) as u32);
+                self.classes.len() - 1
+            }
+        };
+        self.classes[idx].calls.insert(key);
+    }
+
+    pub fn class_remove(&mut self, req: &SkillSet, key: &WaitKey) {
+        let Some(&i) = self.class_of.get(req) else {
+            return;
+        };
+        let i = i as usize;
+        self.classes[i].calls.remove(key);
+        if self.classes[i].calls.is_empty() {
+            self.class_of.remove(req);
+            self.classes.swap_remove(i);
+            if i < self.classes.len() {
+                let moved = self.classes[i].req.clone();
+                self.class_of.insert(moved, i as u32);
+            }
+        }
+    }
+
+    pub fn count_state(&mut self, state: AgentState, delta: i32) {
+        let slot = &mut self.by_state[state.index()];
+        *slot = slot.saturating_add_signed(delta);
+    }
+
+    /// Members logged in and not paused.
+    pub fn staffed(&self) -> u32 {
+        self.by_state.iter().sum::<u32>()
+            - self.by_state[AgentState::LoggedOut.index()]
+            - self.by_state[AgentState::Paused.index()]
+    }
+}

@@ -1,0 +1,22 @@
+//! acdcore: an automatic call distribution engine.
+//!
+//! The [`Engine`] matches waiting calls to agents by skills, strategy, priority and
+//! escalation. Time is an input to every operation, so live traffic, trace replay
+//! ([`replay`]) and simulation all run this same code, deterministically.
+
+pub mod distribution;
+pub mod engine;
+pub mod error;
+pub mod model;
+mod ranked;
+pub mod replay;
+mod rng;
+pub mod skills;
+mod time;
+
+pub use distribution::Distributor;
+pub use engine::{AgentInfo, CallInfo, Engine, NewCall, Options, QueueCounters, QueueStats};
+pub use error::{Error, Result};
+pub use model::{
+    Action, AgentState, EscalationStep, Event, Id, OnLimit, QueueConfig, Strategy, Unoffer,
+};

@@ -1,0 +1,192 @@
+//! Skills as bitsets. A call's required skills and an agent's skills are both a set of interned
+//! skill numbers (one bit each) plus levels; "does this agent have every required skill?" is a
+//! few word ANDs, and levels are only compared once the bits match.
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result, clip};
+
+/// Most skills one agent or one call may list; beyond this the input is refused, not truncated.
+pub const MAX_SKILLS_PER_SET: usize = 256;
+/// Distinct skill names one engine will intern.
+pub const MAX_SKILL_NAMES: usize = 65_536;
+pub const MAX_NAME_BYTES: usize = 256;
+
+/// Interns skill names to small numbers so sets of them are bitsets.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct SkillNames {
+    by_name: FxHashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl SkillNames {
+    pub fn name(&self, n: u32) -> &str {
+        &self.names[n as usize]
+    }
+
+    fn intern(&mut self, name: &str) -> Result<u32> {
+        if let Some(&n) = self.by_name.get(name) {
+            return Ok(n);
+        }
+        check_name("skill name", name)?;
+        if self.names.len() >= MAX_SKILL_NAMES {
+            return Err(Error::invalid(format!(
+                "too many distinct skill names (limit {MAX_SKILL_NAMES}); cannot add {:?}",
+                clip(name)
+            )));
+        }
+        let n = self.names.len() as u32;
+        self.names.push(name.to_owned());
+        self.by_name.insert(name.to_owned(), n);
+        Ok(n)
+    }
+
+    /// Builds a set from (name, level) pairs, checking levels 1..=100 and the size limit.
+    /// `what` names the owner in error messages ("agent skills", "call skills").
+    pub fn set<'a>(
+        &mut self,
+        what: &str,
+        pairs: impl IntoIterator<Item = (&'a str, i64)>,
+    ) -> Result<SkillSet> {
+        let mut levels: Vec<(u32, u8)> = Vec::new();
+        for (name, level) in pairs {
+            if levels.len() >= MAX_SKILLS_PER_SET {
+                return Err(Error::invalid(format!(
+                    "{what}: more than {MAX_SKILLS_PER_SET} skills"
+                )));
+            }
+            if !(1..=100).contains(&level) {
+                return Err(Error::invalid(format!(
+                    "{what}: level of skill {:?} must be 1..100, got {level}",
+                    clip(name)
+                )));
+            }
+            levels.push((self.intern(name)?, level as u8));
+        }
+        levels.sort_unstable();
+        if let Some(w) = levels.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(Error::invalid(format!(
+                "{what}: skill {:?} listed twice",
+                self.name(w[0].0)
+            )));
+        }
+        Ok(SkillSet::from_sorted(levels))
+    }
+}
+
+pub(crate) fn check_name(what: &str, s: &str) -> Result<()> {
+    if s.is_empty() || s.len() > MAX_NAME_BYTES {
+        return Err(Error::invalid(format!(
+            "{what} must be 1..{MAX_NAME_BYTES} bytes, got {} bytes ({:?})",
+            s.len(),
+            clip(s)
+        )));
+    }
+    Ok(())
+}
+
+/// Skill numbers with levels, sorted by number, plus the same numbers as a bitset.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SkillSet {
+    bits: Vec<u64>,
+    levels: Vec<(u32, u8)>,
+}
+
+impl SkillSet {
+    fn from_sorted(levels: Vec<(u32, u8)>) -> Self {
+        let words = levels.last().map_or(0, |&(n, _)| n as usize / 64 + 1);
+        let mut bits = vec![0u64; words];
+        for &(n, _) in &levels {
+            bits[n as usize / 64] |= 1 << (n % 64);
+        }
+        SkillSet { bits, levels }
+    }
+
+    pub fn levels(&self) -> &[(u32, u8)] {
+        &self.levels
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.levels.is_empty()
+    }
+
+    pub fn level(&self, skill: u32) -> Option<u8> {
+        self.levels
+            .binary_search_by_key(&skill, |&(n, _)| n)
+            .ok()
+            .map(|i| self.levels[i].1)
+    }
+
+    /// True when `self` (an agent) has every skill of `req` at or above its minimum level.
+    #[inline]
+    pub fn satisfies(&self, req: &SkillSet) -> bool {
+        if req.bits.len() > self.bits.len() {
+            return false;
+        }
+        if req.bits.iter().zip(&self.bits).any(|(r, a)| r & !a != 0) {
+            return false;
+        }
+        req.levels
+            .iter()
+            .all(|&(n, min)| self.level(n).is_some_and(|l| l >= min))
+    }
+
+    /// Sum of this agent's levels over the skills `req` names (the skills-best score).
+    pub fn score(&self, req: &SkillSet) -> u32 {
+        req.levels
+            .iter()
+            .map(|&(n, _)| u32::from(self.level(n).unwrap_or(0)))
+            .sum()
+    }
+
+    /// Every minimum lowered by `by`, never below 1 (an escalation step).
+    pub fn lowered(&self, by: u8) -> SkillSet {
+        let levels = self
+            .levels
+            .iter()
+            .map(|&(n, l)| (n, l.saturating_sub(by).max(1)))
+            .collect();
+        SkillSet::from_sorted(levels)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn satisfies_checks_bits_then_levels() {
+        let mut names = SkillNames::default();
+        let agent = names.set("agent", [("en", 50), ("billing", 80)]).unwrap();
+        let ok = names.set("call", [("billing", 80)]).unwrap();
+        let too_high = names.set("call", [("billing", 81)]).unwrap();
+        let missing = names.set("call", [("es", 1)]).unwrap();
+        assert!(agent.satisfies(&ok));
+        assert!(agent.satisfies(&SkillSet::default()));
+        assert!(!agent.satisfies(&too_high));
+        assert!(!agent.satisfies(&missing));
+        assert_eq!(agent.score(&ok), 80);
+    }
+
+    #[test]
+    fn bad_levels_and_duplicates_are_refused() {
+        let mut names = SkillNames::default();
+        assert!(names.set("agent", [("en", 0)]).is_err());
+        assert!(names.set("agent", [("en", 101)]).is_err());
+        let err = names.set("agent", [("en", 5), ("en", 6)]).unwrap_err();
+        assert!(err.to_string().contains("\"en\""), "{err}");
+        let many = (0..300).map(|i| (format!("s{i}"), 1)).collect::<Vec<_>>();
+        let err = names
+            .set("agent", many.iter().map(|(s, l)| (s.as_str(), *l)))
+            .unwrap_err();
+        assert!(err.to_string().contains("more than 256"), "{err}");
+    }
+
+    #[test]
+    fn lowered_never_goes_below_one() {
+        let mut names = SkillNames::default();
+        let req = names.set("call", [("a", 30), ("b", 5)]).unwrap();
+        assert_eq!(req.lowered(10).levels(), &[(0, 20), (1, 1)]);
+    }
+}
