@@ -125,6 +125,13 @@ impl Engine {
         out.append(&mut self.events);
     }
 
+    /// Puts events the host has not consumed back in front of the pending ones (a batch that
+    /// stopped at a bad item keeps the events of the items it did apply).
+    pub fn unread_events(&mut self, mut events: Vec<Event>) {
+        events.append(&mut self.events);
+        self.events = events;
+    }
+
     pub(crate) fn add_timer(&mut self, at: f64, timer: Timer) -> (Time, u64) {
         self.timer_seq += 1;
         let key = (Time(at), self.timer_seq);

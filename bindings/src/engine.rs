@@ -1,0 +1,442 @@
+//! `acdcore.Engine`: plain Python values in, typed events out. The engine sits behind a mutex
+//! (the class is frozen and shareable across threads); single operations hold the GIL (they
+//! take microseconds), batch operations copy their inputs and release it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use acdcore::{Action, Engine, EscalationStep, Event, NewCall, OnLimit, Options, QueueConfig};
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+
+use crate::errors::{CoreError, CoreResult};
+use crate::event::{KINDS, PyEvent, to_py};
+use crate::stats::{PyAgentInfo, PyCallInfo, PyQueueStats};
+
+#[pyclass(name = "Engine", module = "acdcore._core", frozen)]
+pub struct PyEngine {
+    inner: Mutex<Engine>,
+}
+
+/// Call ids for batch calls: a list of str, or integers (formatted in decimal).
+#[derive(FromPyObject)]
+pub enum Ids<'py> {
+    Ints(PyReadonlyArray1<'py, i64>),
+    Strs(Vec<String>),
+}
+
+impl Ids<'_> {
+    fn into_strings(self) -> Vec<String> {
+        match self {
+            Ids::Ints(a) => a.as_array().iter().map(|i| i.to_string()).collect(),
+            Ids::Strs(v) => v,
+        }
+    }
+}
+
+/// Queues for a batch: one name for every call, or one per call.
+#[derive(FromPyObject)]
+pub enum Queues {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// Agent queues at login: names (weight 1 each) or a mapping name -> weight.
+#[derive(FromPyObject)]
+pub enum Memberships {
+    Weighted(HashMap<String, u32>),
+    Names(Vec<String>),
+}
+
+fn parse_step(item: &Bound<'_, PyAny>) -> PyResult<EscalationStep> {
+    let tuple = item.cast::<PyTuple>().map_err(|_| {
+        PyTypeError::new_err("an escalation step is a tuple (after, action[, arg])")
+    })?;
+    let after: f64 = tuple.get_item(0)?.extract()?;
+    let action: String = tuple.get_item(1)?.extract()?;
+    let arg = if tuple.len() > 2 {
+        Some(tuple.get_item(2)?)
+    } else {
+        None
+    };
+    let need = |what: &str| {
+        arg.clone().ok_or_else(|| {
+            PyValueError::new_err(format!("escalation action {action:?} needs {what}"))
+        })
+    };
+    let action = match action.as_str() {
+        "lower-skills" => Action::LowerSkills(need("a level step (int)")?.extract()?),
+        "clear-skills" => Action::ClearSkills,
+        "add-queues" => Action::AddQueues(need("a list of queue ids")?.extract()?),
+        "raise-priority" => Action::RaisePriority(need("a priority step (int)")?.extract()?),
+        "fallback" => Action::Fallback(need("a target name (str)")?.extract()?),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown escalation action {other:?} (expected lower-skills, clear-skills, \
+                 add-queues, raise-priority or fallback)"
+            )));
+        }
+    };
+    Ok(EscalationStep { after, action })
+}
+
+fn skill_pairs(skills: &Option<HashMap<String, i64>>) -> Vec<(&str, i64)> {
+    skills
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect()
+}
+
+/// Events of a batch as columns: kind codes (index into `EVENT_KINDS`), times, waits (NaN
+/// where a kind has none) and ids. Agent and queue names are shared, so each distinct one
+/// becomes one Python string however many events name it.
+fn columns<'py>(py: Python<'py>, events: Vec<Event>) -> PyResult<Bound<'py, PyDict>> {
+    let n = events.len();
+    let mut kind = Vec::with_capacity(n);
+    let mut t = Vec::with_capacity(n);
+    let mut wait = Vec::with_capacity(n);
+    let call = PyList::empty(py);
+    let agent = PyList::empty(py);
+    let queue = PyList::empty(py);
+    let mut names: HashMap<*const u8, Bound<'py, PyString>> = HashMap::new();
+    let mut shared = |id: &Arc<str>| {
+        names
+            .entry(id.as_ptr())
+            .or_insert_with(|| PyString::new(py, id))
+            .clone()
+            .into_any()
+    };
+    let none = py.None().into_bound(py);
+    for ev in events {
+        kind.push(KINDS.iter().position(|k| *k == ev.kind()).unwrap_or(0) as u8);
+        t.push(ev.t());
+        let py_ev = PyEvent::from(ev.clone());
+        wait.push(py_ev.wait.or(py_ev.talk).unwrap_or(f64::NAN));
+        let (c, a, q) = match &ev {
+            Event::Assign {
+                call, agent, queue, ..
+            } => (Some(call), Some(agent), Some(queue)),
+            Event::Abandon { call, queue, .. }
+            | Event::Timeout { call, queue, .. }
+            | Event::Escalate { call, queue, .. }
+            | Event::Fallback { call, queue, .. }
+            | Event::Offer { call, queue, .. } => (Some(call), None, Some(queue)),
+            Event::Overflow { call, from, .. } => (Some(call), None, Some(from)),
+            Event::End { call, agent, .. } | Event::Unoffer { call, agent, .. } => {
+                (Some(call), Some(agent), None)
+            }
+            Event::AutoPause { agent, .. } => (None, Some(agent), None),
+        };
+        call.append(c.map_or(none.clone(), |c| PyString::new(py, c).into_any()))?;
+        agent.append(a.map_or(none.clone(), &mut shared))?;
+        queue.append(q.map_or(none.clone(), &mut shared))?;
+    }
+    let d = PyDict::new(py);
+    d.set_item("kind", PyArray1::from_vec(py, kind))?;
+    d.set_item("t", PyArray1::from_vec(py, t))?;
+    d.set_item("wait", PyArray1::from_vec(py, wait))?;
+    d.set_item("call", call)?;
+    d.set_item("agent", agent)?;
+    d.set_item("queue", queue)?;
+    Ok(d)
+}
+
+impl PyEngine {
+    fn lock(&self) -> MutexGuard<'_, Engine> {
+        // A panic cannot leave the engine half-changed in a way Python could observe (none
+        // crosses the boundary), so a poisoned lock is still usable.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs one operation and returns its events.
+    fn op(&self, f: impl FnOnce(&mut Engine) -> acdcore::Result<()>) -> CoreResult<Vec<PyEvent>> {
+        let mut e = self.lock();
+        f(&mut e)?;
+        Ok(to_py(e.take_events()))
+    }
+
+    /// Runs a batch without the GIL; on a bad item, stops there and keeps the events of the
+    /// items before it for `take_events()`.
+    fn batch<'py>(
+        &self,
+        py: Python<'py>,
+        n: usize,
+        f: impl Fn(&mut Engine, usize) -> acdcore::Result<()> + Send + Sync,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let result = py.detach(|| {
+            let mut e = self.lock();
+            let mut events = Vec::new();
+            for i in 0..n {
+                if let Err(err) = f(&mut e, i) {
+                    e.unread_events(events);
+                    return Err((i, err));
+                }
+                e.drain_events_into(&mut events);
+            }
+            Ok(events)
+        });
+        match result {
+            Ok(events) => columns(py, events),
+            Err((i, err)) => {
+                let msg = format!("item {i}: {err} (items before it were applied)");
+                Err(CoreError(match err {
+                    acdcore::Error::Unknown { .. } => acdcore::Error::Invalid(msg),
+                    acdcore::Error::Invalid(_) => acdcore::Error::Invalid(msg),
+                    acdcore::Error::State(_) => acdcore::Error::State(msg),
+                })
+                .into())
+            }
+        }
+    }
+}
+
+fn check_len(what: &str, got: usize, want: usize) -> PyResult<()> {
+    if got != want {
+        return Err(PyValueError::new_err(format!(
+            "{what} has {got} items, expected {want}"
+        )));
+    }
+    Ok(())
+}
+
+#[pymethods]
+impl PyEngine {
+    #[new]
+    #[pyo3(signature = (*, seed = 0, auto_accept = false))]
+    fn new(seed: u64, auto_accept: bool) -> Self {
+        PyEngine {
+            inner: Mutex::new(Engine::new(Options { seed, auto_accept })),
+        }
+    }
+
+    #[getter]
+    fn now(&self) -> f64 {
+        self.lock().now()
+    }
+
+    #[getter]
+    fn auto_accept(&self) -> bool {
+        self.lock().auto_accept()
+    }
+
+    #[pyo3(signature = (id, *, strategy = "longest-idle", wrapup = 0.0, weight = 0.0, sl = 20.0,
+        max_waiting = None, max_wait = None, overflow = None, ring_timeout = 15.0,
+        max_no_answers = 3, aging = 0.0, escalation = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn add_queue(
+        &self,
+        id: &str,
+        strategy: &str,
+        wrapup: f64,
+        weight: f64,
+        sl: f64,
+        max_waiting: Option<u32>,
+        max_wait: Option<f64>,
+        overflow: Option<String>,
+        ring_timeout: f64,
+        max_no_answers: u32,
+        aging: f64,
+        escalation: Option<Vec<Bound<'_, PyAny>>>,
+    ) -> PyResult<()> {
+        let cfg = QueueConfig {
+            strategy: strategy.parse().map_err(CoreError)?,
+            wrapup,
+            weight,
+            sl,
+            max_waiting,
+            max_wait,
+            on_limit: overflow.map_or(OnLimit::End, OnLimit::Overflow),
+            ring_timeout,
+            max_no_answers,
+            aging,
+            escalation: escalation
+                .iter()
+                .flatten()
+                .map(parse_step)
+                .collect::<PyResult<_>>()?,
+        };
+        Ok(self.lock().add_queue(id, cfg).map_err(CoreError)?)
+    }
+
+    #[pyo3(signature = (now, agent, *, skills = None, queues = None, limit = 1))]
+    fn login(
+        &self,
+        now: f64,
+        agent: &str,
+        skills: Option<HashMap<String, i64>>,
+        queues: Option<Memberships>,
+        limit: u32,
+    ) -> PyResult<Vec<PyEvent>> {
+        let queues: Vec<(String, u32)> = match queues {
+            None => Vec::new(),
+            Some(Memberships::Names(v)) => v.into_iter().map(|q| (q, 1)).collect(),
+            Some(Memberships::Weighted(m)) => m.into_iter().collect(),
+        };
+        let queues: Vec<(&str, u32)> = queues.iter().map(|(q, w)| (q.as_str(), *w)).collect();
+        let skills = skill_pairs(&skills);
+        Ok(self.op(|e| e.login(now, agent, &skills, &queues, limit))?)
+    }
+
+    fn logout(&self, now: f64, agent: &str) -> PyResult<Vec<PyEvent>> {
+        Ok(self.op(|e| e.logout(now, agent))?)
+    }
+
+    #[pyo3(signature = (now, agent, reason = "break"))]
+    fn pause(&self, now: f64, agent: &str, reason: &str) -> PyResult<Vec<PyEvent>> {
+        Ok(self.op(|e| e.pause(now, agent, reason))?)
+    }
+
+    fn unpause(&self, now: f64, agent: &str) -> PyResult<Vec<PyEvent>> {
+        Ok(self.op(|e| e.unpause(now, agent))?)
+    }
+
+    #[pyo3(signature = (now, call, queue, *, priority = 0, skills = None, preferred_agent = None,
+        preferred_wait = 0.0))]
+    #[allow(clippy::too_many_arguments)]
+    fn enqueue(
+        &self,
+        now: f64,
+        call: &str,
+        queue: &str,
+        priority: i64,
+        skills: Option<HashMap<String, i64>>,
+        preferred_agent: Option<&str>,
+        preferred_wait: f64,
+    ) -> PyResult<Vec<PyEvent>> {
+        let skills = skill_pairs(&skills);
+        let new = NewCall {
+            id: call,
+            queue,
+            priority,
+            skills: &skills,
+            preferred: preferred_agent.map(|a| (a, preferred_wait)),
+        };
+        Ok(self.op(|e| e.enqueue(now, &new))?)
+    }
+
+    fn hangup(&self, now: f64, call: &str) -> PyResult<Vec<PyEvent>> {
+        Ok(self.op(|e| e.hangup(now, call))?)
+    }
+
+    fn accept(&self, now: f64, call: &str, agent: &str) -> PyResult<Vec<PyEvent>> {
+        Ok(self.op(|e| e.accept(now, call, agent))?)
+    }
+
+    fn reject(&self, now: f64, call: &str, agent: &str) -> PyResult<Vec<PyEvent>> {
+        Ok(self.op(|e| e.reject(now, call, agent))?)
+    }
+
+    fn advance(&self, now: f64) -> PyResult<Vec<PyEvent>> {
+        Ok(self.op(|e| e.advance(now))?)
+    }
+
+    /// Runs every pending timer (end of a replay or simulation).
+    fn finish(&self) -> Vec<PyEvent> {
+        let mut e = self.lock();
+        e.finish();
+        to_py(e.take_events())
+    }
+
+    /// Events not yet returned (left behind by an operation that raised).
+    fn take_events(&self) -> Vec<PyEvent> {
+        to_py(self.lock().take_events())
+    }
+
+    #[pyo3(signature = (now, calls, queues, priorities = None))]
+    fn enqueue_many<'py>(
+        &self,
+        py: Python<'py>,
+        now: PyReadonlyArray1<'py, f64>,
+        calls: Ids<'py>,
+        queues: Queues,
+        priorities: Option<PyReadonlyArray1<'py, i64>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let now = now.as_array().to_vec();
+        let calls = calls.into_strings();
+        check_len("calls", calls.len(), now.len())?;
+        if let Queues::Many(q) = &queues {
+            check_len("queues", q.len(), now.len())?;
+        }
+        let priorities = priorities.map(|p| p.as_array().to_vec());
+        if let Some(p) = &priorities {
+            check_len("priorities", p.len(), now.len())?;
+        }
+        self.batch(py, now.len(), |e, i| {
+            let queue = match &queues {
+                Queues::One(q) => q.as_str(),
+                Queues::Many(q) => q[i].as_str(),
+            };
+            let priority = priorities.as_ref().map_or(0, |p| p[i]);
+            let call = NewCall {
+                id: &calls[i],
+                queue,
+                priority,
+                skills: &[],
+                preferred: None,
+            };
+            e.enqueue(now[i], &call)
+        })
+    }
+
+    fn hangup_many<'py>(
+        &self,
+        py: Python<'py>,
+        now: PyReadonlyArray1<'py, f64>,
+        calls: Ids<'py>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let now = now.as_array().to_vec();
+        let calls = calls.into_strings();
+        check_len("calls", calls.len(), now.len())?;
+        self.batch(py, now.len(), |e, i| e.hangup(now[i], &calls[i]))
+    }
+
+    /// Every agent's id and state code (index into `AGENT_STATES`).
+    fn agent_states<'py>(&self, py: Python<'py>) -> (Vec<String>, Bound<'py, PyArray1<u8>>) {
+        let e = self.lock();
+        let (ids, codes): (Vec<String>, Vec<u8>) = e
+            .agent_states()
+            .map(|(id, s)| (id.to_string(), s.index() as u8))
+            .unzip();
+        (ids, PyArray1::from_vec(py, codes))
+    }
+
+    fn queue_stats(&self, queue: &str) -> PyResult<PyQueueStats> {
+        Ok(self.lock().queue_stats(queue).map_err(CoreError)?.into())
+    }
+
+    fn agent(&self, agent: &str) -> PyResult<PyAgentInfo> {
+        Ok(self.lock().agent_info(agent).map_err(CoreError)?.into())
+    }
+
+    fn call(&self, call: &str) -> PyResult<PyCallInfo> {
+        Ok(self.lock().call_info(call).map_err(CoreError)?.into())
+    }
+
+    fn position(&self, call: &str) -> PyResult<usize> {
+        Ok(self.lock().position(call).map_err(CoreError)?)
+    }
+
+    fn queues(&self) -> Vec<String> {
+        self.lock().queue_ids().map(|q| q.to_string()).collect()
+    }
+
+    fn agents(&self) -> Vec<String> {
+        self.lock().agent_ids().map(|a| a.to_string()).collect()
+    }
+
+    fn snapshot<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        let bytes = self.lock().snapshot();
+        PyBytes::new(py, &bytes)
+    }
+
+    #[staticmethod]
+    fn restore(data: &[u8]) -> PyResult<Self> {
+        let engine = Engine::restore(data).map_err(CoreError)?;
+        Ok(PyEngine {
+            inner: Mutex::new(engine),
+        })
+    }
+}

@@ -1,0 +1,3 @@
+from acdcore.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,51 @@
+"""The `acdcore` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from acdcore import _core
+
+
+def _replay(args: argparse.Namespace) -> int:
+    try:
+        out, error = _core.replay_file(args.trace)
+    except OSError as e:
+        print(f"acdcore replay: {e}", file=sys.stderr)
+        return 2
+    sys.stdout.buffer.write(out)
+    sys.stdout.flush()
+    if error is not None:
+        print(f"acdcore replay: {args.trace}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from acdcore.demo import run_demo
+
+    return run_demo(calls=args.calls, agents=args.agents, seed=args.seed, speed=args.speed)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="acdcore", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("replay", help="run the engine over a JSON-lines trace")
+    p.add_argument("trace", help="trace file (docs/trace-format.md)")
+    p.set_defaults(func=_replay)
+
+    p = sub.add_parser("demo", help="a generated contact-center day on a live wallboard")
+    p.add_argument("--calls", type=int, default=20_000)
+    p.add_argument("--agents", type=int, default=200)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--speed", type=float, default=3600.0, help="simulated seconds per second")
+    p.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code

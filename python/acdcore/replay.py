@@ -1,0 +1,33 @@
+"""Trace replay (docs/trace-format.md) from Python: the Rust engine runs the whole trace
+without the GIL; these helpers parse its JSON-lines output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from os import PathLike
+from typing import Any
+
+from acdcore import _core
+
+
+def _parse(out: bytes, error: str | None) -> list[dict[str, Any]]:
+    if error is not None:
+        raise ValueError(error)
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def replay(path: str | PathLike[str]) -> list[dict[str, Any]]:
+    """Replay the trace file at `path`; return its output events, the summary last.
+
+    Raises ValueError("line N: reason") for an invalid trace and OSError for an unreadable file.
+    """
+    out, error = _core.replay_file(str(path))
+    return _parse(out, error)
+
+
+def replay_lines(lines: Iterable[str]) -> list[dict[str, Any]]:
+    """Replay a trace given as JSON lines (without or with trailing newlines)."""
+    data = "\n".join(line.rstrip("\n") for line in lines).encode()
+    out, error = _core.replay_bytes(data)
+    return _parse(out, error)
