@@ -22,12 +22,6 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from acdcore.demo import run_demo
-
-    return run_demo(calls=args.calls, agents=args.agents, seed=args.seed, speed=args.speed)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="acdcore", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -36,12 +30,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("trace", help="trace file (docs/trace-format.md)")
     p.set_defaults(func=_replay)
 
-    p = sub.add_parser("demo", help="a generated contact-center day on a live wallboard")
-    p.add_argument("--calls", type=int, default=20_000)
-    p.add_argument("--agents", type=int, default=200)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--speed", type=float, default=3600.0, help="simulated seconds per second")
-    p.set_defaults(func=_demo)
     return parser
 
 

@@ -32,8 +32,9 @@ impl fmt::Display for ReplayError {
 
 impl std::error::Error for ReplayError {}
 
-/// Line length beyond which a line is refused unread (no trace op needs a megabyte).
-const MAX_LINE_BYTES: usize = 1 << 20;
+/// Line length beyond which a line is refused unread: generous (a login with thousands of
+/// skills fits), but a runaway line cannot exhaust memory.
+const MAX_LINE_BYTES: usize = 64 << 20;
 
 /// Replays `input` and writes the events, then the summary, to `out`. On an invalid line the
 /// events of the lines before it have been written and no summary is.

@@ -1,0 +1,179 @@
+"""Type stubs for the compiled extension (bindings/, built by maturin)."""
+
+from collections.abc import Sequence
+from typing import Any, final
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "AGENT_STATES",
+    "EVENT_KINDS",
+    "STRATEGIES",
+    "AgentInfo",
+    "CallInfo",
+    "Distributor",
+    "Engine",
+    "Event",
+    "QueueStats",
+    "StateError",
+    "replay_bytes",
+    "replay_file",
+]
+
+EVENT_KINDS: list[str]
+AGENT_STATES: list[str]
+STRATEGIES: list[str]
+
+class StateError(Exception):
+    """The request is valid but the engine's current state forbids it."""
+
+@final
+class Event:
+    kind: str
+    t: float
+    call: str | None
+    agent: str | None
+    queue: str | None
+    wait: float | None
+    talk: float | None
+    agents: list[str]
+    target: str | None
+    why: str | None
+    step: int | None
+    def to_dict(self) -> dict[str, Any]: ...
+
+@final
+class QueueStats:
+    id: str
+    strategy: str
+    offered: int
+    answered: int
+    abandoned: int
+    answered_within_sl: int
+    timed_out: int
+    overflowed: int
+    fallback: int
+    waiting: int
+    service_level: float | None
+    asa: float | None
+    aht: float | None
+    longest_wait: float
+    agents: dict[str, int]
+    estimated_wait: float | None
+
+@final
+class AgentInfo:
+    id: str
+    state: str
+    pause_reason: str | None
+    pending_pause: bool
+    pending_logout: bool
+    login_seq: int
+    login_time: float
+    idle_since: float
+    calls: int
+    calls_per_queue: list[tuple[str, int]]
+    talk_time: float
+    active_calls: list[str]
+    no_answers: int
+    limit: int
+    skills: dict[str, int]
+
+@final
+class CallInfo:
+    id: str
+    queue: str
+    state: str
+    priority: float
+    arrival: float
+    position: int | None
+    agents: list[str]
+
+_EscalationStep = tuple[float, str] | tuple[float, str, Any]
+_Columns = dict[str, Any]
+
+@final
+class Engine:
+    def __new__(cls, *, seed: int = 0, auto_accept: bool = False) -> Engine: ...
+    @property
+    def now(self) -> float: ...
+    @property
+    def auto_accept(self) -> bool: ...
+    def add_queue(
+        self,
+        id: str,
+        *,
+        strategy: str = "longest-idle",
+        wrapup: float = 0.0,
+        weight: float = 0.0,
+        sl: float = 20.0,
+        max_waiting: int | None = None,
+        max_wait: float | None = None,
+        overflow: str | None = None,
+        ring_timeout: float = 15.0,
+        max_no_answers: int = 3,
+        aging: float = 0.0,
+        escalation: Sequence[_EscalationStep] | None = None,
+    ) -> None: ...
+    def login(
+        self,
+        now: float,
+        agent: str,
+        *,
+        skills: dict[str, int] | None = None,
+        queues: Sequence[str] | dict[str, int] | None = None,
+        limit: int = 1,
+    ) -> list[Event]: ...
+    def logout(self, now: float, agent: str) -> list[Event]: ...
+    def pause(self, now: float, agent: str, reason: str = "break") -> list[Event]: ...
+    def unpause(self, now: float, agent: str) -> list[Event]: ...
+    def enqueue(
+        self,
+        now: float,
+        call: str,
+        queue: str,
+        *,
+        priority: int = 0,
+        skills: dict[str, int] | None = None,
+        preferred_agent: str | None = None,
+        preferred_wait: float = 0.0,
+    ) -> list[Event]: ...
+    def hangup(self, now: float, call: str) -> list[Event]: ...
+    def accept(self, now: float, call: str, agent: str) -> list[Event]: ...
+    def reject(self, now: float, call: str, agent: str) -> list[Event]: ...
+    def advance(self, now: float) -> list[Event]: ...
+    def finish(self) -> list[Event]: ...
+    def take_events(self) -> list[Event]: ...
+    def enqueue_many(
+        self,
+        now: npt.NDArray[np.float64],
+        calls: npt.NDArray[np.int64] | Sequence[str],
+        queues: str | Sequence[str],
+        priorities: npt.NDArray[np.int64] | None = None,
+    ) -> _Columns: ...
+    def hangup_many(
+        self,
+        now: npt.NDArray[np.float64],
+        calls: npt.NDArray[np.int64] | Sequence[str],
+    ) -> _Columns: ...
+    def agent_states(self) -> tuple[list[str], npt.NDArray[np.uint8]]: ...
+    def queue_stats(self, queue: str) -> QueueStats: ...
+    def agent(self, agent: str) -> AgentInfo: ...
+    def call(self, call: str) -> CallInfo: ...
+    def position(self, call: str) -> int: ...
+    def queues(self) -> list[str]: ...
+    def agents(self) -> list[str]: ...
+    def snapshot(self) -> bytes: ...
+    @staticmethod
+    def restore(data: bytes) -> Engine: ...
+
+@final
+class Distributor:
+    def __new__(cls, targets: Sequence[tuple[str, int]]) -> Distributor: ...
+    def next(self) -> str: ...
+    def next_many(self, n: int) -> list[str]: ...
+    def targets(self) -> list[tuple[str, int]]: ...
+
+def replay_bytes(data: bytes) -> tuple[bytes, str | None]: ...
+def replay_file(path: str) -> tuple[bytes, str | None]: ...
