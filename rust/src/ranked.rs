@@ -10,7 +10,7 @@ const NIL: u32 = u32::MAX;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Node<K> {
     key: K,
-    prio: u64,
+    prio: u32,
     size: u32,
     left: u32,
     right: u32,
@@ -101,7 +101,7 @@ impl<K: Ord + Copy> RankedSet<K> {
             return false;
         }
         self.counter += 1;
-        let prio = crate::rng::Rng::new(self.counter).next_u64();
+        let prio = (crate::rng::Rng::new(self.counter).next_u64() >> 32) as u32;
         let node = Node {
             key,
             prio,

@@ -89,8 +89,9 @@ pub(crate) fn check_name(what: &str, s: &str) -> Result<()> {
 /// Skill numbers with levels, sorted by number, plus the same numbers as a bitset.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SkillSet {
-    bits: Vec<u64>,
-    levels: Vec<(u32, u8)>,
+    // Boxed slices: no spare capacity, and nothing allocated for the common empty set.
+    bits: Box<[u64]>,
+    levels: Box<[(u32, u8)]>,
 }
 
 impl SkillSet {
@@ -100,7 +101,10 @@ impl SkillSet {
         for &(n, _) in &levels {
             bits[n as usize / 64] |= 1 << (n % 64);
         }
-        SkillSet { bits, levels }
+        SkillSet {
+            bits: bits.into(),
+            levels: levels.into(),
+        }
     }
 
     pub fn levels(&self) -> &[(u32, u8)] {

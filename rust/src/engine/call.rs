@@ -38,8 +38,9 @@ pub(crate) struct Call {
     pub answered: f64,
     /// Next escalation step of `home` to apply.
     pub step: usize,
-    pub deadline: Option<(Time, u64)>,
-    pub offer_timer: Option<(Time, u64)>,
+    /// The one timer a call can have: its next deadline while waiting, or its ring timeout
+    /// while offered.
+    pub timer: Option<(Time, u64)>,
 }
 
 impl Engine {
@@ -155,9 +156,7 @@ impl Engine {
     /// The next moment something is due for this call: hold expiry, an escalation step, or
     /// max wait. One timer per call, re-armed after each firing.
     pub(crate) fn schedule_deadline(&mut self, c: u32) {
-        if let Some(key) = self.call_mut(c).deadline.take() {
-            self.timers.remove(&key);
-        }
+        self.cancel_call_timer(c);
         let call = self.call(c);
         let cfg = &self.queues[call.home as usize].cfg;
         let mut due = f64::INFINITY;
@@ -172,17 +171,14 @@ impl Engine {
         }
         if due.is_finite() {
             let key = self.add_timer(due.max(self.t), Timer::Deadline(c));
-            self.call_mut(c).deadline = Some(key);
+            self.call_mut(c).timer = Some(key);
         }
     }
 
     pub(crate) fn on_deadline(&mut self, c: u32) {
         let t = self.t;
-        self.call_mut(c).deadline = None;
+        self.call_mut(c).timer = None;
         let call = self.call(c);
-        if !matches!(call.state, CallState::Held | CallState::Waiting) {
-            return; // re-armed when the call comes back from its offer
-        }
         let mut changed = false;
         if call.state == CallState::Held && t >= call.hold_until {
             self.modify_waiting(c, |call| call.state = CallState::Waiting);
@@ -303,9 +299,15 @@ impl Engine {
         counters.waiting = counters.waiting.saturating_sub(1);
     }
 
+    pub(crate) fn cancel_call_timer(&mut self, c: u32) {
+        if let Some(key) = self.call_mut(c).timer.take() {
+            self.timers.remove(&key);
+        }
+    }
+
     pub(crate) fn free_call(&mut self, c: u32) {
         let call = self.calls[c as usize].take().expect("live call slot");
-        for key in [call.deadline, call.offer_timer].into_iter().flatten() {
+        if let Some(key) = call.timer {
             self.timers.remove(&key);
         }
         self.call_ids.remove(&call.id);

@@ -185,6 +185,8 @@ impl Engine {
     /// The call leaves the line for these agents: connected at once, or offered.
     fn hand_over(&mut self, c: u32, agents: Vec<u32>, q: u32) {
         self.remove_waiting(c);
+        // An offered call's deadline waits: it is re-armed if the call comes back to line.
+        self.cancel_call_timer(c);
         self.queues[q as usize].rr_last = Some(self.agents[agents[0] as usize].login_seq);
         if self.auto_accept {
             self.connect(c, agents[0], q);
@@ -200,7 +202,7 @@ impl Engine {
         call.state = CallState::Offered;
         call.served_by = q;
         call.agents = agents;
-        call.offer_timer = timer;
+        call.timer = timer;
         let call = self.call(c);
         self.events.push(Event::Offer {
             t,
@@ -217,9 +219,7 @@ impl Engine {
     /// The call is answered by `a`, serving from queue `q`.
     pub(crate) fn connect(&mut self, c: u32, a: u32, q: u32) {
         let t = self.t;
-        if let Some(key) = self.call_mut(c).deadline.take() {
-            self.timers.remove(&key);
-        }
+        self.cancel_call_timer(c);
         self.modify_agent(a, |ag| {
             ag.offers.retain(|&x| x != c);
             ag.active.push(c);
@@ -255,9 +255,7 @@ impl Engine {
 
     pub(crate) fn accept_offer(&mut self, c: u32, a: u32) {
         let t = self.t;
-        if let Some(key) = self.call_mut(c).offer_timer.take() {
-            self.timers.remove(&key);
-        }
+        self.cancel_call_timer(c);
         let others: Vec<u32> = self
             .call(c)
             .agents
@@ -304,9 +302,7 @@ impl Engine {
 
     /// Nobody is ringing for this call any more: back to its place in line.
     pub(crate) fn return_to_line(&mut self, c: u32, exclude: &[u32]) {
-        if let Some(key) = self.call_mut(c).offer_timer.take() {
-            self.timers.remove(&key);
-        }
+        self.cancel_call_timer(c);
         let call = self.call_mut(c);
         call.state = CallState::Waiting;
         call.agents.clear();
@@ -317,7 +313,7 @@ impl Engine {
 
     pub(crate) fn on_offer_timeout(&mut self, c: u32) {
         let t = self.t;
-        self.call_mut(c).offer_timer = None;
+        self.call_mut(c).timer = None;
         let rung = self.call(c).agents.clone();
         let q = self.call(c).served_by;
         let max = self.queues[q as usize].cfg.max_no_answers;

@@ -454,8 +454,7 @@ impl Engine {
             served_by: q,
             answered: 0.0,
             step: 0,
-            deadline: None,
-            offer_timer: None,
+            timer: None,
         };
         let c = match self.free_calls.pop() {
             Some(c) => {
