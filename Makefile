@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BUILT := $(VENV)/.built
+SOURCES := Cargo.toml Cargo.lock pyproject.toml $(wildcard rust/Cargo.toml bindings/Cargo.toml rust/src/*.rs rust/src/*/*.rs bindings/src/*.rs)
 
 .PHONY: demo test build lint rust-test py-test bench clean
 
@@ -12,12 +14,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q maturin==1.16.0
 	touch $(STAMP)
 
-# Release build of the extension into the venv (also installs the runtime and dev dependencies).
-build: $(STAMP)
+# Release build of the extension into the venv (also installs the runtime and dev dependencies),
+# redone only when a Rust source or a manifest changed.
+build: $(BUILT)
+
+$(BUILT): $(STAMP) $(SOURCES)
 	$(VENV)/bin/maturin develop --release --extras dev -q
+	touch $(BUILT)
 
 demo: build
-	$(PY) -m acdcore demo
+	$(PY) examples/demo.py
 
 rust-test:
 	cargo test --workspace --quiet

@@ -125,9 +125,10 @@ fn columns<'py>(py: Python<'py>, events: Vec<Event>) -> PyResult<Bound<'py, PyDi
             | Event::Fallback { call, queue, .. }
             | Event::Offer { call, queue, .. } => (Some(call), None, Some(queue)),
             Event::Overflow { call, from, .. } => (Some(call), None, Some(from)),
-            Event::End { call, agent, .. } | Event::Unoffer { call, agent, .. } => {
-                (Some(call), Some(agent), None)
-            }
+            Event::End {
+                call, agent, queue, ..
+            } => (Some(call), Some(agent), Some(queue)),
+            Event::Unoffer { call, agent, .. } => (Some(call), Some(agent), None),
             Event::AutoPause { agent, .. } => (None, Some(agent), None),
         };
         call.append(c.map_or(none.clone(), |c| PyString::new(py, c).into_any()))?;

@@ -98,10 +98,15 @@ impl From<Event> for PyEvent {
                 out.wait = Some(wait);
             }
             Event::End {
-                call, agent, talk, ..
+                call,
+                agent,
+                queue,
+                talk,
+                ..
             } => {
                 out.call = s(&call);
                 out.agent = s(&agent);
+                out.queue = s(&queue);
                 out.talk = Some(talk);
             }
             Event::Overflow {

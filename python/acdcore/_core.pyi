@@ -55,6 +55,7 @@ class QueueStats:
     overflowed: int
     fallback: int
     waiting: int
+    ended: int
     service_level: float | None
     asa: float | None
     aht: float | None

@@ -28,6 +28,8 @@ def replay(path: str | PathLike[str]) -> list[dict[str, Any]]:
 
 def replay_lines(lines: Iterable[str]) -> list[dict[str, Any]]:
     """Replay a trace given as JSON lines (without or with trailing newlines)."""
-    data = "\n".join(line.rstrip("\n") for line in lines).encode()
+    # surrogatepass: a lone surrogate reaches the parser as invalid UTF-8 and is reported
+    # with its line number, like any other bad line.
+    data = "\n".join(line.rstrip("\n") for line in lines).encode("utf-8", "surrogatepass")
     out, error = _core.replay_bytes(data)
     return _parse(out, error)

@@ -12,7 +12,7 @@ mod ranked;
 pub mod replay;
 mod rng;
 pub mod skills;
-mod time;
+pub mod time;
 
 pub use distribution::Distributor;
 pub use engine::{AgentInfo, CallInfo, Engine, NewCall, Options, QueueCounters, QueueStats};

@@ -253,11 +253,12 @@ pub enum Event {
         queue: Id,
         wait: f64,
     },
-    /// A connected call ended.
+    /// A connected call ended (`queue`: the queue that served it).
     End {
         t: f64,
         call: Id,
         agent: Id,
+        queue: Id,
         talk: f64,
     },
     /// The call waited `max_wait` and left.

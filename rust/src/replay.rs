@@ -10,6 +10,7 @@ use std::io::{BufRead, Write};
 use crate::engine::{Engine, NewCall, Options};
 use crate::error::clip;
 use crate::model::{Event, Id, QueueConfig};
+use crate::time::MAX_SECONDS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplayError {
@@ -168,8 +169,10 @@ impl Replay {
         let t = field(obj, "t")?
             .as_f64()
             .ok_or("field \"t\" must be a number")?;
-        if !t.is_finite() || t < 0.0 {
-            return Err(format!("t must be a finite number >= 0, got {t}"));
+        if !(0.0..=MAX_SECONDS).contains(&t) {
+            return Err(format!(
+                "t must be a number in 0..={MAX_SECONDS:e}, got {t}"
+            ));
         }
         if t < self.last_t {
             return Err(format!(
@@ -261,49 +264,44 @@ impl Replay {
     }
 
     fn write_events(&mut self, out: &mut impl Write) -> std::io::Result<()> {
+        use Val::{N, S};
         self.engine.drain_events_into(&mut self.events);
         for ev in self.events.drain(..) {
-            match ev {
+            match &ev {
                 Event::Assign {
                     t,
                     call,
                     agent,
                     queue,
                     wait,
-                } => writeln!(
+                } => write_line(
                     out,
-                    r#"{{"t":{},"event":"assign","call":{},"agent":{},"queue":{},"wait":{}}}"#,
-                    num(t),
-                    js(&call),
-                    js(&agent),
-                    js(&queue),
-                    num(wait)
+                    [("t", N(*t)), ("event", S("assign")), ("call", S(call))]
+                        .into_iter()
+                        .chain([("agent", S(agent)), ("queue", S(queue)), ("wait", N(*wait))]),
                 )?,
                 Event::Abandon {
                     t,
                     call,
                     queue,
                     wait,
-                } => writeln!(
+                } => write_line(
                     out,
-                    r#"{{"t":{},"event":"abandon","call":{},"queue":{},"wait":{}}}"#,
-                    num(t),
-                    js(&call),
-                    js(&queue),
-                    num(wait)
+                    [("t", N(*t)), ("event", S("abandon")), ("call", S(call))]
+                        .into_iter()
+                        .chain([("queue", S(queue)), ("wait", N(*wait))]),
                 )?,
                 Event::End {
                     t,
                     call,
                     agent,
                     talk,
-                } => writeln!(
+                    ..
+                } => write_line(
                     out,
-                    r#"{{"t":{},"event":"end","call":{},"agent":{},"talk":{}}}"#,
-                    num(t),
-                    js(&call),
-                    js(&agent),
-                    num(talk)
+                    [("t", N(*t)), ("event", S("end")), ("call", S(call))]
+                        .into_iter()
+                        .chain([("agent", S(agent)), ("talk", N(*talk))]),
                 )?,
                 _ => {}
             }
@@ -312,22 +310,23 @@ impl Replay {
     }
 
     fn write_summary(&self, out: &mut impl Write) -> std::io::Result<()> {
-        let mut queues = Map::new();
-        for id in self.engine.queue_ids() {
+        // Written by hand: queues in definition order, fields in the documented order.
+        write!(out, r#"{{"event":"summary","queues":{{"#)?;
+        for (i, id) in self.engine.queue_ids().enumerate() {
             let c = self.engine.queue_counters(id).expect("listed queue exists");
-            queues.insert(
-                id.to_string(),
-                serde_json::json!({
-                    "offered": c.offered,
-                    "answered": c.answered,
-                    "abandoned": c.abandoned,
-                    "answered_within_sl": c.answered_within_sl,
-                    "waiting": c.waiting,
-                }),
-            );
+            write!(
+                out,
+                r#"{}{}:{{"offered":{},"answered":{},"abandoned":{},"answered_within_sl":{},"waiting":{}}}"#,
+                if i == 0 { "" } else { "," },
+                js(id),
+                c.offered,
+                c.answered,
+                c.abandoned,
+                c.answered_within_sl,
+                c.waiting
+            )?;
         }
-        let summary = serde_json::json!({"event": "summary", "queues": queues});
-        writeln!(out, "{summary}")
+        writeln!(out, "}}}}")
     }
 }
 
@@ -335,6 +334,26 @@ fn js(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialize")
 }
 
-fn num(x: f64) -> String {
-    serde_json::to_string(&x).expect("finite numbers serialize")
+enum Val<'a> {
+    S(&'a str),
+    N(f64),
+}
+
+/// One output object on one line, written straight into `out` (no per-field strings).
+fn write_line<'a>(
+    out: &mut impl Write,
+    fields: impl IntoIterator<Item = (&'static str, Val<'a>)>,
+) -> std::io::Result<()> {
+    let mut sep = b'{';
+    for (key, val) in fields {
+        out.write_all(&[sep, b'"'])?;
+        out.write_all(key.as_bytes())?;
+        out.write_all(b"\":")?;
+        match val {
+            Val::S(s) => serde_json::to_writer(&mut *out, s)?,
+            Val::N(x) => serde_json::to_writer(&mut *out, &x)?,
+        }
+        sep = b',';
+    }
+    out.write_all(b"}\n")
 }

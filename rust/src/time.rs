@@ -27,11 +27,15 @@ impl Ord for Time {
     }
 }
 
-/// A finite, non-negative number of seconds (a duration or an absolute time).
+/// Largest time or duration accepted (about 31,700 years): sums of two stay finite, so no
+/// timer can land at infinity.
+pub const MAX_SECONDS: f64 = 1e12;
+
+/// A number of seconds (a duration or an absolute time) in 0..=MAX_SECONDS.
 pub fn check_seconds(what: &str, v: f64) -> Result<f64> {
-    if !v.is_finite() || v < 0.0 {
+    if !(0.0..=MAX_SECONDS).contains(&v) {
         return Err(Error::invalid(format!(
-            "{what} must be a finite number >= 0, got {v}"
+            "{what} must be a number in 0..={MAX_SECONDS:e}, got {v}"
         )));
     }
     // -0.0 would sort before 0.0 under total_cmp.

@@ -15,6 +15,12 @@ from typing import Any
 
 import pytest
 
+try:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+except ImportError:  # the property and fuzz tests skip without hypothesis
+    st = None
+
 Event = dict[str, Any]
 Replay = Callable[[list[str]], list[Event]]
 
@@ -146,3 +152,20 @@ def expect_error(replay: Replay, lines: list[str], line_no: int, keywords: Seque
     message = str(info.value)
     check_error_message(message, line_no, keywords)
     return message
+
+
+# ---- hypothesis, optional ----------------------------------------------------------------------
+
+
+def with_data(max_examples: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Run a test taking `data` (hypothesis `st.data()`), or skip it if hypothesis is missing."""
+
+    def wrap(fn: Callable[..., None]) -> Callable[..., None]:
+        if st is None:
+            return pytest.mark.skip(reason="hypothesis is not installed")(fn)
+        settle = settings(
+            max_examples=max_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+        )
+        return settle(given(data=st.data())(fn))
+
+    return wrap

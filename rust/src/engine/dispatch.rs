@@ -354,6 +354,7 @@ impl Engine {
             t,
             call: call.id.clone(),
             agent: self.agents[a as usize].id.clone(),
+            queue: self.queues[q as usize].id.clone(),
             talk,
         });
         let wrapup = self.queues[q as usize].cfg.wrapup;

@@ -20,6 +20,8 @@ pub struct QueueStats {
     pub overflowed: u64,
     pub fallback: u64,
     pub waiting: u64,
+    /// Connected calls that have ended (the base of `aht`).
+    pub ended: u64,
     /// Answered within the threshold over calls that were answered or gave up
     /// (abandoned, timed out); None before any.
     pub service_level: Option<f64>,
@@ -112,6 +114,7 @@ impl Engine {
             overflowed: c.overflowed,
             fallback: c.fallback,
             waiting: c.waiting,
+            ended: c.ended,
             service_level: (settled > 0).then(|| c.answered_within_sl as f64 / settled as f64),
             asa: (c.answered > 0).then(|| c.wait_sum / c.answered as f64),
             aht: (c.ended > 0).then(|| c.talk_sum / c.ended as f64 + queue.cfg.wrapup),
