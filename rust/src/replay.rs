@@ -3,7 +3,9 @@
 //! prints.
 
 use rustc_hash::FxHashSet;
+use serde::Deserialize;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{BufRead, Write};
 
@@ -150,6 +152,223 @@ fn only_fields(obj: &Obj, op: &str, allowed: &[&str]) -> Result<(), String> {
     }
 }
 
+/// One trace line with its shape checked; the engine checks the rest.
+struct Line<'a> {
+    t: f64,
+    op: Op<'a>,
+}
+
+enum Op<'a> {
+    Queue {
+        id: &'a str,
+        strategy: Option<&'a str>,
+        wrapup: f64,
+        weight: f64,
+        sl: f64,
+    },
+    Login {
+        id: &'a str,
+        skills: Vec<(&'a str, i64)>,
+        queues: Vec<(&'a str, u32)>,
+    },
+    Logout(&'a str),
+    Pause(&'a str),
+    Unpause(&'a str),
+    Call {
+        id: &'a str,
+        queue: &'a str,
+        priority: i64,
+        skills: Vec<(&'a str, i64)>,
+    },
+    Hangup(&'a str),
+}
+
+/// The general parser: every field checked with a message naming it.
+fn checked_line(obj: &Obj) -> Result<Line<'_>, String> {
+    let t = field(obj, "t")?
+        .as_f64()
+        .ok_or("field \"t\" must be a number")?;
+    let op = string(obj, "op")?;
+    let op = match op {
+        "queue" => {
+            only_fields(obj, op, &["id", "strategy", "wrapup", "weight", "sl"])?;
+            let strategy = match obj.get("strategy") {
+                None => None,
+                Some(s) => Some(s.as_str().ok_or("field \"strategy\" must be a string")?),
+            };
+            Op::Queue {
+                id: string(obj, "id")?,
+                strategy,
+                wrapup: number(obj, "wrapup", 0.0)?,
+                weight: number(obj, "weight", 0.0)?,
+                sl: number(obj, "sl", 20.0)?,
+            }
+        }
+        "login" => {
+            only_fields(obj, op, &["id", "skills", "queues"])?;
+            let queues = match obj.get("queues") {
+                None => Vec::new(),
+                Some(v) => v
+                    .as_array()
+                    .ok_or("field \"queues\" must be a list of queue ids")?
+                    .iter()
+                    .map(|q| {
+                        q.as_str()
+                            .map(|q| (q, 1))
+                            .ok_or("queue ids must be strings")
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
+            Op::Login {
+                id: string(obj, "id")?,
+                skills: skills(obj)?,
+                queues,
+            }
+        }
+        "logout" | "pause" | "unpause" | "hangup" => {
+            only_fields(obj, op, &["id"])?;
+            let id = string(obj, "id")?;
+            match op {
+                "logout" => Op::Logout(id),
+                "pause" => Op::Pause(id),
+                "unpause" => Op::Unpause(id),
+                _ => Op::Hangup(id),
+            }
+        }
+        "call" => {
+            only_fields(obj, op, &["id", "queue", "priority", "skills"])?;
+            let priority = match obj.get("priority") {
+                None => 0,
+                Some(v) => integer(v, "field \"priority\"")?,
+            };
+            Op::Call {
+                id: string(obj, "id")?,
+                queue: string(obj, "queue")?,
+                priority,
+                skills: skills(obj)?,
+            }
+        }
+        other => return Err(format!("unknown op {:?}", clip(other))),
+    };
+    Ok(Line { t, op })
+}
+
+/// A field that was given (null is not "given": it fails the parse and takes the general
+/// path, which names it).
+#[derive(Default)]
+enum Given<T> {
+    #[default]
+    Absent,
+    Is(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Given<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(Given::Is)
+    }
+}
+
+impl<T> Given<T> {
+    fn given(&self) -> bool {
+        matches!(self, Given::Is(_))
+    }
+}
+
+impl<T: Copy> Given<T> {
+    fn or(&self, default: T) -> T {
+        match self {
+            Given::Absent => default,
+            Given::Is(v) => *v,
+        }
+    }
+}
+
+/// The typed fast path: every field any op may carry, borrowed from the line.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fast<'a> {
+    t: f64,
+    op: &'a str,
+    #[serde(default, borrow)]
+    id: Given<&'a str>,
+    #[serde(default, borrow)]
+    queue: Given<&'a str>,
+    #[serde(default, borrow)]
+    strategy: Given<&'a str>,
+    #[serde(default)]
+    wrapup: Given<f64>,
+    #[serde(default)]
+    weight: Given<f64>,
+    #[serde(default)]
+    sl: Given<f64>,
+    #[serde(default)]
+    priority: Given<i64>,
+    #[serde(default, borrow)]
+    skills: Given<BTreeMap<&'a str, i64>>,
+    #[serde(default, borrow)]
+    queues: Given<Vec<&'a str>>,
+}
+
+impl<'a> Fast<'a> {
+    /// The line, or None when it needs the general parser (which then reports why).
+    fn line(&self) -> Option<Line<'_>> {
+        let Given::Is(id) = self.id else { return None };
+        let queue_fields = [
+            self.strategy.given(),
+            self.wrapup.given(),
+            self.weight.given(),
+        ]
+        .into_iter()
+        .chain([self.sl.given()])
+        .any(|g| g);
+        let call_fields = self.queue.given() || self.priority.given();
+        let login_fields = self.queues.given();
+        let skills = || match &self.skills {
+            Given::Absent => Some(Vec::new()),
+            Given::Is(m) if m.len() <= crate::skills::MAX_SKILLS_PER_SET => {
+                Some(m.iter().map(|(k, v)| (*k, *v)).collect())
+            }
+            Given::Is(_) => None,
+        };
+        let only_id = !(queue_fields || call_fields || login_fields || self.skills.given());
+        let op = match self.op {
+            "queue" if !call_fields && !login_fields && !self.skills.given() => Op::Queue {
+                id,
+                strategy: match self.strategy {
+                    Given::Is(s) => Some(s),
+                    Given::Absent => None,
+                },
+                wrapup: self.wrapup.or(0.0),
+                weight: self.weight.or(0.0),
+                sl: self.sl.or(20.0),
+            },
+            "login" if !queue_fields && !call_fields => Op::Login {
+                id,
+                skills: skills()?,
+                queues: match &self.queues {
+                    Given::Is(q) => q.iter().map(|q| (*q, 1)).collect(),
+                    Given::Absent => Vec::new(),
+                },
+            },
+            "call" if !queue_fields && !login_fields => Op::Call {
+                id,
+                queue: match self.queue {
+                    Given::Is(q) => q,
+                    Given::Absent => return None,
+                },
+                priority: self.priority.or(0),
+                skills: skills()?,
+            },
+            "logout" if only_id => Op::Logout(id),
+            "pause" if only_id => Op::Pause(id),
+            "unpause" if only_id => Op::Unpause(id),
+            "hangup" if only_id => Op::Hangup(id),
+            _ => return None,
+        };
+        Some(Line { t: self.t, op })
+    }
+}
+
 impl Replay {
     fn new() -> Self {
         Replay {
@@ -164,11 +383,19 @@ impl Replay {
     }
 
     fn apply(&mut self, text: &str) -> Result<(), String> {
-        let value: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
-        let obj = value.as_object().ok_or("a line must be a JSON object")?;
-        let t = field(obj, "t")?
-            .as_f64()
-            .ok_or("field \"t\" must be a number")?;
+        // Fast path: a typed, zero-copy parse for well-formed lines. Anything it cannot take
+        // (escaped strings, nulls, unknown or misplaced fields, bad types) goes through the
+        // general parser, which finds the precise reason.
+        let fast: Option<Fast<'_>> = serde_json::from_str(text).ok();
+        let value: Value;
+        let line = match fast.as_ref().and_then(Fast::line) {
+            Some(line) => line,
+            None => {
+                value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+                checked_line(value.as_object().ok_or("a line must be a JSON object")?)?
+            }
+        };
+        let t = line.t;
         if !(0.0..=MAX_SECONDS).contains(&t) {
             return Err(format!(
                 "t must be a number in 0..={MAX_SECONDS:e}, got {t}"
@@ -180,62 +407,40 @@ impl Replay {
                 self.last_t
             ));
         }
-        let op = string(obj, "op")?;
         let e = &mut self.engine;
         let engine_err = |err: crate::Error| err.to_string();
-        match op {
-            "queue" => {
-                only_fields(obj, op, &["id", "strategy", "wrapup", "weight", "sl"])?;
-                let id = string(obj, "id")?;
-                let mut cfg = QueueConfig::default();
-                if let Some(s) = obj.get("strategy") {
-                    let s = s.as_str().ok_or("field \"strategy\" must be a string")?;
+        match line.op {
+            Op::Queue {
+                id,
+                strategy,
+                wrapup,
+                weight,
+                sl,
+            } => {
+                let mut cfg = QueueConfig {
+                    wrapup,
+                    weight,
+                    sl,
+                    ..QueueConfig::default()
+                };
+                if let Some(s) = strategy {
                     cfg.strategy = s.parse().map_err(engine_err)?;
                 }
-                cfg.wrapup = number(obj, "wrapup", 0.0)?;
-                cfg.weight = number(obj, "weight", 0.0)?;
-                cfg.sl = number(obj, "sl", 20.0)?;
                 e.advance(t).map_err(engine_err)?;
                 e.add_queue(id, cfg).map_err(engine_err)?;
             }
-            "login" => {
-                only_fields(obj, op, &["id", "skills", "queues"])?;
-                let id = string(obj, "id")?;
-                let skills = skills(obj)?;
-                let queues = match obj.get("queues") {
-                    None => Vec::new(),
-                    Some(v) => v
-                        .as_array()
-                        .ok_or("field \"queues\" must be a list of queue ids")?
-                        .iter()
-                        .map(|q| {
-                            q.as_str()
-                                .map(|q| (q, 1))
-                                .ok_or("queue ids must be strings")
-                        })
-                        .collect::<Result<Vec<_>, _>>()?,
-                };
+            Op::Login { id, skills, queues } => {
                 e.login(t, id, &skills, &queues, 1).map_err(engine_err)?;
             }
-            "logout" | "pause" | "unpause" => {
-                only_fields(obj, op, &["id"])?;
-                let id = string(obj, "id")?;
-                match op {
-                    "logout" => e.logout(t, id),
-                    "pause" => e.pause(t, id, "pause"),
-                    _ => e.unpause(t, id),
-                }
-                .map_err(engine_err)?;
-            }
-            "call" => {
-                only_fields(obj, op, &["id", "queue", "priority", "skills"])?;
-                let id = string(obj, "id")?;
-                let queue = string(obj, "queue")?;
-                let priority = match obj.get("priority") {
-                    None => 0,
-                    Some(v) => integer(v, "field \"priority\"")?,
-                };
-                let skills = skills(obj)?;
+            Op::Logout(id) => e.logout(t, id).map_err(engine_err)?,
+            Op::Pause(id) => e.pause(t, id, "pause").map_err(engine_err)?,
+            Op::Unpause(id) => e.unpause(t, id).map_err(engine_err)?,
+            Op::Call {
+                id,
+                queue,
+                priority,
+                skills,
+            } => {
                 if self.seen.contains(id) {
                     return Err(format!("call {:?} was seen before", clip(id)));
                 }
@@ -249,15 +454,12 @@ impl Replay {
                 e.enqueue(t, &call).map_err(engine_err)?;
                 self.seen.insert(id.into());
             }
-            "hangup" => {
-                only_fields(obj, op, &["id"])?;
-                let id = string(obj, "id")?;
+            Op::Hangup(id) => {
                 if self.seen.contains(id) && e.call_info(id).is_err() {
                     return Err(format!("call {:?} has already finished", clip(id)));
                 }
                 e.hangup(t, id).map_err(engine_err)?;
             }
-            other => return Err(format!("unknown op {:?}", clip(other))),
         }
         self.last_t = t;
         Ok(())

@@ -43,6 +43,12 @@ pub(crate) struct Call {
     pub timer: Option<(Time, u64)>,
 }
 
+impl Call {
+    pub fn is_waiting(&self) -> bool {
+        matches!(self.state, CallState::Held | CallState::Waiting)
+    }
+}
+
 impl Engine {
     pub(crate) fn call(&self, c: u32) -> &Call {
         self.calls[c as usize].as_ref().expect("live call slot")
@@ -107,9 +113,10 @@ impl Engine {
         self.insert_waiting(c);
     }
 
-    /// The call enters queue `q` (it is new, or moving on from a full or timed-out queue).
-    /// A full queue sends it on along `on_limit`; a chain of full queues that comes back on
-    /// itself ends the call rather than looping. Returns false when the call has left.
+    /// The call enters queue `q` (it is new, or moving on from a full or timed-out queue) and
+    /// goes to an agent at once if one is eligible. A full queue sends it on along `on_limit`;
+    /// a chain of full queues that comes back on itself ends the call rather than looping.
+    /// Returns false when the call has left.
     pub(crate) fn place(&mut self, c: u32, mut q: u32) -> bool {
         let t = self.t;
         let mut hops = 0;
@@ -148,8 +155,14 @@ impl Engine {
         call.queues = vec![q];
         call.entered = t;
         call.step = 0;
-        self.insert_waiting(c);
-        self.schedule_deadline(c);
+        // Most calls meet a free agent on arrival: they skip the waiting structures entirely.
+        match self.pick_agents(c, &[]) {
+            Some((agents, q)) => self.hand_over(c, agents, q, false),
+            None => {
+                self.insert_waiting(c);
+                self.schedule_deadline(c);
+            }
+        }
         true
     }
 
@@ -224,7 +237,7 @@ impl Engine {
                         to: Some(self.queues[next as usize].id.clone()),
                         wait: t - call.arrival,
                     });
-                    if !self.place(c, next) {
+                    if !self.place(c, next) || !self.call(c).is_waiting() {
                         return;
                     }
                     changed = true;

@@ -104,8 +104,15 @@ fn pick_in_queue(
 impl Engine {
     /// A call is (back) in line: hand it to an agent if one is eligible now.
     pub(crate) fn call_ready(&mut self, c: u32, exclude: &[u32]) {
+        if let Some((agents, q)) = self.pick_agents(c, exclude) {
+            self.hand_over(c, agents, q, true);
+        }
+    }
+
+    /// The agent(s) a call (held or waiting) would go to now, and the queue serving it.
+    pub(crate) fn pick_agents(&mut self, c: u32, exclude: &[u32]) -> Option<(Vec<u32>, u32)> {
         let call = self.calls[c as usize].as_ref().expect("live call slot");
-        let picked = match call.state {
+        match call.state {
             CallState::Held => {
                 let pref = call
                     .preferred
@@ -127,9 +134,6 @@ impl Engine {
                 })
             }
             CallState::Offered | CallState::Connected => None,
-        };
-        if let Some((agents, q)) = picked {
-            self.hand_over(c, agents, q);
         }
     }
 
@@ -141,7 +145,7 @@ impl Engine {
             let Some((c, q)) = self.best_call_for(a, exclude) else {
                 return;
             };
-            self.hand_over(c, vec![a], q);
+            self.hand_over(c, vec![a], q, true);
         }
     }
 
@@ -183,8 +187,12 @@ impl Engine {
     }
 
     /// The call leaves the line for these agents: connected at once, or offered.
-    fn hand_over(&mut self, c: u32, agents: Vec<u32>, q: u32) {
-        self.remove_waiting(c);
+    /// `in_line`: the call sits in the waiting structures (false for a call answered on
+    /// arrival, which never enters them).
+    pub(crate) fn hand_over(&mut self, c: u32, agents: Vec<u32>, q: u32, in_line: bool) {
+        if in_line {
+            self.remove_waiting(c);
+        }
         // An offered call's deadline waits: it is re-armed if the call comes back to line.
         self.cancel_call_timer(c);
         self.queues[q as usize].rr_last = Some(self.agents[agents[0] as usize].login_seq);

@@ -467,9 +467,7 @@ impl Engine {
             }
         };
         self.call_ids.insert(id, c);
-        if self.place(c, q) {
-            self.call_ready(c, &[]);
-        }
+        self.place(c, q);
         Ok(())
     }
 
