@@ -22,9 +22,18 @@ import time
 from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
-__all__ = ["STRATEGIES", "Engine", "TraceError", "main", "run"]
+__all__ = [
+    "MAX_LINE_BYTES",
+    "MAX_SECONDS",
+    "STRATEGIES",
+    "Engine",
+    "TraceError",
+    "main",
+    "parse_line",
+    "run",
+]
 
 STRATEGIES: Final = (
     "longest-idle",
@@ -41,6 +50,11 @@ STRATEGIES: Final = (
 MAX_ID_BYTES: Final = 256
 MAX_SKILLS: Final = 256
 MAX_PRIORITY: Final = 1_000_000_000
+# Times and durations are capped so that t + wrapup can never overflow to
+# infinity (which JSON cannot carry); a trace line has a size cap so that a
+# runaway line cannot exhaust memory. Both match the Rust engine.
+MAX_SECONDS: Final = 1e12
+MAX_LINE_BYTES: Final = 64 << 20
 
 _FIELDS: Final[dict[str, frozenset[str]]] = {
     "queue": frozenset({"t", "op", "id", "strategy", "wrapup", "weight", "sl"}),
@@ -108,9 +122,7 @@ class Queue:
         "wrapup",
     )
 
-    def __init__(
-        self, qid: str, strategy: str, wrapup: float, weight: float, sl: float
-    ) -> None:
+    def __init__(self, qid: str, strategy: str, wrapup: float, weight: float, sl: float) -> None:
         self.id = qid
         self.strategy = strategy
         self.kind = _KIND[strategy]
@@ -221,9 +233,7 @@ def _show(value: object) -> str:
     """Render a bad value for an error message, bounded in size."""
     if isinstance(value, str):
         short = value[:64].encode("utf-8", "backslashreplace").decode("utf-8")
-        return json.dumps(short, ensure_ascii=False) + (
-            "..." if len(value) > 64 else ""
-        )
+        return json.dumps(short, ensure_ascii=False) + ("..." if len(value) > 64 else "")
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list):
@@ -300,10 +310,8 @@ class Engine:
         if "t" not in op:
             raise TraceError(line, 'missing field "t"')
         t = _number(op["t"])
-        if t is None or t < 0.0:
-            raise TraceError(
-                line, f'"t" must be a finite number >= 0, got {_show(op["t"])}'
-            )
+        if t is None or not 0.0 <= t <= MAX_SECONDS:
+            raise TraceError(line, f'"t" must be a number in 0..1e12, got {_show(op["t"])}')
         if t < self.clock:
             raise TraceError(
                 line, f'"t" {_show(op["t"])} is less than the previous t {self.clock!r}'
@@ -362,8 +370,7 @@ class Engine:
             raise TraceError(line, f'"{key}" is not valid Unicode (a lone surrogate)')
         raise TraceError(
             line,
-            f'"{key}" must be {what or "an id"}: a string of 1 to 256 bytes,'
-            f" got {_show(v)}",
+            f'"{key}" must be {what or "an id"}: a string of 1 to 256 bytes, got {_show(v)}',
         )
 
     @staticmethod
@@ -371,10 +378,8 @@ class Engine:
         if key not in op:
             return default
         v = _number(op[key])
-        if v is None or v < 0.0:
-            raise TraceError(
-                line, f'"{key}" must be a finite number >= 0, got {_show(op[key])}'
-            )
+        if v is None or not 0.0 <= v <= MAX_SECONDS:
+            raise TraceError(line, f'"{key}" must be a number in 0..1e12, got {_show(op[key])}')
         return v
 
     @staticmethod
@@ -401,8 +406,8 @@ class Engine:
             if type(level) is not int or not 1 <= level <= 100:
                 raise TraceError(
                     line,
-                    f"{level_word} of skill {_show(name)} must be an integer 1..100,"
-                    f" got {_show(level)}",
+                    f"{level_word} of skill {_show(name)} must be an integer 1..100, "
+                    f"got {_show(level)}",
                 )
         return dict(v) if v else _NO_SKILLS
 
@@ -423,8 +428,7 @@ class Engine:
         if type(strategy) is not str or strategy not in _KIND:
             raise TraceError(
                 line,
-                f'"strategy" must be one of {", ".join(STRATEGIES)};'
-                f" got {_show(strategy)}",
+                f'"strategy" must be one of {", ".join(STRATEGIES)}; got {_show(strategy)}',
             )
         wrapup = self._nonneg(op, "wrapup", 0.0, line)
         weight = self._nonneg(op, "weight", 0.0, line)
@@ -439,9 +443,7 @@ class Engine:
         if "queues" in op:
             qids = op["queues"]
             if type(qids) is not list:
-                raise TraceError(
-                    line, f'"queues" must be an array of queue ids, got {_show(qids)}'
-                )
+                raise TraceError(line, f'"queues" must be an array of queue ids, got {_show(qids)}')
             known = self.queues
             seen: set[str] = set()
             for qid in qids:
@@ -449,9 +451,7 @@ class Engine:
                 if q is None:
                     raise TraceError(line, f'unknown queue {_show(qid)} in "queues"')
                 if qid in seen:
-                    raise TraceError(
-                        line, f'queue {_show(qid)} is listed twice in "queues"'
-                    )
+                    raise TraceError(line, f'queue {_show(qid)} is listed twice in "queues"')
                 seen.add(qid)
                 queues.append(q)
         a = self.agents.get(aid)
@@ -515,8 +515,7 @@ class Engine:
         if type(priority) is not int or not -MAX_PRIORITY <= priority <= MAX_PRIORITY:
             raise TraceError(
                 line,
-                f'"priority" must be an integer between -1e9 and 1e9,'
-                f" got {_show(priority)}",
+                f'"priority" must be an integer between -1e9 and 1e9, got {_show(priority)}',
             )
         skills = self._skills(op, line, "minimum level")
         self._advance(t)
@@ -565,9 +564,7 @@ class Engine:
         a = c.agent
         assert a is not None
         talk = t - c.assign_t
-        self._out.append(
-            {"t": t, "event": "end", "call": cid, "agent": a.id, "talk": talk}
-        )
+        self._out.append({"t": t, "event": "end", "call": cid, "agent": a.id, "talk": talk})
         a.talk += talk
         a.call = None
         if a.pend_logout:
@@ -586,7 +583,9 @@ class Engine:
 
     def _advance(self, t: float) -> None:
         self.clock = t
-        self._drain(t)
+        h = self._wraps
+        if h and h[0][0] <= t:
+            self._drain(t)
 
     def _drain(self, t: float) -> None:
         h = self._wraps
@@ -647,9 +646,7 @@ class Engine:
                     dq.popleft()
                 found = None
                 for c in dq:
-                    if c.state == WAITING and (
-                        not c.skills or _fits(askills, c.skills)
-                    ):
+                    if c.state == WAITING and (not c.skills or _fits(askills, c.skills)):
                         found = c
                         break
                 if found is not None:
@@ -693,9 +690,7 @@ class Engine:
                     if score > best_score:
                         chosen, best_score = a, score
         elif strategy == "random" or strategy == "weighted-random":
-            eligible = [
-                e[-1] for e in lst if not cskills or _fits(e[-1].skills, cskills)
-            ]
+            eligible = [e[-1] for e in lst if not cskills or _fits(e[-1].skills, cskills)]
             if eligible:
                 if strategy == "random":
                     chosen = self._rng.choice(eligible)
@@ -754,6 +749,11 @@ def _valid_name(s: str) -> bool:
         return False
 
 
+def _size(raw: str | bytes) -> int:
+    """Bytes in a line as read from a UTF-8 file."""
+    return len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
+
+
 def _has_surrogate(s: str) -> bool:
     try:
         s.encode("utf-8")
@@ -792,9 +792,7 @@ def parse_line(raw: str | bytes, line: int) -> Any:
     try:
         return _decode(raw)
     except _BadConstantError as e:
-        raise TraceError(
-            line, f"invalid JSON: {e.args[0]} is not a JSON number"
-        ) from None
+        raise TraceError(line, f"invalid JSON: {e.args[0]} is not a JSON number") from None
     except json.JSONDecodeError as e:
         raise TraceError(line, f"invalid JSON: {e.msg} at column {e.colno}") from None
     except RecursionError:
@@ -814,8 +812,21 @@ def run(lines: Iterable[str | bytes], seed: int = 0) -> Iterator[Event]:
     for n, raw in enumerate(lines, 1):
         if not raw or raw.isspace():
             continue
-        yield from apply(parse_line(raw, n), n)
+        if len(raw) > MAX_LINE_BYTES // 4 and _size(raw) > MAX_LINE_BYTES:
+            raise TraceError(n, f"line longer than {MAX_LINE_BYTES} bytes")
+        try:  # fast path; parse_line again to explain a failure
+            op = _decode(raw if isinstance(raw, str) else raw.decode("utf-8"))
+        except (ValueError, RecursionError):
+            op = parse_line(raw, n)
+        yield from apply(op, n)
     yield from engine.finish()
+
+
+def _read_lines(f: BinaryIO) -> Iterator[bytes]:
+    """Lines of a file, each cut just past the size cap so a huge one is never read whole."""
+    readline = f.readline
+    while raw := readline(MAX_LINE_BYTES + 2):
+        yield raw
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -829,16 +840,14 @@ def main(argv: list[str] | None = None) -> int:
         help="print elapsed seconds and calls/s to stderr",
     )
     args = parser.parse_args(argv)
-    encode = json.JSONEncoder(
-        separators=(",", ":")
-    ).encode  # == json.dumps(..., separators)
+    encode = json.JSONEncoder(separators=(",", ":")).encode  # == json.dumps(..., separators)
     write = sys.stdout.write
     start = time.perf_counter()
     last: Event | None = None
     buf: list[str] = []  # output lines, written in chunks: one write per line is slow
     try:
         with open(args.trace, "rb") as f:
-            for ev in run(f):
+            for ev in run(_read_lines(f)):
                 buf.append(encode(ev))
                 if len(buf) >= 4096:
                     write("\n".join(buf) + "\n")
