@@ -46,7 +46,7 @@ pub(crate) struct Agent {
     pub talk_time: f64,
     pub calls: u64,
     pub no_answers: u32,
-    pub wrap_until: Option<(Time, u64)>,
+    pub wrap_until: Option<super::TimerKey>,
     /// Whether the agent currently sits in its queues' `avail` indexes.
     pub indexed: bool,
 }

@@ -6,10 +6,11 @@ use super::{Engine, Timer};
 use crate::model::{Action, Event, Id};
 use crate::skills::SkillSet;
 use crate::time::Time;
+use std::sync::LazyLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum CallState {
-    /// Waiting only for its preferred agent, until `hold_until`.
+    /// Waiting only for its preferred agent, until `hold.until`.
     Held,
     Waiting,
     Offered,
@@ -22,30 +23,60 @@ pub(crate) struct Call {
     /// The queue whose statistics the call counts in.
     pub home: u32,
     pub priority: f64,
-    pub skills: SkillSet,
+    /// Required skills; None (the common case) costs no allocation.
+    pub skills: Option<Box<SkillSet>>,
     pub arrival: f64,
     /// When the call entered `home` (max wait and escalation count from here).
     pub entered: f64,
     pub seq: u64,
     pub state: CallState,
-    /// Queues whose structures hold the call while it waits: `home` first, then overflows.
-    pub queues: Vec<u32>,
-    pub preferred: Option<Id>,
-    pub hold_until: f64,
+    /// Queues the call also waits in (escalation overflow), besides `home`.
+    pub overflow: Box<[u32]>,
+    /// The agent a sticky / VIP call waits for, and until when.
+    pub hold: Option<Box<Hold>>,
     /// Agents ringing (Offered) or the one agent (Connected).
     pub agents: Vec<u32>,
     pub served_by: u32,
     pub answered: f64,
     /// Next escalation step of `home` to apply.
-    pub step: usize,
+    pub step: u32,
     /// The one timer a call can have: its next deadline while waiting, or its ring timeout
     /// while offered.
-    pub timer: Option<(Time, u64)>,
+    pub timer: Option<super::TimerKey>,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Hold {
+    pub agent: Id,
+    pub until: f64,
+}
+
+static NO_SKILLS: LazyLock<SkillSet> = LazyLock::new(SkillSet::default);
 
 impl Call {
     pub fn is_waiting(&self) -> bool {
         matches!(self.state, CallState::Held | CallState::Waiting)
+    }
+
+    pub fn req(&self) -> &SkillSet {
+        self.skills.as_deref().unwrap_or(&NO_SKILLS)
+    }
+
+    pub fn set_req(&mut self, req: SkillSet) {
+        self.skills = (!req.is_empty()).then(|| Box::new(req));
+    }
+
+    /// Every queue whose structures hold the call while it waits: `home` first.
+    pub fn queues(&self) -> impl Iterator<Item = u32> + '_ {
+        std::iter::once(self.home).chain(self.overflow.iter().copied())
+    }
+
+    pub fn held_for(&self) -> &Id {
+        &self
+            .hold
+            .as_ref()
+            .expect("held call has a preferred agent")
+            .agent
     }
 }
 
@@ -61,19 +92,18 @@ impl Engine {
     /// Puts the call into the waiting structures of every queue it waits in.
     pub(crate) fn insert_waiting(&mut self, c: u32) {
         let call = self.calls[c as usize].as_ref().expect("live call slot");
-        for (i, &q) in call.queues.iter().enumerate() {
+        for (i, q) in call.queues().enumerate() {
             let queue = &mut self.queues[q as usize];
             let key = queue.wait_key(call.priority, call.arrival, call.seq, c);
             queue.ranked.insert(key);
             queue.by_arrival.insert((Time(call.arrival), call.seq));
             match call.state {
-                CallState::Waiting => queue.class_insert(&call.skills, key),
+                CallState::Waiting => queue.class_insert(call.req(), key),
                 CallState::Held if i == 0 => {
-                    let pref = call
-                        .preferred
-                        .clone()
-                        .expect("held call has a preferred agent");
-                    self.held.entry(pref).or_default().insert(key);
+                    self.held
+                        .entry(call.held_for().clone())
+                        .or_default()
+                        .insert(key);
                 }
                 _ => {}
             }
@@ -82,18 +112,15 @@ impl Engine {
 
     pub(crate) fn remove_waiting(&mut self, c: u32) {
         let call = self.calls[c as usize].as_ref().expect("live call slot");
-        for (i, &q) in call.queues.iter().enumerate() {
+        for (i, q) in call.queues().enumerate() {
             let queue = &mut self.queues[q as usize];
             let key = queue.wait_key(call.priority, call.arrival, call.seq, c);
             queue.ranked.remove(&key);
             queue.by_arrival.remove(&(Time(call.arrival), call.seq));
             match call.state {
-                CallState::Waiting => queue.class_remove(&call.skills, &key),
+                CallState::Waiting => queue.class_remove(call.req(), &key),
                 CallState::Held if i == 0 => {
-                    let pref = call
-                        .preferred
-                        .as_ref()
-                        .expect("held call has a preferred agent");
+                    let pref = call.held_for();
                     if let Some(set) = self.held.get_mut(pref) {
                         set.remove(&key);
                         if set.is_empty() {
@@ -152,7 +179,7 @@ impl Engine {
         }
         let call = self.call_mut(c);
         call.home = q;
-        call.queues = vec![q];
+        call.overflow = Box::default();
         call.entered = t;
         call.step = 0;
         // Most calls meet a free agent on arrival: they skip the waiting structures entirely.
@@ -174,9 +201,9 @@ impl Engine {
         let cfg = &self.queues[call.home as usize].cfg;
         let mut due = f64::INFINITY;
         if call.state == CallState::Held {
-            due = due.min(call.hold_until);
+            due = due.min(call.hold.as_ref().map_or(due, |h| h.until));
         }
-        if let Some(step) = cfg.escalation.get(call.step) {
+        if let Some(step) = cfg.escalation.get(call.step as usize) {
             due = due.min(call.entered + step.after);
         }
         if let Some(w) = cfg.max_wait {
@@ -193,20 +220,24 @@ impl Engine {
         self.call_mut(c).timer = None;
         let call = self.call(c);
         let mut changed = false;
-        if call.state == CallState::Held && t >= call.hold_until {
+        if call.state == CallState::Held && call.hold.as_ref().is_some_and(|h| t >= h.until) {
             self.modify_waiting(c, |call| call.state = CallState::Waiting);
             changed = true;
         }
         loop {
             let call = self.call(c);
             let home = call.home;
-            let Some(step) = self.queues[home as usize].cfg.escalation.get(call.step) else {
+            let Some(step) = self.queues[home as usize]
+                .cfg
+                .escalation
+                .get(call.step as usize)
+            else {
                 break;
             };
             if call.entered + step.after > t {
                 break;
             }
-            let (idx, action) = (call.step, step.action.clone());
+            let (idx, action) = (call.step as usize, step.action.clone());
             self.call_mut(c).step += 1;
             self.events.push(Event::Escalate {
                 t,
@@ -266,9 +297,9 @@ impl Engine {
     fn escalate(&mut self, c: u32, step: usize, action: Action) -> bool {
         match action {
             Action::LowerSkills(by) => {
-                self.modify_waiting(c, |call| call.skills = call.skills.lowered(by));
+                self.modify_waiting(c, |call| call.set_req(call.req().lowered(by)));
             }
-            Action::ClearSkills => self.modify_waiting(c, |call| call.skills = SkillSet::default()),
+            Action::ClearSkills => self.modify_waiting(c, |call| call.skills = None),
             Action::RaisePriority(by) => {
                 self.modify_waiting(c, |call| call.priority += by as f64);
             }
@@ -276,11 +307,13 @@ impl Engine {
                 let home = self.call(c).home as usize;
                 let extra = self.queues[home].step_queues[step].clone();
                 self.modify_waiting(c, |call| {
+                    let mut all = call.overflow.to_vec();
                     for q in extra {
-                        if !call.queues.contains(&q) {
-                            call.queues.push(q);
+                        if q != call.home && !all.contains(&q) {
+                            all.push(q);
                         }
                     }
+                    call.overflow = all.into();
                 });
             }
             Action::Fallback(target) => {

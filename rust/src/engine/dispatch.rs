@@ -26,7 +26,7 @@ fn pick_in_queue(
     ring_everyone: bool,
 ) -> Vec<u32> {
     let ok = |k: &&AvailKey| {
-        !exclude.contains(&k.agent) && agents[k.agent as usize].skills.satisfies(&call.skills)
+        !exclude.contains(&k.agent) && agents[k.agent as usize].skills.satisfies(call.req())
     };
     let first = |it: &mut dyn Iterator<Item = &AvailKey>| {
         for k in it {
@@ -57,7 +57,7 @@ fn pick_in_queue(
         Strategy::SkillsBest => {
             let mut best: Option<(u32, u32)> = None;
             for k in queue.avail.iter().filter(ok) {
-                let score = agents[k.agent as usize].skills.score(&call.skills);
+                let score = agents[k.agent as usize].skills.score(call.req());
                 if best.is_none_or(|(s, _)| score > s) {
                     best = Some((score, k.agent));
                 }
@@ -113,20 +113,15 @@ impl Engine {
     pub(crate) fn pick_agents(&mut self, c: u32, exclude: &[u32]) -> Option<(Vec<u32>, u32)> {
         let call = self.calls[c as usize].as_ref().expect("live call slot");
         match call.state {
-            CallState::Held => {
-                let pref = call
-                    .preferred
-                    .as_ref()
-                    .expect("held call has a preferred agent");
-                self.agent_ids
-                    .get(pref)
-                    .copied()
-                    .filter(|&a| !exclude.contains(&a) && self.agents[a as usize].can_take())
-                    .map(|a| (vec![a], call.home))
-            }
+            CallState::Held => self
+                .agent_ids
+                .get(call.held_for())
+                .copied()
+                .filter(|&a| !exclude.contains(&a) && self.agents[a as usize].can_take())
+                .map(|a| (vec![a], call.home)),
             CallState::Waiting => {
                 let ring = !self.auto_accept;
-                call.queues.iter().find_map(|&q| {
+                call.queues().find_map(|q| {
                     let queue = &self.queues[q as usize];
                     let agents =
                         pick_in_queue(q, queue, &self.agents, call, exclude, &mut self.rng, ring);

@@ -13,6 +13,7 @@ mod queue;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::num::NonZeroU64;
 
 use crate::error::{Error, Result, clip};
 use crate::model::{Action, Event, Id, OnLimit, QueueConfig, Unoffer};
@@ -20,11 +21,15 @@ use crate::rng::Rng;
 use crate::skills::{SkillNames, check_name};
 use crate::time::{Time, check_seconds};
 use agent::{Agent, Membership, Status};
-use call::{Call, CallState};
+use call::{Call, CallState, Hold};
 use queue::{Queue, WaitKey};
 
 pub use queries::{AgentInfo, CallInfo, QueueStats};
 pub use queue::QueueCounters;
+
+/// When a timer fires, and the order it was set in (ties fire in that order). Non-zero so an
+/// `Option<TimerKey>` costs no more than the key.
+pub(crate) type TimerKey = (Time, NonZeroU64);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Timer {
@@ -71,7 +76,7 @@ pub struct Engine {
     call_ids: FxHashMap<Id, u32>,
     /// Calls waiting for one named agent (which may not even be logged in yet).
     held: FxHashMap<Id, BTreeSet<WaitKey>>,
-    timers: BTreeMap<(Time, u64), Timer>,
+    timers: BTreeMap<TimerKey, Timer>,
     timer_seq: u64,
     call_seq: u64,
     login_seq: u64,
@@ -132,9 +137,12 @@ impl Engine {
         self.events = events;
     }
 
-    pub(crate) fn add_timer(&mut self, at: f64, timer: Timer) -> (Time, u64) {
+    pub(crate) fn add_timer(&mut self, at: f64, timer: Timer) -> TimerKey {
         self.timer_seq += 1;
-        let key = (Time(at), self.timer_seq);
+        let key = (
+            Time(at),
+            NonZeroU64::new(self.timer_seq).expect("counts up from 1"),
+        );
         self.timers.insert(key, timer);
         key
     }
@@ -434,22 +442,27 @@ impl Engine {
         self.advance(now)?;
         self.call_seq += 1;
         let id: Id = call.id.into();
-        let (state, preferred, hold_until) = match preferred {
-            Some((agent, wait)) if wait > 0.0 => (CallState::Held, Some(agent), now + wait),
-            _ => (CallState::Waiting, None, now),
+        let (state, hold) = match preferred {
+            Some((agent, wait)) if wait > 0.0 => (
+                CallState::Held,
+                Some(Box::new(Hold {
+                    agent,
+                    until: now + wait,
+                })),
+            ),
+            _ => (CallState::Waiting, None),
         };
         let record = Call {
             id: id.clone(),
             home: q,
             priority: call.priority as f64,
-            skills,
+            skills: (!skills.is_empty()).then(|| Box::new(skills)),
             arrival: now,
             entered: now,
             seq: self.call_seq,
             state,
-            queues: Vec::new(),
-            preferred,
-            hold_until,
+            overflow: Box::default(),
+            hold,
             agents: Vec::new(),
             served_by: q,
             answered: 0.0,

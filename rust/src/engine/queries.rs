@@ -229,10 +229,10 @@ impl Engine {
         for call in self.calls.iter().flatten() {
             if call.home as usize >= nq
                 || call.served_by as usize >= nq
-                || call.queues.iter().any(|&q| q as usize >= nq)
+                || call.overflow.iter().any(|&q| q as usize >= nq)
                 || call.agents.iter().any(|&a| a as usize >= na)
                 || (call.state == CallState::Connected && call.agents.len() != 1)
-                || (call.state == CallState::Held && call.preferred.is_none())
+                || (call.state == CallState::Held && call.hold.is_none())
             {
                 return bad("call references");
             }
