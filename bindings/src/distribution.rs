@@ -4,7 +4,7 @@ use std::sync::Mutex;
 
 use pyo3::prelude::*;
 
-use crate::errors::CoreError;
+use crate::errors::{CoreError, Int};
 
 #[pyclass(name = "Distributor", module = "acdcore._core", frozen)]
 pub struct PyDistributor {
@@ -15,7 +15,8 @@ pub struct PyDistributor {
 impl PyDistributor {
     /// `targets`: (name, weight) pairs, in tie-break order.
     #[new]
-    fn new(targets: Vec<(String, u32)>) -> PyResult<Self> {
+    fn new(targets: Vec<(String, Int<u32>)>) -> PyResult<Self> {
+        let targets = targets.into_iter().map(|(t, w)| (t, w.0)).collect();
         let d = acdcore::Distributor::new(targets).map_err(CoreError)?;
         Ok(PyDistributor {
             inner: Mutex::new(d),

@@ -11,7 +11,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
-use crate::errors::{CoreError, CoreResult};
+use crate::errors::{CoreError, CoreResult, Int};
 use crate::event::{KINDS, PyEvent, to_py};
 use crate::stats::{PyAgentInfo, PyCallInfo, PyQueueStats};
 
@@ -43,17 +43,37 @@ pub enum Queues {
     Many(Vec<String>),
 }
 
-/// Agent queues at login: names (weight 1 each) or a mapping name -> weight.
+/// Agent queues at login: names (weight 1 each) or a mapping name -> weight, in the order
+/// given (it is the agent's queue order).
 #[derive(FromPyObject)]
-pub enum Memberships {
-    Weighted(HashMap<String, u32>),
+pub enum Memberships<'py> {
+    Weighted(Bound<'py, PyDict>),
     Names(Vec<String>),
 }
 
+impl Memberships<'_> {
+    fn pairs(self) -> PyResult<Vec<(String, u32)>> {
+        match self {
+            Memberships::Names(v) => Ok(v.into_iter().map(|q| (q, 1)).collect()),
+            Memberships::Weighted(d) => d
+                .iter()
+                .map(|(k, v)| Ok((k.extract()?, v.extract::<Int<u32>>()?.0)))
+                .collect(),
+        }
+    }
+}
+
 fn parse_step(item: &Bound<'_, PyAny>) -> PyResult<EscalationStep> {
-    let tuple = item.cast::<PyTuple>().map_err(|_| {
-        PyTypeError::new_err("an escalation step is a tuple (after, action[, arg])")
-    })?;
+    let shape = "an escalation step is a tuple (after, action[, arg])";
+    let tuple = item
+        .cast::<PyTuple>()
+        .map_err(|_| PyTypeError::new_err(shape))?;
+    if !(2..=3).contains(&tuple.len()) {
+        return Err(PyValueError::new_err(format!(
+            "{shape}, got {}",
+            item.repr()?
+        )));
+    }
     let after: f64 = tuple.get_item(0)?.extract()?;
     let action: String = tuple.get_item(1)?.extract()?;
     let arg = if tuple.len() > 2 {
@@ -67,10 +87,12 @@ fn parse_step(item: &Bound<'_, PyAny>) -> PyResult<EscalationStep> {
         })
     };
     let action = match action.as_str() {
-        "lower-skills" => Action::LowerSkills(need("a level step (int)")?.extract()?),
+        "lower-skills" => Action::LowerSkills(need("a level step (int)")?.extract::<Int<u8>>()?.0),
         "clear-skills" => Action::ClearSkills,
         "add-queues" => Action::AddQueues(need("a list of queue ids")?.extract()?),
-        "raise-priority" => Action::RaisePriority(need("a priority step (int)")?.extract()?),
+        "raise-priority" => {
+            Action::RaisePriority(need("a priority step (int)")?.extract::<Int<i64>>()?.0)
+        }
         "fallback" => Action::Fallback(need("a target name (str)")?.extract()?),
         other => {
             return Err(PyValueError::new_err(format!(
@@ -206,10 +228,15 @@ fn check_len(what: &str, got: usize, want: usize) -> PyResult<()> {
 #[pymethods]
 impl PyEngine {
     #[new]
-    #[pyo3(signature = (*, seed = 0, auto_accept = false))]
-    fn new(seed: u64, auto_accept: bool) -> Self {
+    #[pyo3(signature = (*, seed = Int(0), auto_accept = false),
+        text_signature = "(*, seed=0, auto_accept=False)")]
+    fn new(seed: Int<u64>, auto_accept: bool) -> Self {
+        let options = Options {
+            seed: seed.0,
+            auto_accept,
+        };
         PyEngine {
-            inner: Mutex::new(Engine::new(Options { seed, auto_accept })),
+            inner: Mutex::new(Engine::new(options)),
         }
     }
 
@@ -224,8 +251,11 @@ impl PyEngine {
     }
 
     #[pyo3(signature = (id, *, strategy = "longest-idle", wrapup = 0.0, weight = 0.0, sl = 20.0,
-        max_waiting = None, max_wait = None, overflow = None, ring_timeout = 15.0,
-        max_no_answers = 3, aging = 0.0, escalation = None))]
+        max_waiting = None, max_wait = None, overflow = None, ring_timeout = 15.0, retry = 5.0,
+        max_no_answers = Int(3), aging = 0.0, escalation = None),
+        text_signature = "(self, /, id, *, strategy='longest-idle', wrapup=0.0, weight=0.0, \
+        sl=20.0, max_waiting=None, max_wait=None, overflow=None, ring_timeout=15.0, retry=5.0, \
+        max_no_answers=3, aging=0.0, escalation=None)")]
     #[allow(clippy::too_many_arguments)]
     fn add_queue(
         &self,
@@ -234,11 +264,12 @@ impl PyEngine {
         wrapup: f64,
         weight: f64,
         sl: f64,
-        max_waiting: Option<u32>,
+        max_waiting: Option<Int<u32>>,
         max_wait: Option<f64>,
         overflow: Option<String>,
         ring_timeout: f64,
-        max_no_answers: u32,
+        retry: f64,
+        max_no_answers: Int<u32>,
         aging: f64,
         escalation: Option<Vec<Bound<'_, PyAny>>>,
     ) -> PyResult<()> {
@@ -247,11 +278,12 @@ impl PyEngine {
             wrapup,
             weight,
             sl,
-            max_waiting,
+            max_waiting: max_waiting.map(|m| m.0),
             max_wait,
             on_limit: overflow.map_or(OnLimit::End, OnLimit::Overflow),
             ring_timeout,
-            max_no_answers,
+            retry,
+            max_no_answers: max_no_answers.0,
             aging,
             escalation: escalation
                 .iter()
@@ -262,20 +294,18 @@ impl PyEngine {
         Ok(self.lock().add_queue(id, cfg).map_err(CoreError)?)
     }
 
-    #[pyo3(signature = (now, agent, *, skills = None, queues = None, limit = 1))]
+    #[pyo3(signature = (now, agent, *, skills = None, queues = None, limit = Int(1)),
+        text_signature = "(self, /, now, agent, *, skills=None, queues=None, limit=1)")]
     fn login(
         &self,
         now: f64,
         agent: &str,
         skills: Option<HashMap<String, i64>>,
-        queues: Option<Memberships>,
-        limit: u32,
+        queues: Option<Memberships<'_>>,
+        limit: Int<u32>,
     ) -> PyResult<Vec<PyEvent>> {
-        let queues: Vec<(String, u32)> = match queues {
-            None => Vec::new(),
-            Some(Memberships::Names(v)) => v.into_iter().map(|q| (q, 1)).collect(),
-            Some(Memberships::Weighted(m)) => m.into_iter().collect(),
-        };
+        let limit = limit.0;
+        let queues = queues.map_or(Ok(Vec::new()), Memberships::pairs)?;
         let queues: Vec<(&str, u32)> = queues.iter().map(|(q, w)| (q.as_str(), *w)).collect();
         let skills = skill_pairs(&skills);
         Ok(self.op(|e| e.login(now, agent, &skills, &queues, limit))?)
@@ -294,15 +324,17 @@ impl PyEngine {
         Ok(self.op(|e| e.unpause(now, agent))?)
     }
 
-    #[pyo3(signature = (now, call, queue, *, priority = 0, skills = None, preferred_agent = None,
-        preferred_wait = 0.0))]
+    #[pyo3(signature = (now, call, queue, *, priority = Int(0), skills = None,
+        preferred_agent = None, preferred_wait = 0.0),
+        text_signature = "(self, /, now, call, queue, *, priority=0, skills=None, \
+        preferred_agent=None, preferred_wait=0.0)")]
     #[allow(clippy::too_many_arguments)]
     fn enqueue(
         &self,
         now: f64,
         call: &str,
         queue: &str,
-        priority: i64,
+        priority: Int<i64>,
         skills: Option<HashMap<String, i64>>,
         preferred_agent: Option<&str>,
         preferred_wait: f64,
@@ -311,7 +343,7 @@ impl PyEngine {
         let new = NewCall {
             id: call,
             queue,
-            priority,
+            priority: priority.0,
             skills: &skills,
             preferred: preferred_agent.map(|a| (a, preferred_wait)),
         };

@@ -113,6 +113,7 @@ class Engine:
         max_wait: float | None = None,
         overflow: str | None = None,
         ring_timeout: float = 15.0,
+        retry: float = 5.0,
         max_no_answers: int = 3,
         aging: float = 0.0,
         escalation: Sequence[_EscalationStep] | None = None,

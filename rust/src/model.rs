@@ -135,6 +135,10 @@ pub struct QueueConfig {
     pub on_limit: OnLimit,
     /// Seconds an offer rings before it counts as a no-answer (live offers only; 0 = forever).
     pub ring_timeout: f64,
+    /// Seconds an agent who declined or missed an offer rests before it is offered calls
+    /// again (0 = at once: the call goes to another eligible agent if there is one, else back
+    /// to the same agent).
+    pub retry: f64,
     /// No-answers in a row after which an agent is paused with reason "no-answer" (0 = never).
     pub max_no_answers: u32,
     /// Priority points gained per second waited.
@@ -154,6 +158,7 @@ impl Default for QueueConfig {
             max_wait: None,
             on_limit: OnLimit::End,
             ring_timeout: 15.0,
+            retry: 5.0,
             max_no_answers: 3,
             aging: 0.0,
             escalation: Vec::new(),

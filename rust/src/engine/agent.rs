@@ -47,6 +47,8 @@ pub(crate) struct Agent {
     pub calls: u64,
     pub no_answers: u32,
     pub wrap_until: Option<super::TimerKey>,
+    /// Resting after a declined or missed offer (no calls until the timer fires).
+    pub rest: Option<super::TimerKey>,
     /// Whether the agent currently sits in its queues' `avail` indexes.
     pub indexed: bool,
 }
@@ -54,6 +56,7 @@ pub(crate) struct Agent {
 impl Agent {
     pub fn can_take(&self) -> bool {
         self.status == Status::Ready
+            && self.rest.is_none()
             && self.pending_pause.is_none()
             && !self.pending_logout
             && self.active.len() + self.offers.len() < self.limit as usize
@@ -153,8 +156,23 @@ impl Engine {
         self.agent_ready(a, &[]);
     }
 
+    /// Keeps the agent from new calls for `secs` after a declined or missed offer.
+    pub(crate) fn rest_agent(&mut self, a: u32, secs: f64) {
+        if secs <= 0.0 || self.agents[a as usize].status != Status::Ready {
+            return;
+        }
+        let key = self.add_timer(self.t + secs, super::Timer::RestEnd(a));
+        if let Some(old) = self.modify_agent(a, |ag| ag.rest.replace(key)) {
+            self.timers.remove(&old);
+        }
+    }
+
     pub(crate) fn do_logout(&mut self, a: u32) {
-        if let Some(key) = self.agents[a as usize].wrap_until.take() {
+        let agent = &mut self.agents[a as usize];
+        for key in [agent.wrap_until.take(), agent.rest.take()]
+            .into_iter()
+            .flatten()
+        {
             self.timers.remove(&key);
         }
         self.modify_agent(a, |ag| {

@@ -320,6 +320,7 @@ impl Engine {
         let rung = self.call(c).agents.clone();
         let q = self.call(c).served_by;
         let max = self.queues[q as usize].cfg.max_no_answers;
+        let retry = self.queues[q as usize].cfg.retry;
         for &a in &rung {
             self.unoffer(c, a, Some(Unoffer::Timeout), t);
             let paused = self.modify_agent(a, |ag| {
@@ -339,11 +340,13 @@ impl Engine {
                     agent,
                     reason: "no-answer".into(),
                 });
+            } else {
+                self.rest_agent(a, retry);
             }
         }
         self.return_to_line(c, &rung);
         for a in rung {
-            self.agent_ready(a, &[c]);
+            self.agent_ready(a, &[]);
         }
     }
 

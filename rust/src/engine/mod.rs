@@ -34,6 +34,7 @@ pub(crate) type TimerKey = (Time, NonZeroU64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Timer {
     WrapEnd(u32),
+    RestEnd(u32),
     Deadline(u32),
     OfferTimeout(u32),
 }
@@ -184,6 +185,10 @@ impl Engine {
                     self.agents[a as usize].wrap_until = None;
                     self.become_available(a);
                 }
+                Timer::RestEnd(a) => {
+                    self.modify_agent(a, |ag| ag.rest = None);
+                    self.agent_ready(a, &[]);
+                }
                 Timer::Deadline(c) => self.on_deadline(c),
                 Timer::OfferTimeout(c) => self.on_offer_timeout(c),
             }
@@ -235,6 +240,7 @@ impl Engine {
         check_seconds("weight", cfg.weight)?;
         check_seconds("sl", cfg.sl)?;
         check_seconds("ring_timeout", cfg.ring_timeout)?;
+        check_seconds("retry", cfg.retry)?;
         check_seconds("aging", cfg.aging)?;
         if let Some(w) = cfg.max_wait {
             check_seconds("max_wait", w)?;
@@ -544,38 +550,57 @@ impl Engine {
     }
 
     /// The agent declines an offer. The call keeps its place in line and is offered to
-    /// another eligible agent if there is one now; the agent is not offered it again at once.
+    /// another eligible agent if there is one now; the agent rests for the queue's `retry`.
     pub fn reject(&mut self, now: f64, call: &str, agent: &str) -> Result<()> {
         self.offered_pair(call, agent)?;
         self.advance(now)?;
         let (c, a) = self.offered_pair(call, agent)?;
         self.unoffer(c, a, None, now);
+        let retry = self.queues[self.call(c).served_by as usize].cfg.retry;
+        self.rest_agent(a, retry);
         if self.call(c).agents.is_empty() {
             self.return_to_line(c, &[a]);
         }
-        self.agent_ready(a, &[c]);
+        self.agent_ready(a, &[]);
         Ok(())
     }
 
     /// The whole state (queues, agents, waiting calls in their places, timers, counters, the
-    /// random generator) as msgpack bytes.
+    /// random generator) as msgpack bytes, tagged, versioned and checksummed.
     pub fn snapshot(&self) -> Vec<u8> {
-        rmp_serde::to_vec(&(SNAPSHOT_MAGIC, SNAPSHOT_VERSION, self))
-            .expect("engine state always serializes")
+        let body = rmp_serde::to_vec(self).expect("engine state always serializes");
+        let sum = fnv1a(&body);
+        let body = serde_bytes::Bytes::new(&body);
+        rmp_serde::to_vec(&(SNAPSHOT_MAGIC, SNAPSHOT_VERSION, sum, body))
+            .expect("snapshot envelope always serializes")
     }
 
     /// Rebuilds an engine from `snapshot()` bytes; its future decisions are the same.
+    /// Damaged bytes (a failed checksum, a broken reference) are an error, never a panic later.
     pub fn restore(bytes: &[u8]) -> Result<Self> {
-        let (magic, version, engine): (String, u32, Engine) = rmp_serde::from_slice(bytes)
-            .map_err(|e| Error::invalid(format!("not an acdcore snapshot: {e}")))?;
+        let bad =
+            |e: &dyn std::fmt::Display| Error::invalid(format!("not an acdcore snapshot: {e}"));
+        let (magic, version, sum, body): (String, u32, u64, serde_bytes::ByteBuf) =
+            rmp_serde::from_slice(bytes).map_err(|e| bad(&e))?;
         if magic != SNAPSHOT_MAGIC || version != SNAPSHOT_VERSION {
             return Err(Error::invalid(format!(
                 "unsupported snapshot {magic:?} version {version} (expected {SNAPSHOT_MAGIC:?} {SNAPSHOT_VERSION})"
             )));
         }
+        if fnv1a(&body) != sum {
+            return Err(Error::invalid("snapshot is damaged: checksum mismatch"));
+        }
+        let engine: Engine = rmp_serde::from_slice(&body).map_err(|e| bad(&e))?;
         engine.check_consistent()?;
         Ok(engine)
     }
+}
+
+/// FNV-1a, 64-bit: detects accidental damage to a snapshot (not tampering).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn fresh_agent(
@@ -604,6 +629,7 @@ fn fresh_agent(
         calls: 0,
         no_answers: 0,
         wrap_until: None,
+        rest: None,
         indexed: false,
     }
 }

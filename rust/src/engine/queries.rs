@@ -242,7 +242,7 @@ impl Engine {
         }
         for timer in self.timers.values() {
             let ok = match *timer {
-                super::Timer::WrapEnd(a) => (a as usize) < na,
+                super::Timer::WrapEnd(a) | super::Timer::RestEnd(a) => (a as usize) < na,
                 super::Timer::Deadline(c) | super::Timer::OfferTimeout(c) => live(c),
             };
             if !ok {
