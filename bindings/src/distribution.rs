@@ -33,9 +33,9 @@ impl PyDistributor {
     }
 
     /// The next `n` targets.
-    fn next_many(&self, n: usize) -> Vec<String> {
+    fn next_many(&self, n: Int<u32>) -> Vec<String> {
         let mut d = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        (0..n).map(|_| d.next_target().to_owned()).collect()
+        (0..n.0).map(|_| d.next_target().to_owned()).collect()
     }
 
     fn targets(&self) -> Vec<(String, u32)> {

@@ -104,11 +104,11 @@ fn parse_step(item: &Bound<'_, PyAny>) -> PyResult<EscalationStep> {
     Ok(EscalationStep { after, action })
 }
 
-fn skill_pairs(skills: &Option<HashMap<String, i64>>) -> Vec<(&str, i64)> {
+fn skill_pairs(skills: &Option<HashMap<String, Int<i64>>>) -> Vec<(&str, i64)> {
     skills
         .iter()
         .flatten()
-        .map(|(k, v)| (k.as_str(), *v))
+        .map(|(k, v)| (k.as_str(), v.0))
         .collect()
 }
 
@@ -300,7 +300,7 @@ impl PyEngine {
         &self,
         now: f64,
         agent: &str,
-        skills: Option<HashMap<String, i64>>,
+        skills: Option<HashMap<String, Int<i64>>>,
         queues: Option<Memberships<'_>>,
         limit: Int<u32>,
     ) -> PyResult<Vec<PyEvent>> {
@@ -335,7 +335,7 @@ impl PyEngine {
         call: &str,
         queue: &str,
         priority: Int<i64>,
-        skills: Option<HashMap<String, i64>>,
+        skills: Option<HashMap<String, Int<i64>>>,
         preferred_agent: Option<&str>,
         preferred_wait: f64,
     ) -> PyResult<Vec<PyEvent>> {

@@ -142,7 +142,10 @@ impl Engine {
     pub(crate) fn become_available(&mut self, a: u32) {
         let t = self.t;
         self.modify_agent(a, |ag| {
-            if let Some(reason) = ag.pending_pause.take() {
+            // A pause waits until the agent holds no call at all (limit > 1).
+            if ag.active.is_empty()
+                && let Some(reason) = ag.pending_pause.take()
+            {
                 ag.status = Status::Paused;
                 ag.pause_reason = Some(reason);
             } else {

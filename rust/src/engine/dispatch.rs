@@ -306,8 +306,15 @@ impl Engine {
     /// Nobody is ringing for this call any more: back to its place in line.
     pub(crate) fn return_to_line(&mut self, c: u32, exclude: &[u32]) {
         self.cancel_call_timer(c);
+        let t = self.t;
         let call = self.call_mut(c);
-        call.state = CallState::Waiting;
+        // A sticky call whose hold has not run out goes back to waiting for its agent only.
+        let held = call.hold.as_ref().is_some_and(|h| t < h.until);
+        call.state = if held {
+            CallState::Held
+        } else {
+            CallState::Waiting
+        };
         call.agents.clear();
         self.insert_waiting(c);
         self.schedule_deadline(c);
@@ -326,10 +333,13 @@ impl Engine {
             let paused = self.modify_agent(a, |ag| {
                 ag.no_answers += 1;
                 let pause = max > 0 && ag.no_answers >= max && ag.status == Status::Ready;
-                if pause {
+                if pause && ag.active.is_empty() && ag.offers.is_empty() {
                     ag.status = Status::Paused;
                     ag.pause_reason = Some("no-answer".into());
                     ag.pending_pause = None;
+                } else if pause {
+                    // Still on or offered another call (limit > 1): paused when that is over.
+                    ag.pending_pause = Some("no-answer".into());
                 }
                 pause
             });

@@ -173,6 +173,13 @@ impl Engine {
         self.t = self.now;
     }
 
+    /// Runs what the operation itself made due at `now` (an escalation step at 0 s, a max
+    /// wait of 0), so its events come back with the operation, not with the next one.
+    fn settle(&mut self) {
+        self.run_timers(Time(self.now));
+        self.t = self.now;
+    }
+
     fn run_timers(&mut self, until: Time) {
         while let Some(entry) = self.timers.first_entry() {
             if entry.key().0 > until {
@@ -317,6 +324,13 @@ impl Engine {
                     clip(id)
                 )));
             }
+            let held = ag.active.len() + ag.offers.len();
+            if ag.pending_logout && (limit as usize) < held {
+                return Err(Error::state(format!(
+                    "agent {:?} holds {held} calls: limit {limit} is too low",
+                    clip(id)
+                )));
+            }
         }
         let skills = self.skills.set("agent skills", skills.iter().copied())?;
         self.advance(now)?;
@@ -335,6 +349,7 @@ impl Engine {
                     ag.limit = limit;
                 });
                 self.agent_ready(a, &[]);
+                self.settle();
                 return Ok(());
             }
             Some(a) => {
@@ -354,6 +369,7 @@ impl Engine {
         self.login_seq = seq;
         let a = self.agent_ids[id];
         self.become_available(a);
+        self.settle();
         Ok(())
     }
 
@@ -363,20 +379,22 @@ impl Engine {
         self.logged_in(id)?;
         self.advance(now)?;
         let a = self.logged_in(id)?;
-        if !self.agents[a as usize].active.is_empty() {
-            self.modify_agent(a, |ag| ag.pending_logout = true);
-            return Ok(());
-        }
+        // Offers ringing are withdrawn at once, whether or not a call holds the agent.
         let offers = self.agents[a as usize].offers.clone();
         for &c in &offers {
             self.unoffer(c, a, Some(Unoffer::Withdrawn), now);
         }
-        self.do_logout(a);
+        if self.agents[a as usize].active.is_empty() {
+            self.do_logout(a);
+        } else {
+            self.modify_agent(a, |ag| ag.pending_logout = true);
+        }
         for c in offers {
             if self.call(c).agents.is_empty() {
                 self.return_to_line(c, &[a]);
             }
         }
+        self.settle();
         Ok(())
     }
 
@@ -401,6 +419,7 @@ impl Engine {
             Status::Ready | Status::WrapUp => ag.pending_pause = Some(reason),
             Status::Paused | Status::LoggedOut => {}
         });
+        self.settle();
         Ok(())
     }
 
@@ -416,6 +435,7 @@ impl Engine {
                 self.agent_ready(a, &[]);
             }
         }
+        self.settle();
         Ok(())
     }
 
@@ -487,6 +507,7 @@ impl Engine {
         };
         self.call_ids.insert(id, c);
         self.place(c, q);
+        self.settle();
         Ok(())
     }
 
@@ -523,6 +544,7 @@ impl Engine {
                 }
             }
         }
+        self.settle();
         Ok(())
     }
 
@@ -546,6 +568,7 @@ impl Engine {
         self.advance(now)?;
         let (c, a) = self.offered_pair(call, agent)?;
         self.accept_offer(c, a);
+        self.settle();
         Ok(())
     }
 
@@ -562,6 +585,7 @@ impl Engine {
             self.return_to_line(c, &[a]);
         }
         self.agent_ready(a, &[]);
+        self.settle();
         Ok(())
     }
 
