@@ -154,7 +154,7 @@ fn bench_day(c: &mut Criterion, plan: &Plan, ops: &[Op], day: &DayStats) {
         .sample_size(10)
         .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_millis(100))
-        .measurement_time(Duration::from_secs(10))
+        .measurement_time(Duration::from_secs(20))
         .throughput(Throughput::Elements(ops.len() as u64));
     group.bench_function("day", |b| {
         b.iter_custom(|iters| {
