@@ -1171,6 +1171,22 @@ def test_distributor_bad_configs_raise_value_error() -> None:
 # ---- batch APIs -------------------------------------------------------------------------------
 
 
+def test_integer_call_ids_come_back_as_an_int64_column() -> None:
+    e = auto()
+    e.add_queue("q")
+    e.login(0, "a", queues=["q"])
+    out = e.enqueue_many(np.array([1.0, 2.0]), np.array([7, 8], dtype=np.int64), "q")
+    assert out["call"].dtype == np.int64 and list(out["call"]) == [7]
+    out = e.hangup_many(np.array([3.0]), np.array([7], dtype=np.int64))
+    got = list(zip([acdcore.EVENT_KINDS[k] for k in out["kind"]], out["call"], strict=True))
+    assert got == [("end", 7), ("assign", 8)]
+    assert list(out["wait"]) == [2.0, 1.0]  # talk of the end, wait of the assign
+    # A batch naming a call whose id is not an integer falls back to a list of str.
+    e.enqueue(4.0, "vip", "q")
+    out = e.hangup_many(np.array([5.0]), np.array([8], dtype=np.int64))
+    assert out["call"] == ["8", "vip"]
+
+
 def test_enqueue_many_takes_numpy_and_returns_columns() -> None:
     e = auto()
     e.add_queue("q")

@@ -3,6 +3,8 @@
 //! take microseconds), batch operations copy their inputs and release it.
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use acdcore::{Action, Engine, EscalationStep, Event, NewCall, OnLimit, Options, QueueConfig};
@@ -18,6 +20,7 @@ use crate::stats::{PyAgentInfo, PyCallInfo, PyQueueStats};
 #[pyclass(name = "Engine", module = "acdcore._core", frozen)]
 pub struct PyEngine {
     inner: Mutex<Engine>,
+    names: Mutex<NameCache>,
 }
 
 /// Call ids for batch calls: a list of str, or integers (formatted in decimal).
@@ -28,6 +31,10 @@ pub enum Ids<'py> {
 }
 
 impl Ids<'_> {
+    fn is_ints(&self) -> bool {
+        matches!(self, Ids::Ints(_))
+    }
+
     fn into_strings(self) -> Vec<String> {
         match self {
             Ids::Ints(a) => a.as_array().iter().map(|i| i.to_string()).collect(),
@@ -112,56 +119,99 @@ fn skill_pairs(skills: &Option<HashMap<String, Int<i64>>>) -> Vec<(&str, i64)> {
         .collect()
 }
 
-/// Events of a batch as columns: kind codes (index into `EVENT_KINDS`), times, waits (NaN
-/// where a kind has none) and ids. Agent and queue names are shared, so each distinct one
-/// becomes one Python string however many events name it.
-fn columns<'py>(py: Python<'py>, events: Vec<Event>) -> PyResult<Bound<'py, PyDict>> {
+/// Agent and queue ids live as long as the engine, so each becomes one Python string, kept
+/// for every later batch (keyed by the address of the engine's shared id).
+type NameCache = FxHashMap<usize, Py<PyString>>;
+
+/// The wait of a connected or abandoned call, the talk of an ended one.
+fn seconds(ev: &Event) -> f64 {
+    match ev {
+        Event::Assign { wait, .. }
+        | Event::Abandon { wait, .. }
+        | Event::Timeout { wait, .. }
+        | Event::Overflow { wait, .. }
+        | Event::Fallback { wait, .. } => *wait,
+        Event::End { talk, .. } => *talk,
+        _ => f64::NAN,
+    }
+}
+
+fn ids_of(ev: &Event) -> (Option<&Arc<str>>, Option<&Arc<str>>, Option<&Arc<str>>) {
+    match ev {
+        Event::Assign {
+            call, agent, queue, ..
+        }
+        | Event::End {
+            call, agent, queue, ..
+        } => (Some(call), Some(agent), Some(queue)),
+        Event::Abandon { call, queue, .. }
+        | Event::Timeout { call, queue, .. }
+        | Event::Escalate { call, queue, .. }
+        | Event::Fallback { call, queue, .. }
+        | Event::Offer { call, queue, .. } => (Some(call), None, Some(queue)),
+        Event::Overflow { call, from, .. } => (Some(call), None, Some(from)),
+        Event::Unoffer { call, agent, .. } => (Some(call), Some(agent), None),
+        Event::AutoPause { agent, .. } => (None, Some(agent), None),
+    }
+}
+
+/// Events of a batch as columns: kind codes (index into `EVENT_KINDS`), times, seconds (the
+/// wait, or the talk of an `end`; NaN where a kind has neither) and ids. Call ids come back as
+/// an int64 array (-1 where an event has no call) when the batch gave them as integers and
+/// every one parses; otherwise as a list of str.
+fn columns<'py>(
+    py: Python<'py>,
+    events: Vec<Event>,
+    int_calls: bool,
+    names: &mut NameCache,
+) -> PyResult<Bound<'py, PyDict>> {
     let n = events.len();
     let mut kind = Vec::with_capacity(n);
     let mut t = Vec::with_capacity(n);
     let mut wait = Vec::with_capacity(n);
-    let call = PyList::empty(py);
     let agent = PyList::empty(py);
     let queue = PyList::empty(py);
-    let mut names: HashMap<*const u8, Bound<'py, PyString>> = HashMap::new();
-    let mut shared = |id: &Arc<str>| {
-        names
-            .entry(id.as_ptr())
-            .or_insert_with(|| PyString::new(py, id))
-            .clone()
-            .into_any()
-    };
     let none = py.None().into_bound(py);
-    for ev in events {
+    let mut shared = |id: Option<&Arc<str>>| match id {
+        None => none.clone(),
+        Some(id) => names
+            .entry(id.as_ptr() as usize)
+            .or_insert_with(|| PyString::new(py, id).unbind())
+            .bind(py)
+            .clone()
+            .into_any(),
+    };
+    for ev in &events {
         kind.push(KINDS.iter().position(|k| *k == ev.kind()).unwrap_or(0) as u8);
         t.push(ev.t());
-        let py_ev = PyEvent::from(ev.clone());
-        wait.push(py_ev.wait.or(py_ev.talk).unwrap_or(f64::NAN));
-        let (c, a, q) = match &ev {
-            Event::Assign {
-                call, agent, queue, ..
-            } => (Some(call), Some(agent), Some(queue)),
-            Event::Abandon { call, queue, .. }
-            | Event::Timeout { call, queue, .. }
-            | Event::Escalate { call, queue, .. }
-            | Event::Fallback { call, queue, .. }
-            | Event::Offer { call, queue, .. } => (Some(call), None, Some(queue)),
-            Event::Overflow { call, from, .. } => (Some(call), None, Some(from)),
-            Event::End {
-                call, agent, queue, ..
-            } => (Some(call), Some(agent), Some(queue)),
-            Event::Unoffer { call, agent, .. } => (Some(call), Some(agent), None),
-            Event::AutoPause { agent, .. } => (None, Some(agent), None),
-        };
-        call.append(c.map_or(none.clone(), |c| PyString::new(py, c).into_any()))?;
-        agent.append(a.map_or(none.clone(), &mut shared))?;
-        queue.append(q.map_or(none.clone(), &mut shared))?;
+        wait.push(seconds(ev));
+        let (_, a, q) = ids_of(ev);
+        agent.append(shared(a))?;
+        queue.append(shared(q))?;
     }
+    let int_ids: Option<Vec<i64>> = int_calls
+        .then(|| {
+            events
+                .iter()
+                .map(|ev| ids_of(ev).0.map_or(Some(-1), |c| c.parse().ok()))
+                .collect()
+        })
+        .flatten();
     let d = PyDict::new(py);
     d.set_item("kind", PyArray1::from_vec(py, kind))?;
     d.set_item("t", PyArray1::from_vec(py, t))?;
     d.set_item("wait", PyArray1::from_vec(py, wait))?;
-    d.set_item("call", call)?;
+    match int_ids {
+        Some(ids) => d.set_item("call", PyArray1::from_vec(py, ids))?,
+        None => {
+            let call = PyList::empty(py);
+            for ev in &events {
+                let c = ids_of(ev).0;
+                call.append(c.map_or(none.clone(), |c| PyString::new(py, c).into_any()))?;
+            }
+            d.set_item("call", call)?;
+        }
+    }
     d.set_item("agent", agent)?;
     d.set_item("queue", queue)?;
     Ok(d)
@@ -187,6 +237,7 @@ impl PyEngine {
         &self,
         py: Python<'py>,
         n: usize,
+        int_calls: bool,
         f: impl Fn(&mut Engine, usize) -> acdcore::Result<()> + Send + Sync,
     ) -> PyResult<Bound<'py, PyDict>> {
         let result = py.detach(|| {
@@ -202,7 +253,10 @@ impl PyEngine {
             Ok(events)
         });
         match result {
-            Ok(events) => columns(py, events),
+            Ok(events) => {
+                let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+                columns(py, events, int_calls, &mut names)
+            }
             Err((i, err)) => {
                 let msg = format!("item {i}: {err} (items before it were applied)");
                 Err(CoreError(match err {
@@ -237,6 +291,7 @@ impl PyEngine {
         };
         PyEngine {
             inner: Mutex::new(Engine::new(options)),
+            names: Mutex::default(),
         }
     }
 
@@ -388,6 +443,7 @@ impl PyEngine {
         priorities: Option<PyReadonlyArray1<'py, i64>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let now = now.as_array().to_vec();
+        let int_calls = calls.is_ints();
         let calls = calls.into_strings();
         check_len("calls", calls.len(), now.len())?;
         if let Queues::Many(q) = &queues {
@@ -397,7 +453,7 @@ impl PyEngine {
         if let Some(p) = &priorities {
             check_len("priorities", p.len(), now.len())?;
         }
-        self.batch(py, now.len(), |e, i| {
+        self.batch(py, now.len(), int_calls, |e, i| {
             let queue = match &queues {
                 Queues::One(q) => q.as_str(),
                 Queues::Many(q) => q[i].as_str(),
@@ -421,9 +477,10 @@ impl PyEngine {
         calls: Ids<'py>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let now = now.as_array().to_vec();
+        let int_calls = calls.is_ints();
         let calls = calls.into_strings();
         check_len("calls", calls.len(), now.len())?;
-        self.batch(py, now.len(), |e, i| e.hangup(now[i], &calls[i]))
+        self.batch(py, now.len(), int_calls, |e, i| e.hangup(now[i], &calls[i]))
     }
 
     /// Every agent's id and state code (index into `AGENT_STATES`).
@@ -470,6 +527,7 @@ impl PyEngine {
         let engine = Engine::restore(data).map_err(CoreError)?;
         Ok(PyEngine {
             inner: Mutex::new(engine),
+            names: Mutex::default(),
         })
     }
 }

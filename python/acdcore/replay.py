@@ -14,7 +14,10 @@ from acdcore import _core
 def _parse(out: bytes, error: str | None) -> list[dict[str, Any]]:
     if error is not None:
         raise ValueError(error)
-    return [json.loads(line) for line in out.splitlines()]
+    # One parse of the whole output as a JSON array: several times faster than a parse per line.
+    body = out.rstrip(b"\n").replace(b"\n", b",")
+    events: list[dict[str, Any]] = json.loads(b"[" + body + b"]")
+    return events
 
 
 def replay(path: str | PathLike[str]) -> list[dict[str, Any]]:

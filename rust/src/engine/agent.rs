@@ -105,8 +105,35 @@ impl Engine {
     pub(crate) fn modify_agent<R>(&mut self, a: u32, f: impl FnOnce(&mut Agent) -> R) -> R {
         self.detach_agent(a);
         let r = f(&mut self.agents[a as usize]);
-        self.attach_agent(a);
+        self.attach_agent(a, true);
         r
+    }
+
+    /// As `modify_agent`, but the agent stays out of the availability indexes until
+    /// `index_agent`: an agent about to take a waiting call is never inserted just to be
+    /// removed again.
+    pub(crate) fn modify_agent_unindexed<R>(
+        &mut self,
+        a: u32,
+        f: impl FnOnce(&mut Agent) -> R,
+    ) -> R {
+        self.detach_agent(a);
+        let r = f(&mut self.agents[a as usize]);
+        self.attach_agent(a, false);
+        r
+    }
+
+    /// Puts an agent that can take a call into its queues' availability indexes.
+    pub(crate) fn index_agent(&mut self, a: u32) {
+        let agent = &mut self.agents[a as usize];
+        if agent.indexed || !agent.can_take() {
+            return;
+        }
+        for m in &agent.queues {
+            let q = &mut self.queues[m.queue as usize];
+            q.avail.insert(agent.avail_key(a, m, q.cfg.strategy));
+        }
+        agent.indexed = true;
     }
 
     fn detach_agent(&mut self, a: u32) {
@@ -122,10 +149,10 @@ impl Engine {
         agent.indexed = false;
     }
 
-    fn attach_agent(&mut self, a: u32) {
+    fn attach_agent(&mut self, a: u32, allow_index: bool) {
         let agent = &mut self.agents[a as usize];
         let state = agent.state();
-        let index = agent.can_take();
+        let index = allow_index && agent.can_take();
         for m in &agent.queues {
             let q = &mut self.queues[m.queue as usize];
             if index {
@@ -141,7 +168,7 @@ impl Engine {
     /// and takes waiting calls.
     pub(crate) fn become_available(&mut self, a: u32) {
         let t = self.t;
-        self.modify_agent(a, |ag| {
+        self.modify_agent_unindexed(a, |ag| {
             // A pause waits until the agent holds no call at all (limit > 1).
             if ag.active.is_empty()
                 && let Some(reason) = ag.pending_pause.take()
@@ -157,6 +184,7 @@ impl Engine {
             }
         });
         self.agent_ready(a, &[]);
+        self.index_agent(a);
     }
 
     /// Keeps the agent from new calls for `secs` after a declined or missed offer.

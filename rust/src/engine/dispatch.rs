@@ -192,7 +192,9 @@ impl Engine {
         self.cancel_call_timer(c);
         self.queues[q as usize].rr_last = Some(self.agents[agents[0] as usize].login_seq);
         if self.auto_accept {
-            self.connect(c, agents[0], q);
+            let a = agents[0];
+            self.call_mut(c).agents = agents;
+            self.connect(c, a, q);
             return;
         }
         let t = self.t;
@@ -234,7 +236,8 @@ impl Engine {
         });
         let call = self.call_mut(c);
         call.state = CallState::Connected;
-        call.agents = vec![a];
+        // Reuses the list the call already has ([a] by now, or the ring-all list).
+        call.agents.retain(|&x| x == a);
         call.served_by = q;
         call.answered = t;
         let (home, wait) = (call.home, t - call.arrival);
@@ -380,7 +383,7 @@ impl Engine {
         let handle = talk + wrapup;
         queue.aht = Some(queue.aht.map_or(handle, |m| m + 0.1 * (handle - m)));
         self.free_call(c);
-        let logout = self.modify_agent(a, |ag| {
+        let logout = self.modify_agent_unindexed(a, |ag| {
             ag.active.retain(|&x| x != c);
             ag.talk_time += talk;
             ag.pending_logout && ag.active.is_empty()
@@ -399,5 +402,6 @@ impl Engine {
         } else if self.agents[a as usize].status == Status::Ready {
             self.become_available(a);
         }
+        self.index_agent(a);
     }
 }
