@@ -136,7 +136,10 @@ fn seconds(ev: &Event) -> f64 {
     }
 }
 
-fn ids_of(ev: &Event) -> (Option<&Arc<str>>, Option<&Arc<str>>, Option<&Arc<str>>) {
+/// An event's call, agent and queue ids (each where the kind has one).
+type EventIds<'a> = (Option<&'a Arc<str>>, Option<&'a Arc<str>>, Option<&'a Arc<str>>);
+
+fn ids_of(ev: &Event) -> EventIds<'_> {
     match ev {
         Event::Assign {
             call, agent, queue, ..
