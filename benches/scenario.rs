@@ -69,20 +69,16 @@ impl Sizes {
     }
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): one u64 of state, good enough mixing for workloads.
-pub struct Rng(u64);
+/// The engine's own SplitMix64, with the draws a workload needs on top.
+pub struct Rng(acdcore::rng::Rng);
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Rng(seed)
+        Rng(acdcore::rng::Rng::new(seed))
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in [0, 1), 53 bits.
@@ -92,7 +88,7 @@ impl Rng {
 
     /// Uniform in 0..n (n > 0).
     pub fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
+        self.0.below(n)
     }
 
     /// Uniform in lo..=hi.

@@ -137,7 +137,11 @@ fn seconds(ev: &Event) -> f64 {
 }
 
 /// An event's call, agent and queue ids (each where the kind has one).
-type EventIds<'a> = (Option<&'a Arc<str>>, Option<&'a Arc<str>>, Option<&'a Arc<str>>);
+type EventIds<'a> = (
+    Option<&'a Arc<str>>,
+    Option<&'a Arc<str>>,
+    Option<&'a Arc<str>>,
+);
 
 fn ids_of(ev: &Event) -> EventIds<'_> {
     match ev {

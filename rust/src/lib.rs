@@ -10,7 +10,7 @@ pub mod error;
 pub mod model;
 mod ranked;
 pub mod replay;
-mod rng;
+pub mod rng;
 pub mod skills;
 pub mod time;
 

@@ -1,5 +1,6 @@
 //! SplitMix64: a tiny, well-mixed generator whose whole state is one u64, so random strategies
-//! are reproducible by seed and survive a snapshot.
+//! are reproducible by seed and survive a snapshot. Public so benches and simulations can draw
+//! from the same generator.
 
 use serde::{Deserialize, Serialize};
 
