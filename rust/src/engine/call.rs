@@ -352,11 +352,12 @@ impl Engine {
     }
 
     pub(crate) fn free_call(&mut self, c: u32) {
+        let id = self.call(c).id.clone();
+        self.call_ids.remove(&id, &self.calls);
         let call = self.calls[c as usize].take().expect("live call slot");
         if let Some(key) = call.timer {
             self.timers.remove(&key);
         }
-        self.call_ids.remove(&call.id);
         self.free_calls.push(c);
     }
 }

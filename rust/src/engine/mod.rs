@@ -6,6 +6,7 @@
 
 mod agent;
 mod call;
+mod call_index;
 mod dispatch;
 mod queries;
 mod queue;
@@ -74,7 +75,9 @@ pub struct Engine {
     agent_ids: FxHashMap<Id, u32>,
     calls: Vec<Option<Call>>,
     free_calls: Vec<u32>,
-    call_ids: FxHashMap<Id, u32>,
+    /// Rebuilt from `calls` on restore.
+    #[serde(skip)]
+    call_ids: call_index::CallIndex,
     /// Calls waiting for one named agent (which may not even be logged in yet).
     held: FxHashMap<Id, BTreeSet<WaitKey>>,
     timers: BTreeMap<TimerKey, Timer>,
@@ -102,7 +105,7 @@ impl Engine {
             agent_ids: FxHashMap::default(),
             calls: Vec::new(),
             free_calls: Vec::new(),
-            call_ids: FxHashMap::default(),
+            call_ids: call_index::CallIndex::default(),
             held: FxHashMap::default(),
             timers: BTreeMap::new(),
             timer_seq: 0,
@@ -218,8 +221,7 @@ impl Engine {
 
     fn call_index(&self, id: &str) -> Result<u32> {
         self.call_ids
-            .get(id)
-            .copied()
+            .get(id, &self.calls)
             .ok_or_else(|| Error::unknown("call", id))
     }
 
@@ -442,7 +444,7 @@ impl Engine {
     /// A call arrives: it goes to an eligible agent picked by its queue's strategy, or waits.
     pub fn enqueue(&mut self, now: f64, call: &NewCall<'_>) -> Result<()> {
         check_name("call id", call.id)?;
-        if self.call_ids.contains_key(call.id) {
+        if self.call_ids.get(call.id, &self.calls).is_some() {
             return Err(Error::invalid(format!(
                 "call {:?} is already in the engine",
                 clip(call.id)
@@ -505,7 +507,7 @@ impl Engine {
                 (self.calls.len() - 1) as u32
             }
         };
-        self.call_ids.insert(id, c);
+        self.call_ids.insert(&id, c, &self.calls);
         self.place(c, q);
         self.settle();
         Ok(())
@@ -614,7 +616,8 @@ impl Engine {
         if fnv1a(&body) != sum {
             return Err(Error::invalid("snapshot is damaged: checksum mismatch"));
         }
-        let engine: Engine = rmp_serde::from_slice(&body).map_err(|e| bad(&e))?;
+        let mut engine: Engine = rmp_serde::from_slice(&body).map_err(|e| bad(&e))?;
+        engine.call_ids = call_index::CallIndex::rebuild(&engine.calls);
         engine.check_consistent()?;
         Ok(engine)
     }
