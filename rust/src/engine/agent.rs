@@ -183,7 +183,7 @@ impl Engine {
                 }
             }
         });
-        self.agent_ready(a, &[]);
+        self.agent_ready(a);
         self.index_agent(a);
     }
 

@@ -135,21 +135,18 @@ impl Engine {
     /// An agent may have room for a call: give it the best waiting call it is eligible for
     /// (calls held for it first, then by queue weight, aged priority, arrival, trace order),
     /// as many times as its limit allows.
-    pub(crate) fn agent_ready(&mut self, a: u32, exclude: &[u32]) {
+    pub(crate) fn agent_ready(&mut self, a: u32) {
         while self.agents[a as usize].can_take() {
-            let Some((c, q)) = self.best_call_for(a, exclude) else {
+            let Some((c, q)) = self.best_call_for(a) else {
                 return;
             };
             self.hand_over(c, vec![a], q, true);
         }
     }
 
-    fn best_call_for(&self, a: u32, exclude: &[u32]) -> Option<(u32, u32)> {
+    fn best_call_for(&self, a: u32) -> Option<(u32, u32)> {
         let agent = &self.agents[a as usize];
-        let allowed = |k: &&_| !exclude.contains(&Self::key_call(k));
-        if let Some(held) = self.held.get(&agent.id)
-            && let Some(k) = held.iter().find(allowed)
-        {
+        if let Some(k) = self.held.get(&agent.id).and_then(|held| held.first()) {
             return Some((k.call, self.call(k.call).home));
         }
         type Rank = (Time, Time, Reverse<Time>, Reverse<u64>);
@@ -160,7 +157,7 @@ impl Engine {
                 if !agent.skills.satisfies(&class.req) {
                     continue;
                 }
-                let Some(k) = class.calls.iter().find(allowed) else {
+                let Some(k) = class.calls.first() else {
                     continue;
                 };
                 let rank = (
@@ -175,10 +172,6 @@ impl Engine {
             }
         }
         best.map(|(_, c, q)| (c, q))
-    }
-
-    fn key_call(k: &super::queue::WaitKey) -> u32 {
-        k.call
     }
 
     /// The call leaves the line for these agents: connected at once, or offered.
@@ -275,7 +268,7 @@ impl Engine {
         }
         self.connect(c, a, q);
         for o in others {
-            self.agent_ready(o, &[]);
+            self.agent_ready(o);
         }
     }
 
@@ -359,7 +352,7 @@ impl Engine {
         }
         self.return_to_line(c, &rung);
         for a in rung {
-            self.agent_ready(a, &[]);
+            self.agent_ready(a);
         }
     }
 

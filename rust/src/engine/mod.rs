@@ -197,7 +197,7 @@ impl Engine {
                 }
                 Timer::RestEnd(a) => {
                     self.modify_agent(a, |ag| ag.rest = None);
-                    self.agent_ready(a, &[]);
+                    self.agent_ready(a);
                 }
                 Timer::Deadline(c) => self.on_deadline(c),
                 Timer::OfferTimeout(c) => self.on_offer_timeout(c),
@@ -350,7 +350,7 @@ impl Engine {
                     ag.queues = members;
                     ag.limit = limit;
                 });
-                self.agent_ready(a, &[]);
+                self.agent_ready(a);
                 self.settle();
                 return Ok(());
             }
@@ -434,7 +434,7 @@ impl Engine {
             Status::Paused => self.become_available(a),
             _ => {
                 self.modify_agent(a, |ag| ag.pending_pause = None);
-                self.agent_ready(a, &[]);
+                self.agent_ready(a);
             }
         }
         self.settle();
@@ -542,7 +542,7 @@ impl Engine {
                 counters.abandoned += 1;
                 self.free_call(c);
                 for a in rung {
-                    self.agent_ready(a, &[]);
+                    self.agent_ready(a);
                 }
             }
         }
@@ -586,7 +586,7 @@ impl Engine {
         if self.call(c).agents.is_empty() {
             self.return_to_line(c, &[a]);
         }
-        self.agent_ready(a, &[]);
+        self.agent_ready(a);
         self.settle();
         Ok(())
     }

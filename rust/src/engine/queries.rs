@@ -195,7 +195,7 @@ impl Engine {
     /// snapshot is an error now rather than a panic later.
     pub(crate) fn check_consistent(&self) -> Result<()> {
         let bad = |what: &str| Err(Error::invalid(format!("corrupt snapshot: {what}")));
-        let (nq, na, nc) = (self.queues.len(), self.agents.len(), self.calls.len());
+        let (nq, na) = (self.queues.len(), self.agents.len());
         if self.queue_ids.len() != nq || self.queue_ids.values().any(|&q| q as usize >= nq) {
             return bad("queue ids");
         }
@@ -249,7 +249,6 @@ impl Engine {
                 return bad("timers");
             }
         }
-        let _ = nc;
         Ok(())
     }
 }
