@@ -49,7 +49,9 @@ impl SkillNames {
         what: &str,
         pairs: impl IntoIterator<Item = (&'a str, i64)>,
     ) -> Result<SkillSet> {
-        let mut levels: Vec<(u32, u8)> = Vec::new();
+        let pairs = pairs.into_iter();
+        // Exact capacity: the boxed slice it becomes needs no reallocation.
+        let mut levels: Vec<(u32, u8)> = Vec::with_capacity(pairs.size_hint().0);
         for (name, level) in pairs {
             if levels.len() >= MAX_SKILLS_PER_SET {
                 return Err(Error::invalid(format!(

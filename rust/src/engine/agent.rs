@@ -100,13 +100,11 @@ impl Agent {
 }
 
 impl Engine {
-    /// Every change to an agent goes through here: it leaves the indexes and the per-queue state
-    /// counts, changes, and comes back, so no index ever holds a stale key.
+    /// Every change to an agent goes through here: it leaves the availability indexes, changes,
+    /// and comes back, and the per-queue state counts follow its shown state, so no index ever
+    /// holds a stale key and no count drifts.
     pub(crate) fn modify_agent<R>(&mut self, a: u32, f: impl FnOnce(&mut Agent) -> R) -> R {
-        self.detach_agent(a);
-        let r = f(&mut self.agents[a as usize]);
-        self.attach_agent(a, true);
-        r
+        self.change_agent(a, true, false, f)
     }
 
     /// As `modify_agent`, but the agent stays out of the availability indexes until
@@ -117,10 +115,57 @@ impl Engine {
         a: u32,
         f: impl FnOnce(&mut Agent) -> R,
     ) -> R {
-        self.detach_agent(a);
+        self.change_agent(a, false, false, f)
+    }
+
+    /// As `modify_agent`, for changes to the agent's queues (a login): the counts leave the old
+    /// queues and enter the new ones.
+    pub(crate) fn replace_agent<R>(&mut self, a: u32, f: impl FnOnce(&mut Agent) -> R) -> R {
+        self.change_agent(a, true, true, f)
+    }
+
+    fn change_agent<R>(
+        &mut self,
+        a: u32,
+        index: bool,
+        new_queues: bool,
+        f: impl FnOnce(&mut Agent) -> R,
+    ) -> R {
+        let before = self.agents[a as usize].state();
+        self.unindex_agent(a);
+        if new_queues {
+            self.count_agent(a, before, -1);
+        }
         let r = f(&mut self.agents[a as usize]);
-        self.attach_agent(a, false);
+        let after = self.agents[a as usize].state();
+        if new_queues {
+            self.count_agent(a, after, 1);
+        } else if before != after {
+            self.count_agent(a, before, -1);
+            self.count_agent(a, after, 1);
+        }
+        if index {
+            self.index_agent(a);
+        }
         r
+    }
+
+    fn count_agent(&mut self, a: u32, state: AgentState, delta: i32) {
+        for m in &self.agents[a as usize].queues {
+            self.queues[m.queue as usize].count_state(state, delta);
+        }
+    }
+
+    fn unindex_agent(&mut self, a: u32) {
+        let agent = &mut self.agents[a as usize];
+        if !agent.indexed {
+            return;
+        }
+        for m in &agent.queues {
+            let q = &mut self.queues[m.queue as usize];
+            q.avail.remove(&agent.avail_key(a, m, q.cfg.strategy));
+        }
+        agent.indexed = false;
     }
 
     /// Puts an agent that can take a call into its queues' availability indexes.
@@ -134,33 +179,6 @@ impl Engine {
             q.avail.insert(agent.avail_key(a, m, q.cfg.strategy));
         }
         agent.indexed = true;
-    }
-
-    fn detach_agent(&mut self, a: u32) {
-        let agent = &mut self.agents[a as usize];
-        let state = agent.state();
-        for m in &agent.queues {
-            let q = &mut self.queues[m.queue as usize];
-            if agent.indexed {
-                q.avail.remove(&agent.avail_key(a, m, q.cfg.strategy));
-            }
-            q.count_state(state, -1);
-        }
-        agent.indexed = false;
-    }
-
-    fn attach_agent(&mut self, a: u32, allow_index: bool) {
-        let agent = &mut self.agents[a as usize];
-        let state = agent.state();
-        let index = allow_index && agent.can_take();
-        for m in &agent.queues {
-            let q = &mut self.queues[m.queue as usize];
-            if index {
-                q.avail.insert(agent.avail_key(a, m, q.cfg.strategy));
-            }
-            q.count_state(state, 1);
-        }
-        agent.indexed = index;
     }
 
     /// The agent has nothing holding it back any more (login, unpause, wrap-up over, call over

@@ -339,7 +339,7 @@ impl Engine {
         let seq = self.login_seq + 1;
         match existing {
             Some(a) if self.agents[a as usize].pending_logout => {
-                self.modify_agent(a, |ag| {
+                self.replace_agent(a, |ag| {
                     for m in &mut members {
                         if let Some(old) = ag.queues.iter().find(|o| o.queue == m.queue) {
                             m.calls = old.calls;
@@ -355,7 +355,7 @@ impl Engine {
                 return Ok(());
             }
             Some(a) => {
-                self.modify_agent(a, |ag| {
+                self.replace_agent(a, |ag| {
                     *ag = fresh_agent(ag.id.clone(), seq, now, skills, members, limit);
                 });
             }
@@ -365,7 +365,7 @@ impl Engine {
                 self.agents
                     .push(fresh_agent(id.clone(), seq, now, skills, Vec::new(), limit));
                 self.agent_ids.insert(id, a);
-                self.modify_agent(a, |ag| ag.queues = members);
+                self.replace_agent(a, |ag| ag.queues = members);
             }
         }
         self.login_seq = seq;
@@ -515,9 +515,13 @@ impl Engine {
 
     /// The caller hung up: a waiting (or ringing) call is abandoned, a connected one ends.
     pub fn hangup(&mut self, now: f64, id: &str) -> Result<()> {
-        self.call_index(id)?;
-        self.advance(now)?;
         let c = self.call_index(id)?;
+        self.advance(now)?;
+        // Timers may have ended the call (a timeout, a fallback); slots are reused only by
+        // `enqueue`, so a live slot here is still this call.
+        if self.calls[c as usize].is_none() {
+            return Err(Error::unknown("call", id));
+        }
         match self.call(c).state {
             CallState::Connected => self.end_call(c),
             CallState::Held | CallState::Waiting | CallState::Offered => {
