@@ -624,6 +624,21 @@ def test_auto_pause_after_max_no_answers_in_a_row() -> None:
     assert e.agent("a").no_answers == 0
 
 
+def test_agent_info_shows_ringing_offers_and_the_retry_rest() -> None:
+    e = live()
+    e.add_queue("q", retry=4)
+    e.login(0, "a", queues=["q"])
+    e.enqueue(1, "c", "q")
+    info = e.agent("a")
+    assert (info.state, info.offers, info.resting) == ("reserved", ["c"], False)
+    e.reject(2, "c", "a")
+    info = e.agent("a")
+    assert (info.state, info.offers, info.resting) == ("available", [], True)
+    evs = e.advance(6)  # the rest is over: a is offered the call again
+    assert [(x.kind, x.t, x.agents) for x in evs] == [("offer", 6.0, ["a"])]
+    assert e.agent("a").resting is False
+
+
 def test_a_missed_call_is_offered_again_before_later_calls() -> None:
     e = live()
     e.add_queue("q", ring_timeout=10, max_no_answers=0)

@@ -77,6 +77,8 @@ class AgentInfo:
     calls_per_queue: list[tuple[str, int]]
     talk_time: float
     active_calls: list[str]
+    offers: list[str]
+    resting: bool
     no_answers: int
     limit: int
     skills: dict[str, int]

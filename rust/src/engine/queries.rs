@@ -52,6 +52,10 @@ pub struct AgentInfo {
     pub queues: Vec<(Id, u64)>,
     pub talk_time: f64,
     pub active_calls: Vec<Id>,
+    /// Calls ringing at the agent (live offers).
+    pub offers: Vec<Id>,
+    /// Resting after a declined or missed offer: no calls until the queue's `retry` is over.
+    pub resting: bool,
     pub no_answers: u32,
     pub limit: u32,
     pub skills: Vec<(String, u8)>,
@@ -147,6 +151,8 @@ impl Engine {
                 .collect(),
             talk_time: ag.talk_time,
             active_calls: ag.active.iter().map(|&c| self.call(c).id.clone()).collect(),
+            offers: ag.offers.iter().map(|&c| self.call(c).id.clone()).collect(),
+            resting: ag.rest.is_some(),
             no_answers: ag.no_answers,
             limit: ag.limit,
             skills: ag
