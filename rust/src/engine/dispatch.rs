@@ -149,7 +149,7 @@ impl Engine {
         if let Some(k) = self.held.get(&agent.id).and_then(|held| held.first()) {
             return Some((k.call, self.call(k.call).home));
         }
-        type Rank = (Time, Time, Reverse<Time>, Reverse<u64>);
+        type Rank = (Time, Time, Reverse<u64>);
         let mut best: Option<(Rank, u32, u32)> = None;
         for m in &agent.queues {
             let queue = &self.queues[m.queue as usize];
@@ -163,7 +163,6 @@ impl Engine {
                 let rank = (
                     Time(queue.cfg.weight),
                     Time(queue.priority_at(k, self.t)),
-                    Reverse(k.arrival),
                     Reverse(k.seq),
                 );
                 if best.as_ref().is_none_or(|b| rank > b.0) {

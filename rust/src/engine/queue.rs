@@ -22,11 +22,12 @@ use crate::ranked::RankedSet;
 use crate::skills::SkillSet;
 use crate::time::Time;
 
-/// Order of waiting calls within a queue: highest aged priority, earliest arrival, first seen.
+/// Order of waiting calls within a queue: highest aged priority, then earliest arrival. Calls
+/// are numbered (`seq`) as they arrive and time never goes back, so `seq` orders arrivals and
+/// breaks their ties at once: the key needs no arrival time of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub(crate) struct WaitKey {
     pub prio: Reverse<Time>,
-    pub arrival: Time,
     pub seq: u64,
     pub call: u32,
 }
@@ -113,7 +114,6 @@ impl Queue {
     pub fn wait_key(&self, priority: f64, arrival: f64, seq: u64, call: u32) -> WaitKey {
         WaitKey {
             prio: Reverse(Time(priority - self.cfg.aging * arrival)),
-            arrival: Time(arrival),
             seq,
             call,
         }
