@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use crate::errors::{CoreError, CoreResult, Int};
-use crate::event::{KINDS, PyEvent, to_py};
+use crate::event::{PyEvent, to_py};
 use crate::stats::{PyAgentInfo, PyCallInfo, PyQueueStats};
 
 #[pyclass(name = "Engine", module = "acdcore._core", frozen)]
@@ -189,7 +189,7 @@ fn columns<'py>(
             .into_any(),
     };
     for ev in &events {
-        kind.push(KINDS.iter().position(|k| *k == ev.kind()).unwrap_or(0) as u8);
+        kind.push(ev.code());
         t.push(ev.t());
         wait.push(seconds(ev));
         let (_, a, q) = ids_of(ev);

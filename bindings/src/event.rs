@@ -5,20 +5,6 @@ use acdcore::{Event, Id};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-/// Event kinds in the order of the codes used by the batch APIs.
-pub const KINDS: [&str; 10] = [
-    "offer",
-    "unoffer",
-    "assign",
-    "abandon",
-    "end",
-    "timeout",
-    "overflow",
-    "escalate",
-    "fallback",
-    "auto-pause",
-];
-
 #[pyclass(name = "Event", module = "acdcore._core", frozen, get_all)]
 pub struct PyEvent {
     pub kind: &'static str,

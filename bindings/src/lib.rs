@@ -29,7 +29,7 @@ mod _core {
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
-        m.add("EVENT_KINDS", super::event::KINDS.to_vec())?;
+        m.add("EVENT_KINDS", acdcore::Event::KINDS.to_vec())?;
         let states: Vec<&str> = acdcore::AgentState::ALL
             .iter()
             .map(|s| s.as_str())

@@ -316,18 +316,37 @@ impl Event {
         }
     }
 
-    pub fn kind(&self) -> &'static str {
+    /// Every kind's name, in the order of `code()` (the batch APIs' kind codes).
+    pub const KINDS: [&'static str; 10] = [
+        "offer",
+        "unoffer",
+        "assign",
+        "abandon",
+        "end",
+        "timeout",
+        "overflow",
+        "escalate",
+        "fallback",
+        "auto-pause",
+    ];
+
+    /// The kind as a small number: its index in `KINDS`.
+    pub fn code(&self) -> u8 {
         match self {
-            Event::Offer { .. } => "offer",
-            Event::Unoffer { .. } => "unoffer",
-            Event::Assign { .. } => "assign",
-            Event::Abandon { .. } => "abandon",
-            Event::End { .. } => "end",
-            Event::Timeout { .. } => "timeout",
-            Event::Overflow { .. } => "overflow",
-            Event::Escalate { .. } => "escalate",
-            Event::Fallback { .. } => "fallback",
-            Event::AutoPause { .. } => "auto-pause",
+            Event::Offer { .. } => 0,
+            Event::Unoffer { .. } => 1,
+            Event::Assign { .. } => 2,
+            Event::Abandon { .. } => 3,
+            Event::End { .. } => 4,
+            Event::Timeout { .. } => 5,
+            Event::Overflow { .. } => 6,
+            Event::Escalate { .. } => 7,
+            Event::Fallback { .. } => 8,
+            Event::AutoPause { .. } => 9,
         }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        Self::KINDS[self.code() as usize]
     }
 }
