@@ -39,7 +39,8 @@ lint: build
 py-test: build
 	$(PY) -m pytest -q
 
-test: rust-test py-test lint
+# pytest last: its summary line closes the run.
+test: rust-test lint py-test
 
 bench: build
 	cargo bench -p acdcore --bench routing
