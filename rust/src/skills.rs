@@ -157,6 +157,84 @@ impl SkillSet {
     }
 }
 
+/// The distinct skill requirements of waiting calls, shared: a day has a few hundred whatever
+/// its number of calls, so a call holds a 4-byte id instead of its own set. Counted, so a set no
+/// call needs any more is freed; id 0 is the empty requirement and is never freed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Requirements {
+    sets: Vec<SkillSet>,
+    refs: Vec<u32>,
+    by_levels: FxHashMap<Box<[(u32, u8)]>, u32>,
+    free: Vec<u32>,
+}
+
+impl Default for Requirements {
+    fn default() -> Self {
+        Requirements {
+            sets: vec![SkillSet::default()],
+            refs: vec![0],
+            by_levels: FxHashMap::default(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl Requirements {
+    pub const NONE: u32 = 0;
+
+    pub fn get(&self, id: u32) -> &SkillSet {
+        &self.sets[id as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.sets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sets.is_empty()
+    }
+
+    /// The id of this set, counting one more user.
+    pub fn acquire(&mut self, set: SkillSet) -> u32 {
+        if set.is_empty() {
+            return Self::NONE;
+        }
+        if let Some(&id) = self.by_levels.get(set.levels()) {
+            self.refs[id as usize] += 1;
+            return id;
+        }
+        let key: Box<[(u32, u8)]> = set.levels().into();
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.sets[id as usize] = set;
+                self.refs[id as usize] = 1;
+                id
+            }
+            None => {
+                self.sets.push(set);
+                self.refs.push(1);
+                (self.sets.len() - 1) as u32
+            }
+        };
+        self.by_levels.insert(key, id);
+        id
+    }
+
+    /// One user fewer; the set is freed with its last.
+    pub fn release(&mut self, id: u32) {
+        if id == Self::NONE {
+            return;
+        }
+        let refs = &mut self.refs[id as usize];
+        *refs -= 1;
+        if *refs == 0 {
+            let set = std::mem::take(&mut self.sets[id as usize]);
+            self.by_levels.remove(set.levels());
+            self.free.push(id);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +265,29 @@ mod tests {
             .set("agent", many.iter().map(|(s, l)| (s.as_str(), *l)))
             .unwrap_err();
         assert!(err.to_string().contains("more than 256"), "{err}");
+    }
+
+    #[test]
+    fn requirements_are_shared_and_freed_with_their_last_user() {
+        let mut names = SkillNames::default();
+        let mut reqs = Requirements::default();
+        let fr_set = names.set("call", [("fr", 40)]).unwrap();
+        let es_set = names.set("call", [("es", 10)]).unwrap();
+        let fr = || fr_set.clone();
+        let a = reqs.acquire(fr());
+        let b = reqs.acquire(fr());
+        assert_eq!(a, b);
+        assert_eq!(reqs.acquire(SkillSet::default()), Requirements::NONE);
+        reqs.release(a);
+        assert_eq!(reqs.get(b).levels(), fr().levels(), "one user left");
+        reqs.release(b);
+        let es = reqs.acquire(es_set);
+        assert_eq!(es, a, "the freed id is reused");
+        assert_eq!(
+            reqs.acquire(fr()),
+            2,
+            "and the freed set is gone from the index"
+        );
     }
 
     #[test]

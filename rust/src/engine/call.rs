@@ -4,9 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Engine, Timer};
 use crate::model::{Action, Event, Id};
-use crate::skills::SkillSet;
+use crate::skills::Requirements;
 use crate::time::Time;
-use std::sync::LazyLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum CallState {
@@ -23,8 +22,8 @@ pub(crate) struct Call {
     /// The queue whose statistics the call counts in.
     pub home: u32,
     pub priority: f64,
-    /// Required skills; None (the common case) costs no allocation.
-    pub skills: Option<Box<SkillSet>>,
+    /// Required skills, as an id into the engine's shared `Requirements`.
+    pub req: u32,
     pub arrival: f64,
     /// When the call entered `home` (max wait and escalation count from here).
     pub entered: f64,
@@ -51,19 +50,9 @@ pub(crate) struct Hold {
     pub until: f64,
 }
 
-static NO_SKILLS: LazyLock<SkillSet> = LazyLock::new(SkillSet::default);
-
 impl Call {
     pub fn is_waiting(&self) -> bool {
         matches!(self.state, CallState::Held | CallState::Waiting)
-    }
-
-    pub fn req(&self) -> &SkillSet {
-        self.skills.as_deref().unwrap_or(&NO_SKILLS)
-    }
-
-    pub fn set_req(&mut self, req: SkillSet) {
-        self.skills = (!req.is_empty()).then(|| Box::new(req));
     }
 
     /// Every queue whose structures hold the call while it waits: `home` first.
@@ -98,7 +87,7 @@ impl Engine {
             queue.ranked.insert(key);
             queue.by_arrival.insert((Time(call.arrival), call.seq));
             match call.state {
-                CallState::Waiting => queue.class_insert(call.req(), key),
+                CallState::Waiting => queue.class_insert(call.req, key),
                 CallState::Held if i == 0 => {
                     self.held
                         .entry(call.held_for().clone())
@@ -118,7 +107,7 @@ impl Engine {
             queue.ranked.remove(&key);
             queue.by_arrival.remove(&(Time(call.arrival), call.seq));
             match call.state {
-                CallState::Waiting => queue.class_remove(call.req(), &key),
+                CallState::Waiting => queue.class_remove(call.req, &key),
                 CallState::Held if i == 0 => {
                     let pref = call.held_for();
                     if let Some(set) = self.held.get_mut(pref) {
@@ -297,9 +286,16 @@ impl Engine {
     fn escalate(&mut self, c: u32, step: usize, action: Action) -> bool {
         match action {
             Action::LowerSkills(by) => {
-                self.modify_waiting(c, |call| call.set_req(call.req().lowered(by)));
+                let old = self.call(c).req;
+                let new = self.reqs.acquire(self.reqs.get(old).lowered(by));
+                self.modify_waiting(c, |call| call.req = new);
+                self.reqs.release(old);
             }
-            Action::ClearSkills => self.modify_waiting(c, |call| call.skills = None),
+            Action::ClearSkills => {
+                let old = self.call(c).req;
+                self.modify_waiting(c, |call| call.req = Requirements::NONE);
+                self.reqs.release(old);
+            }
             Action::RaisePriority(by) => {
                 self.modify_waiting(c, |call| call.priority += by as f64);
             }
@@ -355,6 +351,7 @@ impl Engine {
         let id = self.call(c).id.clone();
         self.call_ids.remove(&id, &self.calls);
         let call = self.calls[c as usize].take().expect("live call slot");
+        self.reqs.release(call.req);
         if let Some(key) = call.timer {
             self.timers.remove(&key);
         }

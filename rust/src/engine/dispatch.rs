@@ -5,11 +5,12 @@
 use std::cmp::Reverse;
 
 use super::agent::{Agent, Status};
-use super::call::{Call, CallState};
+use super::call::CallState;
 use super::queue::{AvailKey, Queue};
 use super::{Engine, Timer};
 use crate::model::{Event, Strategy, Unoffer};
 use crate::rng::Rng;
+use crate::skills::SkillSet;
 use crate::time::Time;
 
 /// Who gets the call among the available agents of queue `q`, under its strategy.
@@ -20,13 +21,13 @@ fn pick_in_queue(
     q: u32,
     queue: &Queue,
     agents: &[Agent],
-    call: &Call,
+    req: &SkillSet,
     exclude: &[u32],
     rng: &mut Rng,
     ring_everyone: bool,
 ) -> Vec<u32> {
     let ok = |k: &&AvailKey| {
-        !exclude.contains(&k.agent) && agents[k.agent as usize].skills.satisfies(call.req())
+        !exclude.contains(&k.agent) && agents[k.agent as usize].skills.satisfies(req)
     };
     let first = |it: &mut dyn Iterator<Item = &AvailKey>| {
         for k in it {
@@ -57,7 +58,7 @@ fn pick_in_queue(
         Strategy::SkillsBest => {
             let mut best: Option<(u32, u32)> = None;
             for k in queue.avail.iter().filter(ok) {
-                let score = agents[k.agent as usize].skills.score(call.req());
+                let score = agents[k.agent as usize].skills.score(req);
                 if best.is_none_or(|(s, _)| score > s) {
                     best = Some((score, k.agent));
                 }
@@ -123,8 +124,9 @@ impl Engine {
                 let ring = !self.auto_accept;
                 call.queues().find_map(|q| {
                     let queue = &self.queues[q as usize];
+                    let req = self.reqs.get(call.req);
                     let agents =
-                        pick_in_queue(q, queue, &self.agents, call, exclude, &mut self.rng, ring);
+                        pick_in_queue(q, queue, &self.agents, req, exclude, &mut self.rng, ring);
                     (!agents.is_empty()).then_some((agents, q))
                 })
             }
@@ -154,7 +156,7 @@ impl Engine {
         for m in &agent.queues {
             let queue = &self.queues[m.queue as usize];
             for class in &queue.classes {
-                if !agent.skills.satisfies(&class.req) {
+                if !agent.skills.satisfies(self.reqs.get(class.req)) {
                     continue;
                 }
                 let Some(k) = class.calls.first() else {

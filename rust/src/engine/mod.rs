@@ -19,7 +19,7 @@ use std::num::NonZeroU64;
 use crate::error::{Error, Result, clip};
 use crate::model::{Action, Event, Id, OnLimit, QueueConfig, Unoffer};
 use crate::rng::Rng;
-use crate::skills::{SkillNames, check_name};
+use crate::skills::{Requirements, SkillNames, check_name};
 use crate::time::{Time, check_seconds};
 use agent::{Agent, Membership, Status};
 use call::{Call, CallState, Hold};
@@ -69,6 +69,7 @@ pub struct Engine {
     auto_accept: bool,
     rng: Rng,
     skills: SkillNames,
+    reqs: Requirements,
     queues: Vec<Queue>,
     queue_ids: FxHashMap<Id, u32>,
     agents: Vec<Agent>,
@@ -99,6 +100,7 @@ impl Engine {
             auto_accept: options.auto_accept,
             rng: Rng::new(options.seed),
             skills: SkillNames::default(),
+            reqs: Requirements::default(),
             queues: Vec::new(),
             queue_ids: FxHashMap::default(),
             agents: Vec::new(),
@@ -484,7 +486,7 @@ impl Engine {
             id: id.clone(),
             home: q,
             priority: call.priority as f64,
-            skills: (!skills.is_empty()).then(|| Box::new(skills)),
+            req: self.reqs.acquire(skills),
             arrival: now,
             entered: now,
             seq: self.call_seq,

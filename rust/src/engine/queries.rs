@@ -218,9 +218,9 @@ impl Engine {
                 || q.step_queues.iter().flatten().any(|&x| !queue_ok(x))
                 || q.step_queues.len() != q.cfg.escalation.len()
                 || q.avail.iter().any(|k| k.agent as usize >= na)
-                || q.classes
-                    .iter()
-                    .any(|cl| cl.calls.iter().any(|k| !live(k.call)))
+                || q.classes.iter().any(|cl| {
+                    cl.req as usize >= self.reqs.len() || cl.calls.iter().any(|k| !live(k.call))
+                })
             {
                 return bad("queue references");
             }
@@ -234,6 +234,7 @@ impl Engine {
         }
         for call in self.calls.iter().flatten() {
             if call.home as usize >= nq
+                || call.req as usize >= self.reqs.len()
                 || call.served_by as usize >= nq
                 || call.overflow.iter().any(|&q| q as usize >= nq)
                 || call.agents.iter().any(|&a| a as usize >= na)

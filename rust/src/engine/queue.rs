@@ -19,7 +19,6 @@ use std::collections::BTreeSet;
 
 use crate::model::{AgentState, Id, QueueConfig};
 use crate::ranked::RankedSet;
-use crate::skills::SkillSet;
 use crate::time::Time;
 
 /// Order of waiting calls within a queue: highest aged priority, then earliest arrival. Calls
@@ -44,7 +43,8 @@ pub(crate) struct AvailKey {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Class {
-    pub req: SkillSet,
+    /// Id in the engine's `Requirements`.
+    pub req: u32,
     pub calls: BTreeSet<WaitKey>,
 }
 
@@ -75,7 +75,7 @@ pub(crate) struct Queue {
     pub step_queues: Vec<Vec<u32>>,
     pub avail: BTreeSet<AvailKey>,
     pub classes: Vec<Class>,
-    pub class_of: FxHashMap<SkillSet, u32>,
+    pub class_of: FxHashMap<u32, u32>,
     pub ranked: RankedSet<WaitKey>,
     pub by_arrival: BTreeSet<(Time, u64)>,
     /// Login sequence of the agent this queue last gave a call to (round-robin).
@@ -124,34 +124,32 @@ impl Queue {
         key.prio.0.0 + self.cfg.aging * t
     }
 
-    pub fn class_insert(&mut self, req: &SkillSet, key: WaitKey) {
-        let idx = match self.class_of.get(req) {
+    pub fn class_insert(&mut self, req: u32, key: WaitKey) {
+        let idx = match self.class_of.get(&req) {
             Some(&i) => i as usize,
             None => {
                 self.classes.push(Class {
-                    req: req.clone(),
+                    req,
                     calls: BTreeSet::new(),
                 });
-                self.class_of
-                    .insert(req.clone(), (self.classes.len() - 1) as u32);
+                self.class_of.insert(req, (self.classes.len() - 1) as u32);
                 self.classes.len() - 1
             }
         };
         self.classes[idx].calls.insert(key);
     }
 
-    pub fn class_remove(&mut self, req: &SkillSet, key: &WaitKey) {
-        let Some(&i) = self.class_of.get(req) else {
+    pub fn class_remove(&mut self, req: u32, key: &WaitKey) {
+        let Some(&i) = self.class_of.get(&req) else {
             return;
         };
         let i = i as usize;
         self.classes[i].calls.remove(key);
         if self.classes[i].calls.is_empty() {
-            self.class_of.remove(req);
+            self.class_of.remove(&req);
             self.classes.swap_remove(i);
             if i < self.classes.len() {
-                let moved = self.classes[i].req.clone();
-                self.class_of.insert(moved, i as u32);
+                self.class_of.insert(self.classes[i].req, i as u32);
             }
         }
     }
