@@ -231,6 +231,52 @@ BOARD_COLUMNS = (
 WIDE = 120  # below this many columns the wallboard drops its borders and the strategy
 
 
+def _table(wide: bool, **kwargs: Any) -> Table:
+    """A table with borders when there is room, a compact borderless one when there is not."""
+    if wide:
+        return Table(header_style="bold", **kwargs)
+    return Table(
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+        **kwargs,
+    )
+
+
+@dataclass
+class Totals:
+    """Queue counters summed over the queues, for the totals rows."""
+
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    waiting: int = 0
+    within: int = 0
+    settled: int = 0
+    wait_sum: float = 0.0
+    longest: float = 0.0
+
+    def add(self, s: acdcore.QueueStats) -> None:
+        self.offered += s.offered
+        self.answered += s.answered
+        self.abandoned += s.abandoned
+        self.waiting += s.waiting
+        self.within += s.answered_within_sl
+        self.settled += s.answered + s.abandoned + s.timed_out
+        self.wait_sum += (s.asa or 0.0) * s.answered
+        self.longest = max(self.longest, s.longest_wait)
+
+    @property
+    def service_level(self) -> float | None:
+        return _ratio(self.within, self.settled)
+
+    @property
+    def asa(self) -> float | None:
+        return _ratio(self.wait_sum, self.answered)
+
+
 def wallboard(day: Day, speed: float, started: float, width: int, height: int) -> Group:
     """One frame: the clock, a row per queue from `queue_stats`, totals, the latest events.
 
@@ -239,32 +285,15 @@ def wallboard(day: Day, speed: float, started: float, width: int, height: int) -
     """
     engine = day.engine
     wide = width >= WIDE
-    if wide:
-        board = Table(header_style="bold")
-    else:
-        board = Table(
-            header_style="bold",
-            box=box.SIMPLE_HEAD,
-            show_edge=False,
-            pad_edge=False,
-            collapse_padding=True,
-        )
+    board = _table(wide)
     for full, short, right in BOARD_COLUMNS:
         if wide or short:
             board.add_column(full if wide else short, justify="right" if right else "left")
 
-    waiting = offered = answered = abandoned = within = settled = 0
-    longest = wait_sum = 0.0
+    total = Totals()
     for qid in day.queues:
         s = engine.queue_stats(qid)
-        waiting += s.waiting
-        offered += s.offered
-        answered += s.answered
-        abandoned += s.abandoned
-        within += s.answered_within_sl
-        settled += s.answered + s.abandoned + s.timed_out
-        wait_sum += (s.asa or 0.0) * s.answered
-        longest = max(longest, s.longest_wait)
+        total.add(s)
         board.add_row(
             qid,
             *([str(s.strategy)] if wide else []),
@@ -282,18 +311,18 @@ def wallboard(day: Day, speed: float, started: float, width: int, height: int) -
     _, codes = engine.agent_states()
     by_state = np.bincount(codes, minlength=len(acdcore.AGENT_STATES))
     states = dict(zip(acdcore.AGENT_STATES, (int(n) for n in by_state), strict=True))
-    sl = _ratio(within, settled)
+    sl = total.service_level
     board.add_section()
     board.add_row(
         Text("all", style="bold"),
         *([""] if wide else []),
-        str(waiting),
-        _num(longest),
-        f"{offered:,}",
-        f"{answered:,}",
-        f"{abandoned:,}",
+        str(total.waiting),
+        _num(total.longest),
+        f"{total.offered:,}",
+        f"{total.answered:,}",
+        f"{total.abandoned:,}",
         Text(_pct(sl), style=_sl_style(sl)),
-        _num(_ratio(wait_sum, answered), 1),
+        _num(total.asa, 1),
         *(str(states[state]) for state in SHOWN_STATES),
         style="bold",
     )
@@ -369,34 +398,19 @@ def summary(day: Day, note: str, width: int) -> Table:
     keep it in 80 columns."""
     engine = day.engine
     title = f"acdcore: the day per queue ({note})"
-    if width >= WIDE:
-        table = Table(title=title, header_style="bold")
-    else:
-        table = Table(
-            title=title,
-            header_style="bold",
-            box=box.SIMPLE_HEAD,
-            show_edge=False,
-            pad_edge=False,
-            collapse_padding=True,
-        )
+    table = _table(width >= WIDE, title=title)
     table.add_column("Queue")
     table.add_column("Strategy", min_width=15)  # "least-talk-time" whole
     for full, short in SUMMARY_COLUMNS:
         table.add_column(full if width >= WIDE else short, justify="right")
     digits = 1 if width >= WIDE else 0  # of ASA and AHT
 
-    offered = answered = abandoned = waiting = within = settled = ended = 0
-    wait_sum = handle_sum = 0.0
+    total = Totals()
+    ended = 0
+    handle_sum = 0.0
     for qid in day.queues:
         s = engine.queue_stats(qid)
-        offered += s.offered
-        answered += s.answered
-        abandoned += s.abandoned
-        waiting += s.waiting
-        within += s.answered_within_sl
-        settled += s.answered + s.abandoned + s.timed_out
-        wait_sum += (s.asa or 0.0) * s.answered
+        total.add(s)
         n_ended = day.ended[qid]
         ended += n_ended
         handle_sum += (s.aht or 0.0) * n_ended
@@ -417,14 +431,14 @@ def summary(day: Day, note: str, width: int) -> Table:
     table.add_row(
         "total",
         "",
-        f"{offered:,}",
-        f"{answered:,}",
-        f"{abandoned:,}",
-        _pct(_ratio(abandoned, offered)),
-        f"{waiting:,}",
-        f"{within:,}",
-        _pct(_ratio(within, settled)),
-        _num(_ratio(wait_sum, answered), digits),
+        f"{total.offered:,}",
+        f"{total.answered:,}",
+        f"{total.abandoned:,}",
+        _pct(_ratio(total.abandoned, total.offered)),
+        f"{total.waiting:,}",
+        f"{total.within:,}",
+        _pct(total.service_level),
+        _num(total.asa, digits),
         _num(_ratio(handle_sum, ended), digits),
         style="bold",
     )
