@@ -6,6 +6,7 @@ mod engine;
 mod errors;
 mod event;
 mod replay;
+mod simulate;
 mod stats;
 
 use pyo3::prelude::*;
@@ -24,6 +25,8 @@ mod _core {
     use super::event::PyEvent;
     #[pymodule_export]
     use super::replay::{replay_bytes, replay_file};
+    #[pymodule_export]
+    use super::simulate::{PyScenario, PySimulation, mean_ci};
     #[pymodule_export]
     use super::stats::{PyAgentInfo, PyCallInfo, PyQueueStats};
 

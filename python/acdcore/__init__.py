@@ -18,6 +18,7 @@ from acdcore._core import (
     StateError,
 )
 from acdcore.replay import replay, replay_lines
+from acdcore.simulate import Scenario, SimulationResult, simulate
 
 __all__ = [
     "AGENT_STATES",
@@ -29,7 +30,10 @@ __all__ = [
     "Engine",
     "Event",
     "QueueStats",
+    "Scenario",
+    "SimulationResult",
     "StateError",
     "replay",
     "replay_lines",
+    "simulate",
 ]

@@ -1,5 +1,6 @@
 """Type stubs for the compiled extension (bindings/, built by maturin)."""
 
+import os
 from collections.abc import Sequence
 from typing import Any, final
 
@@ -16,7 +17,10 @@ __all__ = [
     "Engine",
     "Event",
     "QueueStats",
+    "Scenario",
+    "Simulation",
     "StateError",
+    "mean_ci",
     "replay_bytes",
     "replay_file",
 ]
@@ -76,6 +80,7 @@ class AgentInfo:
     calls: int
     calls_per_queue: list[tuple[str, int]]
     talk_time: float
+    state_time: dict[str, float]
     active_calls: list[str]
     offers: list[str]
     resting: bool
@@ -181,3 +186,48 @@ class Distributor:
 
 def replay_bytes(data: bytes) -> tuple[bytes, str | None]: ...
 def replay_file(path: str) -> tuple[bytes, str | None]: ...
+
+@final
+class Scenario:
+    """A simulation scenario, checked once (docs/simulation.md)."""
+    @staticmethod
+    def load(path: str | os.PathLike[str]) -> Scenario: ...
+    @staticmethod
+    def from_toml(text: str) -> Scenario: ...
+    @staticmethod
+    def mmc(
+        agents: int,
+        arrival_rate: float,
+        aht: float,
+        calls: int,
+        patience: float | None = None,
+        threshold: float = 20.0,
+        warmup: float = 0.0,
+    ) -> Scenario: ...
+    @property
+    def replications(self) -> int: ...
+    @property
+    def seed(self) -> int | None: ...
+    @property
+    def interval(self) -> float: ...
+    @property
+    def horizon(self) -> float | None: ...
+    @property
+    def calls(self) -> int | None: ...
+    @property
+    def groups(self) -> list[str]: ...
+    @property
+    def queues(self) -> list[str]: ...
+    def simulation(self, replication: int, seed: int) -> Simulation: ...
+
+@final
+class Simulation:
+    """One replication of a scenario on the real engine."""
+    def run_until(self, until: float) -> bool: ...
+    @property
+    def now(self) -> float: ...
+    @property
+    def done(self) -> bool: ...
+    def result(self) -> dict[str, Any]: ...
+
+def mean_ci(values: Sequence[float]) -> tuple[float, float]: ...
