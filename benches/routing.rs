@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use acdcore::{Engine, Event, NewCall, QueueConfig};
 use criterion::{Criterion, SamplingMode, Throughput};
-use scenario::{DayStats, Op, Plan, Sizes, new_engine, thread_cpu_time};
+use scenario::{DayStats, Op, Plan, Sizes, median, new_engine, thread_cpu_time};
 
 /// The timed part: every op, events drained after each, then the end of the day.
 #[inline(never)]
@@ -80,18 +80,6 @@ fn timed_run(plan: &Plan, ops: &[Op], expect: &DayStats) -> Run {
     );
     drop(black_box(e));
     Run { wall, cpu, stats }
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let n = xs.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        xs[n / 2]
-    } else {
-        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
-    }
 }
 
 fn report(runs: &[Run]) {

@@ -236,6 +236,19 @@ impl DayStats {
 /// CPU time this thread has run so far (Linux: /proc/thread-self/schedstat, nanoseconds). On a
 /// shared machine it is steadier than wall-clock time, which also counts time spent waiting for
 /// a core.
+/// The median (NaN for none), of run times or rates.
+pub fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
 pub fn thread_cpu_time() -> Option<std::time::Duration> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
