@@ -202,14 +202,20 @@ fn to_dict<'py>(py: Python<'py>, r: &RunResult) -> PyResult<Bound<'py, PyDict>> 
     let hist: Vec<i64> = r.wait_histogram.iter().map(|&n| n as i64).collect();
     d.set_item("wait_histogram", PyArray1::from_vec(py, hist))?;
     let queues = PyList::empty(py);
-    for q in &r.queues {
+    for (id, q) in &r.queues {
         let qd = PyDict::new(py);
-        qd.set_item("id", &q.id)?;
-        qd.set_item("arrivals", q.arrivals)?;
-        qd.set_item("answered", q.answered)?;
-        qd.set_item("abandoned", q.abandoned)?;
-        qd.set_item("answered_within", q.answered_within)?;
-        qd.set_item("settled", q.settled)?;
+        qd.set_item("id", id)?;
+        for (k, v) in [
+            ("arrivals", q.arrivals),
+            ("answered", q.answered),
+            ("abandoned", q.abandoned),
+            ("answered_within", q.answered_within),
+            ("settled", q.settled()),
+            ("callbacks", q.callbacks),
+            ("self_service", q.self_service),
+        ] {
+            qd.set_item(k, v)?;
+        }
         qd.set_item("answer_wait", q.answer_wait)?;
         queues.append(qd)?;
     }

@@ -94,7 +94,15 @@ def _combine(runs: list[dict[str, Any]], seed: int) -> SimulationResult:
     queues = []
     for qi, q in enumerate(runs[0]["queues"]):
         merged: dict[str, Any] = {"id": q["id"]}
-        for k in ("arrivals", "answered", "abandoned", "answered_within", "settled"):
+        for k in (
+            "arrivals",
+            "answered",
+            "abandoned",
+            "answered_within",
+            "settled",
+            "callbacks",
+            "self_service",
+        ):
             merged[k] = sum(int(r["queues"][qi][k]) for r in runs)
         wait = sum(float(r["queues"][qi]["answer_wait"]) for r in runs)
         settled, answered = merged["settled"], merged["answered"]

@@ -45,12 +45,18 @@ def _quick(args: argparse.Namespace) -> Scenario:
         raise ValueError(f"give a scenario file, or the quick form (missing {flags})")
     checks = [
         ("--agents", args.agents, args.agents >= 1),
-        ("--arrival-rate", args.arrival_rate, math.isfinite(args.arrival_rate) and args.arrival_rate > 0),
+        (
+            "--arrival-rate",
+            args.arrival_rate,
+            math.isfinite(args.arrival_rate) and args.arrival_rate > 0,
+        ),
         ("--aht", args.aht, math.isfinite(args.aht) and args.aht > 0),
         ("--calls", args.calls, args.calls >= 1),
     ]
     if args.patience is not None:
-        checks.append(("--patience", args.patience, math.isfinite(args.patience) and args.patience > 0))
+        checks.append(
+            ("--patience", args.patience, math.isfinite(args.patience) and args.patience > 0)
+        )
     for flag, value, ok in checks:
         if not ok:
             raise ValueError(f"{flag} must be positive, got {value}")
@@ -70,7 +76,7 @@ def summary(result: SimulationResult, threshold: float | None) -> dict[str, Any]
     there are several replications."""
     t = result.totals
     out: dict[str, Any] = {
-        "calls": int(round(t["calls"])),
+        "calls": round(t["calls"]),
         "service_level": t["service_level"],
         "threshold": threshold,
         "asa": t["asa"],
@@ -78,15 +84,19 @@ def summary(result: SimulationResult, threshold: float | None) -> dict[str, Any]
         "occupancy": t["occupancy"],
         "p_wait": t["p_wait"],
         "queue_mean": t["queue_mean"],
-        "unserved": int(round(t["unserved"])),
+        "unserved": round(t["unserved"]),
         "replications": result.replications,
         "seed": result.seed,
     }
     if result.replications > 1:
-        out["ci"] = {k: result.ci[k] for k in ("service_level", "asa", "abandon_rate", "occupancy", "p_wait")}
+        out["ci"] = {
+            k: result.ci[k] for k in ("service_level", "asa", "abandon_rate", "occupancy", "p_wait")
+        }
     if len(result.queues) > 1:
         out["queues"] = {
-            q["id"]: {k: q[k] for k in ("arrivals", "answered", "abandoned", "service_level", "asa")}
+            q["id"]: {
+                k: q[k] for k in ("arrivals", "answered", "abandoned", "service_level", "asa")
+            }
             for q in result.queues
         }
     return out
@@ -104,9 +114,14 @@ def _finite(obj: Any) -> Any:
 def run(args: argparse.Namespace) -> int:
     try:
         if args.scenario is not None:
-            quick = [f for f in ("agents", "arrival_rate", "aht", "calls", "patience") if getattr(args, f) is not None]
+            quick = [
+                f
+                for f in ("agents", "arrival_rate", "aht", "calls", "patience")
+                if getattr(args, f) is not None
+            ]
             if quick:
-                return _fail(f"--{quick[0].replace('_', '-')} belongs to the quick form, not to a scenario file")
+                flag = "--" + quick[0].replace("_", "-")
+                return _fail(f"{flag} belongs to the quick form, not to a scenario file")
             scenario = Scenario.load(args.scenario)
             threshold = None
             rate = None

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::dist::{exp1, uniform};
 use super::scenario::Prepared;
-use super::stats::{Interval, Measured, QueueTotals, RunResult, WAIT_BINS};
+use super::stats::{Interval, Measured, RunResult, WAIT_BINS};
 use crate::error::Result;
 use crate::model::{AgentState, Event};
 use crate::rng::Rng;
@@ -74,7 +74,8 @@ pub struct Simulation {
     stream_skills: Vec<Vec<(String, i64)>>,
     arrivals: u64,
     intervals: Vec<Interval>,
-    queues: Vec<QueueTotals>,
+    /// Outcomes by the queue the call arrived at, after warm-up.
+    queues: Vec<(String, Interval)>,
     histogram: Vec<u64>,
     measured: Measured,
     waiting: u64,
@@ -112,10 +113,7 @@ impl Simulation {
             queues: scn
                 .queues
                 .iter()
-                .map(|(id, _)| QueueTotals {
-                    id: id.clone(),
-                    ..QueueTotals::default()
-                })
+                .map(|(id, _)| (id.clone(), Interval::new(0)))
                 .collect(),
             histogram: vec![0; WAIT_BINS],
             measured: Measured::default(),
@@ -256,23 +254,18 @@ impl Simulation {
         let k = self.interval_of(t);
         self.ensure_interval(k);
         let counted = t >= self.scn.warmup;
-        let iv = &mut self.intervals[k as usize];
-        iv.arrivals += 1;
-        if attempt > 0 {
-            iv.retrials += 1;
-        }
+        let self_service = st.self_service > 0.0 && uniform(&mut self.rng) <= st.self_service;
+        let one = |iv: &mut Interval| {
+            iv.arrivals += 1;
+            iv.retrials += u64::from(attempt > 0);
+            iv.self_service += u64::from(self_service);
+        };
+        one(&mut self.intervals[k as usize]);
         if counted {
-            self.measured.sum.arrivals += 1;
-            self.queues[st.queue as usize].arrivals += 1;
-            if attempt > 0 {
-                self.measured.sum.retrials += 1;
-            }
+            one(&mut self.measured.sum);
+            one(&mut self.queues[st.queue as usize].1);
         }
-        if st.self_service > 0.0 && uniform(&mut self.rng) <= st.self_service {
-            iv.self_service += 1;
-            if counted {
-                self.measured.sum.self_service += 1;
-            }
+        if self_service {
             return Ok(());
         }
         let callback = match &st.callback {
@@ -547,13 +540,12 @@ impl Simulation {
         let queue = self.scn.streams[rec.stream as usize].queue as usize;
         let sl = self.scn.queues[queue].1.sl;
         let one = |iv: &mut Interval| {
-            if rec.callback {
-                if outcome == Outcome::Answered {
-                    iv.callbacks += 1;
-                }
+            iv.wait += wait;
+            if rec.callback && outcome == Outcome::Answered {
+                // Kept their place in line off the phone: not part of the service level.
+                iv.callbacks += 1;
                 return;
             }
-            iv.wait += wait;
             if wait > 0.0 {
                 iv.waited += 1;
             }
@@ -574,22 +566,9 @@ impl Simulation {
         one(&mut self.intervals[rec.interval as usize]);
         if rec.counted {
             one(&mut self.measured.sum);
-            if !rec.callback {
-                let q = &mut self.queues[queue];
-                q.settled += 1;
-                match outcome {
-                    Outcome::Answered => {
-                        q.answered += 1;
-                        q.answer_wait += wait;
-                        if wait <= sl {
-                            q.answered_within += 1;
-                        }
-                        let bin = (wait as usize).min(WAIT_BINS - 1);
-                        self.histogram[bin] += 1;
-                    }
-                    Outcome::Abandoned => q.abandoned += 1,
-                    _ => {}
-                }
+            one(&mut self.queues[queue].1);
+            if outcome == Outcome::Answered && !rec.callback {
+                self.histogram[(wait as usize).min(WAIT_BINS - 1)] += 1;
             }
         }
     }
