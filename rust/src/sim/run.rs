@@ -354,6 +354,9 @@ impl Simulation {
             }
             Ev::Retry { stream, attempt } => self.new_call(t, stream, attempt)?,
             Ev::Patience { slot, generation } => {
+                // Timers due now (a wrap-up ending) may connect this very call first.
+                self.engine.advance(t)?;
+                self.absorb();
                 let rec = self.calls[slot as usize];
                 if rec.generation == generation && rec.phase == Phase::Waiting {
                     self.hangup(t, slot)?;
