@@ -3,8 +3,10 @@ self-service, callbacks, retrials, determinism, and the shape of the results."""
 
 from __future__ import annotations
 
+import json
 import math
 import textwrap
+from pathlib import Path
 
 import acdcore
 import numpy as np
@@ -197,3 +199,27 @@ def test_result_needs_a_finished_run() -> None:
     assert sim.run_until(math.inf) is False
     assert sim.done
     assert sim.result()["totals"]["calls"] > 0
+
+
+def test_arrivals_from_a_replay_trace(tmp_path: Path) -> None:
+    lines = [
+        {"t": 0, "op": "queue", "id": "q"},
+        {"t": 10, "op": "call", "id": "a", "queue": "q", "skills": {"fr": 50}},
+        {"t": 20, "op": "call", "id": "b", "queue": "other"},
+        {"t": 30, "op": "call", "id": "c", "queue": "q", "priority": 3},
+        {"t": 31, "op": "hangup", "id": "c"},
+    ]
+    (tmp_path / "day.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    body = ONE_QUEUE.format(group="", calls="").replace("rate = 0.03", 'trace = "day.jsonl"')
+    (tmp_path / "s.toml").write_text("[simulation]\ninterval = 600\nintervals = 1\n" + body)
+    r = simulate(Scenario.load(tmp_path / "s.toml"), seed=1)
+    run = r.runs[0]
+    # Two of the trace's calls are for this queue; the French one finds no French agent.
+    assert run["totals"]["calls"] == 2
+    assert run["totals"]["answered"] == 1
+    assert run["totals"]["unserved"] == 1
+    (tmp_path / "day.jsonl").write_text('{"t": 5, "op": "call"}\n{"t": 1, "op": "call"}\n')
+    with pytest.raises(ValueError, match=r"day\.jsonl: line 2: t=1"):
+        Scenario.load(tmp_path / "s.toml")
+    with pytest.raises(ValueError, match=r"read by Scenario\.load"):
+        Scenario.from_toml("[simulation]\nintervals = 1\n" + body)

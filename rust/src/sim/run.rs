@@ -19,17 +19,39 @@ use crate::{Engine, NewCall, Options};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
-    Arrive { stream: u32 },
-    Retry { stream: u32, attempt: u32 },
-    Patience { slot: u32, generation: u32 },
-    Complete { slot: u32 },
-    Login { agent: u32 },
-    Logout { agent: u32 },
-    Pause { agent: u32 },
-    Unpause { agent: u32 },
+    Arrive {
+        stream: u32,
+    },
+    /// `item`: the trace call retried (NO_ITEM for a Poisson stream's caller).
+    Retry {
+        stream: u32,
+        attempt: u32,
+        item: u32,
+    },
+    Patience {
+        slot: u32,
+        generation: u32,
+    },
+    Complete {
+        slot: u32,
+    },
+    Login {
+        agent: u32,
+    },
+    Logout {
+        agent: u32,
+    },
+    Pause {
+        agent: u32,
+    },
+    Unpause {
+        agent: u32,
+    },
     Boundary,
     Warmup,
 }
+
+const NO_ITEM: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Phase {
@@ -43,6 +65,8 @@ struct CallRec {
     generation: u32,
     phase: Phase,
     stream: u32,
+    /// Index into the stream's trace arrivals, or NO_ITEM.
+    item: u32,
     attempt: u32,
     arrival: f64,
     interval: u32,
@@ -70,9 +94,9 @@ pub struct Simulation {
     free: Vec<u32>,
     agents: Vec<AgentRec>,
     queue_ids: Vec<String>,
-    /// Per stream: skills borrowed by every enqueue.
-    stream_skills: Vec<Vec<(String, i64)>>,
     arrivals: u64,
+    /// Per trace-driven stream: the next trace call.
+    cursor: Vec<u32>,
     intervals: Vec<Interval>,
     /// Outcomes by the queue the call arrived at, after warm-up.
     queues: Vec<(String, Interval)>,
@@ -107,8 +131,8 @@ impl Simulation {
             free: Vec::new(),
             agents: Vec::new(),
             queue_ids: scn.queues.iter().map(|(id, _)| id.clone()).collect(),
-            stream_skills: scn.streams.iter().map(|s| s.skills.clone()).collect(),
             arrivals: 0,
+            cursor: vec![0; scn.streams.len()],
             intervals: Vec::new(),
             queues: scn
                 .queues
@@ -176,6 +200,15 @@ impl Simulation {
     /// The next Poisson arrival of a stream after `from`: exact for rates that change at
     /// interval boundaries, because the exponential forgets how long it has run.
     fn schedule_arrival(&mut self, stream: u32, from: f64) {
+        if let Some(calls) = &self.scn.streams[stream as usize].arrivals {
+            let next = calls
+                .get(self.cursor[stream as usize] as usize)
+                .map(|c| c.t);
+            if let Some(t) = next.filter(|t| self.scn.horizon.is_none_or(|h| *t < h)) {
+                self.push(t, Ev::Arrive { stream });
+            }
+            return;
+        }
         let rates = &self.scn.streams[stream as usize].rates;
         let mut t = from;
         loop {
@@ -248,7 +281,7 @@ impl Simulation {
         self.now
     }
 
-    fn new_call(&mut self, t: f64, stream: u32, attempt: u32) -> Result<()> {
+    fn new_call(&mut self, t: f64, stream: u32, attempt: u32, item: u32) -> Result<()> {
         let scn = Arc::clone(&self.scn);
         let st = &scn.streams[stream as usize];
         let k = self.interval_of(t);
@@ -286,6 +319,7 @@ impl Simulation {
                     generation: 0,
                     phase: Phase::Free,
                     stream,
+                    item,
                     attempt,
                     arrival: t,
                     interval: k,
@@ -301,6 +335,7 @@ impl Simulation {
             generation: rec.generation,
             phase: Phase::Waiting,
             stream,
+            item,
             attempt,
             arrival: t,
             interval: k,
@@ -314,16 +349,18 @@ impl Simulation {
         }
         self.queue_change(t, 1);
         self.set_id(slot);
-        let skills: Vec<(&str, i64)> = self.stream_skills[stream as usize]
-            .iter()
-            .map(|(k, v)| (k.as_str(), *v))
-            .collect();
+        let traced = st.arrivals.as_ref().and_then(|a| a.get(item as usize));
+        let (priority, skills) = match traced {
+            Some(c) => (c.priority, &c.skills),
+            None => (st.priority, &st.skills),
+        };
+        let skills: Vec<(&str, i64)> = skills.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         self.engine.enqueue(
             t,
             &NewCall {
                 id: &self.id_buf,
                 queue: &self.queue_ids[st.queue as usize],
-                priority: st.priority,
+                priority,
                 skills: &skills,
                 preferred: None,
             },
@@ -347,12 +384,23 @@ impl Simulation {
                     return Ok(());
                 }
                 self.arrivals += 1;
-                self.new_call(t, stream, 0)?;
+                let item = if self.scn.streams[stream as usize].arrivals.is_some() {
+                    let c = &mut self.cursor[stream as usize];
+                    *c += 1;
+                    *c - 1
+                } else {
+                    NO_ITEM
+                };
+                self.new_call(t, stream, 0, item)?;
                 if self.scn.calls.is_none_or(|n| self.arrivals < n) {
                     self.schedule_arrival(stream, t);
                 }
             }
-            Ev::Retry { stream, attempt } => self.new_call(t, stream, attempt)?,
+            Ev::Retry {
+                stream,
+                attempt,
+                item,
+            } => self.new_call(t, stream, attempt, item)?,
             Ev::Patience { slot, generation } => {
                 // Timers due now (a wrap-up ending) may connect this very call first.
                 self.engine.advance(t)?;
@@ -504,6 +552,7 @@ impl Simulation {
                             Ev::Retry {
                                 stream: rec.stream,
                                 attempt: rec.attempt + 1,
+                                item: rec.item,
                             },
                         );
                     }
