@@ -26,7 +26,7 @@ mod _core {
     #[pymodule_export]
     use super::replay::{replay_bytes, replay_file};
     #[pymodule_export]
-    use super::simulate::{PyScenario, PySimulation, mean_ci};
+    use super::simulate::{PyScenario, PySimulation, mean_ci, student_t975};
     #[pymodule_export]
     use super::stats::{PyAgentInfo, PyCallInfo, PyQueueStats};
 

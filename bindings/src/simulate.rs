@@ -229,3 +229,9 @@ fn to_dict<'py>(py: Python<'py>, r: &RunResult) -> PyResult<Bound<'py, PyDict>> 
 pub fn mean_ci(values: Vec<f64>) -> (f64, f64) {
     acdcore::sim::mean_ci(&values)
 }
+
+/// The 0.975 quantile of Student's t with `df` degrees of freedom (95% two-sided intervals).
+#[pyfunction]
+pub fn student_t975(df: usize) -> f64 {
+    acdcore::sim::stats::t975(df)
+}

@@ -23,6 +23,7 @@ __all__ = [
     "mean_ci",
     "replay_bytes",
     "replay_file",
+    "student_t975",
 ]
 
 EVENT_KINDS: list[str]
@@ -231,3 +232,4 @@ class Simulation:
     def result(self) -> dict[str, Any]: ...
 
 def mean_ci(values: Sequence[float]) -> tuple[float, float]: ...
+def student_t975(df: int) -> float: ...

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -223,3 +225,37 @@ def test_arrivals_from_a_replay_trace(tmp_path: Path) -> None:
         Scenario.load(tmp_path / "s.toml")
     with pytest.raises(ValueError, match=r"read by Scenario\.load"):
         Scenario.from_toml("[simulation]\nintervals = 1\n" + body)
+
+
+def test_cli_json_has_totals_intervals_and_their_confidence_intervals() -> None:
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "acdcore",
+            "simulate",
+            "examples/simulation/midsize_center.toml",
+            "--replications",
+            "3",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    out = json.loads(p.stdout)
+    assert out["replications"] == 3 and out["seed"] == 2026
+    assert set(out["queues"]) == {"sales_en", "support_en", "support_fr"}
+    cols, cis = out["intervals"], out["intervals_ci"]
+    n = len(cols["start"])
+    assert n >= 24 and cols["start"][1] == out["interval"] == 1800
+    assert all(len(v) == n for v in cols.values())
+    # The morning peak (intervals 3..5 = 09:30-11:00) brings more arrivals than the first.
+    assert cols["arrivals"][4] > 2 * cols["arrivals"][0]
+    assert all(h is None or h >= 0 for h in cis["service_level"])
+    assert sum(h is not None and h > 0 for h in cis["service_level"]) > 12
+    # The same run from Python gives the same numbers.
+    r = simulate("examples/simulation/midsize_center.toml", replications=3)
+    assert out["service_level"] == r.totals["service_level"]
+    assert cols["arrivals"] == r.intervals["arrivals"].tolist()
