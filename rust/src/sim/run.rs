@@ -5,7 +5,6 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use super::dist::{exp1, uniform};
@@ -367,9 +366,23 @@ impl Simulation {
         )
     }
 
+    /// Writes the slot's engine id (its decimal digits) into `id_buf`, without the formatting
+    /// machinery: this runs twice per simulated call.
     fn set_id(&mut self, slot: u32) {
+        let mut digits = [0u8; 10];
+        let mut n = slot;
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
         self.id_buf.clear();
-        let _ = write!(self.id_buf, "{slot}");
+        self.id_buf
+            .extend(digits[i..].iter().map(|&d| char::from(d)));
     }
 
     fn hangup(&mut self, t: f64, slot: u32) -> Result<()> {
@@ -663,4 +676,24 @@ fn slot_of(id: &str) -> u32 {
         n.wrapping_mul(10)
             .wrapping_add(u32::from(b.wrapping_sub(b'0')))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slot_of;
+
+    #[test]
+    fn slot_ids_round_trip() {
+        let scn = std::sync::Arc::new(
+            super::super::Scenario::mmc(1, 0.1, 10.0, 1, None, 20.0)
+                .prepare()
+                .unwrap(),
+        );
+        let mut sim = super::Simulation::new(scn, 1).unwrap();
+        for slot in [0, 7, 10, 99, 12_345, u32::MAX] {
+            sim.set_id(slot);
+            assert_eq!(sim.id_buf, slot.to_string());
+            assert_eq!(slot_of(&sim.id_buf), slot);
+        }
+    }
 }
