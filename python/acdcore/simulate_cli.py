@@ -191,11 +191,17 @@ def _table(out: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    ci = out.get("ci", {})
     table = Table(title="simulation")
     table.add_column("figure")
     table.add_column("value", justify="right")
+    if ci:
+        table.add_column("95% CI", justify="right")
     for k, v in out.items():
-        if isinstance(v, dict):
+        if isinstance(v, dict | list):
             continue
-        table.add_row(k, f"{v:.4g}" if isinstance(v, float) else str(v))
+        row = [k, f"{v:.4g}" if isinstance(v, float) else str(v)]
+        if ci:
+            row.append(f"+- {ci[k]:.2g}" if k in ci else "")
+        table.add_row(*row)
     Console().print(table)
