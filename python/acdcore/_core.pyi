@@ -17,8 +17,12 @@ __all__ = [
     "Event",
     "QueueStats",
     "StateError",
+    "bin_history",
+    "fit_history",
+    "learn_profile",
     "replay_bytes",
     "replay_file",
+    "spread_volume",
 ]
 
 EVENT_KINDS: list[str]
@@ -181,3 +185,28 @@ class Distributor:
 
 def replay_bytes(data: bytes) -> tuple[bytes, str | None]: ...
 def replay_file(path: str) -> tuple[bytes, str | None]: ...
+
+_Array = npt.NDArray[np.float64]
+
+def bin_history(
+    times: _Array,
+    calls: _Array,
+    handled: _Array,
+    handle_sum: _Array,
+    *,
+    interval: int,
+    utc_offset: int,
+) -> tuple[int, _Array, _Array]: ...
+def fit_history(
+    first: int,
+    calls: _Array,
+    *,
+    interval: int,
+    utc_offset: int,
+    horizon: int,
+    holdout_days: int,
+) -> dict[str, Any]: ...
+def learn_profile(first: int, calls: _Array, *, interval: int, utc_offset: int) -> _Array: ...
+def spread_volume(
+    total: float, first: int, n: int, weights: _Array, *, interval: int, utc_offset: int
+) -> _Array: ...
