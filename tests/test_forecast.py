@@ -155,10 +155,11 @@ def test_cli_planning_formula(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     rows = list(csv.reader(out.open()))
     assert rows[0] == ["interval", "calls", "aht"]
     assert len(rows) == 1 + 31 * 48
-    assert sum(float(r[1]) for r in rows[1:]) == pytest.approx(1500, abs=0.5)  # three decimals a row
+    # Three decimals a row.
+    assert sum(float(r[1]) for r in rows[1:]) == pytest.approx(1500, abs=0.5)
     assert rows[1 + 16] == ["2026-12-01T08:00:00+00:00", "3.261", "300.0"]
-    code, text, _ = run_cli(*args, "--weekdays", "mon-sun", "--hours", "00:00-24:00",
-                            "--json", capsys=capsys)  # fmt: skip
+    every_hour = ["--weekdays", "mon-sun", "--hours", "00:00-24:00", "--json"]
+    code, text, _ = run_cli(*args, *every_hour, capsys=capsys)
     s = json.loads(text)
     assert s["params"]["monthly_volume"] == pytest.approx(1500)
     assert s["peak"]["calls"] == pytest.approx(1500 / (31 * 48))
@@ -223,7 +224,7 @@ def test_fit_without_holdout_and_bad_arguments(fitted: tuple[fc.History, fc.Fore
         fc.fit(h, days=0)
     with pytest.raises(ValueError, match="holdout_days"):
         fc.fit(h, holdout_days=-1)
-    with pytest.raises(ValueError, match="84 days.*80 held out"):
+    with pytest.raises(ValueError, match=r"84 days.*80 held out"):
         fc.fit(h, holdout_days=80)
 
 
@@ -327,12 +328,10 @@ BAD_CSVS = [
 
 
 @pytest.mark.parametrize(("text", "message"), BAD_CSVS)
-def test_bad_csv_is_a_value_error_naming_the_line(
-    tmp_path: Path, text: str, message: str
-) -> None:
+def test_bad_csv_is_a_value_error_naming_the_line(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(text)
-    with pytest.raises(ValueError, match="bad.csv: ") as e:
+    with pytest.raises(ValueError, match=r"bad\.csv: ") as e:
         fc.read_history(path)
     assert message in str(e.value)
 
