@@ -40,6 +40,7 @@ impl Profile {
     /// The mean calls of each interval of the week over the history (interval `first`
     /// onwards), as shares of the mean week.
     pub fn learn(grid: Grid, first: i64, calls: &[f64]) -> Result<Self> {
+        super::check_calls(calls)?;
         let m = grid.per_week();
         let mut sum = vec![0.0; m];
         let mut seen = vec![0u32; m];

@@ -66,10 +66,10 @@ fn factor(season: &[f64], t: usize) -> f64 {
     }
 }
 
-/// Initial state from the first weeks: the level is the first week's mean, the trend the
-/// change to the second week's mean, the season each interval's mean ratio to its week's mean
-/// over up to four weeks. Histories shorter than two seasons get no trend; shorter than one,
-/// a flat season.
+/// Initial state from the first (up to four) weeks: the trend is the least-squares slope of
+/// their weekly means, the level the first week's mean, the season each interval's mean ratio
+/// to its week's mean. Histories shorter than two seasons get no trend; shorter than one, a
+/// flat season.
 fn initial(y: &[f64], m: usize) -> (f64, f64, Vec<f64>) {
     let weeks = y.len().checked_div(m).unwrap_or(0);
     if weeks == 0 {
@@ -81,12 +81,15 @@ fn initial(y: &[f64], m: usize) -> (f64, f64, Vec<f64>) {
         return (mean, 0.0, vec![1.0; m]);
     }
     let mean_of = |k: usize| y[k * m..(k + 1) * m].iter().sum::<f64>() / m as f64;
-    let trend = if weeks >= 2 {
-        (mean_of(1) - mean_of(0)) / m as f64
-    } else {
-        0.0
-    };
-    let busy: Vec<usize> = (0..weeks.min(4)).filter(|k| mean_of(*k) > TINY).collect();
+    let used = weeks.min(4);
+    let centre = (used as f64 - 1.0) / 2.0;
+    let (mut num, mut den) = (0.0, 0.0);
+    for k in 0..used {
+        num += (k as f64 - centre) * mean_of(k);
+        den += (k as f64 - centre).powi(2);
+    }
+    let trend = if den > 0.0 { num / den / m as f64 } else { 0.0 };
+    let busy: Vec<usize> = (0..used).filter(|k| mean_of(*k) > TINY).collect();
     let mut season = vec![if busy.is_empty() { 1.0 } else { 0.0 }; m];
     for &k in &busy {
         let mean = mean_of(k);
