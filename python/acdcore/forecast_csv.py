@@ -64,28 +64,27 @@ def _parse(lines: Iterable[str], interval: int | None, utc_offset: int | None) -
         raise ValueError("the file is empty; expected a header row (" + _FORMATS + ")")
     columns = [c.strip().lower() for c in header]
     counts = _check_header(columns)
-    when: list[float | datetime] = []
-    calls: list[float] = []
-    aht: list[float] = []
-    lines_of: list[int] = []
+    names = COUNTS if counts else RECORDS
+    width = len(columns)
+    rows: list[list[str]] = []
+    line_of: list[int] = []
     for row in reader:
-        line = reader.line_num
-        lines_of.append(line)
-        if not any(f.strip() for f in row):
-            raise ValueError(f"line {line}: empty row")
-        if len(row) != len(columns):
-            raise ValueError(
-                f"line {line}: {len(row)} field(s), expected {len(columns)} ({','.join(columns)})"
-            )
-        fields = dict(zip(columns, (f.strip() for f in row), strict=True))
-        when.append(_time(fields["interval" if counts else "timestamp"], line))
-        calls.append(_number(fields["calls"], "calls", line) if counts else 1.0)
-        known = fields.get("aht" if counts else "handle_time", "")
-        aht.append(_number(known, "aht" if counts else "handle_time", line) if known else np.nan)
-    if not when:
+        if len(row) != width:
+            _bad_row(row, reader.line_num, columns)
+        rows.append(row)
+        line_of.append(reader.line_num)
+    if not rows:
         raise ValueError("no data rows after the header")
+    # Whole columns at once; a column that fails is walked again to name the first bad line.
+    cols = list(zip(*rows, strict=True))
+    when = _times(cols[columns.index(names[0])], rows, line_of)
+    n = len(rows)
+    calls = _column(cols[columns.index("calls")], "calls", line_of) if counts else np.ones(n)
+    aht = np.full(n, np.nan)
+    if names[-1] in columns:
+        aht = _column(cols[columns.index(names[-1])], names[-1], line_of, blank=np.nan)
     offset = _offset(when, utc_offset)
-    times = np.array([_epoch(w, offset, n) for w, n in zip(when, lines_of, strict=True)])
+    times = np.array([_epoch(w, offset, line) for w, line in zip(when, line_of, strict=True)])
     if interval is None:
         interval = _spacing(times) if counts else 1800
     elif counts:
@@ -95,6 +94,63 @@ def _parse(lines: Iterable[str], interval: int | None, utc_offset: int | None) -
                 f"rows are {spacing} s apart, coarser than the interval of {interval} s"
             )
     return from_counts(times, calls, aht, interval=interval, utc_offset=offset)
+
+
+def _bad_row(row: list[str], line: int, columns: list[str]) -> None:
+    if not any(f.strip() for f in row):
+        raise ValueError(f"line {line}: empty row")
+    raise ValueError(
+        f"line {line}: {len(row)} field(s), expected {len(columns)} ({','.join(columns)})"
+    )
+
+
+def _times(
+    col: tuple[str, ...], rows: list[list[str]], line_of: list[int]
+) -> list[float | datetime]:
+    # Seconds since the epoch if the first one is a number (so 20261201 is a time in 1970,
+    # not a date), else ISO-8601; a column that mixes them takes the slow path.
+    try:
+        float(col[0])
+    except ValueError:
+        try:
+            return [datetime.fromisoformat(s.strip()) for s in col]
+        except ValueError:
+            pass
+    else:
+        try:
+            v = np.array(col, dtype=np.float64)
+        except ValueError:
+            pass
+        else:
+            if ((v >= 0) & (v <= 1e12)).all():
+                return [float(x) for x in v]
+    out: list[float | datetime] = []
+    for s, row, line in zip(col, rows, line_of, strict=True):
+        if not any(f.strip() for f in row):
+            raise ValueError(f"line {line}: empty row")
+        out.append(_time(s.strip(), line))
+    return out
+
+
+def _column(
+    col: tuple[str, ...], what: str, line_of: list[int], blank: float | None = None
+) -> np.ndarray:
+    """Numbers >= 0; an empty field is `blank` if given (unknown), else an error."""
+    fields = col if blank is None else tuple(s if s.strip() else "nan" for s in col)
+    try:
+        v = np.array(fields, dtype=np.float64)
+    except ValueError:
+        v = None
+    if v is not None:
+        bad = ~(np.isfinite(v) & (v >= 0))
+        if blank is not None:
+            bad &= np.array([bool(s.strip()) for s in col])
+        if not bad.any():
+            return v
+    for s, line in zip(col, line_of, strict=True):
+        if blank is None or s.strip():
+            _number(s, what, line)
+    raise AssertionError("unreachable: a bad field was not found")  # pragma: no cover
 
 
 def _check_header(columns: list[str]) -> bool:
