@@ -22,6 +22,8 @@ import numpy as np
 import pytest
 from acdcore import cli
 from acdcore import forecast as fc
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 HALF_HOUR = 1800
 MONDAY = datetime(2026, 9, 7, tzinfo=UTC)  # history starts on a Monday
@@ -293,6 +295,15 @@ def test_counts_finer_than_the_interval_are_summed(tmp_path: Path) -> None:
         fc.read_history(path, interval=600)
 
 
+def test_numeric_timestamps_are_epoch_seconds(tmp_path: Path) -> None:
+    # 20261201 is seconds after 1970 (August 23rd), not the basic ISO date 2026-12-01.
+    path = tmp_path / "epoch.csv"
+    path.write_text("timestamp\n20261201\n20261201.5\n")
+    h = fc.read_history(path)
+    assert h.start == datetime(1970, 8, 23, tzinfo=UTC).timestamp()
+    assert h.calls.sum() == 2 and h.calls[(20261201 % 86_400) // HALF_HOUR] == 2
+
+
 def test_forecast_csv_round_trips(tmp_path: Path, fitted: tuple[fc.History, fc.Forecast]) -> None:
     _, f = fitted
     out = tmp_path / "f.csv"
@@ -324,6 +335,7 @@ BAD_CSVS = [
     ("timestamp,handle_time\n2026-12-01T08:00:00Z,3\n2026-12-01T08:00:00Z\n", "line 3: 1 field"),
     ("timestamp\n", "no data rows"),
     ("timestamp\n0\n999999999999\n", "limit"),
+    ("timestamp\n2026-12-01T08:00:00Z\n" + "9" * 200_000 + "\n", "line 3: field larger"),
 ]
 
 
@@ -348,6 +360,30 @@ def test_cli_reports_bad_csv_on_stderr(tmp_path: Path, text: str, message: str) 
     )
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.startswith(f"acdcore forecast: {path}: ") and message in r.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.one_of(
+                st.sampled_from(["2026-12-01T08:00:00Z", "1795996800", "3", "-1", "", "x"]),
+                st.text(max_size=12),
+            ),
+            max_size=4,
+        ),
+        max_size=6,
+    ),
+    st.sampled_from(["interval,calls,aht", "timestamp,handle_time", "timestamp", "calls"]),
+)
+def test_any_csv_text_is_a_history_or_a_value_error(rows: list[list[str]], header: str) -> None:
+    lines = [header, *(",".join(r) for r in rows)]
+    try:
+        h = fc.parse_history(lines, interval=HALF_HOUR)
+    except ValueError as e:
+        assert str(e).startswith("history: ")
+    else:
+        assert (h.calls >= 0).all() and len(h.calls) % 48 == 0
 
 
 def test_cli_rejects_bad_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -59,7 +59,10 @@ def parse_history(
 
 def _parse(lines: Iterable[str], interval: int | None, utc_offset: int | None) -> History:
     reader = csv.reader(lines)
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as e:
+        raise ValueError(f"line 1: {e}") from None
     if header is None:
         raise ValueError("the file is empty; expected a header row (" + _FORMATS + ")")
     columns = [c.strip().lower() for c in header]
@@ -68,11 +71,14 @@ def _parse(lines: Iterable[str], interval: int | None, utc_offset: int | None) -
     width = len(columns)
     rows: list[list[str]] = []
     line_of: list[int] = []
-    for row in reader:
-        if len(row) != width:
-            _bad_row(row, reader.line_num, columns)
-        rows.append(row)
-        line_of.append(reader.line_num)
+    try:
+        for row in reader:
+            if len(row) != width:
+                _bad_row(row, reader.line_num, columns)
+            rows.append(row)
+            line_of.append(reader.line_num)
+    except csv.Error as e:  # e.g. a field over csv.field_size_limit()
+        raise ValueError(f"line {reader.line_num}: {e}") from None
     if not rows:
         raise ValueError("no data rows after the header")
     # Whole columns at once; a column that fails is walked again to name the first bad line.
