@@ -248,8 +248,11 @@ def test_cli_fits_a_counts_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
     last = datetime.fromtimestamp(starts[-1], timezone(timedelta(hours=1)))
     first_day = (last + timedelta(days=1)).date()
     assert rows[1][0] == f"{first_day.isoformat()}T00:00:00+01:00"
-    # Local slot i is UTC slot i - 2, aht 200 + (i - 2); intervals without calls have none.
-    aht = [f"{198 + i}.0" if 18 <= i < 38 else "" for i in range(48)]
+    # Local slot i is UTC slot i - 2, aht 200 + (i - 2); intervals of the day that never had
+    # calls get the history's mean handle time.
+    mean = fc.read_history(path).mean_aht
+    assert mean is not None and 216 <= mean <= 235  # UTC slots 16..35 weighted by calls
+    aht = [f"{198 + i}.0" if 18 <= i < 38 else f"{mean:.1f}" for i in range(48)]
     assert [r[2] for r in rows[1:49]] == aht
     code, text, _ = run_cli(str(path), "--days", "2", "--json", capsys=capsys)
     s = json.loads(text)
@@ -272,7 +275,7 @@ def test_call_records_bin_like_counts(tmp_path: Path) -> None:
     h = fc.read_history(path)
     assert h.interval == HALF_HOUR and h.utc_offset == 0
     np.testing.assert_array_equal(h.calls, counts)
-    assert set(h.aht[OPEN]) == {100.0} and np.isnan(h.aht[:16]).all()
+    assert set(h.aht[OPEN]) == {100.0} and np.isnan(h.aht[:16]).all() and h.mean_aht == 100
     f = fc.fit(h, days=1, holdout_days=7)
     assert f.holdout is not None and f.holdout.n == 7 * 48
 
@@ -289,6 +292,10 @@ def test_counts_finer_than_the_interval_are_summed(tmp_path: Path) -> None:
     assert h.utc_offset == -18_000 and len(h.calls) == 48
     assert (h.calls[16], h.calls[17], h.calls.sum()) == (10, 1, 11)
     assert h.aht[16] == pytest.approx(160) and np.isnan(h.aht[17])
+    assert h.mean_aht == pytest.approx(160)
+    # The forecast's aht: the interval of the day's own, else --aht, else the overall mean.
+    assert fc._aht_for(h.aht, 0, 48, None, h.mean_aht)[17] == pytest.approx(160)
+    assert fc._aht_for(h.aht, 0, 48, 300.0, h.mean_aht)[[16, 17]].tolist() == [160, 300]
     assert h.start == datetime(2026, 12, 1, 5, tzinfo=UTC).timestamp()
     assert fc.read_history(path).interval == 900
     with pytest.raises(ValueError, match="900 s apart, coarser than the interval of 600"):

@@ -16,7 +16,7 @@ fn grid(interval: Int<u32>, utc_offset: Int<i32>) -> PyResult<Grid> {
 
 /// Bins call records or per-interval counts into whole local days of intervals. Returns (first
 /// interval number, calls per interval, mean handle time per interval of the day, NaN where
-/// the history has none).
+/// the history has none, mean handle time overall or None).
 #[pyfunction]
 #[pyo3(signature = (times, calls, handled, handle_sum, *, interval, utc_offset))]
 pub fn bin_history<'py>(
@@ -27,15 +27,16 @@ pub fn bin_history<'py>(
     handle_sum: PyReadonlyArray1<'py, f64>,
     interval: Int<u32>,
     utc_offset: Int<i32>,
-) -> PyResult<(i64, Column<'py>, Column<'py>)> {
+) -> PyResult<(i64, Column<'py>, Column<'py>, Option<f64>)> {
     let g = grid(interval, utc_offset)?;
     let inputs = [times, calls, handled, handle_sum].map(|a| a.as_array().to_vec());
-    let (binned, aht) = py
+    let (binned, aht, mean) = py
         .detach(|| {
             let [t, c, h, s] = &inputs;
             let b = forecast::bin(g, t, c, h, s)?;
             let aht = forecast::aht_by_slot_of_day(g, b.first, &b.handled, &b.handle_sum);
-            Ok((b, aht))
+            let mean = forecast::mean_aht(&b.handled, &b.handle_sum);
+            Ok((b, aht, mean))
         })
         .map_err(CoreError)?;
     let aht: Vec<f64> = aht.into_iter().map(|a| a.unwrap_or(f64::NAN)).collect();
@@ -43,6 +44,7 @@ pub fn bin_history<'py>(
         binned.first,
         PyArray1::from_vec(py, binned.calls),
         PyArray1::from_vec(py, aht),
+        mean,
     ))
 }
 

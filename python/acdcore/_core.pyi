@@ -196,7 +196,7 @@ def bin_history(
     *,
     interval: int,
     utc_offset: int,
-) -> tuple[int, _Array, _Array]: ...
+) -> tuple[int, _Array, _Array, float | None]: ...
 def fit_history(
     first: int,
     calls: _Array,

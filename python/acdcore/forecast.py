@@ -48,6 +48,8 @@ class History:
     calls: Array
     aht: Array
     """Mean handle time per interval of the day (midnight first), NaN where unknown."""
+    mean_aht: float | None = None
+    """Mean handle time over the whole history, None without handle times."""
 
     @property
     def days(self) -> int:
@@ -151,18 +153,19 @@ def from_counts(
         known = ~np.isnan(a)
         handled = np.where(known, c, 0.0)
         handle_sum = np.where(known, a * c, 0.0)
-    first, binned, by_slot = _core.bin_history(
+    first, binned, by_slot, mean = _core.bin_history(
         t, c, handled, handle_sum, interval=interval, utc_offset=utc_offset
     )
-    return History(interval, utc_offset, first, binned, by_slot)
+    return History(interval, utc_offset, first, binned, by_slot, mean)
 
 
 def fit(
     history: History, *, days: int = 7, holdout_days: int = 14, aht: float | None = None
 ) -> Forecast:
     """Forecasts the `days` days after the history; first scores the method on the last
-    `holdout_days` days (fitted without them). `aht` fills intervals of the day where the
-    history has no handle times."""
+    `holdout_days` days (fitted without them). Each interval's aht is the history's mean for
+    its interval of the day; where that has none, `aht` if given, else the history's overall
+    mean (NaN if the history has no handle times at all)."""
     _check_count("days", days, 1)
     _check_count("holdout_days", holdout_days, 0)
     per_day = DAY // history.interval
@@ -180,7 +183,7 @@ def fit(
         utc_offset=history.utc_offset,
         first=first,
         calls=r["forecast"],
-        aht=_aht_for(history.aht, first, days * per_day, aht),
+        aht=_aht_for(history.aht, first, days * per_day, aht, history.mean_aht),
         method=METHOD,
         params=r["params"],
         holdout=_errors(r["holdout"]),
@@ -194,13 +197,16 @@ def _errors(d: dict[str, Any] | None) -> Errors | None:
     return None if d is None else Errors(d["n"], d["wape"], d["mape"], d["rmse"])
 
 
-def _aht_for(by_slot: Array, first: int, n: int, default: float | None) -> Array:
-    """Each interval's handle time from the history's mean for its interval of the day."""
+def _aht_for(
+    by_slot: Array, first: int, n: int, default: float | None, mean: float | None = None
+) -> Array:
+    """Each interval's handle time: its interval of the day's, else `default`, else `mean`."""
     if default is not None and not (math.isfinite(default) and default > 0):
         raise ValueError(f"aht must be a number of seconds > 0, got {default}")
     slots = np.asarray(by_slot, dtype=np.float64)
-    if default is not None:
-        slots = np.where(np.isnan(slots), default, slots)
+    for fill in (default, mean):
+        if fill is not None:
+            slots = np.where(np.isnan(slots), fill, slots)
     return slots[(first + np.arange(n)) % len(slots)]
 
 

@@ -16,6 +16,8 @@ import re
 import sys
 from typing import Any
 
+import numpy as np
+
 from acdcore import forecast as fc
 from acdcore.forecast_csv import read_history, write_forecast
 
@@ -100,6 +102,7 @@ def _output(args: argparse.Namespace, result: fc.Forecast) -> int:
     if args.out == "-":
         write_forecast(result, sys.stdout)
         sys.stdout.flush()
+        _note_unknown_aht(result)
         return 0
     if args.out is not None:
         try:
@@ -107,12 +110,24 @@ def _output(args: argparse.Namespace, result: fc.Forecast) -> int:
         except OSError as e:
             print(f"{PROG}: {e}", file=sys.stderr)
             return 2
+    _note_unknown_aht(result)
     summary = result.summary()
     print(json.dumps(summary, indent=2) if args.json else _text(summary))
     if args.out is not None and not args.json:
         print(f"wrote {args.out} ({len(result.calls)} intervals)")
     sys.stdout.flush()
     return 0
+
+
+def _note_unknown_aht(result: fc.Forecast) -> None:
+    """Staffing needs a handle time per interval: say where there is none."""
+    unknown = int(np.isnan(result.aht).sum())
+    if unknown:
+        print(
+            f"{PROG}: note: no handle time known for {unknown} of {len(result.aht)} intervals "
+            "(their aht is empty); give --aht SECONDS",
+            file=sys.stderr,
+        )
 
 
 def _forecast(args: argparse.Namespace) -> fc.Forecast:

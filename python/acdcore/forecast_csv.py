@@ -13,7 +13,8 @@ UTC offset given, or of the file's first timestamp that has one) or seconds sinc
 An empty handle time or aht is unknown. Every bad row is a ValueError naming its line.
 
 The forecast is written as `interval,calls,aht` (the interval's ISO-8601 start, expected
-calls, mean handle time in seconds or empty), the format `acdcore staffing --csv` reads.
+calls, handle time in seconds, empty only where none is known), the format `acdcore staffing
+--csv` reads.
 """
 
 from __future__ import annotations

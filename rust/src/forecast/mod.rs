@@ -12,7 +12,7 @@ mod smoothing;
 
 pub use bins::{Binned, bin};
 pub use holdout::{Errors, seasonal_naive};
-pub use profile::{Profile, aht_by_slot_of_day, daily_trend};
+pub use profile::{Profile, aht_by_slot_of_day, daily_trend, mean_aht};
 pub use smoothing::{Params, fit_params, smooth};
 
 use crate::error::{Error, Result};

@@ -111,6 +111,13 @@ pub fn aht_by_slot_of_day(
         .collect()
 }
 
+/// Mean handle time over the whole history, `None` without handle times: the fallback for
+/// intervals of the day that have none of their own.
+pub fn mean_aht(handled: &[f64], handle_sum: &[f64]) -> Option<f64> {
+    let n: f64 = handled.iter().sum();
+    (n > 0.0).then(|| handle_sum.iter().sum::<f64>() / n)
+}
+
 /// The slope of daily totals against the day, by least squares with one intercept per day of
 /// the week, so a history that starts on a Monday and ends on a Sunday shows no false trend.
 /// Zero when no day of the week occurs twice.

@@ -90,6 +90,8 @@ fn binning_sums_into_intervals_and_pads_whole_days() {
     assert_eq!(aht[18], Some(100.0));
     assert_eq!(aht[0], Some(200.0));
     assert_eq!(aht[1], None);
+    assert_eq!(mean_aht(&b.handled, &b.handle_sum), Some(700.0 / 4.0));
+    assert_eq!(mean_aht(&[0.0], &[0.0]), None);
 }
 
 #[test]
