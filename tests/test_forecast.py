@@ -161,7 +161,8 @@ def test_cli_planning_formula(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert sum(float(r[1]) for r in rows[1:]) == pytest.approx(1500, abs=0.5)
     assert rows[1 + 16] == ["2026-12-01T08:00:00+00:00", "3.261", "300.0"]
     every_hour = ["--weekdays", "mon-sun", "--hours", "00:00-24:00", "--json"]
-    code, text, _ = run_cli(*args, *every_hour, capsys=capsys)
+    code, text, err = run_cli(*args, *every_hour, capsys=capsys)
+    assert code == 0 and "no handle time known for 1488 of 1488 intervals" in err
     s = json.loads(text)
     assert s["params"]["monthly_volume"] == pytest.approx(1500)
     assert s["peak"]["calls"] == pytest.approx(1500 / (31 * 48))
