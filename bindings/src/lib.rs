@@ -5,6 +5,7 @@ mod distribution;
 mod engine;
 mod errors;
 mod event;
+mod forecast;
 mod replay;
 mod simulate;
 mod stats;
@@ -23,6 +24,8 @@ mod _core {
     use super::errors::StateError;
     #[pymodule_export]
     use super::event::PyEvent;
+    #[pymodule_export]
+    use super::forecast::{bin_history, fit_history, learn_profile, spread_volume};
     #[pymodule_export]
     use super::replay::{replay_bytes, replay_file};
     #[pymodule_export]

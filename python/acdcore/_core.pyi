@@ -20,9 +20,13 @@ __all__ = [
     "Scenario",
     "Simulation",
     "StateError",
+    "bin_history",
+    "fit_history",
+    "learn_profile",
     "mean_ci",
     "replay_bytes",
     "replay_file",
+    "spread_volume",
     "student_t975",
 ]
 
@@ -233,3 +237,27 @@ class Simulation:
 
 def mean_ci(values: Sequence[float]) -> tuple[float, float]: ...
 def student_t975(df: int) -> float: ...
+_Array = npt.NDArray[np.float64]
+
+def bin_history(
+    times: _Array,
+    calls: _Array,
+    handled: _Array,
+    handle_sum: _Array,
+    *,
+    interval: int,
+    utc_offset: int,
+) -> tuple[int, _Array, _Array, float | None]: ...
+def fit_history(
+    first: int,
+    calls: _Array,
+    *,
+    interval: int,
+    utc_offset: int,
+    horizon: int,
+    holdout_days: int,
+) -> dict[str, Any]: ...
+def learn_profile(first: int, calls: _Array, *, interval: int, utc_offset: int) -> _Array: ...
+def spread_volume(
+    total: float, first: int, n: int, weights: _Array, *, interval: int, utc_offset: int
+) -> _Array: ...
