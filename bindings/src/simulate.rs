@@ -202,14 +202,20 @@ fn to_dict<'py>(py: Python<'py>, r: &RunResult) -> PyResult<Bound<'py, PyDict>> 
     let hist: Vec<i64> = r.wait_histogram.iter().map(|&n| n as i64).collect();
     d.set_item("wait_histogram", PyArray1::from_vec(py, hist))?;
     let queues = PyList::empty(py);
-    for q in &r.queues {
+    for (id, q) in &r.queues {
         let qd = PyDict::new(py);
-        qd.set_item("id", &q.id)?;
-        qd.set_item("arrivals", q.arrivals)?;
-        qd.set_item("answered", q.answered)?;
-        qd.set_item("abandoned", q.abandoned)?;
-        qd.set_item("answered_within", q.answered_within)?;
-        qd.set_item("settled", q.settled)?;
+        qd.set_item("id", id)?;
+        for (k, v) in [
+            ("arrivals", q.arrivals),
+            ("answered", q.answered),
+            ("abandoned", q.abandoned),
+            ("answered_within", q.answered_within),
+            ("settled", q.settled()),
+            ("callbacks", q.callbacks),
+            ("self_service", q.self_service),
+        ] {
+            qd.set_item(k, v)?;
+        }
         qd.set_item("answer_wait", q.answer_wait)?;
         queues.append(qd)?;
     }
@@ -222,4 +228,10 @@ fn to_dict<'py>(py: Python<'py>, r: &RunResult) -> PyResult<Bound<'py, PyDict>> 
 #[pyfunction]
 pub fn mean_ci(values: Vec<f64>) -> (f64, f64) {
     acdcore::sim::mean_ci(&values)
+}
+
+/// The 0.975 quantile of Student's t with `df` degrees of freedom (95% two-sided intervals).
+#[pyfunction]
+pub fn student_t975(df: usize) -> f64 {
+    acdcore::sim::stats::t975(df)
 }

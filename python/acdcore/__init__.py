@@ -5,6 +5,7 @@ and escalation. Time is an input to every operation (`now`, seconds), so the sam
 serves live calls, trace replay (`replay`) and simulation, deterministically.
 """
 
+from acdcore import forecast
 from acdcore._core import (
     AGENT_STATES,
     EVENT_KINDS,
@@ -33,6 +34,7 @@ __all__ = [
     "Scenario",
     "SimulationResult",
     "StateError",
+    "forecast",
     "replay",
     "replay_lines",
     "simulate",

@@ -20,9 +20,14 @@ __all__ = [
     "Scenario",
     "Simulation",
     "StateError",
+    "bin_history",
+    "fit_history",
+    "learn_profile",
     "mean_ci",
     "replay_bytes",
     "replay_file",
+    "spread_volume",
+    "student_t975",
 ]
 
 EVENT_KINDS: list[str]
@@ -231,3 +236,28 @@ class Simulation:
     def result(self) -> dict[str, Any]: ...
 
 def mean_ci(values: Sequence[float]) -> tuple[float, float]: ...
+def student_t975(df: int) -> float: ...
+_Array = npt.NDArray[np.float64]
+
+def bin_history(
+    times: _Array,
+    calls: _Array,
+    handled: _Array,
+    handle_sum: _Array,
+    *,
+    interval: int,
+    utc_offset: int,
+) -> tuple[int, _Array, _Array, float | None]: ...
+def fit_history(
+    first: int,
+    calls: _Array,
+    *,
+    interval: int,
+    utc_offset: int,
+    horizon: int,
+    holdout_days: int,
+) -> dict[str, Any]: ...
+def learn_profile(first: int, calls: _Array, *, interval: int, utc_offset: int) -> _Array: ...
+def spread_volume(
+    total: float, first: int, n: int, weights: _Array, *, interval: int, utc_offset: int
+) -> _Array: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from acdcore import _core, simulate_cli
+from acdcore import _core, forecast_cli, simulate_cli
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_replay)
 
     simulate_cli.register(sub)
+    forecast_cli.register(sub)
 
     return parser
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from acdcore._core import Scenario, mean_ci
+from acdcore._core import Scenario, mean_ci, student_t975
 
 __all__ = ["Scenario", "SimulationResult", "simulate"]
 
@@ -44,8 +44,8 @@ TOTALS = (
 class SimulationResult:
     """Replications combined. `totals` are means over replications and `ci` their 95%
     half-widths (NaN with one replication); `intervals` holds per-interval columns (mean over
-    replications, NaN where an interval had nothing to measure); `runs` each replication's
-    own result dict."""
+    replications, NaN where an interval had nothing to measure) and `intervals_ci` their 95%
+    half-widths; `runs` each replication's own result dict."""
 
     replications: int
     seed: int
@@ -53,6 +53,7 @@ class SimulationResult:
     totals: dict[str, float]
     ci: dict[str, float]
     intervals: dict[str, FloatArray]
+    intervals_ci: dict[str, FloatArray]
     groups: list[str]
     group_occupancy: FloatArray
     wait_histogram: npt.NDArray[np.int64]
@@ -66,6 +67,18 @@ def _stack(rows: list[FloatArray]) -> FloatArray:
     out = np.full((len(rows), width), np.nan)
     for i, r in enumerate(rows):
         out[i, : len(r)] = r
+    return out
+
+
+def _half_width(stacked: FloatArray) -> FloatArray:
+    """Per column, the 95% half-width over the replications that measured it (Student t)."""
+    counts = np.sum(~np.isnan(stacked), axis=0)
+    out = np.full(stacked.shape[1], np.nan)
+    for n in np.unique(counts[counts >= 2]):
+        cols = counts == n
+        t = student_t975(int(n) - 1)
+        sd = np.nanstd(stacked[:, cols], axis=0, ddof=1)
+        out[cols] = t * sd / math.sqrt(n)
     return out
 
 
@@ -83,7 +96,9 @@ def _combine(runs: list[dict[str, Any]], seed: int) -> SimulationResult:
     for name in TOTALS:
         totals[name], ci[name] = mean_ci([float(r["totals"][name]) for r in runs])
     names = runs[0]["columns"].keys()
-    intervals = {n: _nanmean(_stack([r["columns"][n] for r in runs])) for n in names}
+    stacks = {n: _stack([r["columns"][n] for r in runs]) for n in names}
+    intervals = {n: _nanmean(v) for n, v in stacks.items()}
+    intervals_ci = {n: _half_width(v) for n, v in stacks.items()}
     occ = [r["group_occupancy"] for r in runs]
     width = max(o.shape[1] for o in occ)
     padded = np.full((len(occ), occ[0].shape[0], width), np.nan)
@@ -94,7 +109,15 @@ def _combine(runs: list[dict[str, Any]], seed: int) -> SimulationResult:
     queues = []
     for qi, q in enumerate(runs[0]["queues"]):
         merged: dict[str, Any] = {"id": q["id"]}
-        for k in ("arrivals", "answered", "abandoned", "answered_within", "settled"):
+        for k in (
+            "arrivals",
+            "answered",
+            "abandoned",
+            "answered_within",
+            "settled",
+            "callbacks",
+            "self_service",
+        ):
             merged[k] = sum(int(r["queues"][qi][k]) for r in runs)
         wait = sum(float(r["queues"][qi]["answer_wait"]) for r in runs)
         settled, answered = merged["settled"], merged["answered"]
@@ -109,6 +132,7 @@ def _combine(runs: list[dict[str, Any]], seed: int) -> SimulationResult:
         totals=totals,
         ci=ci,
         intervals=intervals,
+        intervals_ci=intervals_ci,
         groups=list(runs[0]["groups"]),
         group_occupancy=group_occupancy,
         wait_histogram=hist,

@@ -29,6 +29,11 @@ def register(sub: Any) -> None:
     p.add_argument("--threshold", type=float, default=20.0, help="service-level threshold, s")
     p.add_argument("--warmup", type=float, default=0.0, help="quick form: seconds left out")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--intervals",
+        action="store_true",
+        help="include per-interval figures in the JSON (always for a scenario file)",
+    )
     p.add_argument("--report", type=Path, help="write an HTML report with plots to this folder")
     p.set_defaults(func=run)
 
@@ -71,9 +76,12 @@ def _quick(args: argparse.Namespace) -> Scenario:
     )
 
 
-def summary(result: SimulationResult, threshold: float | None) -> dict[str, Any]:
+def summary(
+    result: SimulationResult, threshold: float | None, intervals: bool = False
+) -> dict[str, Any]:
     """The CLI's JSON object: totals (means over replications), with `ci` half-widths when
-    there are several replications."""
+    there are several replications, and with `intervals` the per-interval columns (and
+    `intervals_ci`)."""
     t = result.totals
     out: dict[str, Any] = {
         "calls": round(t["calls"]),
@@ -99,6 +107,13 @@ def summary(result: SimulationResult, threshold: float | None) -> dict[str, Any]
             }
             for q in result.queues
         }
+    if intervals:
+        out["interval"] = result.interval
+        out["intervals"] = {k: v.tolist() for k, v in result.intervals.items()}
+        if result.replications > 1:
+            out["intervals_ci"] = {
+                k: v.tolist() for k, v in result.intervals_ci.items() if k != "start"
+            }
     return out
 
 
@@ -108,6 +123,8 @@ def _finite(obj: Any) -> Any:
         return None
     if isinstance(obj, dict):
         return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
     return obj
 
 
@@ -135,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         result = _run(scenario, args, rate)
     except ValueError as e:
         return _fail(str(e))
-    out = summary(result, threshold)
+    out = summary(result, threshold, intervals=args.intervals or args.scenario is not None)
     if args.report is not None:
         from acdcore.report import write_report
 
@@ -174,11 +191,17 @@ def _table(out: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    ci = out.get("ci", {})
     table = Table(title="simulation")
     table.add_column("figure")
     table.add_column("value", justify="right")
+    if ci:
+        table.add_column("95% CI", justify="right")
     for k, v in out.items():
-        if isinstance(v, dict):
+        if isinstance(v, dict | list):
             continue
-        table.add_row(k, f"{v:.4g}" if isinstance(v, float) else str(v))
+        row = [k, f"{v:.4g}" if isinstance(v, float) else str(v)]
+        if ci:
+            row.append(f"+- {ci[k]:.2g}" if k in ci else "")
+        table.add_row(*row)
     Console().print(table)

@@ -7,6 +7,7 @@
 pub mod distribution;
 pub mod engine;
 pub mod error;
+pub mod forecast;
 pub mod model;
 mod ranked;
 pub mod replay;

@@ -5,12 +5,11 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use super::dist::{exp1, uniform};
 use super::scenario::Prepared;
-use super::stats::{Interval, Measured, QueueTotals, RunResult, WAIT_BINS};
+use super::stats::{Interval, Measured, RunResult, WAIT_BINS};
 use crate::error::Result;
 use crate::model::{AgentState, Event};
 use crate::rng::Rng;
@@ -19,17 +18,39 @@ use crate::{Engine, NewCall, Options};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
-    Arrive { stream: u32 },
-    Retry { stream: u32, attempt: u32 },
-    Patience { slot: u32, generation: u32 },
-    Complete { slot: u32 },
-    Login { agent: u32 },
-    Logout { agent: u32 },
-    Pause { agent: u32 },
-    Unpause { agent: u32 },
+    Arrive {
+        stream: u32,
+    },
+    /// `item`: the trace call retried (NO_ITEM for a Poisson stream's caller).
+    Retry {
+        stream: u32,
+        attempt: u32,
+        item: u32,
+    },
+    Patience {
+        slot: u32,
+        generation: u32,
+    },
+    Complete {
+        slot: u32,
+    },
+    Login {
+        agent: u32,
+    },
+    Logout {
+        agent: u32,
+    },
+    Pause {
+        agent: u32,
+    },
+    Unpause {
+        agent: u32,
+    },
     Boundary,
     Warmup,
 }
+
+const NO_ITEM: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Phase {
@@ -43,6 +64,8 @@ struct CallRec {
     generation: u32,
     phase: Phase,
     stream: u32,
+    /// Index into the stream's trace arrivals, or NO_ITEM.
+    item: u32,
     attempt: u32,
     arrival: f64,
     interval: u32,
@@ -70,11 +93,12 @@ pub struct Simulation {
     free: Vec<u32>,
     agents: Vec<AgentRec>,
     queue_ids: Vec<String>,
-    /// Per stream: skills borrowed by every enqueue.
-    stream_skills: Vec<Vec<(String, i64)>>,
     arrivals: u64,
+    /// Per trace-driven stream: the next trace call.
+    cursor: Vec<u32>,
     intervals: Vec<Interval>,
-    queues: Vec<QueueTotals>,
+    /// Outcomes by the queue the call arrived at, after warm-up.
+    queues: Vec<(String, Interval)>,
     histogram: Vec<u64>,
     measured: Measured,
     waiting: u64,
@@ -106,16 +130,13 @@ impl Simulation {
             free: Vec::new(),
             agents: Vec::new(),
             queue_ids: scn.queues.iter().map(|(id, _)| id.clone()).collect(),
-            stream_skills: scn.streams.iter().map(|s| s.skills.clone()).collect(),
             arrivals: 0,
+            cursor: vec![0; scn.streams.len()],
             intervals: Vec::new(),
             queues: scn
                 .queues
                 .iter()
-                .map(|(id, _)| QueueTotals {
-                    id: id.clone(),
-                    ..QueueTotals::default()
-                })
+                .map(|(id, _)| (id.clone(), Interval::new(0)))
                 .collect(),
             histogram: vec![0; WAIT_BINS],
             measured: Measured::default(),
@@ -178,6 +199,15 @@ impl Simulation {
     /// The next Poisson arrival of a stream after `from`: exact for rates that change at
     /// interval boundaries, because the exponential forgets how long it has run.
     fn schedule_arrival(&mut self, stream: u32, from: f64) {
+        if let Some(calls) = &self.scn.streams[stream as usize].arrivals {
+            let next = calls
+                .get(self.cursor[stream as usize] as usize)
+                .map(|c| c.t);
+            if let Some(t) = next.filter(|t| self.scn.horizon.is_none_or(|h| *t < h)) {
+                self.push(t, Ev::Arrive { stream });
+            }
+            return;
+        }
         let rates = &self.scn.streams[stream as usize].rates;
         let mut t = from;
         loop {
@@ -250,29 +280,24 @@ impl Simulation {
         self.now
     }
 
-    fn new_call(&mut self, t: f64, stream: u32, attempt: u32) -> Result<()> {
+    fn new_call(&mut self, t: f64, stream: u32, attempt: u32, item: u32) -> Result<()> {
         let scn = Arc::clone(&self.scn);
         let st = &scn.streams[stream as usize];
         let k = self.interval_of(t);
         self.ensure_interval(k);
         let counted = t >= self.scn.warmup;
-        let iv = &mut self.intervals[k as usize];
-        iv.arrivals += 1;
-        if attempt > 0 {
-            iv.retrials += 1;
-        }
+        let self_service = st.self_service > 0.0 && uniform(&mut self.rng) <= st.self_service;
+        let one = |iv: &mut Interval| {
+            iv.arrivals += 1;
+            iv.retrials += u64::from(attempt > 0);
+            iv.self_service += u64::from(self_service);
+        };
+        one(&mut self.intervals[k as usize]);
         if counted {
-            self.measured.sum.arrivals += 1;
-            self.queues[st.queue as usize].arrivals += 1;
-            if attempt > 0 {
-                self.measured.sum.retrials += 1;
-            }
+            one(&mut self.measured.sum);
+            one(&mut self.queues[st.queue as usize].1);
         }
-        if st.self_service > 0.0 && uniform(&mut self.rng) <= st.self_service {
-            iv.self_service += 1;
-            if counted {
-                self.measured.sum.self_service += 1;
-            }
+        if self_service {
             return Ok(());
         }
         let callback = match &st.callback {
@@ -293,6 +318,7 @@ impl Simulation {
                     generation: 0,
                     phase: Phase::Free,
                     stream,
+                    item,
                     attempt,
                     arrival: t,
                     interval: k,
@@ -308,6 +334,7 @@ impl Simulation {
             generation: rec.generation,
             phase: Phase::Waiting,
             stream,
+            item,
             attempt,
             arrival: t,
             interval: k,
@@ -321,25 +348,41 @@ impl Simulation {
         }
         self.queue_change(t, 1);
         self.set_id(slot);
-        let skills: Vec<(&str, i64)> = self.stream_skills[stream as usize]
-            .iter()
-            .map(|(k, v)| (k.as_str(), *v))
-            .collect();
+        let traced = st.arrivals.as_ref().and_then(|a| a.get(item as usize));
+        let (priority, skills) = match traced {
+            Some(c) => (c.priority, &c.skills),
+            None => (st.priority, &st.skills),
+        };
+        let skills: Vec<(&str, i64)> = skills.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         self.engine.enqueue(
             t,
             &NewCall {
                 id: &self.id_buf,
                 queue: &self.queue_ids[st.queue as usize],
-                priority: st.priority,
+                priority,
                 skills: &skills,
                 preferred: None,
             },
         )
     }
 
+    /// Writes the slot's engine id (its decimal digits) into `id_buf`, without the formatting
+    /// machinery: this runs twice per simulated call.
     fn set_id(&mut self, slot: u32) {
+        let mut digits = [0u8; 10];
+        let mut n = slot;
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
         self.id_buf.clear();
-        let _ = write!(self.id_buf, "{slot}");
+        self.id_buf
+            .extend(digits[i..].iter().map(|&d| char::from(d)));
     }
 
     fn hangup(&mut self, t: f64, slot: u32) -> Result<()> {
@@ -354,13 +397,27 @@ impl Simulation {
                     return Ok(());
                 }
                 self.arrivals += 1;
-                self.new_call(t, stream, 0)?;
+                let item = if self.scn.streams[stream as usize].arrivals.is_some() {
+                    let c = &mut self.cursor[stream as usize];
+                    *c += 1;
+                    *c - 1
+                } else {
+                    NO_ITEM
+                };
+                self.new_call(t, stream, 0, item)?;
                 if self.scn.calls.is_none_or(|n| self.arrivals < n) {
                     self.schedule_arrival(stream, t);
                 }
             }
-            Ev::Retry { stream, attempt } => self.new_call(t, stream, attempt)?,
+            Ev::Retry {
+                stream,
+                attempt,
+                item,
+            } => self.new_call(t, stream, attempt, item)?,
             Ev::Patience { slot, generation } => {
+                // Timers due now (a wrap-up ending) may connect this very call first.
+                self.engine.advance(t)?;
+                self.absorb();
                 let rec = self.calls[slot as usize];
                 if rec.generation == generation && rec.phase == Phase::Waiting {
                     self.hangup(t, slot)?;
@@ -508,6 +565,7 @@ impl Simulation {
                             Ev::Retry {
                                 stream: rec.stream,
                                 attempt: rec.attempt + 1,
+                                item: rec.item,
                             },
                         );
                     }
@@ -547,13 +605,12 @@ impl Simulation {
         let queue = self.scn.streams[rec.stream as usize].queue as usize;
         let sl = self.scn.queues[queue].1.sl;
         let one = |iv: &mut Interval| {
-            if rec.callback {
-                if outcome == Outcome::Answered {
-                    iv.callbacks += 1;
-                }
+            iv.wait += wait;
+            if rec.callback && outcome == Outcome::Answered {
+                // Kept their place in line off the phone: not part of the service level.
+                iv.callbacks += 1;
                 return;
             }
-            iv.wait += wait;
             if wait > 0.0 {
                 iv.waited += 1;
             }
@@ -574,22 +631,9 @@ impl Simulation {
         one(&mut self.intervals[rec.interval as usize]);
         if rec.counted {
             one(&mut self.measured.sum);
-            if !rec.callback {
-                let q = &mut self.queues[queue];
-                q.settled += 1;
-                match outcome {
-                    Outcome::Answered => {
-                        q.answered += 1;
-                        q.answer_wait += wait;
-                        if wait <= sl {
-                            q.answered_within += 1;
-                        }
-                        let bin = (wait as usize).min(WAIT_BINS - 1);
-                        self.histogram[bin] += 1;
-                    }
-                    Outcome::Abandoned => q.abandoned += 1,
-                    _ => {}
-                }
+            one(&mut self.queues[queue].1);
+            if outcome == Outcome::Answered && !rec.callback {
+                self.histogram[(wait as usize).min(WAIT_BINS - 1)] += 1;
             }
         }
     }
@@ -632,4 +676,24 @@ fn slot_of(id: &str) -> u32 {
         n.wrapping_mul(10)
             .wrapping_add(u32::from(b.wrapping_sub(b'0')))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slot_of;
+
+    #[test]
+    fn slot_ids_round_trip() {
+        let scn = std::sync::Arc::new(
+            super::super::Scenario::mmc(1, 0.1, 10.0, 1, None, 20.0)
+                .prepare()
+                .unwrap(),
+        );
+        let mut sim = super::Simulation::new(scn, 1).unwrap();
+        for slot in [0, 7, 10, 99, 12_345, u32::MAX] {
+            sim.set_id(slot);
+            assert_eq!(sim.id_buf, slot.to_string());
+            assert_eq!(slot_of(&sim.id_buf), slot);
+        }
+    }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -188,8 +189,14 @@ pub struct StreamSpec {
     pub rate: Option<f64>,
     /// ... or this many calls per interval, interval by interval (the last applies after).
     pub rates: Option<Vec<f64>>,
-    /// ... or per interval from a CSV file with a `calls` column (relative to the scenario).
+    /// ... or per interval from a CSV file with a `calls` column (relative to the scenario) ...
     pub rates_csv: Option<String>,
+    /// ... or at the times of a replay trace's `call` lines for this queue (JSON lines, see
+    /// docs/trace-format.md; their priority and skills apply).
+    pub trace: Option<String>,
+    /// The trace's calls, read by `load`.
+    #[serde(skip)]
+    pub arrivals: Option<Vec<TraceCall>>,
     #[serde(default)]
     pub priority: i64,
     #[serde(default)]
@@ -228,7 +235,66 @@ pub struct Callback {
     pub accept: f64,
 }
 
-/// Loads a scenario file; relative `rates_csv` paths are read beside it.
+/// One arrival taken from a trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceCall {
+    pub t: f64,
+    pub priority: i64,
+    pub skills: Vec<(String, i64)>,
+}
+
+/// The `call` lines of a replay trace that go to `queue`, in order (other lines are skipped).
+pub fn arrivals_from_trace(text: &str, queue: &str) -> Result<Vec<TraceCall>> {
+    let mut out = Vec::new();
+    let mut last = 0.0;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |why: String| Error::invalid(format!("line {}: {why}", i + 1));
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let t = v
+            .get("t")
+            .and_then(serde_json::Value::as_f64)
+            .ok_or_else(|| bad("no number \"t\"".into()))?;
+        if !(t.is_finite() && t >= last) {
+            return Err(bad(format!("t={t} is negative or before the line above")));
+        }
+        last = t;
+        if v.get("op").and_then(|o| o.as_str()) != Some("call")
+            || v.get("queue").and_then(|q| q.as_str()) != Some(queue)
+        {
+            continue;
+        }
+        let priority = match v.get("priority") {
+            None => 0,
+            Some(p) => p
+                .as_i64()
+                .ok_or_else(|| bad(format!("priority {p} is not an integer")))?,
+        };
+        let mut skills = Vec::new();
+        if let Some(sk) = v.get("skills") {
+            let map = sk
+                .as_object()
+                .ok_or_else(|| bad("skills is not an object".into()))?;
+            for (name, level) in map {
+                let level = level
+                    .as_i64()
+                    .ok_or_else(|| bad(format!("skill {name:?}: level is not an integer")))?;
+                skills.push((name.clone(), level));
+            }
+        }
+        out.push(TraceCall {
+            t,
+            priority,
+            skills,
+        });
+    }
+    Ok(out)
+}
+
+/// Loads a scenario file; relative `rates_csv` and `trace` paths are read beside it.
 pub fn load(path: &Path) -> Result<Scenario> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
@@ -249,6 +315,16 @@ pub fn load(path: &Path) -> Result<Scenario> {
             })?;
             s.rates = Some(
                 rates_from_csv(&text)
+                    .map_err(|e| Error::invalid(format!("{}: {e}", file.display())))?,
+            );
+        }
+        if let Some(trace) = &s.trace {
+            let file = base.join(trace);
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                Error::invalid(format!("calls {:?}: {}: {e}", s.name, file.display()))
+            })?;
+            s.arrivals = Some(
+                arrivals_from_trace(&text, &s.queue)
                     .map_err(|e| Error::invalid(format!("{}: {e}", file.display())))?,
             );
         }
@@ -329,6 +405,8 @@ impl Scenario {
                 rate: Some(rate),
                 rates: None,
                 rates_csv: None,
+                trace: None,
+                arrivals: None,
                 priority: 0,
                 skills: BTreeMap::new(),
                 handle: Dist::exponential(aht),
@@ -370,8 +448,10 @@ pub struct PreparedGroup {
 pub struct PreparedStream {
     pub name: String,
     pub queue: u32,
-    /// Calls per second, interval by interval (the last one holds on).
+    /// Calls per second, interval by interval (the last one holds on); empty for a trace.
     pub rates: Vec<f64>,
+    /// Arrivals from a trace instead of Poisson rates.
+    pub arrivals: Option<Arc<Vec<TraceCall>>>,
     pub priority: i64,
     pub skills: Vec<(String, i64)>,
     pub handle: Dist,
@@ -517,13 +597,23 @@ impl Scenario {
         for st in &self.streams {
             let what = format!("calls {:?}", st.name);
             let queue = queue_of(&what, &st.queue)?;
-            let rates = match (&st.rate, &st.rates) {
-                (Some(r), None) => vec![*r],
-                (None, Some(rs)) if !rs.is_empty() => rs.iter().map(|c| c / interval).collect(),
-                (None, Some(_)) => return Err(Error::invalid(format!("{what}: rates is empty"))),
+            if st.trace.is_some() && st.arrivals.is_none() {
+                return Err(Error::invalid(format!(
+                    "{what}: trace arrivals are read by Scenario.load (a file, not text)"
+                )));
+            }
+            let rates = match (&st.rate, &st.rates, &st.arrivals) {
+                (None, None, Some(_)) => Vec::new(),
+                (Some(r), None, None) => vec![*r],
+                (None, Some(rs), None) if !rs.is_empty() => {
+                    rs.iter().map(|c| c / interval).collect()
+                }
+                (None, Some(_), None) => {
+                    return Err(Error::invalid(format!("{what}: rates is empty")));
+                }
                 _ => {
                     return Err(Error::invalid(format!(
-                        "{what}: give exactly one of rate, rates, rates_csv"
+                        "{what}: give exactly one of rate, rates, rates_csv, trace"
                     )));
                 }
             };
@@ -532,7 +622,7 @@ impl Scenario {
                     "{what}: arrival rate {r} must be >= 0"
                 )));
             }
-            if rates.iter().all(|r| *r == 0.0) {
+            if st.arrivals.is_none() && rates.iter().all(|r| *r == 0.0) {
                 return Err(Error::invalid(format!(
                     "{what}: every arrival rate is zero"
                 )));
@@ -566,10 +656,29 @@ impl Scenario {
                     },
                 )
                 .map_err(|e| Error::invalid(format!("{what}: {e}")))?;
+            if let Some(calls) = &st.arrivals {
+                for (i, c) in calls.iter().enumerate() {
+                    let refs: Vec<(&str, i64)> =
+                        c.skills.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+                    probe
+                        .enqueue(
+                            0.0,
+                            &crate::NewCall {
+                                id: &format!("probe-{}-{i}", streams.len()),
+                                queue: &st.queue,
+                                priority: c.priority,
+                                skills: &refs,
+                                preferred: None,
+                            },
+                        )
+                        .map_err(|e| Error::invalid(format!("{what}: trace call {i}: {e}")))?;
+                }
+            }
             streams.push(PreparedStream {
                 name: st.name.clone(),
                 queue,
                 rates,
+                arrivals: st.arrivals.clone().map(Arc::new),
                 priority: st.priority,
                 skills,
                 handle: st.handle.clone(),

@@ -22,12 +22,13 @@ pub struct Interval {
     /// Refused by a full queue, or sent to the host (escalation fallback).
     pub blocked: u64,
     pub fallback: u64,
+    /// Callbacks (virtual hold) that reached an agent; they count in no other outcome.
     pub callbacks: u64,
     /// Calls that waited at all (not answered at once).
     pub waited: u64,
     /// Seconds waited by answered calls.
     pub answer_wait: f64,
-    /// Seconds waited by every call that left the queue (answered, abandoned, ...).
+    /// Seconds waited by every call that left the queue (answered, abandoned, ..., callbacks).
     pub wait: f64,
     /// Integral of the number of waiting calls over this interval's time.
     pub queue_area: f64,
@@ -52,18 +53,6 @@ impl Interval {
     }
 }
 
-/// Per-queue outcomes over the whole run (after warm-up), by the queue the call arrived at.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct QueueTotals {
-    pub id: String,
-    pub arrivals: u64,
-    pub answered: u64,
-    pub answered_within: u64,
-    pub abandoned: u64,
-    pub answer_wait: f64,
-    pub settled: u64,
-}
-
 /// The figures of one run, as the CLI prints them.
 #[derive(Debug, Clone, Serialize)]
 pub struct Totals {
@@ -77,10 +66,10 @@ pub struct Totals {
     pub p_wait: f64,
     /// Time-average number of calls waiting.
     pub queue_mean: f64,
-    /// Mean wait of every call that left the queue; with `queue_mean` and the arrival rate it
-    /// checks Little's law L = lambda W.
+    /// Mean wait of every call that left the queue (callbacks too); with `queue_mean` and
+    /// `arrival_rate` it checks Little's law L = lambda W.
     pub wait_mean: f64,
-    /// Calls per second entering the queue over the measured time.
+    /// Calls per second leaving the queue (settled or called back) over the measured time.
     pub arrival_rate: f64,
     /// Calls still waiting when the run ended (no agent could ever take them).
     pub unserved: u64,
@@ -91,7 +80,8 @@ pub struct Totals {
 pub struct RunResult {
     pub interval: f64,
     pub intervals: Vec<Interval>,
-    pub queues: Vec<QueueTotals>,
+    /// Outcomes by the queue calls arrived at, after warm-up.
+    pub queues: Vec<(String, Interval)>,
     pub groups: Vec<String>,
     /// Answered calls by whole seconds waited.
     pub wait_histogram: Vec<u64>,
@@ -106,12 +96,13 @@ impl RunResult {
     pub(crate) fn new(
         interval: f64,
         intervals: Vec<Interval>,
-        queues: Vec<QueueTotals>,
+        queues: Vec<(String, Interval)>,
         groups: Vec<String>,
         wait_histogram: Vec<u64>,
         m: &Measured,
     ) -> Self {
         let settled = m.sum.settled() as f64;
+        let left = settled + m.sum.callbacks as f64;
         let totals = Totals {
             calls: m.sum.arrivals,
             answered: m.sum.answered,
@@ -122,8 +113,8 @@ impl RunResult {
             occupancy: ratio(m.busy, m.staffed),
             p_wait: ratio(m.sum.waited as f64, settled),
             queue_mean: ratio(m.queue_area, m.seconds),
-            wait_mean: ratio(m.sum.wait, settled),
-            arrival_rate: ratio(settled, m.seconds),
+            wait_mean: ratio(m.sum.wait, left),
+            arrival_rate: ratio(left, m.seconds),
             unserved: m.unserved,
             measured_seconds: m.seconds,
         };
