@@ -137,8 +137,8 @@ def test_example_report_numbers_match_the_json(example: tuple[dict[str, object],
         assert row[1] == f"{q['arrivals']:,}"
         assert row[2] == f"{q['answered']:,}"
         assert row[3] == f"{q['abandoned']:,}"
-        assert row[4] == pct(q["service_level"])
-        assert row[5] == secs(q["asa"])
+        assert row[6] == pct(q["service_level"])
+        assert row[7] == secs(q["asa"])
 
     totals = rows_by_first(page.tables["totals"])
     assert totals["service level"][1] == pct(summary["service_level"])  # type: ignore[arg-type]
@@ -155,9 +155,16 @@ def test_example_report_numbers_match_the_json(example: tuple[dict[str, object],
 
 
 def test_example_report_intervals(example: tuple[dict[str, object], Path]) -> None:
-    _, out = example
+    summary, out = example
     table = parse(out / "index.html").tables["intervals"]
     rows = table[1:]
+    columns = summary["intervals"]
+    assert isinstance(columns, dict)
+    assert len(rows) == len(columns["start"])
+    for name, header, fmt in (("service_level", "service level", pct), ("asa", "ASA", secs)):
+        k = table[0].index(header)
+        shown = [r[k] for r in rows]
+        assert shown == ["\u2013" if v is None else fmt(v) for v in columns[name]]
     # 24 half-hour intervals of arrivals, then the ones in which the last calls finish.
     assert len(rows) >= 24
     assert [r[0] for r in rows[:3]] == ["0:00", "0:30", "1:00"]
@@ -227,6 +234,7 @@ def _result(**over: object) -> SimulationResult:
         },
         "ci": {},
         "intervals": {k: np.array(v) for k, v in cols.items()},
+        "intervals_ci": {k: np.full(2, nan) for k in cols},
         "groups": ['<b>"night" & co</b>'],
         "group_occupancy": np.array([[0.5, nan]]),
         "wait_histogram": hist,
@@ -236,6 +244,8 @@ def _result(**over: object) -> SimulationResult:
                 "arrivals": 3,
                 "answered": 3,
                 "abandoned": 0,
+                "self_service": 0,
+                "callbacks": 0,
                 "service_level": 2 / 3,
                 "asa": 4.0,
                 "abandon_rate": 0.0,

@@ -138,6 +138,8 @@ _QUEUE_HEADER = (
     "arrivals",
     "answered",
     "abandoned",
+    "self-service",
+    "callbacks",
     "service level",
     "ASA",
     "abandon rate",
@@ -151,6 +153,8 @@ def _queue_rows(result: SimulationResult) -> list[list[str]]:
             count(q["arrivals"]),
             count(q["answered"]),
             count(q["abandoned"]),
+            count(q["self_service"]),
+            count(q["callbacks"]),
             pct(q["service_level"]),
             secs(q["asa"]),
             pct(q["abandon_rate"]),
@@ -197,11 +201,17 @@ def _plot_service_level(result: SimulationResult, x: FloatArray, labels: Sequenc
     calls.set_ylabel("arrivals per interval (bars)")
     ax.set_zorder(calls.get_zorder() + 1)
     ax.patch.set_visible(False)
-    ax.plot(mid, 100 * cols["service_level"], marker="o", ms=3, label="service level")
+    sl = 100 * cols["service_level"]
+    line = ax.plot(mid, sl, marker="o", ms=3, label="service level")[0]
+    half = 100 * result.intervals_ci.get("service_level", np.full_like(sl, np.nan))
+    if np.isfinite(half).any():
+        ax.fill_between(
+            mid, sl - half, sl + half, color=line.get_color(), alpha=0.2, label="95% CI"
+        )
     ax.plot(mid, 100 * cols["abandon_rate"], marker=".", ms=3, label="abandon rate")
-    sl = result.totals["service_level"]
-    if math.isfinite(sl):
-        ax.axhline(100 * sl, ls="--", lw=1, color="grey", label=f"whole run: {pct(sl)}")
+    total = result.totals["service_level"]
+    if math.isfinite(total):
+        ax.axhline(100 * total, ls="--", lw=1, color="grey", label=f"whole run: {pct(total)}")
     ax.set_ylim(0, 105)
     ax.set_ylabel("% of calls that got an outcome")
     ax.set_title("Answered within the queue's service-level threshold, by arrival interval")
