@@ -206,7 +206,12 @@ def _plot_service_level(result: SimulationResult, x: FloatArray, labels: Sequenc
     half = 100 * result.intervals_ci.get("service_level", np.full_like(sl, np.nan))
     if np.isfinite(half).any():
         ax.fill_between(
-            mid, sl - half, sl + half, color=line.get_color(), alpha=0.2, label="95% CI"
+            mid,
+            np.clip(sl - half, 0, 100),
+            np.clip(sl + half, 0, 100),
+            color=line.get_color(),
+            alpha=0.2,
+            label="95% CI",
         )
     ax.plot(mid, 100 * cols["abandon_rate"], marker=".", ms=3, label="abandon rate")
     total = result.totals["service_level"]
