@@ -6,6 +6,7 @@
 
 pub mod distribution;
 pub mod engine;
+pub mod erlang;
 pub mod error;
 pub mod model;
 mod ranked;
