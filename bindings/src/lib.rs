@@ -3,6 +3,7 @@
 
 mod distribution;
 mod engine;
+mod erlang;
 mod errors;
 mod event;
 mod replay;
@@ -18,6 +19,8 @@ mod _core {
     use super::distribution::PyDistributor;
     #[pymodule_export]
     use super::engine::PyEngine;
+    #[pymodule_export]
+    use super::erlang::{erlang_b, erlang_metrics, staffing};
     #[pymodule_export]
     use super::errors::StateError;
     #[pymodule_export]

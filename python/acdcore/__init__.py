@@ -5,6 +5,7 @@ and escalation. Time is an input to every operation (`now`, seconds), so the sam
 serves live calls, trace replay (`replay`) and simulation, deterministically.
 """
 
+from acdcore import erlang
 from acdcore._core import (
     AGENT_STATES,
     EVENT_KINDS,
@@ -30,6 +31,7 @@ __all__ = [
     "Event",
     "QueueStats",
     "StateError",
+    "erlang",
     "replay",
     "replay_lines",
 ]

@@ -17,8 +17,11 @@ __all__ = [
     "Event",
     "QueueStats",
     "StateError",
+    "erlang_b",
+    "erlang_metrics",
     "replay_bytes",
     "replay_file",
+    "staffing",
 ]
 
 EVENT_KINDS: list[str]
@@ -181,3 +184,27 @@ class Distributor:
 
 def replay_bytes(data: bytes) -> tuple[bytes, str | None]: ...
 def replay_file(path: str) -> tuple[bytes, str | None]: ...
+
+_Floats = float | npt.NDArray[np.float64]
+_Counts = int | npt.NDArray[np.int64]
+
+def erlang_b(agents: _Counts, traffic: _Floats) -> Any: ...
+def erlang_metrics(
+    agents: _Counts,
+    traffic: _Floats,
+    aht: _Floats,
+    threshold: _Floats,
+    patience: _Floats | None = None,
+) -> dict[str, Any]: ...
+def staffing(
+    traffic: _Floats,
+    aht: _Floats,
+    *,
+    service_level: float | None = None,
+    threshold: float = 20.0,
+    max_asa: float | None = None,
+    max_abandon: float | None = None,
+    max_occupancy: float | None = None,
+    shrinkage: float = 0.0,
+    patience: _Floats | None = None,
+) -> dict[str, Any]: ...

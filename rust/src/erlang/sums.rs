@@ -44,7 +44,8 @@ impl Scaled {
         out
     }
 
-    /// The plain number (may overflow to +inf, which callers only ever divide by).
+    /// The plain number (may overflow to +inf).
+    #[cfg(test)]
     pub fn get(self) -> f64 {
         if self.ln_scale == 0.0 {
             self.value
