@@ -59,7 +59,7 @@ def _floats(x: Floats, name: str) -> float | npt.NDArray[np.float64]:
 def _counts(x: Counts, name: str) -> int | npt.NDArray[np.int64]:
     """Agent counts: ints, or floats that are whole numbers."""
     f = _floats(x, name)
-    whole = np.isfinite(f) & (np.floor(f) == f) & (np.abs(f) < 2.0**62)
+    whole = np.isfinite(f) & (np.floor(f) == f) & (np.abs(f) < 2.0**63)
     if isinstance(f, float):
         if not whole:
             raise ValueError(f"{name} must be a whole number, got {x!r}")

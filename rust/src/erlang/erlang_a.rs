@@ -75,7 +75,8 @@ pub fn erlang_a(
         p_wait,
         service_level: p_none + p_wait * (served - late).max(0.0),
         asa,
-        occupancy: traffic * answered / agents as f64,
+        // Rounding can put a saturated queue a few ulps above 1.
+        occupancy: (traffic * answered / agents as f64).min(1.0),
         abandon,
     })
 }
