@@ -102,13 +102,14 @@ fn queue_sums(a: f64, x: f64) -> QueueSums {
     let mut h = 0.0;
     let mut m = 0.0;
     loop {
-        h += 1.0 / (a + m + 1.0);
-        let w = t * a / (a + m + 1.0);
+        let inv = 1.0 / (a + m + 1.0);
+        h += inv;
+        let w = t * a * inv;
         s.j += t;
         s.k += m * t;
         s.sv += w;
         s.hs += w * h;
-        let q = x / (a + m + 1.0);
+        let q = x * inv;
         if q < 1.0 && s.k > 0.0 {
             let rest = t * q * (m + 2.0) / ((1.0 - q) * (1.0 - q));
             if rest < EPS * s.j.min(s.k) {

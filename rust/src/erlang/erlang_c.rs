@@ -33,16 +33,21 @@ pub(crate) fn unstable(agents: u64, traffic: f64) -> Error {
     ))
 }
 
+/// `C = 1 / (1 + (1 - A/n) S)` for `n` agents, `gap = n - A`.
+pub(crate) fn p_wait(n: f64, gap: f64, s: Scaled) -> f64 {
+    let free = gap / n;
+    if s.ln_scale == 0.0 {
+        1.0 / (1.0 + free * s.value)
+    } else {
+        (-ln_1p_exp(free.ln() + s.ln())).exp()
+    }
+}
+
 /// The metrics from `S(n, A)` (which the staffing search carries from one `n` to the next).
 pub(crate) fn metrics(agents: u64, traffic: f64, aht: f64, threshold: f64, s: Scaled) -> Metrics {
     let n = agents as f64;
     let gap = n - traffic;
-    let free = gap / n;
-    let p_wait = if s.ln_scale == 0.0 {
-        1.0 / (1.0 + free * s.value)
-    } else {
-        (-ln_1p_exp(free.ln() + s.ln())).exp()
-    };
+    let p_wait = p_wait(n, gap, s);
     Metrics {
         p_wait,
         service_level: 1.0 - p_wait * (-gap * threshold / aht).exp(),

@@ -9,7 +9,7 @@
 //! such recurrence; it starts from the Erlang C answer for the same targets (or `A`), gallops
 //! to a bracket and bisects, a few full evaluations in all.
 
-use super::erlang_c::{metrics, unstable};
+use super::erlang_c::{metrics, p_wait, unstable};
 use super::sums::below_sum;
 use super::{Metrics, check_seconds, check_threshold, check_traffic, erlang_a};
 use crate::error::{Error, Result};
@@ -151,16 +151,32 @@ fn staff_c(traffic: f64, aht: f64, target: &Target) -> Result<(u64, Metrics)> {
     }
     let start = n;
     let mut s = below_sum(n, traffic);
+    // The service level's tail exp(-(n - A) t / aht), carried by one multiply per agent.
+    let rate = target.threshold / aht;
+    let decay = (-rate).exp();
+    let mut tail = (-(n as f64 - traffic) * rate).exp();
     loop {
-        let m = metrics(n, traffic, aht, target.threshold, s);
-        if target.met(&m) {
-            return Ok((n, m));
+        let nf = n as f64;
+        let gap = nf - traffic;
+        let p_wait = p_wait(nf, gap, s);
+        let likely = target
+            .service_level
+            .is_none_or(|v| 1.0 - p_wait * tail >= v)
+            && target.max_asa.is_none_or(|v| p_wait * aht <= v * gap)
+            && target.max_occupancy.is_none_or(|v| traffic <= v * nf);
+        if likely {
+            // The reported metrics decide (the carried tail may differ in the last bits).
+            let m = metrics(n, traffic, aht, target.threshold, s);
+            if target.met(&m) {
+                return Ok((n, m));
+            }
         }
         if n - start > MAX_STEPS {
             return Err(unstable(n, traffic));
         }
         n += 1;
         s = s.mul_add(n as f64 / traffic, 1.0);
+        tail *= decay;
     }
 }
 

@@ -88,13 +88,14 @@ pub(crate) fn below_sum(n: u64, traffic: f64) -> Scaled {
     let mut term = nf * inv;
     let mut sum = 0.0;
     let mut ln_scale = 0.0;
-    let mut k = n - 1;
+    // k counts down in floating point: exact below 2^53, and the loop never runs that long.
+    let mut k = nf - 1.0;
     loop {
         sum += term;
-        if k == 0 {
+        if k < 0.5 {
             break;
         }
-        let q = k as f64 * inv;
+        let q = k * inv;
         if q < 1.0 && term * q < EPS * sum * (1.0 - q) {
             break;
         }
@@ -104,7 +105,7 @@ pub(crate) fn below_sum(n: u64, traffic: f64) -> Scaled {
             sum /= BIG;
             ln_scale += LN_BIG;
         }
-        k -= 1;
+        k -= 1.0;
     }
     Scaled {
         value: sum,
