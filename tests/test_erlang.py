@@ -328,6 +328,31 @@ def test_staffing_for_asa_and_abandon_targets(a: float) -> None:
     assert both["service_level"] >= 0.8 and both["abandon"] <= 0.05
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    a=st.floats(min_value=1e-12, max_value=1e7),
+    aht=st.floats(min_value=1e-3, max_value=1e5),
+    patience=st.none() | st.floats(min_value=1e-3, max_value=1e5),
+    n=st.integers(min_value=1, max_value=10**7),
+    t=st.floats(min_value=0.0, max_value=1e6),
+)
+def test_any_input_gives_probabilities_or_a_value_error(
+    a: float, aht: float, patience: float | None, n: int, t: float
+) -> None:
+    for call in (
+        lambda: erlang.metrics(n, a, aht, t, patience),
+        lambda: erlang.staffing(a, aht, service_level=0.9, threshold=t, patience=patience),
+    ):
+        try:
+            out = call()
+        except ValueError as e:
+            assert str(e)
+            continue
+        for k in ("p_wait", "service_level", "occupancy", "abandon"):
+            assert 0.0 <= out[k] <= 1.0, (k, out)
+        assert math.isfinite(out["asa"]) and out["asa"] >= 0
+
+
 # ---- bad input: a ValueError that names the problem ----
 
 

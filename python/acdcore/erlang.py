@@ -62,7 +62,7 @@ def _counts(x: Counts, name: str) -> int | npt.NDArray[np.int64]:
     whole = np.isfinite(f) & (np.floor(f) == f) & (np.abs(f) < 2.0**63)
     if isinstance(f, float):
         if not whole:
-            raise ValueError(f"{name} must be a whole number, got {x!r}")
+            raise ValueError(f"{name} must be a whole number below 2**63, got {x!r}")
         if isinstance(x, (int, np.integer)):
             return int(x)
         return int(f)

@@ -42,7 +42,8 @@ pub fn erlang_a(
     check_threshold(threshold)?;
     let r = patience / aht;
     let (x, a) = (traffic * r, agents as f64 * r);
-    if !(series_terms(a, x) <= MAX_TERMS) {
+    let terms = series_terms(a, x);
+    if terms.is_nan() || terms > MAX_TERMS {
         return Err(Error::invalid(format!(
             "patience {patience} s is too long against aht {aht} s at {traffic} Erlangs for \
              Erlang A to sum; without a patience (Erlang C) the answer is the same to within \
@@ -181,5 +182,6 @@ mod tests {
         let e = erlang_a(5, 1.0, 1.0, 0.0, 0.0).unwrap_err().to_string();
         assert!(e.contains("patience"), "{e}");
         assert!(erlang_a(5, 1e5, 1.0, 1e9, 0.0).is_err());
+        assert!(erlang_a(5, 1e5, 1e-300, 1e300, 0.0).is_err());
     }
 }

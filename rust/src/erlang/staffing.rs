@@ -143,11 +143,19 @@ pub fn staff(traffic: f64, aht: f64, patience: Option<f64>, target: &Target) -> 
 
 /// Steps past this many agents above the start mean a target no count can meet.
 const MAX_STEPS: u64 = 1 << 32;
+/// Agent counts stay exact as floats (and far from `u64` overflow).
+const MAX_AGENTS: f64 = 1e15;
 
 fn staff_c(traffic: f64, aht: f64, target: &Target) -> Result<(u64, Metrics)> {
     let mut n = traffic.floor() as u64 + 1;
     if let Some(occ) = target.max_occupancy {
-        n = n.max((traffic / occ).floor() as u64);
+        let floor = (traffic / occ).floor();
+        if floor > MAX_AGENTS {
+            return Err(Error::invalid(format!(
+                "max occupancy {occ} at {traffic} Erlangs needs more than {MAX_AGENTS:e} agents"
+            )));
+        }
+        n = n.max(floor as u64);
     }
     let start = n;
     let mut s = below_sum(n, traffic);
@@ -341,5 +349,10 @@ mod tests {
         assert!(err(t, None).contains("no staffing target"));
         assert!(staff(-1.0, 180.0, None, &sl(0.8)).is_err());
         assert!(staff(1e300, 180.0, None, &sl(0.8)).is_err());
+        let t = Target {
+            max_occupancy: Some(1e-300),
+            ..sl(0.8)
+        };
+        assert!(err(t, None).contains("more than"));
     }
 }
