@@ -18,7 +18,7 @@
 //!   with [`gamma_series`] `G`; the service level is answered within `t` over all offered calls
 //!   (abandoned calls count as missed, as in the engine's queue statistics).
 
-use super::sums::{BIG, EPS, LN_BIG, below_sum, gamma_series, ln_1p_exp, series_terms};
+use super::sums::{BIG, EPS, LN_BIG, Scaled, below_sum, gamma_series, ln_1p_exp, series_terms};
 use super::{Metrics, check_agents, check_seconds, check_threshold, check_traffic};
 use crate::error::{Error, Result};
 
@@ -40,6 +40,26 @@ pub fn erlang_a(
     check_seconds("aht", aht)?;
     check_seconds("patience", patience)?;
     check_threshold(threshold)?;
+    with_below(
+        agents,
+        traffic,
+        aht,
+        patience,
+        threshold,
+        below_sum(agents, traffic),
+    )
+}
+
+/// Erlang A metrics of checked inputs, given `S(n, A)` (which the staffing search carries
+/// from one agent count to the next).
+pub(crate) fn with_below(
+    agents: u64,
+    traffic: f64,
+    aht: f64,
+    patience: f64,
+    threshold: f64,
+    below: Scaled,
+) -> Result<Metrics> {
     let r = patience / aht;
     let (x, a) = (traffic * r, agents as f64 * r);
     let terms = series_terms(a, x);
@@ -50,7 +70,6 @@ pub fn erlang_a(
              its precision when agents exceed traffic"
         )));
     }
-    let below = below_sum(agents, traffic);
     let q = queue_sums(a, x);
     let ln_j = q.j.ln() + q.ln_scale;
     let p_wait = (-ln_1p_exp(below.ln() - ln_j)).exp();

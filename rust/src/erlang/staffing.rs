@@ -9,9 +9,10 @@
 //! such recurrence; it starts from the Erlang C answer for the same targets (or `A`), gallops
 //! to a bracket and bisects, a few full evaluations in all.
 
+use super::erlang_a::with_below;
 use super::erlang_c::{metrics, p_wait, unstable};
-use super::sums::below_sum;
-use super::{Metrics, check_seconds, check_threshold, check_traffic, erlang_a};
+use super::sums::{Scaled, below_sum};
+use super::{Metrics, check_seconds, check_threshold, check_traffic};
 use crate::error::{Error, Result};
 
 /// What the staffing must achieve. `threshold` is the service-level threshold in seconds (the
@@ -188,8 +189,26 @@ fn staff_c(traffic: f64, aht: f64, target: &Target) -> Result<(u64, Metrics)> {
     }
 }
 
+/// Agents walked one at a time from the Erlang C guess before galloping: the answer is
+/// usually within a few, and each step reuses `S(n, A)`.
+const WALK: u32 = 6;
+
+/// `S(n-1, A) = S(n, A) A / n - 1`, when the subtraction loses at most one bit
+/// (`S(n-1) > 1`); otherwise the sum is taken afresh.
+fn below_down(s: Scaled, n: u64, traffic: f64) -> Scaled {
+    let down = s.value * traffic / n as f64;
+    if s.ln_scale == 0.0 && down > 2.0 {
+        Scaled {
+            value: down - 1.0,
+            ln_scale: 0.0,
+        }
+    } else {
+        below_sum(n - 1, traffic)
+    }
+}
+
 fn staff_a(traffic: f64, aht: f64, patience: f64, target: &Target) -> Result<(u64, Metrics)> {
-    let at = |n: u64| erlang_a(n, traffic, aht, patience, target.threshold);
+    let eval = |n: u64, s: Scaled| with_below(n, traffic, aht, patience, target.threshold, s);
     let c_targets = target.service_level.is_some() || target.max_asa.is_some();
     let guess = if c_targets {
         let c = Target {
@@ -200,37 +219,77 @@ fn staff_a(traffic: f64, aht: f64, patience: f64, target: &Target) -> Result<(u6
     } else {
         traffic.ceil().max(1.0) as u64
     };
-    // Bracket: `fail` does not meet the target (0 stands for "no agents"), `ok` does.
-    let (mut fail, mut ok, mut ok_m) = {
-        let m = at(guess)?;
-        if target.met(&m) {
-            let (mut ok, mut ok_m, mut step) = (guess, m, 1u64);
-            loop {
-                let lower = ok.saturating_sub(step);
-                if lower == 0 {
-                    break (0, ok, ok_m);
-                }
-                let m = at(lower)?;
-                if !target.met(&m) {
-                    break (lower, ok, ok_m);
-                }
-                (ok, ok_m, step) = (lower, m, step * 2);
+    let (mut n, mut s) = (guess, below_sum(guess, traffic));
+    let mut m = eval(n, s)?;
+    let met = target.met(&m);
+    for _ in 0..WALK {
+        if met {
+            if n == 1 {
+                return Ok((n, m));
             }
+            let down = below_down(s, n, traffic);
+            let below = eval(n - 1, down)?;
+            if !target.met(&below) {
+                return Ok((n, m));
+            }
+            (n, s, m) = (n - 1, down, below);
         } else {
-            let (mut fail, mut step) = (guess, 1u64);
-            loop {
-                if step > MAX_STEPS {
-                    return Err(Error::invalid(format!(
-                        "no agent count meets the target at {traffic} Erlangs"
-                    )));
-                }
-                let upper = fail + step;
-                let m = at(upper)?;
-                if target.met(&m) {
-                    break (fail, upper, m);
-                }
-                (fail, step) = (upper, step * 2);
+            s = s.mul_add((n + 1) as f64 / traffic, 1.0);
+            n += 1;
+            m = eval(n, s)?;
+            if target.met(&m) {
+                return Ok((n, m));
             }
+        }
+    }
+    gallop(
+        n,
+        m,
+        met,
+        |n| eval(n, below_sum(n, traffic)),
+        target,
+        traffic,
+    )
+}
+
+/// From `n` (whose metrics `m` meet the target or not, `met`), doubles the step to a bracket
+/// and bisects it: the fewest agents that meet the target.
+fn gallop(
+    n: u64,
+    m: Metrics,
+    met: bool,
+    at: impl Fn(u64) -> Result<Metrics>,
+    target: &Target,
+    traffic: f64,
+) -> Result<(u64, Metrics)> {
+    // Bracket: `fail` does not meet the target (0 stands for "no agents"), `ok` does.
+    let (mut fail, mut ok, mut ok_m) = if met {
+        let (mut ok, mut ok_m, mut step) = (n, m, 1u64);
+        loop {
+            let lower = ok.saturating_sub(step);
+            if lower == 0 {
+                break (0, ok, ok_m);
+            }
+            let m = at(lower)?;
+            if !target.met(&m) {
+                break (lower, ok, ok_m);
+            }
+            (ok, ok_m, step) = (lower, m, step * 2);
+        }
+    } else {
+        let (mut fail, mut step) = (n, 1u64);
+        loop {
+            if step > MAX_STEPS {
+                return Err(Error::invalid(format!(
+                    "no agent count meets the target at {traffic} Erlangs"
+                )));
+            }
+            let upper = fail + step;
+            let m = at(upper)?;
+            if target.met(&m) {
+                break (fail, upper, m);
+            }
+            (fail, step) = (upper, step * 2);
         }
     };
     while ok - fail > 1 {
@@ -248,7 +307,7 @@ fn staff_a(traffic: f64, aht: f64, patience: f64, target: &Target) -> Result<(u6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::erlang::erlang_c;
+    use crate::erlang::{erlang_a, erlang_c};
 
     fn sl(v: f64) -> Target {
         Target {
@@ -307,7 +366,13 @@ mod tests {
 
     #[test]
     fn erlang_a_search_finds_the_boundary() {
-        for &(a, p) in &[(3.0, 60.0), (48.0, 120.0), (400.0, 600.0), (50.0, 10.0)] {
+        for &(a, p) in &[
+            (3.0, 60.0),
+            (48.0, 120.0),
+            (400.0, 600.0),
+            (50.0, 10.0),
+            (5_000.0, 5.0),
+        ] {
             for target in [
                 sl(0.8),
                 Target {
@@ -318,6 +383,9 @@ mod tests {
             ] {
                 let s = staff(a, 240.0, Some(p), &target).unwrap();
                 assert!(target.met(&s.metrics));
+                let direct = erlang_a(s.agents, a, 240.0, p, 20.0).unwrap();
+                let rel = (direct.p_wait - s.metrics.p_wait).abs() / direct.p_wait;
+                assert!(rel < 1e-12, "a={a} p={p}: {direct:?} vs {:?}", s.metrics);
                 if s.agents > 1 {
                     let below = erlang_a(s.agents - 1, a, 240.0, p, 20.0).unwrap();
                     assert!(!target.met(&below), "a={a} p={p} n={}", s.agents);
