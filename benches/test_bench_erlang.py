@@ -74,30 +74,23 @@ def _staffing_bench(
     return out
 
 
-def test_staffing_erlang_c_100k(benchmark: Any, report: Any, day: Arrays) -> None:
+@pytest.mark.parametrize(
+    ("model", "patience", "rounds"),
+    [("Erlang C", None, 10), ("Erlang A (patience 120 s)", 120.0, 3)],
+)
+def test_staffing_100k(
+    benchmark: Any, report: Any, day: Arrays, model: str, patience: float | None, rounds: int
+) -> None:
     _, aht, traffic = day
     out = _staffing_bench(
         benchmark,
         report,
-        "staffing Erlang C",
+        f"staffing {model}",
         INTERVALS,
-        10,
-        lambda: erlang.staffing(traffic, aht, **TARGET),
+        rounds,
+        lambda: erlang.staffing(traffic, aht, patience=patience, **TARGET),
     )
     assert np.all(out["service_level"] >= 0.8) and np.all(out["occupancy"] <= 0.85)
-
-
-def test_staffing_erlang_a_100k(benchmark: Any, report: Any, day: Arrays) -> None:
-    _, aht, traffic = day
-    out = _staffing_bench(
-        benchmark,
-        report,
-        "staffing Erlang A (patience 120 s)",
-        INTERVALS,
-        3,
-        lambda: erlang.staffing(traffic, aht, patience=120.0, **TARGET),
-    )
-    assert np.all(out["service_level"] >= 0.8)
 
 
 def test_staffing_large_traffic(benchmark: Any, report: Any) -> None:

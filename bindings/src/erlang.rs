@@ -49,6 +49,17 @@ impl<T: Copy> Col<T> {
     fn is_array(&self) -> bool {
         matches!(self, Col::Many(_))
     }
+    /// (name, broadcast length, is an array) for [`broadcast`].
+    fn shape<'a>(&self, name: &'a str) -> Shape<'a> {
+        (name, self.len(), self.is_array())
+    }
+}
+
+type Shape<'a> = (&'a str, Option<usize>, bool);
+
+/// The shape of an optional argument (absent: a scalar).
+fn opt_shape<'a, T: Copy>(name: &'a str, c: Option<&Col<T>>) -> Shape<'a> {
+    c.map_or((name, None, false), |c| c.shape(name))
 }
 
 impl From<Floats<'_>> for Col<f64> {
@@ -71,7 +82,7 @@ impl From<Counts<'_>> for Col<i64> {
 
 /// The common length of the array arguments (named in `names` for the message); `None`
 /// when every argument is a scalar.
-fn broadcast(cols: &[(&str, Option<usize>, bool)]) -> PyResult<(usize, bool)> {
+fn broadcast(cols: &[Shape<'_>]) -> PyResult<(usize, bool)> {
     let mut len: Option<(usize, &str)> = None;
     for &(name, l, _) in cols {
         if let Some(l) = l {
@@ -162,10 +173,7 @@ pub fn erlang_b<'py>(
     traffic: Floats<'py>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (agents, traffic): (Col<i64>, Col<f64>) = (agents.into(), traffic.into());
-    let (n, array) = broadcast(&[
-        ("agents", agents.len(), agents.is_array()),
-        ("traffic", traffic.len(), traffic.is_array()),
-    ])?;
+    let (n, array) = broadcast(&[agents.shape("agents"), traffic.shape("traffic")])?;
     let out = run(py, n, array, |i| {
         erlang::erlang_b(agents_of(agents.at(i))?, traffic.at(i))
     })?;
@@ -190,15 +198,11 @@ pub fn erlang_metrics<'py>(
     let patience: Option<Col<f64>> = patience.map(Into::into);
     let p = patience.as_ref();
     let (n, array) = broadcast(&[
-        ("agents", agents.len(), agents.is_array()),
-        ("traffic", traffic.len(), traffic.is_array()),
-        ("aht", aht.len(), aht.is_array()),
-        ("threshold", threshold.len(), threshold.is_array()),
-        (
-            "patience",
-            p.and_then(Col::len),
-            p.is_some_and(Col::is_array),
-        ),
+        agents.shape("agents"),
+        traffic.shape("traffic"),
+        aht.shape("aht"),
+        threshold.shape("threshold"),
+        opt_shape("patience", p),
     ])?;
     let ms = run(py, n, array, |i| {
         let a = agents_of(agents.at(i))?;
@@ -234,13 +238,9 @@ pub fn staffing<'py>(
     let patience: Option<Col<f64>> = patience.map(Into::into);
     let p = patience.as_ref();
     let (n, array) = broadcast(&[
-        ("traffic", traffic.len(), traffic.is_array()),
-        ("aht", aht.len(), aht.is_array()),
-        (
-            "patience",
-            p.and_then(Col::len),
-            p.is_some_and(Col::is_array),
-        ),
+        traffic.shape("traffic"),
+        aht.shape("aht"),
+        opt_shape("patience", p),
     ])?;
     let target = Target {
         service_level,

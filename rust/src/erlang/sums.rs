@@ -25,6 +25,19 @@ impl Scaled {
         self.value.ln() + self.ln_scale
     }
 
+    /// `self * factor` (factor > 0), moving into the scale rather than overflowing.
+    fn times(self, factor: f64) -> Scaled {
+        let value = self.value * factor;
+        if value < BIG {
+            Scaled { value, ..self }
+        } else {
+            Scaled {
+                value: self.value,
+                ln_scale: self.ln_scale + factor.ln(),
+            }
+        }
+    }
+
     /// `self * factor + addend` where `addend` is an unscaled number (for the agent-by-agent
     /// recurrence of the staffing search).
     pub fn mul_add(self, factor: f64, addend: f64) -> Scaled {
@@ -85,45 +98,36 @@ pub(crate) fn below_sum(n: u64, traffic: f64) -> Scaled {
         return Scaled::INFINITE;
     }
     let inv = 1.0 / traffic;
-    let mut term = nf * inv;
-    let mut sum = 0.0;
-    let mut ln_scale = 0.0;
     // k counts down in floating point: exact below 2^53, and the loop never runs that long.
-    let mut k = nf - 1.0;
-    loop {
-        sum += term;
-        if k < 0.5 {
-            break;
-        }
-        let q = k * inv;
-        if q < 1.0 && term * q < EPS * sum * (1.0 - q) {
-            break;
-        }
-        term *= q;
-        if term > BIG {
-            term /= BIG;
-            sum /= BIG;
-            ln_scale += LN_BIG;
-        }
+    let mut k = nf;
+    series(|| {
         k -= 1.0;
-    }
-    Scaled {
-        value: sum,
-        ln_scale,
-    }
+        (k >= 0.5).then_some(k * inv)
+    })
+    .times(nf * inv)
 }
 
 /// `G(b, y) = sum_{m>=0} y^m / ((b+1) (b+2) ... (b+m))`, the series of the lower incomplete
 /// gamma function: `gamma(b, y) = y^b e^-y G(b, y) / b`. Callers bound the work first with
 /// [`series_terms`].
 pub(crate) fn gamma_series(b: f64, y: f64) -> Scaled {
+    let mut m = 0.0;
+    series(|| {
+        m += 1.0;
+        Some(y / (b + m))
+    })
+}
+
+/// `1 + q1 + q1 q2 + q1 q2 q3 + ...` with the ratios `q` from `ratio` (`None` ends the
+/// series), stopped once the ratios are below 1 and shrinking (as in both series here) and
+/// the geometric bound on the rest is below `EPS` of the sum.
+fn series(mut ratio: impl FnMut() -> Option<f64>) -> Scaled {
     let mut term = 1.0;
     let mut sum = 0.0;
     let mut ln_scale = 0.0;
-    let mut m = 1.0;
     loop {
         sum += term;
-        let q = y / (b + m);
+        let Some(q) = ratio() else { break };
         if q < 1.0 && term * q < EPS * sum * (1.0 - q) {
             break;
         }
@@ -133,7 +137,6 @@ pub(crate) fn gamma_series(b: f64, y: f64) -> Scaled {
             sum /= BIG;
             ln_scale += LN_BIG;
         }
-        m += 1.0;
     }
     Scaled {
         value: sum,
