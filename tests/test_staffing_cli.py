@@ -100,6 +100,14 @@ def test_csv_rows_as_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert rows[2]["agents"] == erlang.staffing(12.5 * 300 / 1800, 300, service_level=0.8)["agents"]
 
 
+def test_csv_with_crlf_and_a_bom(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "excel.csv"
+    p.write_bytes(b"\xef\xbb\xbf" + FORECAST.replace("\n", "\r\n").encode())
+    code, out, err = run(["--csv", str(p), "--sl", "0.8", "--json"], capsys)
+    assert (code, err) == (0, "")
+    assert [json.loads(line)["agents"] for line in out.splitlines()] == [14, 54, 4]
+
+
 def test_csv_to_a_file_and_to_a_pipe(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = write(tmp_path, FORECAST)
     out_file = tmp_path / "staffing.csv"

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
 def read_csv(path: Path) -> tuple[list[str], np.ndarray, np.ndarray, list[int]]:
     """The rows of an `interval,calls,aht` file; every bad row is named by its line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a spreadsheet's BOM is not part of the header
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"cannot read {path}: {e}") from None
     reader = csv.reader(text.splitlines())
