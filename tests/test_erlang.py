@@ -208,6 +208,33 @@ def test_call_centre_helper_worked_example() -> None:
     assert s["occupancy"] == pytest.approx(10 / 14, rel=1e-15)
 
 
+def test_pyworkforce_erlang_a_readme_example() -> None:
+    # pyworkforce's README (releases 0.5.2+, "Erlang A (modeling abandonment)"): 100 calls in
+    # 30 minutes, AHT 3 min, 80% within 20 s, patience 5 min, max occupancy 85%, max
+    # abandonment 5%, shrinkage 30%. Published output: raw_positions 13, positions 19,
+    # service_level 0.858, occupancy 0.750, abandonment_probability 0.025,
+    # waiting_probability 0.226, average_speed_of_answer 0.125 min. Their ASA is the mean wait
+    # of every caller, abandoned ones included (= abandon x patience = 7.49 s); ours is the
+    # mean wait of answered calls, so it is checked through that identity instead.
+    s = erlang.staffing(
+        10.0,
+        180,
+        service_level=0.8,
+        threshold=20,
+        max_occupancy=0.85,
+        max_abandon=0.05,
+        patience=300,
+        shrinkage=0.3,
+    )
+    assert (s["agents"], s["scheduled"]) == (13, 19)
+    assert round(s["service_level"], 3) == 0.858
+    assert round(s["occupancy"], 3) == 0.750
+    assert round(s["abandon"], 3) == 0.025
+    assert round(s["p_wait"], 3) == 0.226
+    assert round(s["abandon"] * 300 / 60, 3) == 0.125
+    assert s["asa"] < s["abandon"] * 300  # answered calls waited less than the average caller
+
+
 def test_westbay_erlang_c_worked_example() -> None:
     # Westbay Engineers, "The Erlang-C formula" (erlang.com), worked example: 360 calls per
     # half hour, 4 minute calls, 55 agents, 15 s target: traffic 48 Erlangs, occupancy 87.3%.

@@ -57,6 +57,14 @@ def test_patience_gives_erlang_a_and_the_abandon_rate(capsys: pytest.CaptureFixt
     assert 0 < row["abandon"] < 0.2
 
 
+def test_erlang_a_published_example(capsys: pytest.CaptureFixture[str]) -> None:
+    # pyworkforce's README Erlang A example (see tests/test_erlang.py): 13 agents, 19 scheduled.
+    extra = ["--patience", "300", "--max-abandon", "0.05", "--max-occupancy", "0.85"]
+    _, out, _ = run([*EXAMPLE, *extra, "--shrinkage", "0.3", "--json"], capsys)
+    row = json.loads(out)
+    assert (row["agents"], row["scheduled"], round(row["abandon"], 3)) == (13, 19, 0.025)
+
+
 def test_max_asa_and_max_abandon_targets(capsys: pytest.CaptureFixture[str]) -> None:
     base = ["--calls", "400", "--aht", "300"]
     _, out, _ = run([*base, "--max-asa", "10", "--json"], capsys)
