@@ -639,6 +639,32 @@ def test_agent_info_shows_ringing_offers_and_the_retry_rest() -> None:
     assert e.agent("a").resting is False
 
 
+def test_agent_state_time_adds_up_every_state_since_login() -> None:
+    e = live()
+    e.add_queue("q", wrapup=5)
+    e.login(10, "a", queues=["q"])
+    e.enqueue(12, "c", "q")  # rings from 12
+    e.accept(15, "c", "a")
+    e.hangup(45, "c")  # wrap-up 45..50
+    e.pause(60, "a", "lunch")
+    e.advance(100)
+    t = e.agent("a").state_time
+    assert t == {
+        "logged-out": 0.0,
+        "available": 2.0 + 10.0,
+        "reserved": 3.0,
+        "busy": 30.0,
+        "wrap-up": 5.0,
+        "paused": 40.0,
+    }
+    assert sum(t.values()) == 100 - 10
+    e.logout(100, "a")
+    e.login(200, "a", queues=["q"])  # counters restart at each login
+    e.advance(210)
+    assert e.agent("a").state_time["available"] == 10.0
+    assert e.agent("a").state_time["paused"] == 0.0
+
+
 def test_a_missed_call_is_offered_again_before_later_calls() -> None:
     e = live()
     e.add_queue("q", ring_timeout=10, max_no_answers=0)

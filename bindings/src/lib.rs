@@ -6,7 +6,9 @@ mod engine;
 mod erlang;
 mod errors;
 mod event;
+mod forecast;
 mod replay;
+mod simulate;
 mod stats;
 
 use pyo3::prelude::*;
@@ -26,7 +28,11 @@ mod _core {
     #[pymodule_export]
     use super::event::PyEvent;
     #[pymodule_export]
+    use super::forecast::{bin_history, fit_history, learn_profile, spread_volume};
+    #[pymodule_export]
     use super::replay::{replay_bytes, replay_file};
+    #[pymodule_export]
+    use super::simulate::{PyScenario, PySimulation, mean_ci, student_t975};
     #[pymodule_export]
     use super::stats::{PyAgentInfo, PyCallInfo, PyQueueStats};
 

@@ -82,6 +82,8 @@ pub struct PyAgentInfo {
     pub calls: u64,
     pub calls_per_queue: Vec<(String, u64)>,
     pub talk_time: f64,
+    /// Seconds in each state since login, by state name.
+    pub state_time: HashMap<&'static str, f64>,
     pub active_calls: Vec<String>,
     pub offers: Vec<String>,
     pub resting: bool,
@@ -108,6 +110,10 @@ impl From<AgentInfo> for PyAgentInfo {
                 .map(|(q, n)| (q.to_string(), n))
                 .collect(),
             talk_time: a.talk_time,
+            state_time: acdcore::AgentState::ALL
+                .iter()
+                .map(|s| (s.as_str(), a.state_time[s.index()]))
+                .collect(),
             active_calls: a.active_calls.iter().map(|c| c.to_string()).collect(),
             offers: a.offers.iter().map(|c| c.to_string()).collect(),
             resting: a.resting,

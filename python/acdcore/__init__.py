@@ -5,7 +5,7 @@ and escalation. Time is an input to every operation (`now`, seconds), so the sam
 serves live calls, trace replay (`replay`) and simulation, deterministically.
 """
 
-from acdcore import erlang
+from acdcore import erlang, forecast
 from acdcore._core import (
     AGENT_STATES,
     EVENT_KINDS,
@@ -19,6 +19,7 @@ from acdcore._core import (
     StateError,
 )
 from acdcore.replay import replay, replay_lines
+from acdcore.simulate import Scenario, SimulationResult, simulate
 
 __all__ = [
     "AGENT_STATES",
@@ -30,8 +31,12 @@ __all__ = [
     "Engine",
     "Event",
     "QueueStats",
+    "Scenario",
+    "SimulationResult",
     "StateError",
     "erlang",
+    "forecast",
     "replay",
     "replay_lines",
+    "simulate",
 ]

@@ -1,5 +1,6 @@
 """Type stubs for the compiled extension (bindings/, built by maturin)."""
 
+import os
 from collections.abc import Sequence
 from typing import Any, final
 
@@ -16,12 +17,20 @@ __all__ = [
     "Engine",
     "Event",
     "QueueStats",
+    "Scenario",
+    "Simulation",
     "StateError",
+    "bin_history",
     "erlang_b",
     "erlang_metrics",
+    "fit_history",
+    "learn_profile",
+    "mean_ci",
     "replay_bytes",
     "replay_file",
+    "spread_volume",
     "staffing",
+    "student_t975",
 ]
 
 EVENT_KINDS: list[str]
@@ -79,6 +88,7 @@ class AgentInfo:
     calls: int
     calls_per_queue: list[tuple[str, int]]
     talk_time: float
+    state_time: dict[str, float]
     active_calls: list[str]
     offers: list[str]
     resting: bool
@@ -184,6 +194,76 @@ class Distributor:
 
 def replay_bytes(data: bytes) -> tuple[bytes, str | None]: ...
 def replay_file(path: str) -> tuple[bytes, str | None]: ...
+
+@final
+class Scenario:
+    """A simulation scenario, checked once (docs/simulation.md)."""
+    @staticmethod
+    def load(path: str | os.PathLike[str]) -> Scenario: ...
+    @staticmethod
+    def from_toml(text: str) -> Scenario: ...
+    @staticmethod
+    def mmc(
+        agents: int,
+        arrival_rate: float,
+        aht: float,
+        calls: int,
+        patience: float | None = None,
+        threshold: float = 20.0,
+        warmup: float = 0.0,
+    ) -> Scenario: ...
+    @property
+    def replications(self) -> int: ...
+    @property
+    def seed(self) -> int | None: ...
+    @property
+    def interval(self) -> float: ...
+    @property
+    def horizon(self) -> float | None: ...
+    @property
+    def calls(self) -> int | None: ...
+    @property
+    def groups(self) -> list[str]: ...
+    @property
+    def queues(self) -> list[str]: ...
+    def simulation(self, replication: int, seed: int) -> Simulation: ...
+
+@final
+class Simulation:
+    """One replication of a scenario on the real engine."""
+    def run_until(self, until: float) -> bool: ...
+    @property
+    def now(self) -> float: ...
+    @property
+    def done(self) -> bool: ...
+    def result(self) -> dict[str, Any]: ...
+
+def mean_ci(values: Sequence[float]) -> tuple[float, float]: ...
+def student_t975(df: int) -> float: ...
+_Array = npt.NDArray[np.float64]
+
+def bin_history(
+    times: _Array,
+    calls: _Array,
+    handled: _Array,
+    handle_sum: _Array,
+    *,
+    interval: int,
+    utc_offset: int,
+) -> tuple[int, _Array, _Array, float | None]: ...
+def fit_history(
+    first: int,
+    calls: _Array,
+    *,
+    interval: int,
+    utc_offset: int,
+    horizon: int,
+    holdout_days: int,
+) -> dict[str, Any]: ...
+def learn_profile(first: int, calls: _Array, *, interval: int, utc_offset: int) -> _Array: ...
+def spread_volume(
+    total: float, first: int, n: int, weights: _Array, *, interval: int, utc_offset: int
+) -> _Array: ...
 
 _Floats = float | npt.NDArray[np.float64]
 _Counts = int | npt.NDArray[np.int64]

@@ -8,10 +8,12 @@ pub mod distribution;
 pub mod engine;
 pub mod erlang;
 pub mod error;
+pub mod forecast;
 pub mod model;
 mod ranked;
 pub mod replay;
 pub mod rng;
+pub mod sim;
 pub mod skills;
 pub mod time;
 

@@ -46,6 +46,11 @@ pub(crate) struct Agent {
     pub talk_time: f64,
     pub calls: u64,
     pub no_answers: u32,
+    /// Seconds spent in each shown state since login (`AgentState::ALL` order), up to
+    /// `state_since`: occupancy and adherence come from these without the host timing anything.
+    pub state_time: [f64; 6],
+    /// When the agent entered the state it shows now.
+    pub state_since: f64,
     pub wrap_until: Option<super::TimerKey>,
     /// Resting after a declined or missed offer (no calls until the timer fires).
     pub rest: Option<super::TimerKey>,
@@ -138,6 +143,11 @@ impl Engine {
         }
         let r = f(&mut self.agents[a as usize]);
         let after = self.agents[a as usize].state();
+        if before != after {
+            let ag = &mut self.agents[a as usize];
+            ag.state_time[before.index()] += self.t - ag.state_since;
+            ag.state_since = self.t;
+        }
         if new_queues {
             self.count_agent(a, after, 1);
         } else if before != after {

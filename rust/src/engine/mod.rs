@@ -90,7 +90,7 @@ pub struct Engine {
 }
 
 const SNAPSHOT_MAGIC: &str = "acdcore-snapshot";
-const SNAPSHOT_VERSION: u32 = 1;
+const SNAPSHOT_VERSION: u32 = 2;
 
 impl Engine {
     pub fn new(options: Options) -> Self {
@@ -141,6 +141,12 @@ impl Engine {
     pub fn unread_events(&mut self, mut events: Vec<Event>) {
         events.append(&mut self.events);
         self.events = events;
+    }
+
+    /// When the engine's next timer fires (a wrap-up ending, an offer timing out...), if any:
+    /// a discrete-event host advances to it so what the timer causes happens at its own time.
+    pub fn next_timer_at(&self) -> Option<f64> {
+        self.timers.first_key_value().map(|((t, _), _)| t.0)
     }
 
     pub(crate) fn add_timer(&mut self, at: f64, timer: Timer) -> TimerKey {
@@ -661,6 +667,8 @@ fn fresh_agent(
         talk_time: 0.0,
         calls: 0,
         no_answers: 0,
+        state_time: [0.0; 6],
+        state_since: now,
         wrap_until: None,
         rest: None,
         indexed: false,

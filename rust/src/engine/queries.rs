@@ -51,6 +51,8 @@ pub struct AgentInfo {
     /// (queue, calls taken from it since login), in membership order.
     pub queues: Vec<(Id, u64)>,
     pub talk_time: f64,
+    /// Seconds in each state since login, up to the engine's clock (`AgentState::ALL` order).
+    pub state_time: [f64; 6],
     pub active_calls: Vec<Id>,
     /// Calls ringing at the agent (live offers).
     pub offers: Vec<Id>,
@@ -150,6 +152,7 @@ impl Engine {
                 .map(|m| (self.queues[m.queue as usize].id.clone(), m.calls))
                 .collect(),
             talk_time: ag.talk_time,
+            state_time: self.state_time_of(ag),
             active_calls: ag.active.iter().map(|&c| self.call(c).id.clone()).collect(),
             offers: ag.offers.iter().map(|&c| self.call(c).id.clone()).collect(),
             resting: ag.rest.is_some(),
@@ -162,6 +165,18 @@ impl Engine {
                 .map(|&(n, l)| (self.skills.name(n).to_owned(), l))
                 .collect(),
         })
+    }
+
+    /// Seconds the agent has spent in each state since login, up to the engine's clock, in
+    /// `AgentState::ALL` order (a simulation reads these at interval boundaries).
+    pub fn agent_state_time(&self, id: &str) -> Result<[f64; 6]> {
+        Ok(self.state_time_of(&self.agents[self.agent_index(id)? as usize]))
+    }
+
+    fn state_time_of(&self, ag: &super::agent::Agent) -> [f64; 6] {
+        let mut times = ag.state_time;
+        times[ag.state().index()] += (self.now - ag.state_since).max(0.0);
+        times
     }
 
     pub fn call_info(&self, id: &str) -> Result<CallInfo> {

@@ -1,0 +1,699 @@
+//! The discrete-event loop. Arrivals, patience, call completions and agent schedules sit in
+//! one binary heap; the engine's own timers (wrap-ups ending, max waits, escalation steps) are
+//! merged in by asking the engine when its next one is due, so every routing decision is made
+//! by the real engine at the moment it happens. Nothing here decides who gets a call.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+
+use super::dist::{exp1, uniform};
+use super::scenario::Prepared;
+use super::stats::{Interval, Measured, RunResult, WAIT_BINS};
+use crate::error::Result;
+use crate::model::{AgentState, Event};
+use crate::rng::Rng;
+use crate::time::Time;
+use crate::{Engine, NewCall, Options};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Ev {
+    Arrive {
+        stream: u32,
+    },
+    /// `item`: the trace call retried (NO_ITEM for a Poisson stream's caller).
+    Retry {
+        stream: u32,
+        attempt: u32,
+        item: u32,
+    },
+    Patience {
+        slot: u32,
+        generation: u32,
+    },
+    Complete {
+        slot: u32,
+    },
+    Login {
+        agent: u32,
+    },
+    Logout {
+        agent: u32,
+    },
+    Pause {
+        agent: u32,
+    },
+    Unpause {
+        agent: u32,
+    },
+    Boundary,
+    Warmup,
+}
+
+const NO_ITEM: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    Free,
+    Waiting,
+    Connected,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct CallRec {
+    generation: u32,
+    phase: Phase,
+    stream: u32,
+    /// Index into the stream's trace arrivals, or NO_ITEM.
+    item: u32,
+    attempt: u32,
+    arrival: f64,
+    interval: u32,
+    counted: bool,
+    callback: bool,
+}
+
+struct AgentRec {
+    id: String,
+    group: u32,
+    /// State times last read from the engine (they restart at each login).
+    seen: [f64; 6],
+    on_shift: bool,
+}
+
+/// One replication: build it, then `run_until` in steps (a host can show progress between
+/// steps) or `run` to the end, and read `result`.
+pub struct Simulation {
+    scn: Arc<Prepared>,
+    engine: Engine,
+    rng: Rng,
+    heap: BinaryHeap<Reverse<(Time, u64, Ev)>>,
+    seq: u64,
+    calls: Vec<CallRec>,
+    free: Vec<u32>,
+    agents: Vec<AgentRec>,
+    queue_ids: Vec<String>,
+    arrivals: u64,
+    /// Per trace-driven stream: the next trace call.
+    cursor: Vec<u32>,
+    intervals: Vec<Interval>,
+    /// Outcomes by the queue the call arrived at, after warm-up.
+    queues: Vec<(String, Interval)>,
+    histogram: Vec<u64>,
+    measured: Measured,
+    waiting: u64,
+    /// Time up to which `waiting` has been integrated.
+    area_t: f64,
+    now: f64,
+    id_buf: String,
+    events: Vec<Event>,
+    done: bool,
+}
+
+impl Simulation {
+    pub fn new(scn: Arc<Prepared>, seed: u64) -> Result<Self> {
+        let mut engine = Engine::new(Options {
+            seed,
+            auto_accept: true,
+        });
+        for (id, cfg) in &scn.queues {
+            engine.add_queue(id, cfg.clone())?;
+        }
+        let mut sim = Simulation {
+            scn: Arc::clone(&scn),
+            engine,
+            // Distinct from the engine's stream, so strategy draws and arrivals never correlate.
+            rng: Rng::new(seed ^ 0x5EED_0FA1_1CA1_1000),
+            heap: BinaryHeap::new(),
+            seq: 0,
+            calls: Vec::new(),
+            free: Vec::new(),
+            agents: Vec::new(),
+            queue_ids: scn.queues.iter().map(|(id, _)| id.clone()).collect(),
+            arrivals: 0,
+            cursor: vec![0; scn.streams.len()],
+            intervals: Vec::new(),
+            queues: scn
+                .queues
+                .iter()
+                .map(|(id, _)| (id.clone(), Interval::new(0)))
+                .collect(),
+            histogram: vec![0; WAIT_BINS],
+            measured: Measured::default(),
+            waiting: 0,
+            area_t: 0.0,
+            now: 0.0,
+            id_buf: String::with_capacity(16),
+            events: Vec::new(),
+            done: false,
+        };
+        for (g, group) in scn.groups.iter().enumerate() {
+            let n = group.agents.len();
+            for (i, id) in group.agents.iter().enumerate() {
+                let agent = sim.agents.len() as u32;
+                sim.agents.push(AgentRec {
+                    id: id.clone(),
+                    group: g as u32,
+                    seen: [0.0; 6],
+                    on_shift: false,
+                });
+                for &(start, end) in &group.shifts {
+                    sim.push(start, Ev::Login { agent });
+                    if let Some(end) = end {
+                        sim.push(end, Ev::Logout { agent });
+                    }
+                }
+                for &(start, duration, spread) in &group.breaks {
+                    let at = start + spread * i as f64 / n as f64;
+                    sim.push(at, Ev::Pause { agent });
+                    sim.push(at + duration, Ev::Unpause { agent });
+                }
+            }
+        }
+        for s in 0..scn.streams.len() as u32 {
+            sim.schedule_arrival(s, 0.0);
+        }
+        if scn.warmup > 0.0 {
+            sim.push(scn.warmup, Ev::Warmup);
+        }
+        sim.push(scn.interval, Ev::Boundary);
+        sim.ensure_interval(0);
+        Ok(sim)
+    }
+
+    fn push(&mut self, at: f64, ev: Ev) {
+        self.seq += 1;
+        self.heap.push(Reverse((Time(at), self.seq, ev)));
+    }
+
+    fn interval_of(&self, t: f64) -> u32 {
+        (t / self.scn.interval) as u32
+    }
+
+    fn ensure_interval(&mut self, k: u32) {
+        while self.intervals.len() <= k as usize {
+            self.intervals.push(Interval::new(self.scn.groups.len()));
+        }
+    }
+
+    /// The next Poisson arrival of a stream after `from`: exact for rates that change at
+    /// interval boundaries, because the exponential forgets how long it has run.
+    fn schedule_arrival(&mut self, stream: u32, from: f64) {
+        if let Some(calls) = &self.scn.streams[stream as usize].arrivals {
+            let next = calls
+                .get(self.cursor[stream as usize] as usize)
+                .map(|c| c.t);
+            if let Some(t) = next.filter(|t| self.scn.horizon.is_none_or(|h| *t < h)) {
+                self.push(t, Ev::Arrive { stream });
+            }
+            return;
+        }
+        let rates = &self.scn.streams[stream as usize].rates;
+        let mut t = from;
+        loop {
+            let k = (t / self.scn.interval) as usize;
+            let end = (k + 1) as f64 * self.scn.interval;
+            if self.scn.horizon.is_some_and(|h| t >= h) {
+                return;
+            }
+            let rate = rates[k.min(rates.len() - 1)];
+            if k >= rates.len() - 1 && rate == 0.0 {
+                return;
+            }
+            if rate > 0.0 {
+                let next = t + exp1(&mut self.rng) / rate;
+                if next < end || k >= rates.len() - 1 {
+                    if self.scn.horizon.is_some_and(|h| next >= h) {
+                        return;
+                    }
+                    self.push(next, Ev::Arrive { stream });
+                    return;
+                }
+            }
+            t = end;
+        }
+    }
+
+    /// Runs every event up to and including `until`; false once the run is over.
+    pub fn run_until(&mut self, until: f64) -> Result<bool> {
+        while !self.done {
+            let next_ev = self.heap.peek().map(|Reverse((t, _, _))| t.0);
+            let next_timer = self.engine.next_timer_at();
+            match (next_ev, next_timer) {
+                (None, None) => self.finish(),
+                // An engine timer comes first: let the engine run it at its own time. At a tie
+                // the host's event goes first, and the engine runs the timer inside it
+                // before the event itself (as in replay).
+                (e, Some(w)) if e.is_none_or(|e| w < e) => {
+                    if w > until {
+                        return Ok(true);
+                    }
+                    self.engine.advance(w)?;
+                    self.now = w;
+                    self.absorb();
+                }
+                _ => {
+                    if next_ev.is_some_and(|e| e > until) {
+                        return Ok(true);
+                    }
+                    let Reverse((at, _, ev)) = self.heap.pop().expect("peeked");
+                    self.now = at.0;
+                    self.apply(at.0, ev)?;
+                    self.absorb();
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    pub fn run(mut self) -> Result<RunResult> {
+        self.run_until(f64::INFINITY)?;
+        Ok(self.result())
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// The time of the next thing to happen (for progress displays).
+    pub fn now(&self) -> f64 {
+        self.now
+    }
+
+    fn new_call(&mut self, t: f64, stream: u32, attempt: u32, item: u32) -> Result<()> {
+        let scn = Arc::clone(&self.scn);
+        let st = &scn.streams[stream as usize];
+        let k = self.interval_of(t);
+        self.ensure_interval(k);
+        let counted = t >= self.scn.warmup;
+        let self_service = st.self_service > 0.0 && uniform(&mut self.rng) <= st.self_service;
+        let one = |iv: &mut Interval| {
+            iv.arrivals += 1;
+            iv.retrials += u64::from(attempt > 0);
+            iv.self_service += u64::from(self_service);
+        };
+        one(&mut self.intervals[k as usize]);
+        if counted {
+            one(&mut self.measured.sum);
+            one(&mut self.queues[st.queue as usize].1);
+        }
+        if self_service {
+            return Ok(());
+        }
+        let callback = match &st.callback {
+            Some(cb) => {
+                let ewt = self
+                    .engine
+                    .queue_stats(&self.queue_ids[st.queue as usize])?
+                    .estimated_wait
+                    .unwrap_or(0.0);
+                ewt >= cb.offer_after && uniform(&mut self.rng) <= cb.accept
+            }
+            None => false,
+        };
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.calls.push(CallRec {
+                    generation: 0,
+                    phase: Phase::Free,
+                    stream,
+                    item,
+                    attempt,
+                    arrival: t,
+                    interval: k,
+                    counted,
+                    callback,
+                });
+                (self.calls.len() - 1) as u32
+            }
+        };
+        let rec = &mut self.calls[slot as usize];
+        rec.generation = rec.generation.wrapping_add(1);
+        *rec = CallRec {
+            generation: rec.generation,
+            phase: Phase::Waiting,
+            stream,
+            item,
+            attempt,
+            arrival: t,
+            interval: k,
+            counted,
+            callback,
+        };
+        if !callback && let Some(p) = &st.patience {
+            let generation = rec.generation;
+            let at = t + p.sample(&mut self.rng);
+            self.push(at, Ev::Patience { slot, generation });
+        }
+        self.queue_change(t, 1);
+        self.set_id(slot);
+        let traced = st.arrivals.as_ref().and_then(|a| a.get(item as usize));
+        let (priority, skills) = match traced {
+            Some(c) => (c.priority, &c.skills),
+            None => (st.priority, &st.skills),
+        };
+        let skills: Vec<(&str, i64)> = skills.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        self.engine.enqueue(
+            t,
+            &NewCall {
+                id: &self.id_buf,
+                queue: &self.queue_ids[st.queue as usize],
+                priority,
+                skills: &skills,
+                preferred: None,
+            },
+        )
+    }
+
+    /// Writes the slot's engine id (its decimal digits) into `id_buf`, without the formatting
+    /// machinery: this runs twice per simulated call.
+    fn set_id(&mut self, slot: u32) {
+        let mut digits = [0u8; 10];
+        let mut n = slot;
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.id_buf.clear();
+        self.id_buf
+            .extend(digits[i..].iter().map(|&d| char::from(d)));
+    }
+
+    fn hangup(&mut self, t: f64, slot: u32) -> Result<()> {
+        self.set_id(slot);
+        self.engine.hangup(t, &self.id_buf)
+    }
+
+    fn apply(&mut self, t: f64, ev: Ev) -> Result<()> {
+        match ev {
+            Ev::Arrive { stream } => {
+                if self.scn.calls.is_some_and(|n| self.arrivals >= n) {
+                    return Ok(());
+                }
+                self.arrivals += 1;
+                let item = if self.scn.streams[stream as usize].arrivals.is_some() {
+                    let c = &mut self.cursor[stream as usize];
+                    *c += 1;
+                    *c - 1
+                } else {
+                    NO_ITEM
+                };
+                self.new_call(t, stream, 0, item)?;
+                if self.scn.calls.is_none_or(|n| self.arrivals < n) {
+                    self.schedule_arrival(stream, t);
+                }
+            }
+            Ev::Retry {
+                stream,
+                attempt,
+                item,
+            } => self.new_call(t, stream, attempt, item)?,
+            Ev::Patience { slot, generation } => {
+                // Timers due now (a wrap-up ending) may connect this very call first.
+                self.engine.advance(t)?;
+                self.absorb();
+                let rec = self.calls[slot as usize];
+                if rec.generation == generation && rec.phase == Phase::Waiting {
+                    self.hangup(t, slot)?;
+                }
+            }
+            Ev::Complete { slot } => self.hangup(t, slot)?,
+            Ev::Login { agent } => {
+                self.read_agent(agent);
+                let g = &self.scn.groups[self.agents[agent as usize].group as usize];
+                let skills: Vec<(&str, i64)> =
+                    g.skills.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+                let queues: Vec<(&str, u32)> =
+                    g.queues.iter().map(|(q, w)| (q.as_str(), *w)).collect();
+                let rec = &mut self.agents[agent as usize];
+                self.engine.login(t, &rec.id, &skills, &queues, 1)?;
+                rec.seen = [0.0; 6];
+                rec.on_shift = true;
+            }
+            Ev::Logout { agent } => {
+                let rec = &mut self.agents[agent as usize];
+                rec.on_shift = false;
+                self.engine.logout(t, &rec.id)?;
+            }
+            Ev::Pause { agent } => {
+                let rec = &self.agents[agent as usize];
+                if rec.on_shift {
+                    self.engine.pause(t, &rec.id, "break")?;
+                }
+            }
+            Ev::Unpause { agent } => {
+                let rec = &self.agents[agent as usize];
+                if rec.on_shift {
+                    self.engine.unpause(t, &rec.id)?;
+                }
+            }
+            Ev::Boundary => {
+                self.engine.advance(t)?;
+                self.absorb();
+                self.flush(t);
+                // Boundaries go on only while something else can still happen.
+                if !self.heap.is_empty() || self.engine.next_timer_at().is_some() {
+                    self.push(t + self.scn.interval, Ev::Boundary);
+                }
+            }
+            Ev::Warmup => {
+                self.engine.advance(t)?;
+                self.absorb();
+                self.flush(t);
+            }
+        }
+        Ok(())
+    }
+
+    /// Integrates the queue length up to `t`, split by interval, then changes it.
+    fn queue_change(&mut self, t: f64, delta: i64) {
+        self.integrate_queue(t);
+        self.waiting = self.waiting.saturating_add_signed(delta);
+        let k = self.interval_of(t);
+        self.ensure_interval(k);
+        let iv = &mut self.intervals[k as usize];
+        iv.queue_max = iv.queue_max.max(self.waiting);
+    }
+
+    fn integrate_queue(&mut self, t: f64) {
+        if self.waiting > 0 {
+            let mut from = self.area_t;
+            while from < t {
+                let k = self.interval_of(from);
+                let end = ((k + 1) as f64 * self.scn.interval).min(t);
+                self.ensure_interval(k);
+                let area = self.waiting as f64 * (end - from);
+                self.intervals[k as usize].queue_area += area;
+                if from >= self.scn.warmup {
+                    self.measured.queue_area += area;
+                }
+                from = end;
+            }
+        }
+        self.area_t = t;
+    }
+
+    /// Agent time since the last read goes to the interval just ending (reads happen at every
+    /// boundary, at the warm-up and before each login, so no stretch spans two intervals).
+    fn read_agent(&mut self, agent: u32) {
+        let rec = &mut self.agents[agent as usize];
+        let Ok(times) = self.engine.agent_state_time(&rec.id) else {
+            return; // never logged in yet
+        };
+        let d = |s: AgentState| times[s.index()] - rec.seen[s.index()];
+        let busy = d(AgentState::Busy) + d(AgentState::WrapUp) + d(AgentState::Reserved);
+        let staffed = busy + d(AgentState::Available);
+        rec.seen = times;
+        // The interval that ends at or after now: a read at a boundary closes the one before.
+        let k = ((self.now / self.scn.interval).ceil() as u32).saturating_sub(1);
+        let g = rec.group as usize;
+        while self.intervals.len() <= k as usize {
+            self.intervals.push(Interval::new(self.scn.groups.len()));
+        }
+        let iv = &mut self.intervals[k as usize];
+        iv.busy[g] += busy;
+        iv.staffed[g] += staffed;
+        if self.now > self.scn.warmup {
+            self.measured.busy += busy;
+            self.measured.staffed += staffed;
+        }
+    }
+
+    fn flush(&mut self, t: f64) {
+        self.integrate_queue(t);
+        for a in 0..self.agents.len() as u32 {
+            self.read_agent(a);
+        }
+    }
+
+    /// Applies what the engine reported to the calls' records and the statistics.
+    fn absorb(&mut self) {
+        self.engine.drain_events_into(&mut self.events);
+        let mut events = std::mem::take(&mut self.events);
+        for ev in events.drain(..) {
+            match ev {
+                Event::Assign { t, call, .. } => {
+                    let slot = slot_of(&call);
+                    let rec = &mut self.calls[slot as usize];
+                    rec.phase = Phase::Connected;
+                    let rec = *rec;
+                    let handle = self.scn.streams[rec.stream as usize]
+                        .handle
+                        .sample(&mut self.rng);
+                    self.push(t + handle, Ev::Complete { slot });
+                    self.left_queue(t, &rec, Outcome::Answered);
+                }
+                Event::Abandon { t, call, .. } => {
+                    let slot = slot_of(&call);
+                    let rec = self.calls[slot as usize];
+                    self.left_queue(t, &rec, Outcome::Abandoned);
+                    self.release(slot);
+                    let st = &self.scn.streams[rec.stream as usize];
+                    if let Some(r) = &st.retrial
+                        && rec.attempt < r.max
+                        && uniform(&mut self.rng) <= r.probability
+                    {
+                        let at = t + r.delay.sample(&mut self.rng);
+                        self.push(
+                            at,
+                            Ev::Retry {
+                                stream: rec.stream,
+                                attempt: rec.attempt + 1,
+                                item: rec.item,
+                            },
+                        );
+                    }
+                }
+                Event::End { call, .. } => self.release(slot_of(&call)),
+                Event::Timeout { t, call, .. } => self.gone(t, &call, Outcome::TimedOut),
+                Event::Fallback { t, call, .. } => self.gone(t, &call, Outcome::Fallback),
+                Event::Overflow {
+                    t, call, to: None, ..
+                } => self.gone(t, &call, Outcome::Blocked),
+                Event::Overflow { .. }
+                | Event::Escalate { .. }
+                | Event::Offer { .. }
+                | Event::Unoffer { .. }
+                | Event::AutoPause { .. } => {}
+            }
+        }
+        self.events = events;
+    }
+
+    /// The engine ended a waiting call (timed out, refused, handed to a fallback).
+    fn gone(&mut self, t: f64, call: &str, outcome: Outcome) {
+        let slot = slot_of(call);
+        let rec = self.calls[slot as usize];
+        self.left_queue(t, &rec, outcome);
+        self.release(slot);
+    }
+
+    fn release(&mut self, slot: u32) {
+        self.calls[slot as usize].phase = Phase::Free;
+        self.free.push(slot);
+    }
+
+    fn left_queue(&mut self, t: f64, rec: &CallRec, outcome: Outcome) {
+        self.queue_change(t, -1);
+        let wait = t - rec.arrival;
+        let queue = self.scn.streams[rec.stream as usize].queue as usize;
+        let sl = self.scn.queues[queue].1.sl;
+        let one = |iv: &mut Interval| {
+            iv.wait += wait;
+            if rec.callback && outcome == Outcome::Answered {
+                // Kept their place in line off the phone: not part of the service level.
+                iv.callbacks += 1;
+                return;
+            }
+            if wait > 0.0 {
+                iv.waited += 1;
+            }
+            match outcome {
+                Outcome::Answered => {
+                    iv.answered += 1;
+                    iv.answer_wait += wait;
+                    if wait <= sl {
+                        iv.answered_within += 1;
+                    }
+                }
+                Outcome::Abandoned => iv.abandoned += 1,
+                Outcome::TimedOut => iv.timed_out += 1,
+                Outcome::Blocked => iv.blocked += 1,
+                Outcome::Fallback => iv.fallback += 1,
+            }
+        };
+        one(&mut self.intervals[rec.interval as usize]);
+        if rec.counted {
+            one(&mut self.measured.sum);
+            one(&mut self.queues[queue].1);
+            if outcome == Outcome::Answered && !rec.callback {
+                self.histogram[(wait as usize).min(WAIT_BINS - 1)] += 1;
+            }
+        }
+    }
+
+    /// Nothing is left to happen: calls still waiting (no agent could ever take them) stay
+    /// counted as unserved.
+    fn finish(&mut self) {
+        let t = self.now;
+        self.flush(t);
+        self.measured.unserved = self.waiting;
+        self.measured.seconds = (t - self.scn.warmup).max(0.0);
+        self.done = true;
+    }
+
+    /// The figures so far (complete once `is_done`).
+    pub fn result(&self) -> RunResult {
+        RunResult::new(
+            self.scn.interval,
+            self.intervals.clone(),
+            self.queues.clone(),
+            self.scn.groups.iter().map(|g| g.name.clone()).collect(),
+            self.histogram.clone(),
+            &self.measured,
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Outcome {
+    Answered,
+    Abandoned,
+    TimedOut,
+    Blocked,
+    Fallback,
+}
+
+/// Engine call ids are the simulator's slot numbers in decimal.
+fn slot_of(id: &str) -> u32 {
+    id.bytes().fold(0u32, |n, b| {
+        n.wrapping_mul(10)
+            .wrapping_add(u32::from(b.wrapping_sub(b'0')))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slot_of;
+
+    #[test]
+    fn slot_ids_round_trip() {
+        let scn = std::sync::Arc::new(
+            super::super::Scenario::mmc(1, 0.1, 10.0, 1, None, 20.0)
+                .prepare()
+                .unwrap(),
+        );
+        let mut sim = super::Simulation::new(scn, 1).unwrap();
+        for slot in [0, 7, 10, 99, 12_345, u32::MAX] {
+            sim.set_id(slot);
+            assert_eq!(sim.id_buf, slot.to_string());
+            assert_eq!(slot_of(&sim.id_buf), slot);
+        }
+    }
+}
