@@ -240,6 +240,7 @@ class Simulation:
 
 def mean_ci(values: Sequence[float]) -> tuple[float, float]: ...
 def student_t975(df: int) -> float: ...
+
 _Array = npt.NDArray[np.float64]
 
 def bin_history(
