@@ -408,7 +408,7 @@ def test_any_input_gives_probabilities_or_a_value_error(
         (lambda: erlang.metrics(12, 10.0, 0.0), "aht"),
         (lambda: erlang.metrics(12, 10.0, 180.0, -1.0), "threshold"),
         (lambda: erlang.erlang_a(12, 10.0, 180.0, -5.0), "patience"),
-        (lambda: erlang.traffic(0, 1800, 180), "calls"),
+        (lambda: erlang.traffic(-1, 1800, 180), "calls must be >= 0"),
         (lambda: erlang.traffic(10, 0, 180), "interval"),
         (lambda: erlang.staffing(10.0, 180.0, service_level=1.0), "service level"),
         (lambda: erlang.staffing(10.0, 180.0, service_level=0.8, shrinkage=1.0), "shrinkage"),
@@ -416,7 +416,7 @@ def test_any_input_gives_probabilities_or_a_value_error(
         (lambda: erlang.staffing(10.0, 180.0, max_asa=-1.0), "max ASA"),
         (lambda: erlang.staffing(10.0, 180.0, max_abandon=0.05), "needs a patience"),
         (lambda: erlang.staffing(10.0, 180.0), "no staffing target"),
-        (lambda: erlang.staffing(np.array([10.0, 0.0]), 180.0, service_level=0.8), "item 1"),
+        (lambda: erlang.staffing(np.array([10.0, -1.0]), 180.0, service_level=0.8), "item 1"),
         (lambda: erlang.staffing(1e12, 180.0, service_level=0.8), "up to 1e9"),
         (
             lambda: erlang.staffing(
@@ -430,6 +430,15 @@ def test_any_input_gives_probabilities_or_a_value_error(
 def test_bad_input_is_a_value_error_naming_it(call: object, words: str) -> None:
     with pytest.raises(ValueError, match=words):
         call()  # type: ignore[operator]
+
+
+def test_no_traffic_needs_no_agents_but_erlang_formulas_want_traffic() -> None:
+    s = erlang.staffing(np.array([0.0, 10.0]), 180.0, service_level=0.8, patience=60.0)
+    assert s["agents"].tolist()[0] == 0 and s["scheduled"].tolist()[0] == 0
+    assert s["service_level"][0] == 1.0 and s["occupancy"][0] == 0.0 and s["asa"][0] == 0.0
+    assert erlang.traffic(0, 1800, 180) == 0.0
+    with pytest.raises(ValueError, match="traffic must be a positive"):
+        erlang.erlang_c(3, 0.0)
 
 
 def test_huge_agent_counts_are_quick_and_exact() -> None:

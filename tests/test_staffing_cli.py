@@ -108,6 +108,19 @@ def test_csv_rows_as_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert rows[2]["agents"] == erlang.staffing(12.5 * 300 / 1800, 300, service_level=0.8)["agents"]
 
 
+def test_closed_intervals_need_no_agents(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # acdcore forecast writes 0 calls for intervals outside business hours.
+    text = "interval,calls,aht\n2026-12-01T00:00:00+00:00,0.000,240.0\n2026-12-01T08:00,100,180\n"
+    code, out, _ = run(["--csv", str(write(tmp_path, text)), "--sl", "0.8", "--json"], capsys)
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [r["agents"] for r in rows] == [0, 14]
+    assert rows[0]["service_level"] == 1.0 and rows[0]["occupancy"] == 0.0
+    code, out, _ = run(["--calls", "0", "--aht", "180", "--sl", "0.8", "--json"], capsys)
+    assert code == 0 and json.loads(out)["agents"] == 0
+
+
 def test_csv_with_crlf_and_a_bom(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = tmp_path / "excel.csv"
     p.write_bytes(b"\xef\xbb\xbf" + FORECAST.replace("\n", "\r\n").encode())
@@ -135,7 +148,7 @@ def test_csv_to_a_file_and_to_a_pipe(tmp_path: Path, capsys: pytest.CaptureFixtu
         ("interval,calls,aht\n1,100,180\n\n3,10,180\n", "line 3: empty row"),
         ("interval,calls,aht\n1,100,180\n2,100\n", "line 3: expected 3 fields"),
         ("interval,calls,aht\n1,lots,180\n", "line 2: calls 'lots' is not a number"),
-        ("interval,calls,aht\n1,0,180\n", "line 2: calls must be positive"),
+        ("interval,calls,aht\n1,-1,180\n", "line 2: calls must be >= 0"),
         ("interval,calls,aht\n1,10,-180\n", "line 2: aht must be positive"),
         ("interval,calls,aht\n1,10,nan\n", "line 2: aht must be positive"),
         ("interval,calls,aht\n1,10,180\n2,1e15,180\n", "line 3: traffic must be"),
@@ -155,8 +168,7 @@ def test_bad_csv_rows_are_named_by_line(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--calls", "0", "--aht", "180", "--sl", "0.8"], "--calls must be positive"),
-        (["--calls", "-5", "--aht", "180", "--sl", "0.8"], "--calls must be positive"),
+        (["--calls", "-5", "--aht", "180", "--sl", "0.8"], "--calls must be >= 0"),
         (["--calls", "100", "--aht", "0", "--sl", "0.8"], "aht must be positive"),
         (["--calls", "100", "--sl", "0.8"], "--aht is required"),
         (["--calls", "100", "--aht", "180", "--interval", "0", "--sl", "0.8"], "--interval"),

@@ -78,11 +78,13 @@ def _counts(x: Counts, name: str) -> int | npt.NDArray[np.int64]:
 def traffic(calls: Floats, interval: Floats, aht: Floats) -> Any:
     """Offered traffic in Erlangs: `A = calls * aht / interval`.
 
-    `calls` arrive in an interval of `interval` seconds, each handled for `aht` seconds on
-    average (talk + hold + wrap-up).
+    `calls` (>= 0) arrive in an interval of `interval` seconds, each handled for `aht` seconds
+    on average (talk + hold + wrap-up).
     """
     c, i, h = _floats(calls, "calls"), _floats(interval, "interval"), _floats(aht, "aht")
-    for name, v in (("calls", c), ("interval", i), ("aht", h)):
+    if not np.all(np.isfinite(c) & (np.asarray(c) >= 0)):
+        raise ValueError(f"calls must be >= 0, got {c!r}")
+    for name, v in (("interval", i), ("aht", h)):
         if not np.all(np.isfinite(v) & (np.asarray(v) > 0)):
             raise ValueError(f"{name} must be positive, got {v!r}")
     return c * h / i
@@ -196,6 +198,7 @@ def staffing(
     `service_level`, whose ASA is at most `max_asa` seconds, whose abandonment is at most
     `max_abandon` (needs `patience`) and whose occupancy is at most `max_occupancy`; Erlang C,
     or Erlang A when `patience` (mean seconds) is given. `scheduled = ceil(n / (1 - shrinkage))`.
+    Zero traffic (e.g. a closed interval of a forecast) needs 0 agents; negative is an error.
 
     Returns a dict of `agents`, `scheduled` (int or int64 array) and the metrics at `agents`:
     `service_level`, `asa`, `occupancy`, `p_wait`, `abandon`.

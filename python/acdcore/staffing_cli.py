@@ -110,7 +110,9 @@ def read_csv(path: Path) -> tuple[list[str], np.ndarray, np.ndarray, list[int]]:
                 f"{path}: line {line}: expected 3 fields (interval,calls,aht), got {len(row)}"
             )
         label, calls, aht = (cell.strip() for cell in row)
-        values.append((number(path, line, "calls", calls), number(path, line, "aht", aht)))
+        values.append(
+            (number(path, line, "calls", calls, zero=True), number(path, line, "aht", aht))
+        )
         labels.append(label)
         lines.append(line)
     if not values:
@@ -119,13 +121,15 @@ def read_csv(path: Path) -> tuple[list[str], np.ndarray, np.ndarray, list[int]]:
     return labels, calls_a, aht_a, lines
 
 
-def number(path: Path, line: int, name: str, cell: str) -> float:
+def number(path: Path, line: int, name: str, cell: str, zero: bool = False) -> float:
+    """A CSV cell: a positive number (or zero, when `zero`: an interval with no calls)."""
     try:
         v = float(cell)
     except ValueError:
         raise InputError(f"{path}: line {line}: {name} {cell!r} is not a number") from None
-    if not (math.isfinite(v) and v > 0):
-        raise InputError(f"{path}: line {line}: {name} must be positive, got {cell}")
+    if not (math.isfinite(v) and (v >= 0 if zero else v > 0)):
+        need = ">= 0" if zero else "positive"
+        raise InputError(f"{path}: line {line}: {name} must be {need}, got {cell}")
     return v
 
 
@@ -138,8 +142,8 @@ def compute(
             raise ValueError(
                 f"--interval must be a positive number of seconds, got {args.interval}"
             )
-        if not lines and not (math.isfinite(args.calls) and args.calls > 0):
-            raise ValueError(f"--calls must be positive, got {args.calls}")
+        if not lines and not (math.isfinite(args.calls) and args.calls >= 0):
+            raise ValueError(f"--calls must be >= 0, got {args.calls}")
         return erlang.staffing(
             erlang.traffic(calls, args.interval, aht),
             aht,

@@ -125,13 +125,31 @@ impl Target {
 
 /// Staffing for `traffic` Erlangs with handle time `aht` (seconds): Erlang C, or Erlang A
 /// when `patience` (mean, seconds) is given.
+///
+/// No traffic (an interval the forecast leaves empty, e.g. closed hours) needs no agents: 0
+/// required and scheduled, service level 1, nothing waits.
 pub fn staff(traffic: f64, aht: f64, patience: Option<f64>, target: &Target) -> Result<Staffing> {
-    check_traffic(traffic)?;
+    if traffic != 0.0 {
+        check_traffic(traffic)?;
+    }
     check_seconds("aht", aht)?;
     if let Some(p) = patience {
         check_seconds("patience", p)?;
     }
     target.check(patience)?;
+    if traffic == 0.0 {
+        return Ok(Staffing {
+            agents: 0,
+            scheduled: 0,
+            metrics: Metrics {
+                p_wait: 0.0,
+                service_level: 1.0,
+                asa: 0.0,
+                occupancy: 0.0,
+                abandon: 0.0,
+            },
+        });
+    }
     let (agents, metrics) = match patience {
         None => staff_c(traffic, aht, target)?,
         Some(p) => staff_a(traffic, aht, p, target)?,
@@ -417,6 +435,10 @@ mod tests {
         };
         assert!(err(t, None).contains("no staffing target"));
         assert!(staff(-1.0, 180.0, None, &sl(0.8)).is_err());
+        let none = staff(0.0, 180.0, Some(60.0), &sl(0.8)).unwrap();
+        assert_eq!((none.agents, none.scheduled), (0, 0));
+        assert_eq!(none.metrics.service_level, 1.0);
+        assert!(staff(0.0, 0.0, None, &sl(0.8)).is_err());
         assert!(staff(1e300, 180.0, None, &sl(0.8)).is_err());
         let t = Target {
             max_occupancy: Some(1e-300),
