@@ -11,6 +11,7 @@ pub mod model;
 mod ranked;
 pub mod replay;
 pub mod rng;
+pub mod sip;
 pub mod skills;
 pub mod time;
 
