@@ -100,9 +100,12 @@ fn uri_parts() -> impl Strategy<Value = UriParts> {
     prop_oneof![4 => sip, 1 => tel]
 }
 
+type ParamList = Vec<(String, Option<String>)>;
+/// Display name, URI, header parameters.
+type AddrParts = (Option<String>, UriParts, ParamList);
+
 /// A SIP URI as a name-addr holds it (headers in a URI only appear inside `<...>`).
-fn addr_parts() -> impl Strategy<Value = (Option<String>, UriParts, Vec<(String, Option<String>)>)>
-{
+fn addr_parts() -> impl Strategy<Value = AddrParts> {
     (
         prop::option::of("[A-Za-z0-9 ,;:<>@.-]{0,16}"),
         uri_parts(),
@@ -166,8 +169,8 @@ struct MessageParts {
     request: Option<(String, UriParts)>,
     status: (u16, String),
     vias: Vec<ViaParts>,
-    from: (Option<String>, UriParts, Vec<(String, Option<String>)>),
-    to: (Option<String>, UriParts, Vec<(String, Option<String>)>),
+    from: AddrParts,
+    to: AddrParts,
     call_id: String,
     cseq: u32,
     max_forwards: Option<u8>,
@@ -206,9 +209,7 @@ fn message_parts() -> impl Strategy<Value = MessageParts> {
         )
 }
 
-fn name_addr(
-    (display, uri, p): &(Option<String>, UriParts, Vec<(String, Option<String>)>),
-) -> String {
+fn name_addr((display, uri, p): &AddrParts) -> String {
     NameAddr {
         display: display.as_deref(),
         uri: uri.uri(),
