@@ -6,6 +6,7 @@ mod engine;
 mod errors;
 mod event;
 mod replay;
+mod sip;
 mod stats;
 
 use pyo3::prelude::*;
@@ -24,6 +25,11 @@ mod _core {
     use super::event::PyEvent;
     #[pymodule_export]
     use super::replay::{replay_bytes, replay_file};
+    #[pymodule_export]
+    use super::sip::{
+        NotAcceptableError, PyChallenge, PyNameAddr, PySdp, PySdpAnswer, PySdpMedia, PySipMessage,
+        PyUri, PyVia, SipParseError, sdp_answer, sdp_offer,
+    };
     #[pymodule_export]
     use super::stats::{PyAgentInfo, PyCallInfo, PyQueueStats};
 
