@@ -73,6 +73,10 @@ def test_compact_folded_and_multi_value_headers() -> None:
     vias = m.vias()
     assert [v.transport for v in vias] == ["UDP", "TCP", "UDP"]
     assert vias[0].received == "192.0.2.101"
+    assert str(vias[0]) == vias[0].text == (
+        "SIP/2.0/UDP pc33.example.com:5060;branch=z9hG4bKnashds8;received=192.0.2.101"
+    )
+    assert m.from_.text == '"Alice \\"Al\\" Liddell" <sip:alice@example.com>;tag=1928301774'
     assert m.headers[0][0] == "Via"
     assert m.call_id == "a84b4c76e66710@pc33.example.com"
     assert m.values("k") == ["100rel", "timer", "replaces"]
@@ -223,7 +227,7 @@ def test_uri_parse() -> None:
         5061,
     )
     assert u.params == [("transport", "tcp"), ("lr", None)]
-    assert str(u) == "sips:alice:pw@[2001:db8::1]:5061;transport=tcp;lr?Subject=x"
+    assert str(u) == u.text == "sips:alice:pw@[2001:db8::1]:5061;transport=tcp;lr?Subject=x"
     with pytest.raises(SipParseError, match='bad port "65536"'):
         Uri.parse("sip:a@h:65536")
 

@@ -44,23 +44,17 @@ fn own_params(p: &acdcore::sip::Params<'_>) -> Params {
         .collect()
 }
 
-#[pyclass(name = "Uri", module = "acdcore._core", frozen)]
+#[pyclass(name = "Uri", module = "acdcore._core", frozen, get_all)]
 pub struct PyUri {
-    #[pyo3(get)]
     pub scheme: &'static str,
-    #[pyo3(get)]
     pub user: Option<String>,
-    #[pyo3(get)]
     pub password: Option<String>,
-    #[pyo3(get)]
     pub host: String,
-    #[pyo3(get)]
     pub port: Option<u16>,
-    #[pyo3(get)]
     pub params: Params,
-    #[pyo3(get)]
     pub headers: Vec<(String, String)>,
-    text: String,
+    /// The URI serialized.
+    pub text: String,
 }
 
 impl From<&Uri<'_>> for PyUri {
@@ -100,30 +94,21 @@ impl PyUri {
     }
 }
 
-#[pyclass(name = "Via", module = "acdcore._core", frozen)]
+#[pyclass(name = "Via", module = "acdcore._core", frozen, get_all)]
 pub struct PyVia {
-    #[pyo3(get)]
     pub transport: String,
-    #[pyo3(get)]
     pub host: String,
-    #[pyo3(get)]
     pub port: Option<u16>,
-    #[pyo3(get)]
     pub branch: Option<String>,
-    #[pyo3(get)]
     pub received: Option<String>,
     /// `;rport` present (with or without a value).
-    #[pyo3(get)]
     pub has_rport: bool,
-    #[pyo3(get)]
     pub rport: Option<u16>,
-    #[pyo3(get)]
     pub maddr: Option<String>,
-    #[pyo3(get)]
     pub ttl: Option<u8>,
-    #[pyo3(get)]
     pub params: Params,
-    text: String,
+    /// The value serialized.
+    pub text: String,
 }
 
 impl From<&Via<'_>> for PyVia {
@@ -152,20 +137,16 @@ impl PyVia {
 }
 
 /// From, To, Contact, Route, Record-Route.
-#[pyclass(name = "NameAddr", module = "acdcore._core", frozen)]
+#[pyclass(name = "NameAddr", module = "acdcore._core", frozen, get_all)]
 pub struct PyNameAddr {
-    #[pyo3(get)]
     pub display: Option<String>,
-    #[pyo3(get)]
     pub uri: Py<PyUri>,
-    #[pyo3(get)]
     pub tag: Option<String>,
     /// A Contact's `expires` parameter.
-    #[pyo3(get)]
     pub expires: Option<u32>,
-    #[pyo3(get)]
     pub params: Params,
-    text: String,
+    /// The value serialized.
+    pub text: String,
 }
 
 impl PyNameAddr {

@@ -211,6 +211,7 @@ class Uri:
     port: int | None
     params: list[tuple[str, str | None]]
     headers: list[tuple[str, str]]
+    text: str
     @staticmethod
     def parse(text: str) -> Uri: ...
 
@@ -226,6 +227,7 @@ class Via:
     maddr: str | None
     ttl: int | None
     params: list[tuple[str, str | None]]
+    text: str
 
 @final
 class NameAddr:
@@ -234,6 +236,7 @@ class NameAddr:
     tag: str | None
     expires: int | None
     params: list[tuple[str, str | None]]
+    text: str
 
 @final
 class Challenge:

@@ -169,6 +169,41 @@ fn unsupported_scheme_is_416_and_bad_sdp_names_its_line() {
     assert_eq!(e.to_string(), "SDP line 6: bad RTP payload type \"zero\"");
 }
 
+/// Inputs the fuzzer found (`fuzz_*`): each must now either be refused or round-trip.
+#[test]
+fn fuzz_findings_stay_fixed() {
+    // SDP whose kept lines (p=, an unknown l=) came back in another order; and a line with a
+    // bare CR inside. Now unknown types and control characters are refused with their line.
+    let data = read("fuzz_sdp_line_order.sdp");
+    assert_eq!(
+        Sdp::parse(&data).unwrap_err().to_string(),
+        "SDP line 9: CR or NUL inside a line"
+    );
+    let e = Sdp::parse(b"v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nl=x\r\n").unwrap_err();
+    assert_eq!(e.to_string(), "SDP line 4: unknown or misplaced l= line");
+    let e = Sdp::parse(b"v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nm=audio 1 RTP/AVP 0\r\nu=x\r\n")
+        .unwrap_err();
+    assert_eq!(e.to_string(), "SDP line 5: unknown or misplaced u= line");
+    let reordered =
+        b"v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nb=AS:64\r\nc=IN IP4 h\r\np=+1 555\r\nt=0 0\r\n";
+    let s = Sdp::parse(reordered).unwrap();
+    let text = String::from_utf8(s.to_bytes()).unwrap();
+    assert_eq!(
+        text,
+        "v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\np=+1 555\r\nc=IN IP4 h\r\nb=AS:64\r\nt=0 0\r\n"
+    );
+    assert_eq!(Sdp::parse(text.as_bytes()).unwrap(), s);
+    let e = Sdp::parse(b"v=0\r\no=- 1 1 IN IP4 h\r\ns=a\rb\r\n").unwrap_err();
+    assert_eq!(e.to_string(), "SDP line 3: CR or NUL inside a line");
+    // The same rule for SIP header lines (a bare CR would otherwise be copied into replies).
+    let invite = read("sipp_uac_invite.sip");
+    let text = String::from_utf8(invite)
+        .unwrap()
+        .replacen("Performance Test", "Perf\rTest", 1);
+    let e = Message::parse(text.as_bytes()).unwrap_err();
+    assert_eq!(e.to_string(), "line 9: CR or NUL inside a line");
+}
+
 #[test]
 fn sipp_invite_as_captured() {
     let data = read("sipp_uac_invite.sip");

@@ -117,6 +117,12 @@ fn split_head<'a>(buf: &'a [u8], start: usize, limits: &Limits) -> Result<Option
         if line.is_empty() {
             break;
         }
+        if line.iter().any(|b| *b == b'\r' || *b == 0) {
+            return Err(ParseError::Line {
+                line: lines.len() + 1,
+                reason: "CR or NUL inside a line".into(),
+            });
+        }
         lines.push(line);
         if lines.len() > limits.max_headers + 1 {
             return Err(ParseError::TooManyHeaders {

@@ -342,6 +342,10 @@ impl Sdp {
     pub fn parse(body: &[u8]) -> Result<Self> {
         let text = std::str::from_utf8(body)
             .map_err(|e| sdp_err(0, format!("not UTF-8 at byte {}", e.valid_up_to())))?;
+        let line_texts = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+        if let Some(n) = line_texts.clone().position(|l| l.contains(['\r', '\0'])) {
+            return Err(sdp_err(n + 1, "CR or NUL inside a line"));
+        }
         let mut lines = text
             .split('\n')
             .map(|l| l.strip_suffix('\r').unwrap_or(l))
@@ -363,21 +367,14 @@ impl Sdp {
             return Err(sdp_err(n, format!("unsupported version {:?}", clip(v))));
         }
         let (n, o) = next_typed('o')?;
-        let [
-            username,
-            session_id,
-            session_version,
-            nettype,
-            addrtype,
-            address,
-        ] = fields::<6>(o, n, "o=")?;
+        let [user, id, version, net, addrtype, addr] = fields::<6>(o, n, "o=")?;
         let origin = Origin {
-            username,
-            session_id,
-            session_version,
-            nettype,
+            username: user,
+            session_id: id,
+            session_version: version,
+            nettype: net,
             addrtype,
-            address,
+            address: addr,
         };
         let (_, s) = next_typed('s')?;
         let mut sdp = Sdp {
@@ -396,6 +393,16 @@ impl Sdp {
             }
             let (kind, value) = (char::from(b[0]), &l[2..]);
             let media = sdp.media.last_mut();
+            // RFC 8866 section 5 lets a parser reject types it does not know; kept lines must
+            // be in a section that has them, so serializing can put them back in order.
+            let allowed = if media.is_some() {
+                "icbkam"
+            } else {
+                "iuepcbtrzkam"
+            };
+            if !allowed.contains(kind) {
+                return Err(sdp_err(n, format!("unknown or misplaced {kind}= line")));
+            }
             match (kind, media) {
                 ('m', _) => sdp.media.push(parse_media(value, n)?),
                 ('c', Some(m)) => m.connection = Some(parse_connection(value, n)?),
@@ -423,6 +430,11 @@ impl Sdp {
                 }),
             }
         }
+        // Kept lines in the order serialization writes them (RFC 8866 order, stable within).
+        sdp.extra.sort_by_key(|l| session_rank(l.kind));
+        for m in &mut sdp.media {
+            m.extra.sort_by_key(|l| u8::from(l.kind != 'i'));
+        }
         Ok(sdp)
     }
 
@@ -442,6 +454,15 @@ impl Sdp {
             .as_ref()
             .or(self.connection.as_ref())
             .map(|c| c.address.as_str())
+    }
+}
+
+/// Where a kept session-level line goes: before c=, between c= and t=, after t=.
+fn session_rank(kind: char) -> u8 {
+    match kind {
+        'i' | 'u' | 'e' | 'p' => 0,
+        'b' => 1,
+        _ => 2,
     }
 }
 
@@ -481,15 +502,15 @@ impl fmt::Display for Sdp {
             o.address,
             self.session_name
         );
-        write_extra(&mut out, &self.extra, |k| "iuep".contains(k));
+        write_extra(&mut out, &self.extra, |k| session_rank(k) == 0);
         if let Some(c) = &self.connection {
             write_conn(&mut out, c);
         }
-        write_extra(&mut out, &self.extra, |k| k == 'b');
+        write_extra(&mut out, &self.extra, |k| session_rank(k) == 1);
         for (start, stop) in &self.times {
             let _ = write!(out, "t={start} {stop}\r\n");
         }
-        write_extra(&mut out, &self.extra, |k| !"iuepb".contains(k));
+        write_extra(&mut out, &self.extra, |k| session_rank(k) == 2);
         write_attrs(&mut out, &self.attributes);
         for m in &self.media {
             let _ = write!(out, "m={} {}", m.kind, m.port);
