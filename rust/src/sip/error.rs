@@ -1,8 +1,11 @@
 //! One error type for everything the SIP parser rejects. The message names the line or header
-//! so that a server can send it back as the reason phrase of a 400 (or 505, 513: see
+//! so that a server can send it back as the reason phrase of a 400 (or 416, 505, 513: see
 //! [`ParseError::status`]).
 
 use std::fmt;
+
+/// Input quoted in messages is clipped (the engine's rule): a reason phrase stays short.
+pub(crate) use crate::error::clip;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParseError {
@@ -52,19 +55,6 @@ impl ParseError {
             _ => 400,
         }
     }
-}
-
-/// Input quoted in messages is clipped: a reason phrase must stay short whatever arrived.
-pub(crate) fn clip(s: &str) -> String {
-    const MAX: usize = 48;
-    if s.len() <= MAX {
-        return s.to_owned();
-    }
-    let mut end = MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &s[..end])
 }
 
 impl fmt::Display for ParseError {
