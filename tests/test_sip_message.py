@@ -73,8 +73,10 @@ def test_compact_folded_and_multi_value_headers() -> None:
     vias = m.vias()
     assert [v.transport for v in vias] == ["UDP", "TCP", "UDP"]
     assert vias[0].received == "192.0.2.101"
-    assert str(vias[0]) == vias[0].text == (
-        "SIP/2.0/UDP pc33.example.com:5060;branch=z9hG4bKnashds8;received=192.0.2.101"
+    assert (
+        str(vias[0])
+        == vias[0].text
+        == ("SIP/2.0/UDP pc33.example.com:5060;branch=z9hG4bKnashds8;received=192.0.2.101")
     )
     assert m.from_.text == '"Alice \\"Al\\" Liddell" <sip:alice@example.com>;tag=1928301774'
     assert m.headers[0][0] == "Via"
