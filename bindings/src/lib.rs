@@ -9,6 +9,7 @@ mod event;
 mod forecast;
 mod replay;
 mod simulate;
+mod sip;
 mod stats;
 
 use pyo3::prelude::*;
@@ -33,6 +34,11 @@ mod _core {
     use super::replay::{replay_bytes, replay_file};
     #[pymodule_export]
     use super::simulate::{PyScenario, PySimulation, mean_ci, student_t975};
+    #[pymodule_export]
+    use super::sip::{
+        NotAcceptableError, PyChallenge, PyNameAddr, PySdp, PySdpAnswer, PySdpMedia, PySipMessage,
+        PyUri, PyVia, SipParseError, sdp_answer, sdp_offer,
+    };
     #[pymodule_export]
     use super::stats::{PyAgentInfo, PyCallInfo, PyQueueStats};
 

@@ -14,6 +14,7 @@ mod ranked;
 pub mod replay;
 pub mod rng;
 pub mod sim;
+pub mod sip;
 pub mod skills;
 pub mod time;
 
