@@ -301,6 +301,7 @@ def staffing(
     shrinkage: float = 0.0,
     patience: _Floats | None = None,
 ) -> dict[str, Any]: ...
+
 class SipParseError(ValueError):
     """A SIP message, URI or SDP body that does not parse; `status` is the answer it deserves."""
 
