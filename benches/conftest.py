@@ -60,3 +60,8 @@ def pytest_terminal_summary(
             terminalreporter.write_line(
                 f"replay ratio, {what}: pure-Python baseline / acdcore = {r:.1f}x"
             )
+    r = rep.ratio("pyworkforce-staffing", "acdcore-staffing")
+    if r is not None:
+        terminalreporter.write_line(
+            f"staffing ratio, same intervals: pyworkforce / acdcore = {r:.0f}x"
+        )

@@ -3,11 +3,13 @@
 
 mod distribution;
 mod engine;
+mod erlang;
 mod errors;
 mod event;
 mod forecast;
 mod replay;
 mod simulate;
+mod sip;
 mod stats;
 
 use pyo3::prelude::*;
@@ -21,6 +23,8 @@ mod _core {
     #[pymodule_export]
     use super::engine::PyEngine;
     #[pymodule_export]
+    use super::erlang::{erlang_b, erlang_metrics, staffing};
+    #[pymodule_export]
     use super::errors::StateError;
     #[pymodule_export]
     use super::event::PyEvent;
@@ -30,6 +34,11 @@ mod _core {
     use super::replay::{replay_bytes, replay_file};
     #[pymodule_export]
     use super::simulate::{PyScenario, PySimulation, mean_ci, student_t975};
+    #[pymodule_export]
+    use super::sip::{
+        NotAcceptableError, PyChallenge, PyNameAddr, PySdp, PySdpAnswer, PySdpMedia, PySipMessage,
+        PyUri, PyVia, SipParseError, sdp_answer, sdp_offer,
+    };
     #[pymodule_export]
     use super::stats::{PyAgentInfo, PyCallInfo, PyQueueStats};
 

@@ -5,7 +5,7 @@ and escalation. Time is an input to every operation (`now`, seconds), so the sam
 serves live calls, trace replay (`replay`) and simulation, deterministically.
 """
 
-from acdcore import forecast
+from acdcore import erlang, forecast
 from acdcore._core import (
     AGENT_STATES,
     EVENT_KINDS,
@@ -34,6 +34,7 @@ __all__ = [
     "Scenario",
     "SimulationResult",
     "StateError",
+    "erlang",
     "forecast",
     "replay",
     "replay_lines",

@@ -13,20 +13,35 @@ __all__ = [
     "STRATEGIES",
     "AgentInfo",
     "CallInfo",
+    "Challenge",
     "Distributor",
     "Engine",
     "Event",
+    "NameAddr",
+    "NotAcceptableError",
     "QueueStats",
     "Scenario",
+    "Sdp",
+    "SdpAnswer",
+    "SdpMedia",
     "Simulation",
+    "SipMessage",
+    "SipParseError",
     "StateError",
+    "Uri",
+    "Via",
     "bin_history",
+    "erlang_b",
+    "erlang_metrics",
     "fit_history",
     "learn_profile",
     "mean_ci",
     "replay_bytes",
     "replay_file",
+    "sdp_answer",
+    "sdp_offer",
     "spread_volume",
+    "staffing",
     "student_t975",
 ]
 
@@ -262,3 +277,220 @@ def learn_profile(first: int, calls: _Array, *, interval: int, utc_offset: int) 
 def spread_volume(
     total: float, first: int, n: int, weights: _Array, *, interval: int, utc_offset: int
 ) -> _Array: ...
+
+_Floats = float | npt.NDArray[np.float64]
+_Counts = int | npt.NDArray[np.int64]
+
+def erlang_b(agents: _Counts, traffic: _Floats) -> Any: ...
+def erlang_metrics(
+    agents: _Counts,
+    traffic: _Floats,
+    aht: _Floats,
+    threshold: _Floats,
+    patience: _Floats | None = None,
+) -> dict[str, Any]: ...
+def staffing(
+    traffic: _Floats,
+    aht: _Floats,
+    *,
+    service_level: float | None = None,
+    threshold: float = 20.0,
+    max_asa: float | None = None,
+    max_abandon: float | None = None,
+    max_occupancy: float | None = None,
+    shrinkage: float = 0.0,
+    patience: _Floats | None = None,
+) -> dict[str, Any]: ...
+
+class SipParseError(ValueError):
+    """A SIP message, URI or SDP body that does not parse; `status` is the answer it deserves."""
+
+    status: int
+
+class NotAcceptableError(ValueError):
+    """An SDP offer with nothing this side accepts (488 Not Acceptable Here)."""
+
+@final
+class Uri:
+    scheme: str
+    user: str | None
+    password: str | None
+    host: str
+    port: int | None
+    params: list[tuple[str, str | None]]
+    headers: list[tuple[str, str]]
+    text: str
+    @staticmethod
+    def parse(text: str) -> Uri: ...
+
+@final
+class Via:
+    transport: str
+    host: str
+    port: int | None
+    branch: str | None
+    received: str | None
+    has_rport: bool
+    rport: int | None
+    maddr: str | None
+    ttl: int | None
+    params: list[tuple[str, str | None]]
+    text: str
+
+@final
+class NameAddr:
+    display: str | None
+    uri: Uri
+    tag: str | None
+    expires: int | None
+    params: list[tuple[str, str | None]]
+    text: str
+
+@final
+class Challenge:
+    scheme: str
+    params: list[tuple[str, str]]
+    def param(self, name: str) -> str | None: ...
+
+@final
+class SipMessage:
+    @staticmethod
+    def parse(data: bytes, max_message: int = 65535) -> SipMessage: ...
+    @staticmethod
+    def parse_stream(data: bytes, max_message: int = 65535) -> tuple[SipMessage | None, int]: ...
+    @staticmethod
+    def request(
+        method: str,
+        uri: str,
+        headers: Sequence[tuple[str, str]] = ...,
+        body: bytes = ...,
+        content_type: str | None = None,
+    ) -> SipMessage: ...
+    @staticmethod
+    def response(
+        status: int,
+        reason: str | None = None,
+        headers: Sequence[tuple[str, str]] = ...,
+        body: bytes = ...,
+        content_type: str | None = None,
+    ) -> SipMessage: ...
+    def reply(
+        self,
+        status: int,
+        reason: str | None = None,
+        to_tag: str | None = None,
+        headers: Sequence[tuple[str, str]] = ...,
+        body: bytes = ...,
+        content_type: str | None = None,
+    ) -> SipMessage: ...
+    def cancel(self) -> SipMessage: ...
+    def ack_for(self, response: SipMessage) -> SipMessage: ...
+    def with_header(self, name: str, value: str) -> SipMessage: ...
+    def without_header(self, name: str) -> SipMessage: ...
+    def to_bytes(self) -> bytes: ...
+    @property
+    def is_request(self) -> bool: ...
+    @property
+    def method(self) -> str | None: ...
+    @property
+    def request_uri(self) -> str | None: ...
+    def uri(self) -> Uri: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def headers(self) -> list[tuple[str, str]]: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def content_length(self) -> int: ...
+    @property
+    def content_type(self) -> str | None: ...
+    @property
+    def call_id(self) -> str: ...
+    @property
+    def cseq(self) -> tuple[int, str]: ...
+    @property
+    def max_forwards(self) -> int | None: ...
+    @property
+    def expires(self) -> int | None: ...
+    def header(self, name: str) -> str | None: ...
+    def header_lines(self, name: str) -> list[str]: ...
+    def values(self, name: str) -> list[str]: ...
+    def vias(self) -> list[Via]: ...
+    @property
+    def from_(self) -> NameAddr: ...
+    @property
+    def to(self) -> NameAddr: ...
+    def contacts(self) -> list[NameAddr]: ...
+    @property
+    def contact_star(self) -> bool: ...
+    def routes(self) -> list[NameAddr]: ...
+    def record_routes(self) -> list[NameAddr]: ...
+    def auth(self, name: str) -> list[Challenge]: ...
+
+@final
+class SdpMedia:
+    @property
+    def kind(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def proto(self) -> str: ...
+    @property
+    def payload_types(self) -> list[int]: ...
+    @property
+    def direction(self) -> str: ...
+    @property
+    def address(self) -> str | None: ...
+    @property
+    def ptime(self) -> int | None: ...
+    def rtpmap(self, pt: int) -> tuple[str, int] | None: ...
+    def fmtp(self, pt: int) -> str | None: ...
+    @property
+    def attributes(self) -> list[tuple[str, str | None]]: ...
+
+@final
+class Sdp:
+    @staticmethod
+    def parse(data: bytes) -> Sdp: ...
+    def to_bytes(self) -> bytes: ...
+    @property
+    def session_name(self) -> str: ...
+    @property
+    def origin_address(self) -> str: ...
+    @property
+    def address(self) -> str | None: ...
+    @property
+    def media(self) -> list[SdpMedia]: ...
+
+@final
+class SdpAnswer:
+    sdp: bytes
+    payload_type: int
+    codec: str
+    clock_rate: int
+    dtmf_payload_type: int | None
+    remote_address: str
+    remote_port: int
+    direction: str
+    ptime: int | None
+
+def sdp_offer(
+    address: str,
+    port: int,
+    codecs: Sequence[str] = ...,
+    dtmf: bool = True,
+    session_id: int = 0,
+    session_version: int = 0,
+) -> bytes: ...
+def sdp_answer(
+    offer: bytes,
+    address: str,
+    port: int,
+    codecs: Sequence[str] = ...,
+    dtmf: bool = True,
+    session_id: int = 0,
+    session_version: int = 0,
+) -> SdpAnswer: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from acdcore import _core, forecast_cli, simulate_cli
+from acdcore import _core, forecast_cli, simulate_cli, staffing_cli
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="run the engine over a JSON-lines trace")
     p.add_argument("trace", help="trace file (docs/trace-format.md)")
     p.set_defaults(func=_replay)
+    staffing_cli.register(sub)
 
     simulate_cli.register(sub)
     forecast_cli.register(sub)

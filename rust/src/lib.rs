@@ -6,6 +6,7 @@
 
 pub mod distribution;
 pub mod engine;
+pub mod erlang;
 pub mod error;
 pub mod forecast;
 pub mod model;
@@ -13,6 +14,7 @@ mod ranked;
 pub mod replay;
 pub mod rng;
 pub mod sim;
+pub mod sip;
 pub mod skills;
 pub mod time;
 

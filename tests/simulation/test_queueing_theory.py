@@ -95,3 +95,39 @@ def test_littles_law_in_the_example_center() -> None:
         )
         area = cols["queue_mean"].sum() * run["interval"]
         assert area == pytest.approx(t["wait_mean"] * settled, rel=1e-9)
+
+
+# (agents, load, mean patience in handle times)
+ERLANG_A_CASES = [(10, 0.9, 1.0), (30, 1.0, 0.5), (50, 1.2, 2.0)]
+
+
+@pytest.mark.parametrize(("c", "rho", "patience"), ERLANG_A_CASES)
+def test_mmc_with_patience_agrees_with_erlang_a(c: int, rho: float, patience: float) -> None:
+    """M/M/c+M against the package's own Erlang A (itself checked against mpmath and the
+    birth-death chain in tests/test_erlang.py), overloaded centers included."""
+    from acdcore import erlang
+
+    aht, threshold = 120.0, 20.0
+    scn = acdcore.Scenario.mmc(
+        c,
+        rho * c / aht,
+        aht,
+        80_000,
+        patience=patience * aht,
+        threshold=threshold,
+        warmup=50 * aht,
+    )
+    result = acdcore.simulate(scn, seed=5, replications=6)
+    want = erlang.metrics(c, rho * c, aht, threshold, patience * aht)
+    for name, key in [
+        ("p_wait", "p_wait"),
+        ("service_level", "service_level"),
+        ("asa", "asa"),
+        ("abandon_rate", "abandon"),
+        ("occupancy", "occupancy"),
+    ]:
+        mean, half = result.totals[name], result.ci[name]
+        expected = float(want[key])
+        assert abs(mean - expected) <= 1.5 * half + 1e-3 * expected, (
+            f"{name}: simulated {mean:.5f} +- {half:.5f}, Erlang A {expected:.5f}"
+        )

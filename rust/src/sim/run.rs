@@ -94,6 +94,10 @@ pub struct Simulation {
     agents: Vec<AgentRec>,
     queue_ids: Vec<String>,
     arrivals: u64,
+    /// Arrivals and retrials in the heap, and calls in the engine: when both are zero (and no
+    /// wrap-up runs) the run is over, whatever stale patience or schedule events remain.
+    arrivals_due: u64,
+    in_system: u64,
     /// Per trace-driven stream: the next trace call.
     cursor: Vec<u32>,
     intervals: Vec<Interval>,
@@ -131,6 +135,8 @@ impl Simulation {
             agents: Vec::new(),
             queue_ids: scn.queues.iter().map(|(id, _)| id.clone()).collect(),
             arrivals: 0,
+            arrivals_due: 0,
+            in_system: 0,
             cursor: vec![0; scn.streams.len()],
             intervals: Vec::new(),
             queues: scn
@@ -182,6 +188,9 @@ impl Simulation {
     }
 
     fn push(&mut self, at: f64, ev: Ev) {
+        if matches!(ev, Ev::Arrive { .. } | Ev::Retry { .. }) {
+            self.arrivals_due += 1;
+        }
         self.seq += 1;
         self.heap.push(Reverse((Time(at), self.seq, ev)));
     }
@@ -239,8 +248,10 @@ impl Simulation {
         while !self.done {
             let next_ev = self.heap.peek().map(|Reverse((t, _, _))| t.0);
             let next_timer = self.engine.next_timer_at();
+            let drained = self.arrivals_due == 0 && self.in_system == 0;
             match (next_ev, next_timer) {
                 (None, None) => self.finish(),
+                (_, None) if drained => self.finish(),
                 // An engine timer comes first: let the engine run it at its own time. At a tie
                 // the host's event goes first, and the engine runs the timer inside it
                 // before the event itself (as in replay).
@@ -257,6 +268,9 @@ impl Simulation {
                         return Ok(true);
                     }
                     let Reverse((at, _, ev)) = self.heap.pop().expect("peeked");
+                    if matches!(ev, Ev::Arrive { .. } | Ev::Retry { .. }) {
+                        self.arrivals_due -= 1;
+                    }
                     self.now = at.0;
                     self.apply(at.0, ev)?;
                     self.absorb();
@@ -347,6 +361,7 @@ impl Simulation {
             self.push(at, Ev::Patience { slot, generation });
         }
         self.queue_change(t, 1);
+        self.in_system += 1;
         self.set_id(slot);
         let traced = st.arrivals.as_ref().and_then(|a| a.get(item as usize));
         let (priority, skills) = match traced {
@@ -595,6 +610,7 @@ impl Simulation {
     }
 
     fn release(&mut self, slot: u32) {
+        self.in_system -= 1;
         self.calls[slot as usize].phase = Phase::Free;
         self.free.push(slot);
     }

@@ -1,0 +1,206 @@
+//! Erlang A (M/M/n+M, Palm's model): callers abandon after an exponential patience of mean
+//! `patience` seconds, so the queue is stable at any load.
+//!
+//! Rates: arrivals `lambda = A / aht`, service `mu = 1 / aht`, abandonment
+//! `theta = 1 / patience`; write `x = lambda / theta`, `a = n mu / theta`. With `m` callers
+//! queued the state's weight relative to `pi_n` is `t_m = x^m / ((a+1) ... (a+m))`, so
+//! (Garnett, Mandelbaum & Reiman 2002; Mandelbaum & Zeltyn 2004, in series form):
+//!
+//! - `J = sum t_m` (the queue's mass, `a e^x x^-a gamma(a, x)`), `P(wait) = J / (S + J)`;
+//! - `P(abandon) = P(wait) * K / (x J)` with `K = sum m t_m` (Little: `theta E[queue] / lambda`);
+//! - a caller who finds `m` queued is served after `V = sum_{j=0..m} Exp(n mu + j theta)`;
+//!   `e^(-theta V)` is Beta(a, m + 1), so it is answered (patience beyond `V`) with probability
+//!   `a / (a+m+1)`: `P(answered | wait) = Sv / J`, `Sv = sum t_m a / (a+m+1)`;
+//! - its mean wait when answered is `sum_{j=1..m+1} 1 / (theta (a+j))` weighted the same way:
+//!   `ASA = P(wait) patience Hs / J / P(answered)`, `Hs = sum t_m a/(a+m+1) H_m`;
+//! - answered after more than `t` (summing the Beta tails over `m`):
+//!   `P(answered, V > t | wait) = a/(a+1) u^(a+1) e^(x (1-u)) G(a+1, x u) / J`, `u = e^(-theta t)`,
+//!   with [`gamma_series`] `G`; the service level is answered within `t` over all offered calls
+//!   (abandoned calls count as missed, as in the engine's queue statistics).
+
+use super::sums::{BIG, EPS, LN_BIG, Scaled, below_sum, gamma_series, ln_1p_exp, series_terms};
+use super::{Metrics, check_agents, check_seconds, check_threshold, check_traffic};
+use crate::error::{Error, Result};
+
+/// More terms than this means a patience so long against the handle time, at such a load,
+/// that the model is Erlang C in all but cost.
+const MAX_TERMS: f64 = 5e7;
+
+/// Erlang A metrics of `agents` offered `traffic` Erlangs, handle time `aht`, mean patience
+/// `patience` and service-level `threshold` (seconds). Any load is stable.
+pub fn erlang_a(
+    agents: u64,
+    traffic: f64,
+    aht: f64,
+    patience: f64,
+    threshold: f64,
+) -> Result<Metrics> {
+    check_agents(agents)?;
+    check_traffic(traffic)?;
+    check_seconds("aht", aht)?;
+    check_seconds("patience", patience)?;
+    check_threshold(threshold)?;
+    with_below(
+        agents,
+        traffic,
+        aht,
+        patience,
+        threshold,
+        below_sum(agents, traffic),
+    )
+}
+
+/// Erlang A metrics of checked inputs, given `S(n, A)` (which the staffing search carries
+/// from one agent count to the next).
+pub(crate) fn with_below(
+    agents: u64,
+    traffic: f64,
+    aht: f64,
+    patience: f64,
+    threshold: f64,
+    below: Scaled,
+) -> Result<Metrics> {
+    let r = patience / aht;
+    let (x, a) = (traffic * r, agents as f64 * r);
+    let terms = series_terms(a, x);
+    if terms.is_nan() || terms > MAX_TERMS {
+        return Err(Error::invalid(format!(
+            "patience {patience} s is too long against aht {aht} s at {traffic} Erlangs for \
+             Erlang A to sum; without a patience (Erlang C) the answer is the same to within \
+             its precision when agents exceed traffic"
+        )));
+    }
+    let q = queue_sums(a, x);
+    let ln_j = q.j.ln() + q.ln_scale;
+    let p_wait = (-ln_1p_exp(below.ln() - ln_j)).exp();
+    let p_none = (-ln_1p_exp(ln_j - below.ln())).exp();
+    let served = q.sv / q.j;
+    let answered = p_none + p_wait * served;
+    let abandon = p_wait * q.k / (x * q.j);
+    let asa = if p_wait == 0.0 {
+        0.0
+    } else {
+        p_wait * patience * (q.hs / q.j) / answered
+    };
+    let theta_t = threshold / patience;
+    let late = if threshold == 0.0 {
+        served
+    } else {
+        let u = (-theta_t).exp();
+        let g = gamma_series(a + 1.0, x * u);
+        let ln_late = -(a + 1.0) * theta_t - x * (-theta_t).exp_m1() + g.ln() - ln_j;
+        a / (a + 1.0) * ln_late.exp()
+    };
+    Ok(Metrics {
+        p_wait,
+        service_level: p_none + p_wait * (served - late).max(0.0),
+        asa,
+        // Rounding can put a saturated queue a few ulps above 1.
+        occupancy: (traffic * answered / agents as f64).min(1.0),
+        abandon,
+    })
+}
+
+/// The four queue sums of the module docs, all relative to `pi_n` and sharing one scale.
+struct QueueSums {
+    j: f64,
+    k: f64,
+    sv: f64,
+    hs: f64,
+    ln_scale: f64,
+}
+
+fn queue_sums(a: f64, x: f64) -> QueueSums {
+    let mut s = QueueSums {
+        j: 0.0,
+        k: 0.0,
+        sv: 0.0,
+        hs: 0.0,
+        ln_scale: 0.0,
+    };
+    let mut t = 1.0;
+    let mut h = 0.0;
+    let mut m = 0.0;
+    loop {
+        let inv = 1.0 / (a + m + 1.0);
+        h += inv;
+        let w = t * a * inv;
+        s.j += t;
+        s.k += m * t;
+        s.sv += w;
+        s.hs += w * h;
+        let q = x * inv;
+        if q < 1.0 && s.k > 0.0 {
+            let rest = t * q * (m + 2.0) / ((1.0 - q) * (1.0 - q));
+            if rest < EPS * s.j.min(s.k) {
+                break;
+            }
+        }
+        if q == 0.0 {
+            break;
+        }
+        t *= q;
+        if t > BIG {
+            t /= BIG;
+            s.j /= BIG;
+            s.k /= BIG;
+            s.sv /= BIG;
+            s.hs /= BIG;
+            s.ln_scale += LN_BIG;
+        }
+        m += 1.0;
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::erlang::erlang_c;
+
+    fn close(a: f64, b: f64, rel: f64) -> bool {
+        (a - b).abs() <= rel * b.abs().max(1e-300)
+    }
+
+    #[test]
+    fn answered_and_abandoned_add_up() {
+        for &(n, a, p) in &[(10u64, 8.0, 60.0), (10, 14.0, 30.0), (200, 190.0, 300.0)] {
+            let m = erlang_a(n, a, 180.0, p, 20.0).unwrap();
+            let answered = m.occupancy * n as f64 / a;
+            assert!(close(answered + m.abandon, 1.0, 1e-13), "{m:?}");
+            assert!(m.service_level > 0.0 && m.service_level < 1.0);
+        }
+    }
+
+    #[test]
+    fn long_patience_tends_to_erlang_c() {
+        let c = erlang_c(12, 10.0, 1.0, 0.5).unwrap();
+        let a = erlang_a(12, 10.0, 1.0, 1e7, 0.5).unwrap();
+        assert!(close(a.p_wait, c.p_wait, 1e-5), "{a:?} {c:?}");
+        assert!(close(a.service_level, c.service_level, 1e-5));
+        assert!(close(a.asa, c.asa, 1e-5));
+        assert!(a.abandon < 1e-6);
+    }
+
+    #[test]
+    fn one_agent_with_patience_equal_to_aht() {
+        // n = 1, theta = mu: the queue is M/M/1-like with departure rate mu (k + 1) from k
+        // queued, so pi_{1+m} / pi_1 = A^m / (m+1)! * 1 and J = (e^A - 1) / A.
+        let a = 0.8;
+        let m = erlang_a(1, a, 1.0, 1.0, 0.0).unwrap();
+        let j = a.exp_m1() / a;
+        let p_wait = j / (1.0 / a + j);
+        assert!(close(m.p_wait, p_wait, 1e-14), "{} {}", m.p_wait, p_wait);
+        assert!(close(m.service_level, 1.0 - p_wait, 1e-14));
+    }
+
+    #[test]
+    fn overload_is_fine_and_bad_patience_is_named() {
+        let m = erlang_a(50, 100.0, 300.0, 120.0, 20.0).unwrap();
+        assert!(m.abandon > 0.4 && m.abandon < 0.6, "{m:?}");
+        let e = erlang_a(5, 1.0, 1.0, 0.0, 0.0).unwrap_err().to_string();
+        assert!(e.contains("patience"), "{e}");
+        assert!(erlang_a(5, 1e5, 1.0, 1e9, 0.0).is_err());
+        assert!(erlang_a(5, 1e5, 1e-300, 1e300, 0.0).is_err());
+    }
+}
