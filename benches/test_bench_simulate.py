@@ -225,4 +225,8 @@ def test_erlang_c_known_values() -> None:
     assert math.isclose(erlang_c(1, 0.5), 0.5)  # M/M/1: P(wait) = rho
     assert math.isclose(erlang_c(2, 1.0), 1 / 3)  # B(2, 1) = 1/5
     assert math.isclose(erlang_asa(1, 0.5, 1.0), 1.0)  # M/M/1: Wq = rho / (mu - lambda)
-    assert 0.0 < erlang_c(AGENTS, RATE * AHT) < 1.0
+    # The bench's own recurrence agrees with the library's Erlang C.
+    from acdcore import erlang
+
+    assert math.isclose(erlang_c(AGENTS, RATE * AHT), erlang.erlang_c(AGENTS, RATE * AHT))
+    assert math.isclose(erlang_asa(AGENTS, RATE, AHT), erlang.asa(AGENTS, RATE * AHT, AHT))
