@@ -43,6 +43,7 @@ py-test: build
 test: rust-test lint py-test
 
 bench: build
+	$(VENV)/bin/maturin develop --release --extras dev,bench -q
 	cargo bench -p acdcore --bench routing
 	$(PY) -m pytest benches -q --benchmark-only
 
