@@ -325,27 +325,8 @@ impl Simulation {
             }
             None => false,
         };
-        let slot = match self.free.pop() {
-            Some(s) => s,
-            None => {
-                self.calls.push(CallRec {
-                    generation: 0,
-                    phase: Phase::Free,
-                    stream,
-                    item,
-                    attempt,
-                    arrival: t,
-                    interval: k,
-                    counted,
-                    callback,
-                });
-                (self.calls.len() - 1) as u32
-            }
-        };
-        let rec = &mut self.calls[slot as usize];
-        rec.generation = rec.generation.wrapping_add(1);
-        *rec = CallRec {
-            generation: rec.generation,
+        let record = CallRec {
+            generation: 0,
             phase: Phase::Waiting,
             stream,
             item,
@@ -355,6 +336,22 @@ impl Simulation {
             counted,
             callback,
         };
+        // A reused slot gets a new generation, so the last occupant's patience event is stale.
+        let slot = match self.free.pop() {
+            Some(s) => {
+                let generation = self.calls[s as usize].generation.wrapping_add(1);
+                self.calls[s as usize] = CallRec {
+                    generation,
+                    ..record
+                };
+                s
+            }
+            None => {
+                self.calls.push(record);
+                (self.calls.len() - 1) as u32
+            }
+        };
+        let rec = &self.calls[slot as usize];
         if !callback && let Some(p) = &st.patience {
             let generation = rec.generation;
             let at = t + p.sample(&mut self.rng);
