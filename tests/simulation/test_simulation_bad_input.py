@@ -165,3 +165,17 @@ def test_cli_bad_scenario_file(tmp_path: Path) -> None:
     p = cli(str(path), "--json")
     assert p.returncode == 2
     assert 'group "g": agents must be >= 1' in p.stderr
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        "interval = 0.001\nintervals = 900000000",
+        "interval = 1\ncalls = 5",
+    ],
+)
+def test_runs_spanning_millions_of_intervals_are_refused(settings: str) -> None:
+    """Not ground through for hours: a tiny interval, or calls so rare they take ages."""
+    text = GOOD.replace("intervals = 2", settings).replace("rate = 0.01", "rate = 0.000001")
+    with pytest.raises(ValueError, match="more than 1000000 intervals"):
+        simulate(Scenario.from_toml(text))

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::dist::{exp1, uniform};
 use super::scenario::Prepared;
 use super::stats::{Interval, Measured, RunResult, WAIT_BINS};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{AgentState, Event};
 use crate::rng::Rng;
 use crate::time::Time;
@@ -51,6 +51,9 @@ enum Ev {
 }
 
 const NO_ITEM: u32 = u32::MAX;
+
+/// Most reporting intervals one run may span (30-minute intervals: 57 years).
+const MAX_INTERVALS: f64 = 1e6;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Phase {
@@ -248,6 +251,19 @@ impl Simulation {
         while !self.done {
             let next_ev = self.heap.peek().map(|Reverse((t, _, _))| t.0);
             let next_timer = self.engine.next_timer_at();
+            // Figures are kept per interval: a run that would span millions of them (a tiny
+            // interval, or calls so rare they take years to arrive) is refused, not ground through.
+            let next = next_ev
+                .into_iter()
+                .chain(next_timer)
+                .fold(f64::INFINITY, f64::min);
+            if next.is_finite() && next <= until && next / self.scn.interval > MAX_INTERVALS {
+                return Err(Error::invalid(format!(
+                    "the run reaches t={next:.0} s, more than {MAX_INTERVALS} intervals of {} s: \
+                     use a longer interval or fewer calls",
+                    self.scn.interval
+                )));
+            }
             let drained = self.arrivals_due == 0 && self.in_system == 0;
             match (next_ev, next_timer) {
                 (None, None) => self.finish(),
