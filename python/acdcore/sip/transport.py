@@ -1,0 +1,166 @@
+"""asyncio UDP transport for SIP: every datagram goes through the Rust parser.
+
+A datagram the parser refuses is answered with the status the parser chose (400, 416, 505,
+513) and its reason when the raw text still holds the headers a response needs (Via, From,
+To, Call-ID, CSeq); otherwise it is dropped and counted. Nothing raised by the parser or the
+handler escapes `datagram_received`: one bad packet must not stop the server.
+
+Responses go back to the address the request came from (symmetric response, as with
+`rport`, RFC 3581): it is what NATed phones and SIPp expect, and it needs no DNS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import cast
+
+from acdcore._core import SipMessage, SipParseError
+
+log = logging.getLogger(__name__)
+
+Addr = tuple[str, int]
+"""(host, port) of the peer a datagram came from or goes to."""
+
+Handler = Callable[[SipMessage, Addr], None]
+
+# Headers a response must copy from its request (RFC 3261 section 8.2.6.2), with compact forms.
+_REPLY_HEADERS = {
+    "via": "Via",
+    "v": "Via",
+    "from": "From",
+    "f": "From",
+    "to": "To",
+    "t": "To",
+    "call-id": "Call-ID",
+    "i": "Call-ID",
+    "cseq": "CSeq",
+}
+_REASON_MAX = 120
+
+
+@dataclass
+class TransportStats:
+    """Counters a test or an operator reads to see what the transport did with its input."""
+
+    received: int = 0
+    sent: int = 0
+    malformed: int = 0
+    rejected: int = 0
+    dropped: int = 0
+    keepalives: int = 0
+    handler_errors: int = 0
+
+
+def error_reply(data: bytes, status: int, reason: str) -> bytes | None:
+    """A response to a request the parser refused, or None when the text cannot carry one.
+
+    Built from the raw header lines (copied as they are) because the parser gave no message:
+    a request line, and each of Via, From, To, Call-ID and CSeq at least once.
+    """
+    head = data.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    lines = text.replace("\r\n", "\n").split("\n")
+    first = lines[0].split(" ")
+    if len(first) != 3 or first[0].startswith("SIP/") or not first[2].startswith("SIP/"):
+        return None
+    copied: dict[str, list[str]] = {}
+    for line in lines[1:]:
+        if line[:1] in (" ", "\t") or ":" not in line:
+            # Folded continuations are not copied: a header cut in two is not worth echoing.
+            continue
+        name, value = line.split(":", 1)
+        canonical = _REPLY_HEADERS.get(name.strip().lower())
+        if canonical is not None and value.strip():
+            copied.setdefault(canonical, []).append(value.strip())
+    if any(name not in copied for name in ("Via", "From", "To", "Call-ID", "CSeq")):
+        return None
+    phrase = "".join(c if c.isprintable() else " " for c in reason)[:_REASON_MAX]
+    out = [f"SIP/2.0 {status} {phrase or 'Bad Request'}"]
+    for name in ("Via", "From", "To", "Call-ID", "CSeq"):
+        values = copied[name] if name == "Via" else copied[name][:1]
+        out.extend(f"{name}: {v}" for v in values)
+    out.append("Content-Length: 0")
+    return ("\r\n".join(out) + "\r\n\r\n").encode("utf-8")
+
+
+class SipUdpProtocol(asyncio.DatagramProtocol):
+    """Parses each datagram and hands messages to `handler(message, source)`."""
+
+    def __init__(self, handler: Handler, max_message: int = 65535) -> None:
+        self.handler = handler
+        self.max_message = max_message
+        self.stats = TransportStats()
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable from a peer that went away: nothing to do but note it.
+        log.debug("SIP UDP error: %s", exc)
+
+    @property
+    def local_address(self) -> Addr:
+        if self.transport is None:
+            raise RuntimeError("the SIP transport is closed")
+        host, port = self.transport.get_extra_info("sockname")[:2]
+        return (str(host), int(port))
+
+    def send(self, data: bytes, addr: Addr) -> None:
+        """Sends one datagram; the single exit point, so tests can wrap it to lose packets."""
+        if self.transport is None:
+            return
+        self.stats.sent += 1
+        self.transport.sendto(data, addr)
+
+    def send_message(self, message: SipMessage, addr: Addr) -> None:
+        self.send(message.to_bytes(), addr)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        source = (str(addr[0]), int(addr[1]))
+        self.stats.received += 1
+        if not data.strip(b"\r\n"):
+            # RFC 5626 CRLF keepalives and empty datagrams.
+            self.stats.keepalives += 1
+            return
+        try:
+            message = SipMessage.parse(data, self.max_message)
+        except SipParseError as e:
+            self.stats.malformed += 1
+            reply = error_reply(data, e.status, str(e))
+            if reply is None:
+                self.stats.dropped += 1
+            else:
+                self.stats.rejected += 1
+                self.send(reply, source)
+            return
+        except Exception:  # the parser must not be able to stop the server
+            self.stats.malformed += 1
+            self.stats.dropped += 1
+            log.exception("SIP parser raised on a datagram from %s", source)
+            return
+        try:
+            self.handler(message, source)
+        except Exception:  # one bad message must not stop the server
+            self.stats.handler_errors += 1
+            log.exception("SIP handler failed on a message from %s", source)
+
+
+async def open_udp(
+    handler: Handler, host: str = "127.0.0.1", port: int = 5060, max_message: int = 65535
+) -> SipUdpProtocol:
+    """Binds a SIP UDP endpoint; `port=0` picks a free port (see `local_address`)."""
+    loop = asyncio.get_running_loop()
+    _, protocol = await loop.create_datagram_endpoint(
+        lambda: SipUdpProtocol(handler, max_message), local_addr=(host, port)
+    )
+    return protocol

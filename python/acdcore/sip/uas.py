@@ -1,0 +1,265 @@
+"""A minimal user agent server: answers calls itself, keeps one `Dialog` per call.
+
+INVITE gets 100 Trying at once, 180 Ringing after `ring_delay`, then 200 with an SDP answer
+after `answer_delay` (488 when no codec matches). CANCEL before the 200 ends the call with
+487; BYE ends the dialog; a dialog whose 2xx is never acknowledged is dropped. No media yet:
+the SDP answer names `rtp_port` but nothing listens there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass, field
+
+from acdcore._core import NotAcceptableError, SipMessage, SipParseError, sdp_answer
+
+from .transaction import ServerTransaction, Timers, TransactionLayer
+from .transport import Addr, SipUdpProtocol, open_udp
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+# Methods we know but do not serve here get 405 with Allow; anything else 501.
+_KNOWN = frozenset(
+    {"REGISTER", "INFO", "UPDATE", "PRACK", "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE", "PUBLISH"}
+)
+DialogKey = tuple[str, str, str]
+"""(Call-ID, local tag, remote tag)."""
+
+
+@dataclass
+class Dialog:
+    """One call's dialog state (RFC 3261 section 12) as the UAS sees it."""
+
+    call_id: str
+    local_tag: str
+    remote_tag: str
+    remote_cseq: int
+    peer: Addr
+    state: str = "early"  # early -> confirmed (ACK) -> ended
+    codec: str | None = None
+
+    @property
+    def key(self) -> DialogKey:
+        return (self.call_id, self.local_tag, self.remote_tag)
+
+
+@dataclass
+class UasStats:
+    calls: int = 0
+    answered: int = 0
+    cancelled: int = 0
+    rejected: int = 0
+    ended: int = 0
+    timed_out: int = 0
+
+
+@dataclass
+class _Pending:
+    """An INVITE not yet finally answered, with the timers that will answer it."""
+
+    txn: ServerTransaction
+    dialog: Dialog
+    handles: list[asyncio.TimerHandle] = field(default_factory=list)
+
+
+class Uas:
+    """The transaction user answering calls; use `serve_uas` to run it on a UDP port."""
+
+    def __init__(
+        self,
+        media_address: str = "127.0.0.1",
+        rtp_port: int = 40000,
+        ring_delay: float = 0.0,
+        answer_delay: float = 0.0,
+        codecs: tuple[str, ...] = ("PCMU", "PCMA"),
+    ) -> None:
+        if ring_delay < 0 or answer_delay < 0:
+            raise ValueError("ring_delay and answer_delay must not be negative")
+        self.media_address = media_address
+        self.rtp_port = rtp_port
+        self.ring_delay = ring_delay
+        self.answer_delay = answer_delay
+        self.codecs = list(codecs)
+        self.contact = f"<sip:acd@{media_address}>"
+        self.dialogs: dict[DialogKey, Dialog] = {}
+        self.stats = UasStats()
+        self._pending: dict[tuple[str, str], _Pending] = {}
+        self.layer: TransactionLayer | None = None
+
+    def attach(self, layer: TransactionLayer, local: Addr) -> None:
+        self.layer = layer
+        self.contact = f"<sip:acd@{local[0]}:{local[1]}>"
+
+    # Transaction user interface.
+
+    def on_request(self, txn: ServerTransaction, request: SipMessage) -> None:
+        method = request.method or ""
+        if method == "INVITE":
+            self._invite(txn, request)
+        elif method == "OPTIONS":
+            txn.respond(
+                request.reply(
+                    200,
+                    to_tag=_tag(),
+                    headers=[("Allow", ALLOW), ("Accept", "application/sdp")],
+                )
+            )
+        elif method == "BYE":
+            self._bye(txn, request)
+        elif method == "CANCEL":
+            self._cancel(txn, request)
+        elif method in _KNOWN:
+            txn.respond(request.reply(405, to_tag=_tag(), headers=[("Allow", ALLOW)]))
+        else:
+            txn.respond(request.reply(501, to_tag=_tag(), headers=[("Allow", ALLOW)]))
+
+    def on_ack(self, request: SipMessage, source: Addr) -> None:
+        dialog = self.dialogs.get(_dialog_key(request))
+        if dialog is not None and dialog.state == "early":
+            dialog.state = "confirmed"
+
+    def on_timeout(self, txn: ServerTransaction) -> None:
+        if txn.invite and txn.final_status is not None and txn.final_status < 300:
+            # RFC 3261 13.3.1.4: a 2xx never acknowledged ends the dialog (we send no BYE).
+            for key, dialog in list(self.dialogs.items()):
+                if dialog.call_id == txn.request.call_id and dialog.state == "early":
+                    del self.dialogs[key]
+                    self.stats.timed_out += 1
+
+    # Methods.
+
+    def _invite(self, txn: ServerTransaction, request: SipMessage) -> None:
+        if request.to.tag is not None:
+            # A re-INVITE or a request for a dialog we lost: not served in this step.
+            known = self.dialogs.get(_dialog_key(request))
+            txn.respond(request.reply(488 if known else 481))
+            return
+        txn.respond(request.reply(100))
+        remote_tag = request.from_.tag or ""
+        dialog = Dialog(
+            call_id=request.call_id,
+            local_tag=_tag(),
+            remote_tag=remote_tag,
+            remote_cseq=request.cseq[0],
+            peer=txn.source,
+        )
+        self.stats.calls += 1
+        pending = _Pending(txn, dialog)
+        self._pending[(txn.key[0], txn.key[1])] = pending
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        pending.handles.append(loop.call_at(now + self.ring_delay, self._ring, pending))
+        answer_at = now + self.ring_delay + self.answer_delay
+        pending.handles.append(loop.call_at(answer_at, self._answer, pending))
+
+    def _ring(self, pending: _Pending) -> None:
+        request = pending.txn.request
+        pending.txn.respond(
+            request.reply(180, to_tag=pending.dialog.local_tag, headers=[("Contact", self.contact)])
+        )
+
+    def _answer(self, pending: _Pending) -> None:
+        txn, dialog = pending.txn, pending.dialog
+        self._pending.pop((txn.key[0], txn.key[1]), None)
+        request = txn.request
+        tag = dialog.local_tag
+        try:
+            answer = sdp_answer(request.body, self.media_address, self.rtp_port, self.codecs)
+        except (NotAcceptableError, SipParseError) as e:
+            self.stats.rejected += 1
+            txn.respond(request.reply(488, to_tag=tag, headers=[("Warning", _warning(e))]))
+            return
+        dialog.codec = answer.codec
+        self.dialogs[dialog.key] = dialog
+        self.stats.answered += 1
+        txn.respond(
+            request.reply(
+                200,
+                to_tag=tag,
+                headers=[("Contact", self.contact), ("Allow", ALLOW)],
+                body=answer.sdp,
+                content_type="application/sdp",
+            )
+        )
+
+    def _bye(self, txn: ServerTransaction, request: SipMessage) -> None:
+        dialog = self.dialogs.pop(_dialog_key(request), None)
+        if dialog is None:
+            txn.respond(request.reply(481))
+            return
+        dialog.state = "ended"
+        self.stats.ended += 1
+        txn.respond(request.reply(200))
+
+    def _cancel(self, txn: ServerTransaction, request: SipMessage) -> None:
+        assert self.layer is not None
+        invite = self.layer.invite_for(request)
+        pending = (
+            None if invite is None else self._pending.pop((invite.key[0], invite.key[1]), None)
+        )
+        if invite is None:
+            txn.respond(request.reply(481))
+            return
+        if pending is None:
+            # Already finally answered: CANCEL has no effect but is still answered (9.2).
+            txn.respond(request.reply(200))
+            return
+        for handle in pending.handles:
+            handle.cancel()
+        self.stats.cancelled += 1
+        txn.respond(request.reply(200))
+        invite.respond(invite.request.reply(487, to_tag=pending.dialog.local_tag))
+
+
+def _tag() -> str:
+    return secrets.token_hex(5)
+
+
+def _dialog_key(request: SipMessage) -> DialogKey:
+    # At the UAS the local tag is in To, the remote one in From.
+    return (request.call_id, request.to.tag or "", request.from_.tag or "")
+
+
+def _warning(error: Exception) -> str:
+    text = str(error).replace('"', "'").replace("\\", "/")
+    return f'399 acdcore "{text[:120]}"'
+
+
+@dataclass
+class UasServer:
+    """A running UAS: the transport, its transaction layer and the UAS itself."""
+
+    protocol: SipUdpProtocol
+    layer: TransactionLayer
+    uas: Uas
+
+    @property
+    def address(self) -> Addr:
+        return self.protocol.local_address
+
+    def close(self) -> None:
+        if self.protocol.transport is not None:
+            self.protocol.transport.close()
+
+
+async def serve_uas(
+    uas: Uas,
+    host: str = "127.0.0.1",
+    port: int = 5060,
+    timers: Timers | None = None,
+    max_transactions: int = 10000,
+) -> UasServer:
+    """Binds UDP `host:port` and answers calls with `uas` until `close()`."""
+    layer_box: list[TransactionLayer] = []
+
+    def deliver(message: SipMessage, source: Addr) -> None:
+        layer_box[0].receive(message, source)
+
+    protocol = await open_udp(deliver, host, port)
+    # Sending goes through the protocol attribute so a test can wrap `protocol.send`.
+    layer = TransactionLayer(
+        uas, lambda data, addr: protocol.send(data, addr), timers, max_transactions
+    )
+    layer_box.append(layer)
+    uas.attach(layer, protocol.local_address)
+    return UasServer(protocol, layer, uas)

@@ -1,0 +1,576 @@
+"""The asyncio SIP transport, RFC 3261 transactions and the minimal UAS, on 127.0.0.1 only.
+
+Real SIPp drives calls (built-in `uac`, tests/sipp/uac_cancel.xml, built-in `uas` for our
+client transactions); in-process peers check what SIPp cannot show: the retransmission
+schedule of a 2xx whose first copies are lost, timer H, client timers E/F, and garbage
+datagrams. Every test picks free ports and is bounded in calls and seconds. Without `sipp`
+the SIPp tests fail in CI (CI=true) and skip elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import random
+import shutil
+import socket
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import cast
+
+import pytest
+from acdcore.sip import SipMessage, sdp_offer
+from acdcore.sip.transaction import (
+    ServerTransaction,
+    Timers,
+    TransactionLayer,
+    new_branch,
+)
+from acdcore.sip.transport import Addr, error_reply, open_udp
+from acdcore.sip.uas import Uas, UasServer, serve_uas
+
+SCENARIOS = Path(__file__).resolve().parent / "sipp"
+FAST = Timers(t1=0.05, t2=0.2, t4=0.25, d=0.5)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def sipp() -> str:
+    path = shutil.which("sipp")
+    if path is None:
+        message = "sipp not found: apt-get install -y sip-tester"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+async def run_sipp(
+    target: Addr | None, *args: str, stat: Path, port: int = 0, timeout: float = 60.0
+) -> int:
+    """Runs SIPp (against `target`, if any) on free ports; returns its exit code."""
+    media = free_port() & ~1
+    cmd = [
+        sipp(),
+        *([f"{target[0]}:{target[1]}"] if target else []),
+        "-i", "127.0.0.1", "-p", str(port or free_port()),
+        "-mi", "127.0.0.1", "-mp", str(media), "-cp", str(free_port()),
+        "-nostdin", "-buff_size", "4194304", "-timeout", "30s", "-timeout_error",
+        "-trace_stat", "-stf", str(stat), *args,
+    ]  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, cwd=stat.parent
+    )
+    try:
+        _, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise AssertionError(f"sipp did not finish in {timeout} s: {cmd}") from None
+    assert proc.returncode is not None
+    if proc.returncode != 0:
+        print(err.decode(errors="replace"))
+    return proc.returncode
+
+
+def sipp_totals(stat: Path) -> dict[str, int]:
+    """Successful and failed call totals from the last row of SIPp's -trace_stat CSV."""
+    lines = [line for line in stat.read_text().splitlines() if line.strip()]
+    names = lines[0].split(";")
+    row = lines[-1].split(";")
+    values = dict(zip(names, row, strict=False))
+    return {
+        "ok": int(values["SuccessfulCall(C)"]),
+        "failed": int(values["FailedCall(C)"]),
+        "created": int(values["TotalCallCreated"]),
+    }
+
+
+def drop_first(server: UasServer, prefix: bytes, count: int) -> list[float]:
+    """Loses the first `count` datagrams starting with `prefix`; returns every send time of them."""
+    protocol = server.protocol
+    real_send = protocol.send
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+
+    def lossy(data: bytes, addr: Addr) -> None:
+        if data.startswith(prefix):
+            times.append(loop.time())
+            if len(times) <= count:
+                return
+        real_send(data, addr)
+
+    protocol.send = lossy  # type: ignore[method-assign]
+    return times
+
+
+class Peer(asyncio.DatagramProtocol):
+    """An in-process SIP peer on a UDP socket: records what arrives, parsed, with loop time."""
+
+    def __init__(self) -> None:
+        self.inbox: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        self.inbox.put_nowait((asyncio.get_running_loop().time(), data))
+
+    @property
+    def port(self) -> int:
+        assert self.transport is not None
+        return int(self.transport.get_extra_info("sockname")[1])
+
+    def send(self, message: SipMessage | bytes, addr: Addr) -> None:
+        assert self.transport is not None
+        data = message if isinstance(message, bytes) else message.to_bytes()
+        self.transport.sendto(data, addr)
+
+    async def next(self, timeout: float = 2.0) -> SipMessage:
+        _, data = await asyncio.wait_for(self.inbox.get(), timeout)
+        return SipMessage.parse(data)
+
+    async def drain(self, seconds: float) -> list[tuple[float, SipMessage]]:
+        await asyncio.sleep(seconds)
+        out = []
+        while not self.inbox.empty():
+            at, data = self.inbox.get_nowait()
+            out.append((at, SipMessage.parse(data)))
+        return out
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def open_peer() -> Peer:
+    loop = asyncio.get_running_loop()
+    _, peer = await loop.create_datagram_endpoint(Peer, local_addr=("127.0.0.1", 0))
+    return peer
+
+
+def request(
+    peer: Peer,
+    method: str,
+    target: Addr,
+    call_id: str,
+    *,
+    cseq: int = 1,
+    branch: str | None = None,
+    to_tag: str | None = None,
+    body: bytes = b"",
+) -> SipMessage:
+    to = f"<sip:service@{target[0]}:{target[1]}>" + (f";tag={to_tag}" if to_tag else "")
+    headers = [
+        ("Via", f"SIP/2.0/UDP 127.0.0.1:{peer.port};branch={branch or new_branch()}"),
+        ("From", f"<sip:peer@127.0.0.1:{peer.port}>;tag=peer1"),
+        ("To", to),
+        ("Call-ID", call_id),
+        ("CSeq", f"{cseq} {method}"),
+        ("Max-Forwards", "70"),
+        ("Contact", f"<sip:peer@127.0.0.1:{peer.port}>"),
+    ]
+    content_type = "application/sdp" if body else None
+    return SipMessage.request(
+        method, f"sip:service@{target[0]}:{target[1]}", headers, body, content_type
+    )
+
+
+def run(test: Callable[[], Coroutine[None, None, None]]) -> None:
+    asyncio.run(test())
+
+
+# SIPp against the UAS.
+
+
+def test_sipp_uac_calls_all_succeed(tmp_path: Path) -> None:
+    async def main() -> None:
+        server = await serve_uas(Uas(), port=0, timers=FAST)
+        try:
+            stat = tmp_path / "uac.csv"
+            rc = await run_sipp(server.address, "-sn", "uac", "-r", "10", "-m", "20", stat=stat)
+            assert rc == 0
+            assert sipp_totals(stat) == {"ok": 20, "failed": 0, "created": 20}
+            uas = server.uas
+            assert (uas.stats.calls, uas.stats.answered, uas.stats.ended) == (20, 20, 20)
+            assert uas.dialogs == {}
+            assert server.protocol.stats.malformed == 0
+            assert server.protocol.stats.handler_errors == 0
+            # BYE transactions linger for timer J (64*T1), then the table is empty.
+            await asyncio.sleep(64 * FAST.t1 + 0.5)
+            assert len(server.layer) == 0
+        finally:
+            server.close()
+
+    run(main)
+
+
+def test_sipp_cancel_before_answer(tmp_path: Path) -> None:
+    async def main() -> None:
+        server = await serve_uas(Uas(answer_delay=10.0), port=0, timers=FAST)
+        try:
+            stat = tmp_path / "cancel.csv"
+            scenario = str(SCENARIOS / "uac_cancel.xml")
+            rc = await run_sipp(server.address, "-sf", scenario, "-r", "5", "-m", "5", stat=stat)
+            assert rc == 0
+            assert sipp_totals(stat) == {"ok": 5, "failed": 0, "created": 5}
+            uas = server.uas
+            assert (uas.stats.calls, uas.stats.cancelled, uas.stats.answered) == (5, 5, 0)
+            assert uas.dialogs == {}
+            await asyncio.sleep(64 * FAST.t1 + 0.5)
+            assert len(server.layer) == 0
+        finally:
+            server.close()
+
+    run(main)
+
+
+def test_sipp_gets_the_200_when_its_first_copies_are_lost(tmp_path: Path) -> None:
+    async def main() -> None:
+        server = await serve_uas(Uas(), port=0, timers=FAST)
+        try:
+            sends = drop_first(server, b"SIP/2.0 200", 3)
+            stat = tmp_path / "lossy.csv"
+            rc = await run_sipp(server.address, "-sn", "uac", "-m", "1", stat=stat)
+            assert rc == 0
+            assert sipp_totals(stat)["ok"] == 1
+            # Three 200s for the INVITE lost, the fourth got through, then one 200 for BYE.
+            assert len(sends) == 5
+            assert server.uas.stats.ended == 1
+        finally:
+            server.close()
+
+    run(main)
+
+
+def test_client_transactions_against_sipp_uas(tmp_path: Path) -> None:
+    class Ignore:
+        def on_request(self, txn: ServerTransaction, request: SipMessage) -> None:
+            txn.respond(request.reply(501))
+
+        def on_ack(self, request: SipMessage, source: Addr) -> None:
+            pass
+
+        def on_timeout(self, txn: ServerTransaction) -> None:
+            pass
+
+    async def main() -> None:
+        target = ("127.0.0.1", free_port())
+        stat = tmp_path / "uas.csv"
+        sipp_task = asyncio.create_task(
+            run_sipp(None, "-sn", "uas", "-m", "1", stat=stat, port=target[1])
+        )
+        await asyncio.sleep(0.5)  # SIPp binds its port
+        layer_box: list[TransactionLayer] = []
+        protocol = await open_udp(lambda m, a: layer_box[0].receive(m, a), port=0)
+        layer = TransactionLayer(Ignore(), protocol.send, FAST)
+        layer_box.append(layer)
+        port = protocol.local_address[1]
+        try:
+            ringing: list[int] = []
+            offer = sdp_offer("127.0.0.1", 6000)
+            invite = SipMessage.request(
+                "INVITE",
+                f"sip:service@127.0.0.1:{target[1]}",
+                [
+                    ("Via", f"SIP/2.0/UDP 127.0.0.1:{port};branch={new_branch()}"),
+                    ("From", f"<sip:acd@127.0.0.1:{port}>;tag=acd1"),
+                    ("To", f"<sip:service@127.0.0.1:{target[1]}>"),
+                    ("Call-ID", "client-txn-1"),
+                    ("CSeq", "1 INVITE"),
+                    ("Contact", f"<sip:acd@127.0.0.1:{port}>"),
+                    ("Max-Forwards", "70"),
+                ],
+                offer,
+                "application/sdp",
+            )
+            txn = layer.request(invite, target, lambda r: ringing.append(r.status or 0))
+            ok = await asyncio.wait_for(txn.response, 10)
+            assert ok.status == 200 and ringing == [180]
+            assert txn.state == "terminated"
+            # The 2xx ACK is a new transaction (new branch) sent by the UAC core, here by hand.
+            ack = invite.ack_for(ok).without_header("Via")
+            ack = ack.with_header("Via", f"SIP/2.0/UDP 127.0.0.1:{port};branch={new_branch()}")
+            protocol.send(ack.to_bytes(), target)
+            bye = SipMessage.request(
+                "BYE",
+                f"sip:service@127.0.0.1:{target[1]}",
+                [
+                    ("Via", f"SIP/2.0/UDP 127.0.0.1:{port};branch={new_branch()}"),
+                    ("From", f"<sip:acd@127.0.0.1:{port}>;tag=acd1"),
+                    ("To", ok.header("To") or ""),
+                    ("Call-ID", "client-txn-1"),
+                    ("CSeq", "2 BYE"),
+                    ("Max-Forwards", "70"),
+                ],
+            )
+            bye_txn = layer.request(bye, target)
+            done = await asyncio.wait_for(bye_txn.response, 10)
+            assert done.status == 200 and bye_txn.state == "completed"
+            assert await sipp_task == 0
+            assert sipp_totals(stat)["ok"] == 1
+            await asyncio.sleep(FAST.t4 + 0.1)  # timer K
+            assert len(layer) == 0
+        finally:
+            if protocol.transport is not None:
+                protocol.transport.close()
+            if not sipp_task.done():
+                sipp_task.cancel()
+
+    run(main)
+
+
+# In-process peers: timers and bad input.
+
+
+def test_2xx_retransmitted_on_timer_g_schedule_until_ack() -> None:
+    async def main() -> None:
+        server = await serve_uas(Uas(), port=0, timers=FAST)
+        peer = await open_peer()
+        try:
+            sends = drop_first(server, b"SIP/2.0 200", 4)
+            offer = sdp_offer("127.0.0.1", 6000)
+            peer.send(request(peer, "INVITE", server.address, "g-1", body=offer), server.address)
+            replies = [await peer.next() for _ in range(3)]
+            assert [r.status for r in replies] == [100, 180, 200]
+            # Four copies lost; intervals double from T1 and stop growing at T2.
+            gaps = [b - a for a, b in itertools.pairwise(sends)]
+            assert len(gaps) == 4
+            for gap, want in zip(gaps, [0.05, 0.1, 0.2, 0.2], strict=True):
+                assert want - 0.005 <= gap < want + 0.15
+            # The ACK for a 2xx has its own branch; it is matched by Call-ID, From tag, CSeq.
+            ack = request(peer, "ACK", server.address, "g-1", to_tag=replies[2].to.tag)
+            peer.send(ack, server.address)
+            assert await peer.drain(3 * FAST.t2) == []
+            assert len(sends) == 5
+            assert len(server.layer) == 0
+            (dialog,) = server.uas.dialogs.values()
+            assert dialog.state == "confirmed" and dialog.codec == "PCMU"
+            # BYE ends it; a second BYE (same branch) is a retransmission and gets the same 200.
+            bye = request(peer, "BYE", server.address, "g-1", cseq=2, to_tag=replies[2].to.tag)
+            peer.send(bye, server.address)
+            assert (await peer.next()).status == 200
+            peer.send(bye, server.address)
+            assert (await peer.next()).status == 200
+            assert server.uas.dialogs == {} and server.uas.stats.ended == 1
+            assert server.layer.stats.retransmissions_absorbed == 1
+        finally:
+            peer.close()
+            server.close()
+
+    run(main)
+
+
+def test_unacknowledged_2xx_gives_up_at_64_t1_and_drops_the_dialog() -> None:
+    async def main() -> None:
+        server = await serve_uas(Uas(), port=0, timers=FAST)
+        peer = await open_peer()
+        try:
+            offer = sdp_offer("127.0.0.1", 6000)
+            peer.send(request(peer, "INVITE", server.address, "h-1", body=offer), server.address)
+            await asyncio.sleep(64 * FAST.t1 / 2)
+            assert len(server.uas.dialogs) == 1
+            got = await peer.drain(64 * FAST.t1 / 2 + 0.3)
+            oks = [m for _, m in got if m.status == 200]
+            # 0.05 + 0.1 + 0.2 * n <= 3.2 s: the first 200 and then 1 + 1 + 15 retransmissions.
+            assert 14 <= len(oks) <= 19
+            assert server.uas.dialogs == {} and server.uas.stats.timed_out == 1
+            assert len(server.layer) == 0
+            assert await peer.drain(2 * FAST.t2) == []
+        finally:
+            peer.close()
+            server.close()
+
+    run(main)
+
+
+def test_non_2xx_final_retransmitted_until_ack_then_absorbed() -> None:
+    async def main() -> None:
+        server = await serve_uas(Uas(), port=0, timers=FAST)
+        peer = await open_peer()
+        try:
+            # G.729 only: nothing in common, 488.
+            offer = (
+                b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                b"m=audio 6000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n"
+            )
+            branch = new_branch()
+            invite = request(peer, "INVITE", server.address, "n-1", branch=branch, body=offer)
+            peer.send(invite, server.address)
+            replies = [await peer.next() for _ in range(3)]
+            assert [r.status for r in replies] == [100, 180, 488]
+            again = await peer.next(timeout=1.0)
+            assert again.status == 488  # timer G
+            # The ACK for a non-2xx shares the INVITE's branch (17.1.1.3).
+            ack = request(
+                peer, "ACK", server.address, "n-1", branch=branch, to_tag=replies[2].to.tag
+            )
+            peer.send(ack, server.address)
+            await peer.drain(0.05)
+            assert await peer.drain(3 * FAST.t2) == []
+            assert len(server.layer) == 0  # timer I = T4 has run out
+            assert server.uas.dialogs == {} and server.uas.stats.rejected == 1
+        finally:
+            peer.close()
+            server.close()
+
+    run(main)
+
+
+def test_options_unknown_methods_and_dialogs_we_do_not_have() -> None:
+    async def main() -> None:
+        server = await serve_uas(Uas(), port=0, timers=FAST)
+        peer = await open_peer()
+        try:
+            target = server.address
+            peer.send(request(peer, "OPTIONS", target, "o-1"), target)
+            ok = await peer.next()
+            assert ok.status == 200 and ok.to.tag
+            assert ok.values("Allow") == ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS"]
+            assert ok.header("Accept") == "application/sdp"
+            peer.send(request(peer, "REGISTER", target, "o-2"), target)
+            refused = await peer.next()
+            assert refused.status == 405 and "INVITE" in (refused.header("Allow") or "")
+            peer.send(request(peer, "FROB", target, "o-3"), target)
+            assert (await peer.next()).status == 501
+            peer.send(request(peer, "BYE", target, "o-4", to_tag="nosuch"), target)
+            assert (await peer.next()).status == 481
+            peer.send(request(peer, "CANCEL", target, "o-5"), target)
+            assert (await peer.next()).status == 481
+        finally:
+            peer.close()
+            server.close()
+
+    run(main)
+
+
+GOOD = (
+    b"OPTIONS sip:service@127.0.0.1 SIP/2.0\r\n"
+    b"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-garbage-1\r\n"
+    b"From: <sip:peer@127.0.0.1>;tag=g1\r\n"
+    b"To: <sip:service@127.0.0.1>\r\n"
+    b"Call-ID: garbage-1\r\n"
+    b"CSeq: 7 OPTIONS\r\n"
+    b"Max-Forwards: 70\r\n"
+    b"Content-Type: text/plain\r\n"
+    b"Content-Length: 5\r\n\r\n"
+    b"hello"
+)
+
+
+def test_error_reply_is_built_from_raw_headers_only_when_possible() -> None:
+    bad = GOOD.replace(b"CSeq: 7 OPTIONS", b"CSeq: 7 BYE")
+    reply = error_reply(bad, 400, "bad CSeq header: method\r\nX: y")
+    assert reply is not None
+    parsed = SipMessage.parse(reply)
+    assert parsed.status == 400 and parsed.reason == "bad CSeq header: method  X: y"
+    assert (parsed.call_id, parsed.cseq, parsed.from_.tag) == ("garbage-1", (7, "BYE"), "g1")
+    assert error_reply(bad.replace(b"Call-ID: garbage-1\r\n", b""), 400, "x") is None
+    assert error_reply(b"SIP/2.0 200 OK\r\n" + bad.split(b"\r\n", 1)[1], 400, "x") is None
+    assert error_reply(b"\xff\xfe garbage", 400, "x") is None
+
+
+def test_garbage_gets_400_or_is_dropped_and_the_server_keeps_answering() -> None:
+    async def main() -> None:
+        server = await serve_uas(Uas(), port=0, timers=FAST)
+        peer = await open_peer()
+        rng = random.Random(5)
+        try:
+            target = server.address
+            garbage = [
+                bytes(rng.randrange(256) for _ in range(rng.randrange(1, 600))) for _ in range(200)
+            ]
+            garbage += [GOOD[:n] for n in range(1, len(GOOD) - 1, 3)]
+            garbage += [
+                GOOD.replace(b"CSeq: 7 OPTIONS", b"CSeq: 7 BYE"),
+                GOOD.replace(b"SIP/2.0\r\n", b"SIP/3.0\r\n", 1),
+                GOOD.replace(b"Content-Length: 5", b"Content-Length: 50"),
+            ]
+            for i, data in enumerate(garbage):
+                peer.send(data, target)
+                if i % 20 == 0:
+                    await asyncio.sleep(0.01)  # the server shares this loop: let it read
+            got = await peer.drain(1.0)
+            statuses = [m.status for _, m in got]
+            assert statuses and all(s in (400, 416, 505, 513) for s in statuses)
+            stats = server.protocol.stats
+            assert stats.malformed == len(garbage) == stats.rejected + stats.dropped
+            assert stats.rejected == len(got) and stats.handler_errors == 0
+            reasons = {m.call_id: m.reason for _, m in got}
+            assert reasons["garbage-1"]
+            assert len(server.layer) == 0
+            for i in range(3):
+                peer.send(request(peer, "OPTIONS", target, f"after-{i}"), target)
+                assert (await peer.next()).status == 200
+        finally:
+            peer.close()
+            server.close()
+
+    run(main)
+
+
+def test_server_transaction_table_is_capped_with_503() -> None:
+    async def main() -> None:
+        server = await serve_uas(Uas(), port=0, timers=FAST, max_transactions=3)
+        peer = await open_peer()
+        try:
+            target = server.address
+            for i in range(5):
+                peer.send(request(peer, "OPTIONS", target, f"cap-{i}"), target)
+            got = sorted([m.status or 0 for m in [await peer.next() for _ in range(5)]])
+            assert got == [200, 200, 200, 503, 503]
+            assert server.layer.stats.overloaded == 2 and len(server.layer) == 3
+            await asyncio.sleep(64 * FAST.t1 + 0.3)  # timer J frees the table
+            peer.send(request(peer, "OPTIONS", target, "cap-later"), target)
+            assert (await peer.next()).status == 200
+        finally:
+            peer.close()
+            server.close()
+
+    run(main)
+
+
+def test_client_non_invite_retransmits_on_timer_e_and_times_out_on_f() -> None:
+    async def main() -> None:
+        sink = await open_peer()  # receives, never answers
+        layer_box: list[TransactionLayer] = []
+        protocol = await open_udp(lambda m, a: layer_box[0].receive(m, a), port=0)
+        layer = TransactionLayer(Uas(), protocol.send, FAST)
+        layer_box.append(layer)
+        try:
+            options = request(sink, "OPTIONS", ("127.0.0.1", sink.port), "e-1")
+            txn = layer.request(options, ("127.0.0.1", sink.port))
+            with pytest.raises(TimeoutError, match="no final response to OPTIONS"):
+                await asyncio.wait_for(txn.response, 64 * FAST.t1 + 1)
+            got = await sink.drain(0.05)
+            times = [t for t, _ in got]
+            assert all(m.call_id == "e-1" for _, m in got)
+            # 0.05, 0.1, 0.2, 0.2, ... until 64*T1 = 3.2 s: 1 + 17 or so sends.
+            assert 15 <= len(times) <= 19 and txn.retransmissions == len(times) - 1
+            gaps = [b - a for a, b in itertools.pairwise(times)]
+            assert gaps[0] >= 0.045 and all(g <= 0.35 for g in gaps)
+            assert len(layer) == 0
+            with pytest.raises(ValueError, match="Via branch"):
+                layer.request(
+                    options.without_header("Via").with_header("Via", "SIP/2.0/UDP h:1"),
+                    ("127.0.0.1", 9),
+                )
+        finally:
+            sink.close()
+            if protocol.transport is not None:
+                protocol.transport.close()
+
+    run(main)
+
+
+def test_timers_validate() -> None:
+    with pytest.raises(ValueError, match="t1"):
+        Timers(t1=0)
+    with pytest.raises(ValueError, match="t2"):
+        Timers(t1=1.0, t2=0.5)
