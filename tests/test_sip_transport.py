@@ -24,11 +24,11 @@ from acdcore.sip import SipMessage, sdp_offer
 from acdcore.sip.transaction import (
     ServerTransaction,
     Timers,
-    TransactionLayer,
     new_branch,
+    open_transactions,
 )
-from acdcore.sip.transport import Addr, error_reply, open_udp
-from acdcore.sip.uas import Uas, UasServer, serve_uas
+from acdcore.sip.transport import Addr, SipUdpProtocol, error_reply
+from acdcore.sip.uas import Uas, serve_uas
 
 SCENARIOS = Path(__file__).resolve().parent / "sipp"
 FAST = Timers(t1=0.05, t2=0.2, t4=0.25, d=0.5)
@@ -91,9 +91,8 @@ def sipp_totals(stat: Path) -> dict[str, int]:
     }
 
 
-def drop_first(server: UasServer, prefix: bytes, count: int) -> list[float]:
+def drop_first(protocol: SipUdpProtocol, prefix: bytes, count: int) -> list[float]:
     """Loses the first `count` datagrams starting with `prefix`; returns every send time of them."""
-    protocol = server.protocol
     real_send = protocol.send
     loop = asyncio.get_running_loop()
     times: list[float] = []
@@ -235,7 +234,7 @@ def test_sipp_gets_the_200_when_its_first_copies_are_lost(tmp_path: Path) -> Non
     async def main() -> None:
         server = await serve_uas(Uas(), port=0, timers=FAST)
         try:
-            sends = drop_first(server, b"SIP/2.0 200", 3)
+            sends = drop_first(server.protocol, b"SIP/2.0 200", 3)
             stat = tmp_path / "lossy.csv"
             rc = await run_sipp(server.address, "-sn", "uac", "-m", "1", stat=stat)
             assert rc == 0
@@ -267,10 +266,7 @@ def test_client_transactions_against_sipp_uas(tmp_path: Path) -> None:
             run_sipp(None, "-sn", "uas", "-m", "1", stat=stat, port=target[1])
         )
         await asyncio.sleep(0.5)  # SIPp binds its port
-        layer_box: list[TransactionLayer] = []
-        protocol = await open_udp(lambda m, a: layer_box[0].receive(m, a), port=0)
-        layer = TransactionLayer(Ignore(), protocol.send, FAST)
-        layer_box.append(layer)
+        protocol, layer = await open_transactions(Ignore(), port=0, timers=FAST)
         port = protocol.local_address[1]
         try:
             ringing: list[int] = []
@@ -334,7 +330,7 @@ def test_2xx_retransmitted_on_timer_g_schedule_until_ack() -> None:
         server = await serve_uas(Uas(), port=0, timers=FAST)
         peer = await open_peer()
         try:
-            sends = drop_first(server, b"SIP/2.0 200", 4)
+            sends = drop_first(server.protocol, b"SIP/2.0 200", 4)
             offer = sdp_offer("127.0.0.1", 6000)
             peer.send(request(peer, "INVITE", server.address, "g-1", body=offer), server.address)
             replies = [await peer.next() for _ in range(3)]
@@ -539,10 +535,7 @@ def test_server_transaction_table_is_capped_with_503() -> None:
 def test_client_non_invite_retransmits_on_timer_e_and_times_out_on_f() -> None:
     async def main() -> None:
         sink = await open_peer()  # receives, never answers
-        layer_box: list[TransactionLayer] = []
-        protocol = await open_udp(lambda m, a: layer_box[0].receive(m, a), port=0)
-        layer = TransactionLayer(Uas(), protocol.send, FAST)
-        layer_box.append(layer)
+        protocol, layer = await open_transactions(Uas(), port=0, timers=FAST)
         try:
             options = request(sink, "OPTIONS", ("127.0.0.1", sink.port), "e-1")
             txn = layer.request(options, ("127.0.0.1", sink.port))
@@ -563,6 +556,76 @@ def test_client_non_invite_retransmits_on_timer_e_and_times_out_on_f() -> None:
                 )
         finally:
             sink.close()
+            if protocol.transport is not None:
+                protocol.transport.close()
+
+    run(main)
+
+
+def test_client_invite_retransmits_on_timer_a_and_times_out_on_b() -> None:
+    async def main() -> None:
+        sink = await open_peer()
+        protocol, layer = await open_transactions(Uas(), port=0, timers=FAST)
+        try:
+            dest = ("127.0.0.1", sink.port)
+            invite = request(sink, "INVITE", dest, "a-1", body=sdp_offer("127.0.0.1", 6000))
+            txn = layer.request(invite, dest)
+            with pytest.raises(TimeoutError, match="no final response to INVITE"):
+                await asyncio.wait_for(txn.response, 64 * FAST.t1 + 1)
+            times = [t for t, _ in await sink.drain(0.05)]
+            # Timer A doubles without the T2 cap: sends at 0, .05, .15, .35, .75, 1.55, 3.15.
+            assert len(times) in (6, 7) and txn.retransmissions == len(times) - 1
+            gaps = [b - a for a, b in itertools.pairwise(times)]
+            for gap, want in zip(gaps, [0.05, 0.1, 0.2, 0.4, 0.8, 1.6], strict=False):
+                assert want - 0.005 <= gap < want + 0.15
+            assert len(layer) == 0
+        finally:
+            sink.close()
+            if protocol.transport is not None:
+                protocol.transport.close()
+
+    run(main)
+
+
+def test_client_invite_rejected_acks_again_when_the_final_is_retransmitted() -> None:
+    async def main() -> None:
+        server = await serve_uas(Uas(), port=0, timers=FAST)
+        protocol, layer = await open_transactions(Uas(), port=0, timers=FAST)
+        try:
+            acks = drop_first(protocol, b"ACK ", 1)
+            rejects = drop_first(server.protocol, b"SIP/2.0 488", 0)
+            port = protocol.local_address[1]
+            offer = (
+                b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                b"m=audio 6000 RTP/AVP 18\r\n"
+            )
+            invite = SipMessage.request(
+                "INVITE",
+                f"sip:service@127.0.0.1:{server.address[1]}",
+                [
+                    ("Via", f"SIP/2.0/UDP 127.0.0.1:{port};branch={new_branch()}"),
+                    ("From", f"<sip:acd@127.0.0.1:{port}>;tag=c1"),
+                    ("To", "<sip:service@127.0.0.1>"),
+                    ("Call-ID", "d-1"),
+                    ("CSeq", "1 INVITE"),
+                    ("Max-Forwards", "70"),
+                ],
+                offer,
+                "application/sdp",
+            )
+            provisional: list[int] = []
+            txn = layer.request(invite, server.address, lambda r: provisional.append(r.status or 0))
+            final = await asyncio.wait_for(txn.response, 2)
+            assert final.status == 488 and provisional == [100, 180]
+            assert txn.state == "completed"
+            await asyncio.sleep(4 * FAST.t1)
+            # The first ACK was lost: timer G repeated the 488 and the client ACKed again.
+            assert len(acks) == 2 and len(rejects) == 2
+            await asyncio.sleep(FAST.d + 0.1)  # timer D on the client, I on the server
+            assert len(layer) == 0 and len(server.layer) == 0
+            assert len(rejects) == 2
+        finally:
+            server.close()
             if protocol.transport is not None:
                 protocol.transport.close()
 

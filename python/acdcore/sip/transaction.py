@@ -20,7 +20,7 @@ from typing import Protocol
 
 from acdcore._core import SipMessage
 
-from .transport import Addr
+from .transport import Addr, SipUdpProtocol, open_udp
 
 Send = Callable[[bytes, Addr], None]
 ServerKey = tuple[str, str, str]
@@ -102,6 +102,7 @@ class ServerTransaction:
         self.invite = request.method == "INVITE"
         self.state = "proceeding" if self.invite else "trying"
         self.final_status: int | None = None
+        self.final_response: SipMessage | None = None
         self.retransmissions = 0
         self._last: bytes | None = None
         self._interval = layer.timers.t1
@@ -125,6 +126,7 @@ class ServerTransaction:
             self.state = "proceeding"
             return
         self.final_status = status
+        self.final_response = response
         timers = self.layer.timers
         if not self.invite:
             self.state = "completed"
@@ -387,3 +389,23 @@ class TransactionLayer:
     def forget_client(self, txn: ClientTransaction) -> None:
         if self.client.get(txn.key) is txn:
             del self.client[txn.key]
+
+
+async def open_transactions(
+    tu: TransactionUser,
+    host: str = "127.0.0.1",
+    port: int = 5060,
+    timers: Timers | None = None,
+    max_transactions: int = 10000,
+) -> tuple[SipUdpProtocol, TransactionLayer]:
+    """A UDP transport on `host:port` with a transaction layer above it delivering to `tu`."""
+    layers: list[TransactionLayer] = []
+    protocol = await open_udp(
+        lambda message, source: layers[0].receive(message, source), host, port
+    )
+    # Sends go through the protocol attribute at call time so a test can wrap `protocol.send`.
+    layer = TransactionLayer(
+        tu, lambda data, addr: protocol.send(data, addr), timers, max_transactions
+    )
+    layers.append(layer)
+    return protocol, layer

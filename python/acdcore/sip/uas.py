@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from acdcore._core import NotAcceptableError, SipMessage, SipParseError, sdp_answer
 
-from .transaction import ServerTransaction, Timers, TransactionLayer
-from .transport import Addr, SipUdpProtocol, open_udp
+from .transaction import ServerTransaction, Timers, TransactionLayer, open_transactions
+from .transport import Addr, SipUdpProtocol
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
 # Methods we know but do not serve here get 405 with Allow; anything else 501.
@@ -119,12 +119,14 @@ class Uas:
             dialog.state = "confirmed"
 
     def on_timeout(self, txn: ServerTransaction) -> None:
-        if txn.invite and txn.final_status is not None and txn.final_status < 300:
+        final = txn.final_response
+        if txn.invite and final is not None and (final.status or 0) < 300:
             # RFC 3261 13.3.1.4: a 2xx never acknowledged ends the dialog (we send no BYE).
-            for key, dialog in list(self.dialogs.items()):
-                if dialog.call_id == txn.request.call_id and dialog.state == "early":
-                    del self.dialogs[key]
-                    self.stats.timed_out += 1
+            key = (final.call_id, final.to.tag or "", final.from_.tag or "")
+            dialog = self.dialogs.get(key)
+            if dialog is not None and dialog.state == "early":
+                del self.dialogs[key]
+                self.stats.timed_out += 1
 
     # Methods.
 
@@ -250,16 +252,6 @@ async def serve_uas(
     max_transactions: int = 10000,
 ) -> UasServer:
     """Binds UDP `host:port` and answers calls with `uas` until `close()`."""
-    layer_box: list[TransactionLayer] = []
-
-    def deliver(message: SipMessage, source: Addr) -> None:
-        layer_box[0].receive(message, source)
-
-    protocol = await open_udp(deliver, host, port)
-    # Sending goes through the protocol attribute so a test can wrap `protocol.send`.
-    layer = TransactionLayer(
-        uas, lambda data, addr: protocol.send(data, addr), timers, max_transactions
-    )
-    layer_box.append(layer)
+    protocol, layer = await open_transactions(uas, host, port, timers, max_transactions)
     uas.attach(layer, protocol.local_address)
     return UasServer(protocol, layer, uas)
