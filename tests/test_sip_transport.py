@@ -27,7 +27,7 @@ from acdcore.sip.transaction import (
     new_branch,
     open_transactions,
 )
-from acdcore.sip.transport import Addr, SipUdpProtocol, error_reply
+from acdcore.sip.transport import Addr, SipEndpoint, error_reply
 from acdcore.sip.uas import Uas, serve_uas
 
 SCENARIOS = Path(__file__).resolve().parent / "sipp"
@@ -91,7 +91,7 @@ def sipp_totals(stat: Path) -> dict[str, int]:
     }
 
 
-def drop_first(protocol: SipUdpProtocol, prefix: bytes, count: int) -> list[float]:
+def drop_first(protocol: SipEndpoint, prefix: bytes, count: int) -> list[float]:
     """Loses the first `count` datagrams starting with `prefix`; returns every send time of them."""
     real_send = protocol.send
     loop = asyncio.get_running_loop()
@@ -155,7 +155,7 @@ async def open_peer() -> Peer:
 
 
 def request(
-    peer: Peer,
+    port: int,
     method: str,
     target: Addr,
     call_id: str,
@@ -164,16 +164,17 @@ def request(
     branch: str | None = None,
     to_tag: str | None = None,
     body: bytes = b"",
+    transport: str = "UDP",
 ) -> SipMessage:
     to = f"<sip:service@{target[0]}:{target[1]}>" + (f";tag={to_tag}" if to_tag else "")
     headers = [
-        ("Via", f"SIP/2.0/UDP 127.0.0.1:{peer.port};branch={branch or new_branch()}"),
-        ("From", f"<sip:peer@127.0.0.1:{peer.port}>;tag=peer1"),
+        ("Via", f"SIP/2.0/{transport} 127.0.0.1:{port};branch={branch or new_branch()}"),
+        ("From", f"<sip:peer@127.0.0.1:{port}>;tag=peer1"),
         ("To", to),
         ("Call-ID", call_id),
         ("CSeq", f"{cseq} {method}"),
         ("Max-Forwards", "70"),
-        ("Contact", f"<sip:peer@127.0.0.1:{peer.port}>"),
+        ("Contact", f"<sip:peer@127.0.0.1:{port}>"),
     ]
     content_type = "application/sdp" if body else None
     return SipMessage.request(
@@ -314,8 +315,7 @@ def test_client_transactions_against_sipp_uas(tmp_path: Path) -> None:
             await asyncio.sleep(FAST.t4 + 0.1)  # timer K
             assert len(layer) == 0
         finally:
-            if protocol.transport is not None:
-                protocol.transport.close()
+            protocol.close()
             if not sipp_task.done():
                 sipp_task.cancel()
 
@@ -332,7 +332,9 @@ def test_2xx_retransmitted_on_timer_g_schedule_until_ack() -> None:
         try:
             sends = drop_first(server.protocol, b"SIP/2.0 200", 4)
             offer = sdp_offer("127.0.0.1", 6000)
-            peer.send(request(peer, "INVITE", server.address, "g-1", body=offer), server.address)
+            peer.send(
+                request(peer.port, "INVITE", server.address, "g-1", body=offer), server.address
+            )
             replies = [await peer.next() for _ in range(3)]
             assert [r.status for r in replies] == [100, 180, 200]
             # Four copies lost; intervals double from T1 and stop growing at T2.
@@ -341,7 +343,7 @@ def test_2xx_retransmitted_on_timer_g_schedule_until_ack() -> None:
             for gap, want in zip(gaps, [0.05, 0.1, 0.2, 0.2], strict=True):
                 assert want - 0.005 <= gap < want + 0.15
             # The ACK for a 2xx has its own branch; it is matched by Call-ID, From tag, CSeq.
-            ack = request(peer, "ACK", server.address, "g-1", to_tag=replies[2].to.tag)
+            ack = request(peer.port, "ACK", server.address, "g-1", to_tag=replies[2].to.tag)
             peer.send(ack, server.address)
             assert await peer.drain(3 * FAST.t2) == []
             assert len(sends) == 5
@@ -349,7 +351,7 @@ def test_2xx_retransmitted_on_timer_g_schedule_until_ack() -> None:
             (dialog,) = server.uas.dialogs.values()
             assert dialog.state == "confirmed" and dialog.codec == "PCMU"
             # BYE ends it; a second BYE (same branch) is a retransmission and gets the same 200.
-            bye = request(peer, "BYE", server.address, "g-1", cseq=2, to_tag=replies[2].to.tag)
+            bye = request(peer.port, "BYE", server.address, "g-1", cseq=2, to_tag=replies[2].to.tag)
             peer.send(bye, server.address)
             assert (await peer.next()).status == 200
             peer.send(bye, server.address)
@@ -369,7 +371,9 @@ def test_unacknowledged_2xx_gives_up_at_64_t1_and_drops_the_dialog() -> None:
         peer = await open_peer()
         try:
             offer = sdp_offer("127.0.0.1", 6000)
-            peer.send(request(peer, "INVITE", server.address, "h-1", body=offer), server.address)
+            peer.send(
+                request(peer.port, "INVITE", server.address, "h-1", body=offer), server.address
+            )
             await asyncio.sleep(64 * FAST.t1 / 2)
             assert len(server.uas.dialogs) == 1
             got = await peer.drain(64 * FAST.t1 / 2 + 0.3)
@@ -397,7 +401,7 @@ def test_non_2xx_final_retransmitted_until_ack_then_absorbed() -> None:
                 b"m=audio 6000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n"
             )
             branch = new_branch()
-            invite = request(peer, "INVITE", server.address, "n-1", branch=branch, body=offer)
+            invite = request(peer.port, "INVITE", server.address, "n-1", branch=branch, body=offer)
             peer.send(invite, server.address)
             replies = [await peer.next() for _ in range(3)]
             assert [r.status for r in replies] == [100, 180, 488]
@@ -405,7 +409,7 @@ def test_non_2xx_final_retransmitted_until_ack_then_absorbed() -> None:
             assert again.status == 488  # timer G
             # The ACK for a non-2xx shares the INVITE's branch (17.1.1.3).
             ack = request(
-                peer, "ACK", server.address, "n-1", branch=branch, to_tag=replies[2].to.tag
+                peer.port, "ACK", server.address, "n-1", branch=branch, to_tag=replies[2].to.tag
             )
             peer.send(ack, server.address)
             await peer.drain(0.05)
@@ -425,19 +429,19 @@ def test_options_unknown_methods_and_dialogs_we_do_not_have() -> None:
         peer = await open_peer()
         try:
             target = server.address
-            peer.send(request(peer, "OPTIONS", target, "o-1"), target)
+            peer.send(request(peer.port, "OPTIONS", target, "o-1"), target)
             ok = await peer.next()
             assert ok.status == 200 and ok.to.tag
             assert ok.values("Allow") == ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS"]
             assert ok.header("Accept") == "application/sdp"
-            peer.send(request(peer, "REGISTER", target, "o-2"), target)
+            peer.send(request(peer.port, "REGISTER", target, "o-2"), target)
             refused = await peer.next()
             assert refused.status == 405 and "INVITE" in (refused.header("Allow") or "")
-            peer.send(request(peer, "FROB", target, "o-3"), target)
+            peer.send(request(peer.port, "FROB", target, "o-3"), target)
             assert (await peer.next()).status == 501
-            peer.send(request(peer, "BYE", target, "o-4", to_tag="nosuch"), target)
+            peer.send(request(peer.port, "BYE", target, "o-4", to_tag="nosuch"), target)
             assert (await peer.next()).status == 481
-            peer.send(request(peer, "CANCEL", target, "o-5"), target)
+            peer.send(request(peer.port, "CANCEL", target, "o-5"), target)
             assert (await peer.next()).status == 481
         finally:
             peer.close()
@@ -502,7 +506,7 @@ def test_garbage_gets_400_or_is_dropped_and_the_server_keeps_answering() -> None
             assert reasons["garbage-1"]
             assert len(server.layer) == 0
             for i in range(3):
-                peer.send(request(peer, "OPTIONS", target, f"after-{i}"), target)
+                peer.send(request(peer.port, "OPTIONS", target, f"after-{i}"), target)
                 assert (await peer.next()).status == 200
         finally:
             peer.close()
@@ -518,12 +522,12 @@ def test_server_transaction_table_is_capped_with_503() -> None:
         try:
             target = server.address
             for i in range(5):
-                peer.send(request(peer, "OPTIONS", target, f"cap-{i}"), target)
+                peer.send(request(peer.port, "OPTIONS", target, f"cap-{i}"), target)
             got = sorted([m.status or 0 for m in [await peer.next() for _ in range(5)]])
             assert got == [200, 200, 200, 503, 503]
             assert server.layer.stats.overloaded == 2 and len(server.layer) == 3
             await asyncio.sleep(64 * FAST.t1 + 0.3)  # timer J frees the table
-            peer.send(request(peer, "OPTIONS", target, "cap-later"), target)
+            peer.send(request(peer.port, "OPTIONS", target, "cap-later"), target)
             assert (await peer.next()).status == 200
         finally:
             peer.close()
@@ -537,7 +541,7 @@ def test_client_non_invite_retransmits_on_timer_e_and_times_out_on_f() -> None:
         sink = await open_peer()  # receives, never answers
         protocol, layer = await open_transactions(Uas(), port=0, timers=FAST)
         try:
-            options = request(sink, "OPTIONS", ("127.0.0.1", sink.port), "e-1")
+            options = request(sink.port, "OPTIONS", ("127.0.0.1", sink.port), "e-1")
             txn = layer.request(options, ("127.0.0.1", sink.port))
             with pytest.raises(TimeoutError, match="no final response to OPTIONS"):
                 await asyncio.wait_for(txn.response, 64 * FAST.t1 + 1)
@@ -556,8 +560,7 @@ def test_client_non_invite_retransmits_on_timer_e_and_times_out_on_f() -> None:
                 )
         finally:
             sink.close()
-            if protocol.transport is not None:
-                protocol.transport.close()
+            protocol.close()
 
     run(main)
 
@@ -568,7 +571,7 @@ def test_client_invite_retransmits_on_timer_a_and_times_out_on_b() -> None:
         protocol, layer = await open_transactions(Uas(), port=0, timers=FAST)
         try:
             dest = ("127.0.0.1", sink.port)
-            invite = request(sink, "INVITE", dest, "a-1", body=sdp_offer("127.0.0.1", 6000))
+            invite = request(sink.port, "INVITE", dest, "a-1", body=sdp_offer("127.0.0.1", 6000))
             txn = layer.request(invite, dest)
             with pytest.raises(TimeoutError, match="no final response to INVITE"):
                 await asyncio.wait_for(txn.response, 64 * FAST.t1 + 1)
@@ -581,8 +584,7 @@ def test_client_invite_retransmits_on_timer_a_and_times_out_on_b() -> None:
             assert len(layer) == 0
         finally:
             sink.close()
-            if protocol.transport is not None:
-                protocol.transport.close()
+            protocol.close()
 
     run(main)
 
@@ -626,10 +628,102 @@ def test_client_invite_rejected_acks_again_when_the_final_is_retransmitted() -> 
             assert len(rejects) == 2
         finally:
             server.close()
-            if protocol.transport is not None:
-                protocol.transport.close()
+            protocol.close()
 
     run(main)
+
+
+def test_sipp_uac_calls_over_tcp(tmp_path: Path) -> None:
+    async def main() -> None:
+        server = await serve_uas(Uas(), port=0, timers=FAST, transport="tcp")
+        try:
+            stat = tmp_path / "tcp.csv"
+            args = ("-sn", "uac", "-t", "t1", "-r", "10", "-m", "20")
+            assert await run_sipp(server.address, *args, stat=stat) == 0
+            assert sipp_totals(stat) == {"ok": 20, "failed": 0, "created": 20}
+            uas = server.uas
+            assert (uas.stats.answered, uas.stats.ended, uas.dialogs) == (20, 20, {})
+            # No retransmission on TCP: completed transactions end at once.
+            await asyncio.sleep(0.2)
+            assert len(server.layer) == 0
+            assert server.protocol.stats.malformed == 0
+        finally:
+            server.close()
+
+    run(main)
+
+
+async def read_response(reader: asyncio.StreamReader, buffer: bytearray) -> SipMessage | None:
+    """The next framed message from a TCP stream, or None at end of stream."""
+    while True:
+        message, consumed = SipMessage.parse_stream(bytes(buffer))
+        if message is not None:
+            del buffer[:consumed]
+            return message
+        chunk = await asyncio.wait_for(reader.read(65536), 2)
+        if not chunk:
+            return None
+        buffer += chunk
+
+
+def test_tcp_framing_keepalives_and_a_bad_message_closing_the_connection() -> None:
+    async def main() -> None:
+        server = await serve_uas(Uas(), port=0, timers=FAST, transport="tcp")
+        host, port = server.address
+        try:
+            reader, writer = await asyncio.open_connection(host, port)
+            mine = writer.get_extra_info("sockname")[1]
+            buffer = bytearray()
+
+            def options(call_id: str) -> bytes:
+                return request(mine, "OPTIONS", (host, port), call_id, transport="TCP").to_bytes()
+
+            writer.write(b"\r\n\r\n")  # RFC 5626 keepalive
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            writer.write(options("t-1") + options("t-2"))  # two in one segment
+            third = options("t-3")
+            for part in (third[:10], third[10:200], third[200:]):
+                writer.write(part)
+                await writer.drain()
+                await asyncio.sleep(0.02)
+            got = [await read_response(reader, buffer) for _ in range(3)]
+            assert [(m.status, m.call_id) for m in got if m] == [
+                (200, "t-1"),
+                (200, "t-2"),
+                (200, "t-3"),
+            ]
+            assert server.protocol.stats.keepalives == 1
+            writer.write(options("t-4").replace(b"CSeq: 1 OPTIONS", b"CSeq: 1 BYE"))
+            refused = await read_response(reader, buffer)
+            assert refused is not None and refused.status == 400
+            assert (refused.reason or "").startswith("bad CSeq header")
+            assert await read_response(reader, buffer) is None  # closed: framing is lost
+            writer.close()
+            # Without Content-Length a stream message cannot be framed.
+            reader, writer = await asyncio.open_connection(host, port)
+            writer.write(options("t-5").replace(b"Content-Length: 0\r\n", b""))
+            missing = await read_response(reader, bytearray())
+            assert missing is not None and missing.status == 400
+            assert "Content-Length" in (missing.reason or "")
+            writer.close()
+            reader, writer = await asyncio.open_connection(host, port)
+            mine = writer.get_extra_info("sockname")[1]
+            writer.write(options("t-6"))
+            again = await read_response(reader, bytearray())
+            assert again is not None and (again.status, again.call_id) == (200, "t-6")
+            writer.close()
+            stats = server.protocol.stats
+            assert stats.malformed == 2 == stats.rejected and stats.handler_errors == 0
+        finally:
+            server.close()
+
+    run(main)
+
+
+def test_unknown_transport_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown SIP transport 'sctp'"):
+        asyncio.run(open_transactions(Uas(), port=0, transport="sctp"))
 
 
 def test_timers_validate() -> None:

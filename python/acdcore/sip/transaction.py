@@ -1,4 +1,4 @@
-"""RFC 3261 section 17 transactions over an unreliable transport (UDP).
+"""RFC 3261 section 17 transactions over UDP or a stream transport (TCP).
 
 Server transactions are keyed by top-Via branch, sent-by and method (section 17.2.3; ACK
 matches its INVITE). A 2xx to an INVITE is retransmitted by the transaction until the ACK,
@@ -7,7 +7,10 @@ which carries a new branch and is matched by Call-ID, From tag and CSeq number (
 
 Time comes from the event loop (`loop.time()`) and every timer is a `loop.call_at` handle
 cancelled when its transaction ends, so the table only holds live transactions; at
-`max_transactions` new requests get 503 with Retry-After instead of a new entry.
+`max_transactions` new requests get 503 with Retry-After instead of a new entry. On a
+reliable transport (`reliable=True`) requests and non-2xx responses are not retransmitted
+(timers A, E, G are off) and the wait states end at once (D, I, J, K are zero); the 2xx is
+still retransmitted until ACK (section 13.3.1.4 asks it end to end).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Protocol
 
 from acdcore._core import SipMessage
 
-from .transport import Addr, SipUdpProtocol, open_udp
+from .transport import Addr, SipEndpoint, open_tcp, open_udp
 
 Send = Callable[[bytes, Addr], None]
 ServerKey = tuple[str, str, str]
@@ -130,13 +133,14 @@ class ServerTransaction:
         timers = self.layer.timers
         if not self.invite:
             self.state = "completed"
-            self._timeout = self.layer.at(64 * timers.t1, self._terminate)  # timer J
+            self._timeout = self.layer.at(self.layer.wait(64 * timers.t1), self._terminate)  # J
             return
         # Timer G (and the RFC 6026 2xx retransmission) until ACK, timer H / L to give up.
         self.state = "accepted" if status < 300 else "completed"
         if status < 300:
             self.layer.expect_ack(self)
-        self._retransmit = self.layer.at(self._interval, self._resend)
+        if status < 300 or not self.layer.reliable:
+            self._retransmit = self.layer.at(self._interval, self._resend)
         self._timeout = self.layer.at(64 * timers.t1, self._timed_out)
 
     def _resend(self) -> None:
@@ -160,7 +164,7 @@ class ServerTransaction:
         if self.state == "completed" and self.invite:
             self.state = "confirmed"
             self._cancel()
-            self._timeout = self.layer.at(self.layer.timers.t4, self._terminate)  # timer I
+            self._timeout = self.layer.at(self.layer.wait(self.layer.timers.t4), self._terminate)
         elif self.state == "accepted":
             # Once the ACK is in the caller has stopped retransmitting the INVITE.
             self._terminate()
@@ -209,7 +213,8 @@ class ClientTransaction:
 
     def start(self) -> None:
         self.layer.send(self._data, self.dest)
-        self._retransmit = self.layer.at(self._interval, self._resend)  # timer A / E
+        if not self.layer.reliable:
+            self._retransmit = self.layer.at(self._interval, self._resend)  # timer A / E
         self._timeout = self.layer.at(64 * self.layer.timers.t1, self._timed_out)  # B / F
 
     def _resend(self) -> None:
@@ -258,9 +263,9 @@ class ClientTransaction:
         if self.invite:
             self._ack = self.request.ack_for(response).to_bytes()
             self.layer.send(self._ack, self.dest)
-            self._timeout = self.layer.at(self.layer.timers.d, self._terminate)  # timer D
+            self._timeout = self.layer.at(self.layer.wait(self.layer.timers.d), self._terminate)
         else:
-            self._timeout = self.layer.at(self.layer.timers.t4, self._terminate)  # timer K
+            self._timeout = self.layer.at(self.layer.wait(self.layer.timers.t4), self._terminate)
 
     def _cancel(self) -> None:
         for handle in (self._retransmit, self._timeout):
@@ -295,6 +300,7 @@ class TransactionLayer:
         timers: Timers | None = None,
         max_transactions: int = 10000,
         loop: asyncio.AbstractEventLoop | None = None,
+        reliable: bool = False,
     ) -> None:
         if max_transactions < 1:
             raise ValueError(f"max_transactions must be at least 1, got {max_transactions}")
@@ -302,6 +308,7 @@ class TransactionLayer:
         self.send = send
         self.timers = timers or Timers()
         self.max_transactions = max_transactions
+        self.reliable = reliable
         self.loop = loop or asyncio.get_running_loop()
         self.stats = TransactionStats()
         self.server: dict[ServerKey, ServerTransaction] = {}
@@ -313,6 +320,10 @@ class TransactionLayer:
 
     def at(self, delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
         return self.loop.call_at(self.loop.time() + delay, callback)
+
+    def wait(self, unreliable: float) -> float:
+        """How long a completed transaction absorbs retransmissions (D, I, J, K): none on TCP."""
+        return 0.0 if self.reliable else unreliable
 
     def receive(self, message: SipMessage, source: Addr) -> None:
         if message.is_request:
@@ -397,15 +408,28 @@ async def open_transactions(
     port: int = 5060,
     timers: Timers | None = None,
     max_transactions: int = 10000,
-) -> tuple[SipUdpProtocol, TransactionLayer]:
-    """A UDP transport on `host:port` with a transaction layer above it delivering to `tu`."""
+    transport: str = "udp",
+) -> tuple[SipEndpoint, TransactionLayer]:
+    """A UDP or TCP transport on `host:port` with a transaction layer delivering to `tu`."""
+    if transport not in ("udp", "tcp"):
+        raise ValueError(f"unknown SIP transport {transport!r}: expected 'udp' or 'tcp'")
     layers: list[TransactionLayer] = []
-    protocol = await open_udp(
-        lambda message, source: layers[0].receive(message, source), host, port
-    )
-    # Sends go through the protocol attribute at call time so a test can wrap `protocol.send`.
+
+    def deliver(message: SipMessage, source: Addr) -> None:
+        layers[0].receive(message, source)
+
+    endpoint: SipEndpoint
+    if transport == "udp":
+        endpoint = await open_udp(deliver, host, port)
+    else:
+        endpoint = await open_tcp(deliver, host, port)
+    # Sends go through the endpoint attribute at call time so a test can wrap `endpoint.send`.
     layer = TransactionLayer(
-        tu, lambda data, addr: protocol.send(data, addr), timers, max_transactions
+        tu,
+        lambda data, addr: endpoint.send(data, addr),
+        timers,
+        max_transactions,
+        reliable=transport == "tcp",
     )
     layers.append(layer)
-    return protocol, layer
+    return endpoint, layer

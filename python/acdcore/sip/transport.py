@@ -1,4 +1,4 @@
-"""asyncio UDP transport for SIP: every datagram goes through the Rust parser.
+"""asyncio UDP and TCP transports for SIP: every message goes through the Rust parser.
 
 A datagram the parser refuses is answered with the status the parser chose (400, 416, 505,
 513) and its reason when the raw text still holds the headers a response needs (Via, From,
@@ -6,7 +6,10 @@ To, Call-ID, CSeq); otherwise it is dropped and counted. Nothing raised by the p
 handler escapes `datagram_received`: one bad packet must not stop the server.
 
 Responses go back to the address the request came from (symmetric response, as with
-`rport`, RFC 3581): it is what NATed phones and SIPp expect, and it needs no DNS.
+`rport`, RFC 3581): it is what NATed phones and SIPp expect, and it needs no DNS. On TCP a
+message is framed by Content-Length (`SipMessage.parse_stream`); one that does not parse
+gets its error response and the connection is closed, since the framing can no longer be
+trusted. TCP only answers on connections peers opened: it does not dial out yet.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Protocol, cast
 
 from acdcore._core import SipMessage, SipParseError
 
@@ -89,6 +92,19 @@ def error_reply(data: bytes, status: int, reason: str) -> bytes | None:
     return ("\r\n".join(out) + "\r\n\r\n").encode("utf-8")
 
 
+class SipEndpoint(Protocol):
+    """What the transaction layer needs of a transport, UDP or TCP."""
+
+    stats: TransportStats
+
+    @property
+    def local_address(self) -> Addr: ...
+
+    def send(self, data: bytes, addr: Addr) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class SipUdpProtocol(asyncio.DatagramProtocol):
     """Parses each datagram and hands messages to `handler(message, source)`."""
 
@@ -122,8 +138,9 @@ class SipUdpProtocol(asyncio.DatagramProtocol):
         self.stats.sent += 1
         self.transport.sendto(data, addr)
 
-    def send_message(self, message: SipMessage, addr: Addr) -> None:
-        self.send(message.to_bytes(), addr)
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         source = (str(addr[0]), int(addr[1]))
@@ -164,3 +181,105 @@ async def open_udp(
         lambda: SipUdpProtocol(handler, max_message), local_addr=(host, port)
     )
     return protocol
+
+
+class SipTcpConnection(asyncio.Protocol):
+    """One accepted TCP connection: buffers bytes and hands each framed message on."""
+
+    def __init__(self, server: SipTcpServer) -> None:
+        self.server = server
+        self.buffer = bytearray()
+        self.peer: Addr | None = None
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        host, port = transport.get_extra_info("peername")[:2]
+        self.peer = (str(host), int(port))
+        self.server.connections[self.peer] = self
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.peer is not None and self.server.connections.get(self.peer) is self:
+            del self.server.connections[self.peer]
+        self.transport = None
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        stats = self.server.stats
+        while self.buffer and self.transport is not None and self.peer is not None:
+            try:
+                message, consumed = SipMessage.parse_stream(
+                    bytes(self.buffer), self.server.max_message
+                )
+            except SipParseError as e:
+                stats.malformed += 1
+                reply = error_reply(bytes(self.buffer), e.status, str(e))
+                if reply is None:
+                    stats.dropped += 1
+                else:
+                    stats.rejected += 1
+                    self.server.send(reply, self.peer)
+                self.transport.close()
+                return
+            except Exception:  # the parser must not be able to stop the server
+                stats.malformed += 1
+                stats.dropped += 1
+                log.exception("SIP parser raised on a stream from %s", self.peer)
+                self.transport.close()
+                return
+            if consumed == 0:
+                return  # wait for the rest of the message
+            del self.buffer[:consumed]
+            if message is None:
+                stats.keepalives += 1
+                continue
+            stats.received += 1
+            try:
+                self.server.handler(message, self.peer)
+            except Exception:  # one bad message must not stop the server
+                stats.handler_errors += 1
+                log.exception("SIP handler failed on a message from %s", self.peer)
+
+
+class SipTcpServer:
+    """A listening SIP TCP socket and its open connections, keyed by peer address."""
+
+    def __init__(self, handler: Handler, max_message: int = 65535) -> None:
+        self.handler = handler
+        self.max_message = max_message
+        self.stats = TransportStats()
+        self.connections: dict[Addr, SipTcpConnection] = {}
+        self.server: asyncio.Server | None = None
+
+    @property
+    def local_address(self) -> Addr:
+        if self.server is None or not self.server.sockets:
+            raise RuntimeError("the SIP TCP server is closed")
+        host, port = self.server.sockets[0].getsockname()[:2]
+        return (str(host), int(port))
+
+    def send(self, data: bytes, addr: Addr) -> None:
+        """Writes to the connection `addr` opened; dropped (and counted) when it is gone."""
+        connection = self.connections.get(addr)
+        if connection is None or connection.transport is None:
+            self.stats.dropped += 1
+            return
+        self.stats.sent += 1
+        connection.transport.write(data)
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        for connection in list(self.connections.values()):
+            if connection.transport is not None:
+                connection.transport.close()
+
+
+async def open_tcp(
+    handler: Handler, host: str = "127.0.0.1", port: int = 5060, max_message: int = 65535
+) -> SipTcpServer:
+    """Listens for SIP over TCP; `port=0` picks a free port (see `local_address`)."""
+    server = SipTcpServer(handler, max_message)
+    loop = asyncio.get_running_loop()
+    server.server = await loop.create_server(lambda: SipTcpConnection(server), host, port)
+    return server

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from acdcore._core import NotAcceptableError, SipMessage, SipParseError, sdp_answer
 
 from .transaction import ServerTransaction, Timers, TransactionLayer, open_transactions
-from .transport import Addr, SipUdpProtocol
+from .transport import Addr, SipEndpoint
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
 # Methods we know but do not serve here get 405 with Allow; anything else 501.
@@ -80,15 +80,9 @@ class Uas:
         self.ring_delay = ring_delay
         self.answer_delay = answer_delay
         self.codecs = list(codecs)
-        self.contact = f"<sip:acd@{media_address}>"
         self.dialogs: dict[DialogKey, Dialog] = {}
         self.stats = UasStats()
         self._pending: dict[tuple[str, str], _Pending] = {}
-        self.layer: TransactionLayer | None = None
-
-    def attach(self, layer: TransactionLayer, local: Addr) -> None:
-        self.layer = layer
-        self.contact = f"<sip:acd@{local[0]}:{local[1]}>"
 
     # Transaction user interface.
 
@@ -156,8 +150,9 @@ class Uas:
 
     def _ring(self, pending: _Pending) -> None:
         request = pending.txn.request
+        contact = _contact(request)
         pending.txn.respond(
-            request.reply(180, to_tag=pending.dialog.local_tag, headers=[("Contact", self.contact)])
+            request.reply(180, to_tag=pending.dialog.local_tag, headers=[("Contact", contact)])
         )
 
     def _answer(self, pending: _Pending) -> None:
@@ -178,7 +173,7 @@ class Uas:
             request.reply(
                 200,
                 to_tag=tag,
-                headers=[("Contact", self.contact), ("Allow", ALLOW)],
+                headers=[("Contact", _contact(request)), ("Allow", ALLOW)],
                 body=answer.sdp,
                 content_type="application/sdp",
             )
@@ -194,8 +189,7 @@ class Uas:
         txn.respond(request.reply(200))
 
     def _cancel(self, txn: ServerTransaction, request: SipMessage) -> None:
-        assert self.layer is not None
-        invite = self.layer.invite_for(request)
+        invite = txn.layer.invite_for(request)
         pending = (
             None if invite is None else self._pending.pop((invite.key[0], invite.key[1]), None)
         )
@@ -211,6 +205,17 @@ class Uas:
         self.stats.cancelled += 1
         txn.respond(request.reply(200))
         invite.respond(invite.request.reply(487, to_tag=pending.dialog.local_tag))
+
+
+def _contact(request: SipMessage) -> str:
+    """Our Contact: the address the caller reached us at, over the transport it used."""
+    try:
+        uri = request.uri()
+        host = f"{uri.host}:{uri.port}" if uri.port else uri.host
+    except SipParseError:
+        host = "127.0.0.1"
+    tcp = request.vias()[0].transport.upper() == "TCP"
+    return f"<sip:acd@{host}{';transport=tcp' if tcp else ''}>"
 
 
 def _tag() -> str:
@@ -231,7 +236,7 @@ def _warning(error: Exception) -> str:
 class UasServer:
     """A running UAS: the transport, its transaction layer and the UAS itself."""
 
-    protocol: SipUdpProtocol
+    protocol: SipEndpoint
     layer: TransactionLayer
     uas: Uas
 
@@ -240,8 +245,7 @@ class UasServer:
         return self.protocol.local_address
 
     def close(self) -> None:
-        if self.protocol.transport is not None:
-            self.protocol.transport.close()
+        self.protocol.close()
 
 
 async def serve_uas(
@@ -250,8 +254,8 @@ async def serve_uas(
     port: int = 5060,
     timers: Timers | None = None,
     max_transactions: int = 10000,
+    transport: str = "udp",
 ) -> UasServer:
-    """Binds UDP `host:port` and answers calls with `uas` until `close()`."""
-    protocol, layer = await open_transactions(uas, host, port, timers, max_transactions)
-    uas.attach(layer, protocol.local_address)
-    return UasServer(protocol, layer, uas)
+    """Serves `uas` on UDP or TCP `host:port` until `close()`; one `Uas` may serve both."""
+    endpoint, layer = await open_transactions(uas, host, port, timers, max_transactions, transport)
+    return UasServer(endpoint, layer, uas)
