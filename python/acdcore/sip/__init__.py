@@ -4,7 +4,8 @@
 raises `SipParseError` (a `ValueError`) whose text names the bad line or header and whose
 `status` is the response it deserves (400, 416, 505, 513). `SipMessage.parse_stream(buffer)`
 frames TCP streams. `sdp_answer(offer, ...)` picks a common codec or raises
-`NotAcceptableError` (488). The asyncio transports and transactions will live beside this.
+`NotAcceptableError` (488). The asyncio side lives beside this: `transport` (UDP and TCP),
+`transaction` (RFC 3261 timers and matching) and `uas` (a minimal UAS); see docs/sip.md.
 """
 
 from acdcore._core import (
