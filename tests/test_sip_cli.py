@@ -1,0 +1,61 @@
+"""`acdcore sip-uas`: argument errors on stderr with exit 2, and SIPp calls through the CLI."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from acdcore.cli import main
+from test_sip_transport import free_port, sipp
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "70000"], "--port must be 0..65535, got 70000"),
+        (["--rtp-port", "0"], "--rtp-port must be 1..65535, got 0"),
+        (["--duration", "0"], "--duration must be positive, got 0.0"),
+        (["--ring-delay", "-1"], "ring_delay and answer_delay must not be negative"),
+        (["--t1", "0"], "timer t1 must be positive"),
+    ],
+)
+def test_bad_arguments_exit_2_naming_the_argument(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sip-uas", "--port", "0", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_port_in_use_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        assert main(["sip-uas", "--port", str(port), "--duration", "1"]) == 2
+    assert f"cannot bind 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_sipp_calls_through_the_cli(tmp_path: Path) -> None:
+    binary = sipp()
+    port = free_port()
+    cmd = [sys.executable, "-m", "acdcore", "sip-uas", "--port", str(port), "--duration", "6"]
+    uas = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert uas.stderr is not None
+        assert uas.stderr.readline().startswith(f"listening on udp 127.0.0.1:{port}")
+        caller = subprocess.run(
+            [binary, f"127.0.0.1:{port}", "-sn", "uac", "-i", "127.0.0.1",
+             "-p", str(free_port()), "-mp", str(free_port() & ~1), "-cp", str(free_port()),
+             "-r", "10", "-m", "10", "-nostdin", "-timeout", "20s", "-timeout_error"],
+            cwd=tmp_path, capture_output=True, timeout=30, check=False,
+        )  # fmt: skip
+        assert caller.returncode == 0, caller.stderr
+        out, _ = uas.communicate(timeout=20)
+    finally:
+        uas.kill()
+    stats = json.loads(out)
+    assert stats["uas"]["answered"] == 10 and stats["uas"]["ended"] == 10
+    assert stats["dialogs"] == 0 and stats["udp"]["transport"]["malformed"] == 0
