@@ -242,6 +242,7 @@ def test_sipp_gets_the_200_when_its_first_copies_are_lost(tmp_path: Path) -> Non
             assert sipp_totals(stat)["ok"] == 1
             # Three 200s for the INVITE lost, the fourth got through, then one 200 for BYE.
             assert len(sends) == 5
+            assert server.layer.stats.retransmissions_sent == 3
             assert server.uas.stats.ended == 1
         finally:
             server.close()

@@ -147,6 +147,7 @@ class ServerTransaction:
         if self._last is None or self.terminated:
             return
         self.retransmissions += 1
+        self.layer.stats.retransmissions_sent += 1
         self.layer.send(self._last, self.source)
         self._interval = min(2 * self._interval, self.layer.timers.t2)
         self._retransmit = self.layer.at(self._interval, self._resend)
@@ -221,6 +222,7 @@ class ClientTransaction:
         if self.state not in ("calling", "trying", "proceeding"):
             return
         self.retransmissions += 1
+        self.layer.stats.retransmissions_sent += 1
         self.layer.send(self._data, self.dest)
         if self.invite:
             self._interval *= 2
@@ -284,6 +286,7 @@ class ClientTransaction:
 @dataclass
 class TransactionStats:
     created: int = 0
+    retransmissions_sent: int = 0
     retransmissions_absorbed: int = 0
     overloaded: int = 0
     stray_responses: int = 0
