@@ -727,6 +727,25 @@ def test_unknown_transport_is_refused() -> None:
         asyncio.run(open_transactions(Uas(), port=0, transport="sctp"))
 
 
+def test_client_invite_waits_past_timer_b_once_it_rings() -> None:
+    async def main() -> None:
+        server = await serve_uas(Uas(answer_delay=1.6), port=0, timers=FAST)
+        quick = Timers(t1=0.02, t2=0.08, t4=0.1, d=0.2)  # timer B = 1.28 s
+        protocol, layer = await open_transactions(Uas(), port=0, timers=quick)
+        try:
+            me = protocol.local_address[1]
+            offer = sdp_offer("127.0.0.1", 6000)
+            invite = request(me, "INVITE", server.address, "b-1", body=offer)
+            txn = layer.request(invite, server.address)
+            answer = await asyncio.wait_for(txn.response, 5)
+            assert answer.status == 200 and txn.retransmissions == 0
+        finally:
+            protocol.close()
+            server.close()
+
+    run(main)
+
+
 def test_timers_validate() -> None:
     with pytest.raises(ValueError, match="t1"):
         Timers(t1=0)

@@ -106,6 +106,7 @@ class ServerTransaction:
         self.state = "proceeding" if self.invite else "trying"
         self.final_status: int | None = None
         self.final_response: SipMessage | None = None
+        self.ack_key: AckKey | None = None  # set while a 2xx waits for its ACK
         self.retransmissions = 0
         self._last: bytes | None = None
         self._interval = layer.timers.t1
@@ -247,9 +248,10 @@ class ClientTransaction:
                 self.layer.send(self._ack, self.dest)
             return
         if status < 200:
-            if self.invite and self._retransmit is not None:
-                self._retransmit.cancel()  # a provisional stops timer A, not timer E
-                self._retransmit = None
+            if self.invite:
+                # A provisional stops timers A and B (a phone may ring for minutes); for a
+                # non-INVITE, E slows to T2 and F keeps running.
+                self._cancel()
             self.state = "proceeding"
             if self.on_provisional is not None:
                 self.on_provisional(response)
@@ -391,14 +393,14 @@ class TransactionLayer:
         return txn
 
     def expect_ack(self, txn: ServerTransaction) -> None:
-        self._awaiting_ack[_ack_key(txn.request)] = txn
+        txn.ack_key = _ack_key(txn.request)
+        self._awaiting_ack[txn.ack_key] = txn
 
     def forget(self, txn: ServerTransaction) -> None:
         if self.server.get(txn.key) is txn:
             del self.server[txn.key]
-        ack = _ack_key(txn.request)
-        if self._awaiting_ack.get(ack) is txn:
-            del self._awaiting_ack[ack]
+        if txn.ack_key is not None and self._awaiting_ack.get(txn.ack_key) is txn:
+            del self._awaiting_ack[txn.ack_key]
 
     def forget_client(self, txn: ClientTransaction) -> None:
         if self.client.get(txn.key) is txn:

@@ -59,7 +59,7 @@ class _Pending:
 
     txn: ServerTransaction
     dialog: Dialog
-    handles: list[asyncio.TimerHandle] = field(default_factory=list)
+    handles: list[asyncio.Handle] = field(default_factory=list)
 
 
 class Uas:
@@ -143,10 +143,13 @@ class Uas:
         pending = _Pending(txn, dialog)
         self._pending[(txn.key[0], txn.key[1])] = pending
         loop = asyncio.get_running_loop()
-        now = loop.time()
-        pending.handles.append(loop.call_at(now + self.ring_delay, self._ring, pending))
-        answer_at = now + self.ring_delay + self.answer_delay
-        pending.handles.append(loop.call_at(answer_at, self._answer, pending))
+        ring, answer = self.ring_delay, self.ring_delay + self.answer_delay
+        # No delay: call_soon keeps the timer heap for the transactions' timers.
+        for delay, step in ((ring, self._ring), (answer, self._answer)):
+            if delay == 0:
+                pending.handles.append(loop.call_soon(step, pending))
+            else:
+                pending.handles.append(loop.call_later(delay, step, pending))
 
     def _ring(self, pending: _Pending) -> None:
         request = pending.txn.request
