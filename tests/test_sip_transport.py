@@ -10,14 +10,15 @@ the SIPp tests fail in CI (CI=true) and skip elsewhere.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import random
 import shutil
 import socket
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from acdcore.sip import SipMessage, sdp_offer
@@ -28,7 +29,7 @@ from acdcore.sip.transaction import (
     open_transactions,
 )
 from acdcore.sip.transport import Addr, SipEndpoint, error_reply
-from acdcore.sip.uas import Uas, serve_uas
+from acdcore.sip.uas import Uas, UasServer, serve_uas
 
 SCENARIOS = Path(__file__).resolve().parent / "sipp"
 FAST = Timers(t1=0.05, t2=0.2, t4=0.25, d=0.5)
@@ -152,6 +153,18 @@ async def open_peer() -> Peer:
     loop = asyncio.get_running_loop()
     _, peer = await loop.create_datagram_endpoint(Peer, local_addr=("127.0.0.1", 0))
     return peer
+
+
+@contextlib.asynccontextmanager
+async def uas_and_peer(uas: Uas, **options: Any) -> AsyncIterator[tuple[UasServer, Peer]]:
+    """A UAS on a free port with FAST timers and an in-process peer, both closed after."""
+    server = await serve_uas(uas, port=0, timers=FAST, **options)
+    peer = await open_peer()
+    try:
+        yield server, peer
+    finally:
+        peer.close()
+        server.close()
 
 
 def request(
@@ -328,9 +341,7 @@ def test_client_transactions_against_sipp_uas(tmp_path: Path) -> None:
 
 def test_2xx_retransmitted_on_timer_g_schedule_until_ack() -> None:
     async def main() -> None:
-        server = await serve_uas(Uas(), port=0, timers=FAST)
-        peer = await open_peer()
-        try:
+        async with uas_and_peer(Uas()) as (server, peer):
             sends = drop_first(server.protocol, b"SIP/2.0 200", 4)
             offer = sdp_offer("127.0.0.1", 6000)
             peer.send(
@@ -359,18 +370,13 @@ def test_2xx_retransmitted_on_timer_g_schedule_until_ack() -> None:
             assert (await peer.next()).status == 200
             assert server.uas.dialogs == {} and server.uas.stats.ended == 1
             assert server.layer.stats.retransmissions_absorbed == 1
-        finally:
-            peer.close()
-            server.close()
 
     run(main)
 
 
 def test_unacknowledged_2xx_gives_up_at_64_t1_and_drops_the_dialog() -> None:
     async def main() -> None:
-        server = await serve_uas(Uas(), port=0, timers=FAST)
-        peer = await open_peer()
-        try:
+        async with uas_and_peer(Uas()) as (server, peer):
             offer = sdp_offer("127.0.0.1", 6000)
             peer.send(
                 request(peer.port, "INVITE", server.address, "h-1", body=offer), server.address
@@ -384,18 +390,13 @@ def test_unacknowledged_2xx_gives_up_at_64_t1_and_drops_the_dialog() -> None:
             assert server.uas.dialogs == {} and server.uas.stats.timed_out == 1
             assert len(server.layer) == 0
             assert await peer.drain(2 * FAST.t2) == []
-        finally:
-            peer.close()
-            server.close()
 
     run(main)
 
 
 def test_non_2xx_final_retransmitted_until_ack_then_absorbed() -> None:
     async def main() -> None:
-        server = await serve_uas(Uas(), port=0, timers=FAST)
-        peer = await open_peer()
-        try:
+        async with uas_and_peer(Uas()) as (server, peer):
             # G.729 only: nothing in common, 488.
             offer = (
                 b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
@@ -417,18 +418,13 @@ def test_non_2xx_final_retransmitted_until_ack_then_absorbed() -> None:
             assert await peer.drain(3 * FAST.t2) == []
             assert len(server.layer) == 0  # timer I = T4 has run out
             assert server.uas.dialogs == {} and server.uas.stats.rejected == 1
-        finally:
-            peer.close()
-            server.close()
 
     run(main)
 
 
 def test_options_unknown_methods_and_dialogs_we_do_not_have() -> None:
     async def main() -> None:
-        server = await serve_uas(Uas(), port=0, timers=FAST)
-        peer = await open_peer()
-        try:
+        async with uas_and_peer(Uas()) as (server, peer):
             target = server.address
             peer.send(request(peer.port, "OPTIONS", target, "o-1"), target)
             ok = await peer.next()
@@ -444,9 +440,6 @@ def test_options_unknown_methods_and_dialogs_we_do_not_have() -> None:
             assert (await peer.next()).status == 481
             peer.send(request(peer.port, "CANCEL", target, "o-5"), target)
             assert (await peer.next()).status == 481
-        finally:
-            peer.close()
-            server.close()
 
     run(main)
 
@@ -479,10 +472,8 @@ def test_error_reply_is_built_from_raw_headers_only_when_possible() -> None:
 
 def test_garbage_gets_400_or_is_dropped_and_the_server_keeps_answering() -> None:
     async def main() -> None:
-        server = await serve_uas(Uas(), port=0, timers=FAST)
-        peer = await open_peer()
         rng = random.Random(5)
-        try:
+        async with uas_and_peer(Uas()) as (server, peer):
             target = server.address
             garbage = [
                 bytes(rng.randrange(256) for _ in range(rng.randrange(1, 600))) for _ in range(200)
@@ -509,18 +500,13 @@ def test_garbage_gets_400_or_is_dropped_and_the_server_keeps_answering() -> None
             for i in range(3):
                 peer.send(request(peer.port, "OPTIONS", target, f"after-{i}"), target)
                 assert (await peer.next()).status == 200
-        finally:
-            peer.close()
-            server.close()
 
     run(main)
 
 
 def test_server_transaction_table_is_capped_with_503() -> None:
     async def main() -> None:
-        server = await serve_uas(Uas(), port=0, timers=FAST, max_transactions=3)
-        peer = await open_peer()
-        try:
+        async with uas_and_peer(Uas(), max_transactions=3) as (server, peer):
             target = server.address
             for i in range(5):
                 peer.send(request(peer.port, "OPTIONS", target, f"cap-{i}"), target)
@@ -530,9 +516,6 @@ def test_server_transaction_table_is_capped_with_503() -> None:
             await asyncio.sleep(64 * FAST.t1 + 0.3)  # timer J frees the table
             peer.send(request(peer.port, "OPTIONS", target, "cap-later"), target)
             assert (await peer.next()).status == 200
-        finally:
-            peer.close()
-            server.close()
 
     run(main)
 

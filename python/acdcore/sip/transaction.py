@@ -92,23 +92,15 @@ class TransactionUser(Protocol):
         """A final response was never acknowledged (timer H, or L for a 2xx)."""
 
 
-class ServerTransaction:
-    """One request received and the responses sent to it."""
+class _Timed:
+    """The two timers every transaction holds (a retransmission and a deadline) and its end."""
 
-    def __init__(
-        self, layer: TransactionLayer, key: ServerKey, request: SipMessage, source: Addr
-    ) -> None:
+    def __init__(self, layer: TransactionLayer, request: SipMessage, state: str) -> None:
         self.layer = layer
-        self.key = key
         self.request = request
-        self.source = source
         self.invite = request.method == "INVITE"
-        self.state = "proceeding" if self.invite else "trying"
-        self.final_status: int | None = None
-        self.final_response: SipMessage | None = None
-        self.ack_key: AckKey | None = None  # set while a 2xx waits for its ACK
+        self.state = state
         self.retransmissions = 0
-        self._last: bytes | None = None
         self._interval = layer.timers.t1
         self._retransmit: asyncio.TimerHandle | None = None
         self._timeout: asyncio.TimerHandle | None = None
@@ -116,6 +108,38 @@ class ServerTransaction:
     @property
     def terminated(self) -> bool:
         return self.state == "terminated"
+
+    def _cancel(self) -> None:
+        for handle in (self._retransmit, self._timeout):
+            if handle is not None:
+                handle.cancel()
+        self._retransmit = self._timeout = None
+
+    def _terminate(self) -> None:
+        if self.terminated:
+            return
+        self._cancel()
+        self.state = "terminated"
+        self._forget()
+
+    def _forget(self) -> None:
+        raise NotImplementedError
+
+
+class ServerTransaction(_Timed):
+    """One request received and the responses sent to it."""
+
+    def __init__(
+        self, layer: TransactionLayer, key: ServerKey, request: SipMessage, source: Addr
+    ) -> None:
+        invite = request.method == "INVITE"
+        super().__init__(layer, request, "proceeding" if invite else "trying")
+        self.key = key
+        self.source = source
+        self.final_status: int | None = None
+        self.final_response: SipMessage | None = None
+        self.ack_key: AckKey | None = None  # set while a 2xx waits for its ACK
+        self._last: bytes | None = None
 
     def respond(self, response: SipMessage) -> None:
         """Sends a response from the TU; ignored once a final response went out."""
@@ -171,21 +195,11 @@ class ServerTransaction:
             # Once the ACK is in the caller has stopped retransmitting the INVITE.
             self._terminate()
 
-    def _cancel(self) -> None:
-        for handle in (self._retransmit, self._timeout):
-            if handle is not None:
-                handle.cancel()
-        self._retransmit = self._timeout = None
-
-    def _terminate(self) -> None:
-        if self.terminated:
-            return
-        self._cancel()
-        self.state = "terminated"
+    def _forget(self) -> None:
         self.layer.forget(self)
 
 
-class ClientTransaction:
+class ClientTransaction(_Timed):
     """One request sent; `response` resolves with the final response or TimeoutError."""
 
     def __init__(
@@ -198,20 +212,13 @@ class ClientTransaction:
         via = request.vias()[0]
         if not via.branch:
             raise ValueError("a client request needs a Via branch (see new_branch())")
-        self.layer = layer
-        self.request = request
+        super().__init__(layer, request, "calling" if request.method == "INVITE" else "trying")
         self.dest = dest
         self.key: ClientKey = (via.branch, request.cseq[1])
-        self.invite = request.method == "INVITE"
-        self.state = "calling" if self.invite else "trying"
         self.on_provisional = on_provisional
         self.response: asyncio.Future[SipMessage] = layer.loop.create_future()
-        self.retransmissions = 0
         self._data = request.to_bytes()
         self._ack: bytes | None = None
-        self._interval = layer.timers.t1
-        self._retransmit: asyncio.TimerHandle | None = None
-        self._timeout: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
         self.layer.send(self._data, self.dest)
@@ -271,17 +278,7 @@ class ClientTransaction:
         else:
             self._timeout = self.layer.at(self.layer.wait(self.layer.timers.t4), self._terminate)
 
-    def _cancel(self) -> None:
-        for handle in (self._retransmit, self._timeout):
-            if handle is not None:
-                handle.cancel()
-        self._retransmit = self._timeout = None
-
-    def _terminate(self) -> None:
-        if self.state == "terminated":
-            return
-        self._cancel()
-        self.state = "terminated"
+    def _forget(self) -> None:
         self.layer.forget_client(self)
 
 
