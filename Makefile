@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 BUILT := $(VENV)/.built
 SOURCES := Cargo.toml Cargo.lock pyproject.toml $(wildcard rust/Cargo.toml bindings/Cargo.toml rust/src/*.rs rust/src/*/*.rs bindings/src/*.rs)
 
-.PHONY: demo test build lint rust-test py-test bench clean
+.PHONY: demo test build lint rust-test py-test bench clean peers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,11 @@ lint: build
 	$(VENV)/bin/mypy --strict python/acdcore
 	$(PY) -m mypy.stubtest acdcore._core
 
-py-test: build
+# Real SIP peers for the voice tests (Debian packages); installed when missing and we are root.
+peers:
+	@command -v sipp >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq sip-tester; } || echo "note: sipp (Debian sip-tester) is missing: the SIP tests will be skipped"
+
+py-test: build peers
 	$(PY) -m pytest -q
 
 # pytest last: its summary line closes the run.
