@@ -15,10 +15,11 @@
 //!   `ASA = P(wait) patience Hs / J / P(answered)`, `Hs = sum t_m a/(a+m+1) H_m`;
 //! - answered after more than `t` (summing the Beta tails over `m`):
 //!   `P(answered, V > t | wait) = a/(a+1) u^(a+1) e^(x (1-u)) G(a+1, x u) / J`, `u = e^(-theta t)`,
-//!   with [`gamma_series`] `G`; the service level is answered within `t` over all offered calls
-//!   (abandoned calls count as missed, as in the engine's queue statistics).
+//!   with `G` the incomplete-gamma series, summed in the same pass as the queue sums; the
+//!   service level is answered within `t` over all offered calls (abandoned calls count as
+//!   missed, as in the engine's queue statistics).
 
-use super::sums::{BIG, EPS, LN_BIG, Scaled, below_sum, gamma_series, ln_1p_exp, series_terms};
+use super::sums::{BIG, EPS, LN_BIG, Scaled, below_sum, ln_1p_exp, series_terms};
 use super::{Metrics, check_agents, check_seconds, check_threshold, check_traffic};
 use crate::error::{Error, Result};
 
@@ -40,99 +41,158 @@ pub fn erlang_a(
     check_seconds("aht", aht)?;
     check_seconds("patience", patience)?;
     check_threshold(threshold)?;
-    with_below(
-        agents,
-        traffic,
-        aht,
-        patience,
-        threshold,
-        below_sum(agents, traffic),
-    )
+    Queue::new(traffic, aht, patience, threshold).metrics(agents, below_sum(agents, traffic))
 }
 
-/// Erlang A metrics of checked inputs, given `S(n, A)` (which the staffing search carries
-/// from one agent count to the next).
-pub(crate) fn with_below(
-    agents: u64,
+/// One interval's checked inputs and what every agent count shares, so the staffing search
+/// pays the exponentials once rather than per candidate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Queue {
     traffic: f64,
     aht: f64,
     patience: f64,
     threshold: f64,
-    below: Scaled,
-) -> Result<Metrics> {
-    let r = patience / aht;
-    let (x, a) = (traffic * r, agents as f64 * r);
-    let terms = series_terms(a, x);
-    if terms.is_nan() || terms > MAX_TERMS {
-        return Err(Error::invalid(format!(
-            "patience {patience} s is too long against aht {aht} s at {traffic} Erlangs for \
-             Erlang A to sum; without a patience (Erlang C) the answer is the same to within \
-             its precision when agents exceed traffic"
-        )));
-    }
-    let q = queue_sums(a, x);
-    let ln_j = q.j.ln() + q.ln_scale;
-    let p_wait = (-ln_1p_exp(below.ln() - ln_j)).exp();
-    let p_none = (-ln_1p_exp(ln_j - below.ln())).exp();
-    let served = q.sv / q.j;
-    let answered = p_none + p_wait * served;
-    let abandon = p_wait * q.k / (x * q.j);
-    let asa = if p_wait == 0.0 {
-        0.0
-    } else {
-        p_wait * patience * (q.hs / q.j) / answered
-    };
-    let theta_t = threshold / patience;
-    let late = if threshold == 0.0 {
-        served
-    } else {
-        let u = (-theta_t).exp();
-        let g = gamma_series(a + 1.0, x * u);
-        let ln_late = -(a + 1.0) * theta_t - x * (-theta_t).exp_m1() + g.ln() - ln_j;
-        a / (a + 1.0) * ln_late.exp()
-    };
-    Ok(Metrics {
-        p_wait,
-        service_level: p_none + p_wait * (served - late).max(0.0),
-        asa,
-        // Rounding can put a saturated queue a few ulps above 1.
-        occupancy: (traffic * answered / agents as f64).min(1.0),
-        abandon,
-    })
+    /// `x = A * patience / aht`.
+    x: f64,
+    /// `theta t`.
+    theta_t: f64,
+    /// `x u`, the argument of the late calls' series `G(a+1, x u)` (0 for a zero threshold,
+    /// which needs no such series).
+    xu: f64,
+    /// `x (1 - u)`: the exponent of `e^(x (1-u))` in the late calls' formula.
+    gain: f64,
 }
 
-/// The four queue sums of the module docs, all relative to `pi_n` and sharing one scale.
+impl Queue {
+    pub fn new(traffic: f64, aht: f64, patience: f64, threshold: f64) -> Queue {
+        let x = traffic * (patience / aht);
+        let theta_t = threshold / patience;
+        let u = (-theta_t).exp();
+        Queue {
+            traffic,
+            aht,
+            patience,
+            threshold,
+            x,
+            theta_t,
+            xu: if threshold == 0.0 { 0.0 } else { x * u },
+            gain: -x * (-theta_t).exp_m1(),
+        }
+    }
+
+    /// The metrics of `agents`, given `S(n, A)` (which the staffing search carries from one
+    /// agent count to the next).
+    pub fn metrics(&self, agents: u64, below: Scaled) -> Result<Metrics> {
+        let Queue {
+            traffic,
+            aht,
+            patience,
+            threshold,
+            x,
+            theta_t,
+            ..
+        } = *self;
+        let a = agents as f64 * (patience / aht);
+        let terms = series_terms(a, x);
+        if terms.is_nan() || terms > MAX_TERMS {
+            return Err(Error::invalid(format!(
+                "patience {patience} s is too long against aht {aht} s at {traffic} Erlangs for \
+                 Erlang A to sum; without a patience (Erlang C) the answer is the same to within \
+                 its precision when agents exceed traffic"
+            )));
+        }
+        let q = queue_sums(a, x, self.xu);
+        let plain = q.ln_scale == 0.0 && below.ln_scale == 0.0;
+        let (p_wait, p_none) = if plain {
+            let total = below.value + q.j;
+            (q.j / total, below.value / total)
+        } else {
+            let ln_j = q.j.ln() + q.ln_scale;
+            (
+                (-ln_1p_exp(below.ln() - ln_j)).exp(),
+                (-ln_1p_exp(ln_j - below.ln())).exp(),
+            )
+        };
+        let served = q.sv / q.j;
+        let answered = p_none + p_wait * served;
+        let abandon = p_wait * q.k / (x * q.j);
+        let asa = if p_wait == 0.0 {
+            0.0
+        } else {
+            p_wait * patience * (q.hs / q.j) / answered
+        };
+        let late = if threshold == 0.0 {
+            served
+        } else {
+            // u^(a+1) e^(x (1-u)) G / J, in logarithms unless every part is a plain number.
+            let exponent = self.gain - (a + 1.0) * theta_t;
+            let ratio = if q.ln_scale == 0.0 && q.g.ln_scale == 0.0 && exponent.abs() < 600.0 {
+                exponent.exp() * (q.g.value / q.j)
+            } else {
+                (exponent + q.g.ln() - q.j.ln() - q.ln_scale).exp()
+            };
+            a / (a + 1.0) * ratio
+        };
+        Ok(Metrics {
+            p_wait,
+            service_level: p_none + p_wait * (served - late).max(0.0),
+            asa,
+            // Rounding can put a saturated queue a few ulps above 1.
+            occupancy: (traffic * answered / agents as f64).min(1.0),
+            abandon,
+        })
+    }
+}
+
+/// The four queue sums of the module docs, all relative to `pi_n` and sharing one scale, and
+/// the late calls' `G(a+1, x u)` with its own (it can be far smaller than `J`).
 struct QueueSums {
     j: f64,
     k: f64,
     sv: f64,
     hs: f64,
     ln_scale: f64,
+    g: Scaled,
 }
 
-fn queue_sums(a: f64, x: f64) -> QueueSums {
+/// One pass for all five sums: `G`'s terms `(xu)^m / ((a+2) ... (a+m+1))` share the
+/// reciprocals `1 / (a+m+1)`, the only division per term.
+fn queue_sums(a: f64, x: f64, xu: f64) -> QueueSums {
     let mut s = QueueSums {
         j: 0.0,
         k: 0.0,
         sv: 0.0,
         hs: 0.0,
         ln_scale: 0.0,
+        g: Scaled {
+            value: 0.0,
+            ln_scale: 0.0,
+        },
     };
     let mut t = 1.0;
+    let mut g = 1.0;
     let mut h = 0.0;
     let mut m = 0.0;
     loop {
         let inv = 1.0 / (a + m + 1.0);
+        if m > 0.0 {
+            g *= xu * inv;
+        }
         h += inv;
         let w = t * a * inv;
         s.j += t;
         s.k += m * t;
         s.sv += w;
         s.hs += w * h;
+        s.g.value += g;
         let q = x * inv;
         if q < 1.0 && s.k > 0.0 {
-            let rest = t * q * (m + 2.0) / ((1.0 - q) * (1.0 - q));
-            if rest < EPS * s.j.min(s.k) {
+            // Geometric bounds on the rest: of K (which bounds J's) and of G.
+            let rest = t * q * (m + 2.0);
+            let qg = xu * inv;
+            if rest < EPS * s.j.min(s.k) * (1.0 - q) * (1.0 - q)
+                && g * qg < EPS * s.g.value * (1.0 - qg)
+            {
                 break;
             }
         }
@@ -147,6 +207,11 @@ fn queue_sums(a: f64, x: f64) -> QueueSums {
             s.sv /= BIG;
             s.hs /= BIG;
             s.ln_scale += LN_BIG;
+        }
+        if g > BIG {
+            g /= BIG;
+            s.g.value /= BIG;
+            s.g.ln_scale += LN_BIG;
         }
         m += 1.0;
     }
@@ -192,6 +257,26 @@ mod tests {
         let p_wait = j / (1.0 / a + j);
         assert!(close(m.p_wait, p_wait, 1e-14), "{} {}", m.p_wait, p_wait);
         assert!(close(m.service_level, 1.0 - p_wait, 1e-14));
+    }
+
+    #[test]
+    fn late_series_in_the_shared_pass_matches_it_summed_alone() {
+        use crate::erlang::sums::gamma_series;
+        // The last case overloads the queue so far that J is rescaled while G is not.
+        for &(a, x, u) in &[
+            (5.0, 3.0, 0.8),
+            (40.0, 55.0, 0.3),
+            (0.5, 2.0, 0.99),
+            (100.0, 5e3, 0.1),
+        ] {
+            let fused = queue_sums(a, x, x * u).g;
+            let alone = gamma_series(a + 1.0, x * u);
+            assert!(
+                close(fused.ln(), alone.ln(), 1e-13),
+                "{a} {x}: {fused:?} {alone:?}"
+            );
+        }
+        assert!(queue_sums(100.0, 5e3, 500.0).ln_scale > 0.0);
     }
 
     #[test]

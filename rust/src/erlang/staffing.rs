@@ -10,7 +10,7 @@
 //! (or `A`), walks a few agents carrying `S`, then gallops to a bracket and bisects: a few
 //! full evaluations in all.
 
-use super::erlang_a::with_below;
+use super::erlang_a::Queue;
 use super::erlang_c::{metrics, p_wait, unstable};
 use super::sums::{Scaled, below_sum};
 use super::{Metrics, check_seconds, check_threshold, check_traffic};
@@ -151,7 +151,7 @@ pub fn staff(traffic: f64, aht: f64, patience: Option<f64>, target: &Target) -> 
         });
     }
     let (agents, metrics) = match patience {
-        None => staff_c(traffic, aht, target)?,
+        None => staff_c(traffic, aht, target).map(|(n, m, _)| (n, m))?,
         Some(p) => staff_a(traffic, aht, p, target)?,
     };
     Ok(Staffing {
@@ -166,7 +166,8 @@ const MAX_STEPS: u64 = 1 << 32;
 /// Agent counts stay exact as floats (and far from `u64` overflow).
 const MAX_AGENTS: f64 = 1e15;
 
-fn staff_c(traffic: f64, aht: f64, target: &Target) -> Result<(u64, Metrics)> {
+/// The answer, its metrics and its `S(n, A)` (the Erlang A search starts from it).
+fn staff_c(traffic: f64, aht: f64, target: &Target) -> Result<(u64, Metrics, Scaled)> {
     let mut n = traffic.floor() as u64 + 1;
     if let Some(occ) = target.max_occupancy {
         let floor = (traffic / occ).floor();
@@ -196,7 +197,7 @@ fn staff_c(traffic: f64, aht: f64, target: &Target) -> Result<(u64, Metrics)> {
             // The reported metrics decide (the carried tail may differ in the last bits).
             let m = metrics(n, traffic, aht, target.threshold, s);
             if target.met(&m) {
-                return Ok((n, m));
+                return Ok((n, m, s));
             }
         }
         if n - start > MAX_STEPS {
@@ -211,6 +212,11 @@ fn staff_c(traffic: f64, aht: f64, target: &Target) -> Result<(u64, Metrics)> {
 /// Agents walked one at a time from the Erlang C guess before galloping: the answer is
 /// usually within a few, and each step reuses `S(n, A)`.
 const WALK: u32 = 6;
+
+/// Abandonment lowers the agents required below Erlang C's, usually by one to three: the walk
+/// starts this far below, so that most intervals take two evaluations (the answer and the
+/// count below it).
+const BELOW_C: u64 = 2;
 
 /// `S(n-1, A) = S(n, A) A / n - 1`, when the subtraction loses at most one bit
 /// (`S(n-1) > 1`); otherwise the sum is taken afresh.
@@ -227,18 +233,26 @@ fn below_down(s: Scaled, n: u64, traffic: f64) -> Scaled {
 }
 
 fn staff_a(traffic: f64, aht: f64, patience: f64, target: &Target) -> Result<(u64, Metrics)> {
-    let eval = |n: u64, s: Scaled| with_below(n, traffic, aht, patience, target.threshold, s);
+    let queue = Queue::new(traffic, aht, patience, target.threshold);
+    let eval = |n: u64, s: Scaled| queue.metrics(n, s);
     let c_targets = target.service_level.is_some() || target.max_asa.is_some();
-    let guess = if c_targets {
+    let (mut n, mut s) = if c_targets {
         let c = Target {
             max_abandon: None,
             ..*target
         };
-        staff_c(traffic, aht, &c)?.0
+        let (mut n, _, mut s) = staff_c(traffic, aht, &c)?;
+        for _ in 0..BELOW_C {
+            if n == 1 {
+                break;
+            }
+            (n, s) = (n - 1, below_down(s, n, traffic));
+        }
+        (n, s)
     } else {
-        traffic.ceil().max(1.0) as u64
+        let n = traffic.ceil().max(1.0) as u64;
+        (n, below_sum(n, traffic))
     };
-    let (mut n, mut s) = (guess, below_sum(guess, traffic));
     let mut m = eval(n, s)?;
     let met = target.met(&m);
     for _ in 0..WALK {

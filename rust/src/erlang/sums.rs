@@ -108,8 +108,9 @@ pub(crate) fn below_sum(n: u64, traffic: f64) -> Scaled {
 }
 
 /// `G(b, y) = sum_{m>=0} y^m / ((b+1) (b+2) ... (b+m))`, the series of the lower incomplete
-/// gamma function: `gamma(b, y) = y^b e^-y G(b, y) / b`. Callers bound the work first with
-/// [`series_terms`].
+/// gamma function: `gamma(b, y) = y^b e^-y G(b, y) / b`, on its own: the reference for the
+/// single pass of the Erlang A sums, which folds it in.
+#[cfg(test)]
 pub(crate) fn gamma_series(b: f64, y: f64) -> Scaled {
     let mut m = 0.0;
     series(|| {
