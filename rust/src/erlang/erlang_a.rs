@@ -19,7 +19,7 @@
 //!   service level is answered within `t` over all offered calls (abandoned calls count as
 //!   missed, as in the engine's queue statistics).
 
-use super::sums::{BIG, EPS, LN_BIG, Scaled, below_sum, ln_1p_exp, series_terms};
+use super::sums::{BIG, EPS, INV_BIG, LN_BIG, Scaled, below_sum, ln_1p_exp, series_terms};
 use super::{Metrics, check_agents, check_seconds, check_threshold, check_traffic};
 use crate::error::{Error, Result};
 
@@ -173,11 +173,8 @@ fn queue_sums(a: f64, x: f64, xu: f64) -> QueueSums {
     let mut g = 1.0;
     let mut h = 0.0;
     let mut m = 0.0;
+    let mut inv = 1.0 / (a + 1.0);
     loop {
-        let inv = 1.0 / (a + m + 1.0);
-        if m > 0.0 {
-            g *= xu * inv;
-        }
         h += inv;
         let w = t * a * inv;
         s.j += t;
@@ -200,20 +197,22 @@ fn queue_sums(a: f64, x: f64, xu: f64) -> QueueSums {
             break;
         }
         t *= q;
+        m += 1.0;
+        inv = 1.0 / (a + m + 1.0);
+        g *= xu * inv;
         if t > BIG {
-            t /= BIG;
-            s.j /= BIG;
-            s.k /= BIG;
-            s.sv /= BIG;
-            s.hs /= BIG;
+            t *= INV_BIG;
+            s.j *= INV_BIG;
+            s.k *= INV_BIG;
+            s.sv *= INV_BIG;
+            s.hs *= INV_BIG;
             s.ln_scale += LN_BIG;
         }
         if g > BIG {
-            g /= BIG;
-            s.g.value /= BIG;
+            g *= INV_BIG;
+            s.g.value *= INV_BIG;
             s.g.ln_scale += LN_BIG;
         }
-        m += 1.0;
     }
     s
 }

@@ -2,8 +2,11 @@
 
 /// Terms are rescaled by an exact power of two once they pass this, so a sum whose true value
 /// is far beyond `f64::MAX` is held as `value * exp(ln_scale)`.
-pub(crate) const BIG: f64 = 1.552_518_092_300_708e231; // 2^768
+pub(crate) const BIG: f64 = f64::from_bits((1023 + 768) << 52); // 2^768, exactly
 pub(crate) const LN_BIG: f64 = 768.0 * std::f64::consts::LN_2;
+/// `1 / BIG`, exact: rescaling multiplies by it, because a division in the loop (even one the
+/// compiler makes branch-free) would sit on the chain of every term.
+pub(crate) const INV_BIG: f64 = f64::from_bits((1023 - 768) << 52); // 2^-768
 /// Relative size below which the rest of a series cannot change the sum.
 pub(crate) const EPS: f64 = 1e-17;
 
@@ -51,7 +54,7 @@ impl Scaled {
             ln_scale: self.ln_scale,
         };
         if out.value > BIG {
-            out.value /= BIG;
+            out.value *= INV_BIG;
             out.ln_scale += LN_BIG;
         }
         out
@@ -134,8 +137,8 @@ fn series(mut ratio: impl FnMut() -> Option<f64>) -> Scaled {
         }
         term *= q;
         if term > BIG {
-            term /= BIG;
-            sum /= BIG;
+            term *= INV_BIG;
+            sum *= INV_BIG;
             ln_scale += LN_BIG;
         }
     }
@@ -164,6 +167,12 @@ mod tests {
         assert!(s.ln_scale > 0.0);
         assert!((s.ln() - 1296.0).abs() < 10.0, "{}", s.ln());
         assert_eq!(below_sum(1_000_000, 1.0), Scaled::INFINITE);
+    }
+
+    #[test]
+    fn inv_big_is_exactly_the_reciprocal() {
+        assert_eq!(INV_BIG, 2f64.powi(-768));
+        assert_eq!(BIG, 2f64.powi(768));
     }
 
     #[test]
