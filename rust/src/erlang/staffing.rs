@@ -151,7 +151,7 @@ pub fn staff(traffic: f64, aht: f64, patience: Option<f64>, target: &Target) -> 
         });
     }
     let (agents, metrics) = match patience {
-        None => staff_c(traffic, aht, target).map(|(n, m, _)| (n, m))?,
+        None => staff_c(traffic, aht, target).map(|c| (c.agents, c.metrics))?,
         Some(p) => staff_a(traffic, aht, p, target)?,
     };
     Ok(Staffing {
@@ -166,8 +166,17 @@ const MAX_STEPS: u64 = 1 << 32;
 /// Agent counts stay exact as floats (and far from `u64` overflow).
 const MAX_AGENTS: f64 = 1e15;
 
-/// The answer, its metrics and its `S(n, A)` (the Erlang A search starts from it).
-fn staff_c(traffic: f64, aht: f64, target: &Target) -> Result<(u64, Metrics, Scaled)> {
+/// The Erlang C answer with what the Erlang A search starts from.
+struct CAnswer {
+    agents: u64,
+    metrics: Metrics,
+    /// `S(agents, A)`.
+    below: Scaled,
+    /// The occupancy cap decided, not the waiting (one agent fewer would break it).
+    capped: bool,
+}
+
+fn staff_c(traffic: f64, aht: f64, target: &Target) -> Result<CAnswer> {
     let mut n = traffic.floor() as u64 + 1;
     if let Some(occ) = target.max_occupancy {
         let floor = (traffic / occ).floor();
@@ -197,7 +206,14 @@ fn staff_c(traffic: f64, aht: f64, target: &Target) -> Result<(u64, Metrics, Sca
             // The reported metrics decide (the carried tail may differ in the last bits).
             let m = metrics(n, traffic, aht, target.threshold, s);
             if target.met(&m) {
-                return Ok((n, m, s));
+                return Ok(CAnswer {
+                    agents: n,
+                    metrics: m,
+                    below: s,
+                    capped: target
+                        .max_occupancy
+                        .is_some_and(|v| traffic > v * (nf - 1.0)),
+                });
             }
         }
         if n - start > MAX_STEPS {
@@ -213,10 +229,12 @@ fn staff_c(traffic: f64, aht: f64, target: &Target) -> Result<(u64, Metrics, Sca
 /// usually within a few, and each step reuses `S(n, A)`.
 const WALK: u32 = 6;
 
-/// Abandonment lowers the agents required below Erlang C's, usually by one to three: the walk
-/// starts this far below, so that most intervals take two evaluations (the answer and the
-/// count below it).
+/// Abandonment lowers the agents required below Erlang C's when the waiting decides, usually
+/// by one to three, and by at most one when an occupancy cap does (abandoned calls take no
+/// agent time, but few abandon): the walk starts this far below, so that most intervals take
+/// two evaluations (the answer and the count below it).
 const BELOW_C: u64 = 2;
+const BELOW_C_CAPPED: u64 = 1;
 
 /// `S(n-1, A) = S(n, A) A / n - 1`, when the subtraction loses at most one bit
 /// (`S(n-1) > 1`); otherwise the sum is taken afresh.
@@ -241,8 +259,9 @@ fn staff_a(traffic: f64, aht: f64, patience: f64, target: &Target) -> Result<(u6
             max_abandon: None,
             ..*target
         };
-        let (mut n, _, mut s) = staff_c(traffic, aht, &c)?;
-        for _ in 0..BELOW_C {
+        let c = staff_c(traffic, aht, &c)?;
+        let (mut n, mut s) = (c.agents, c.below);
+        for _ in 0..if c.capped { BELOW_C_CAPPED } else { BELOW_C } {
             if n == 1 {
                 break;
             }
