@@ -76,7 +76,7 @@ def _staffing_bench(
 
 @pytest.mark.parametrize(
     ("model", "patience", "rounds"),
-    [("Erlang C", None, 10), ("Erlang A (patience 120 s)", 120.0, 3)],
+    [("Erlang C", None, 10), ("Erlang A (patience 120 s)", 120.0, 10)],
 )
 def test_staffing_100k(
     benchmark: Any, report: Any, day: Arrays, model: str, patience: float | None, rounds: int

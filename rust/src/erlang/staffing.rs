@@ -6,9 +6,9 @@
 //! targets. Erlang C walks up from the first stable count (`floor(A) + 1`, or `A / max
 //! occupancy`) with the recurrence `S(n+1) = (n+1)/A (1 + S(n))`: one sum of about `9 sqrt(A)`
 //! terms and then a few operations per agent, never work in proportion to `n`. Erlang A has no
-//! such recurrence for its queue sums; it starts from the Erlang C answer for the same targets
-//! (or `A`), walks a few agents carrying `S`, then gallops to a bracket and bisects: a few
-//! full evaluations in all.
+//! such recurrence for its queue sums; it starts just below the Erlang C answer for the same
+//! targets (or at `A`), walks a few agents carrying `S`, then gallops to a bracket and bisects:
+//! usually two full evaluations in all.
 
 use super::erlang_a::Queue;
 use super::erlang_c::{metrics, p_wait, unstable};
