@@ -185,7 +185,7 @@ fn queue_sums(a: f64, x: f64, xu: f64) -> QueueSums {
         s.g.value += g;
         let q = x * inv;
         // Tested every fourth term: the test costs more than the terms it might save.
-        if steps % 4 == 0 && q < 1.0 && s.k > 0.0 {
+        if steps.is_multiple_of(4) && q < 1.0 && s.k > 0.0 {
             // Geometric bounds on the rest: of K (which bounds J's) and of G.
             let rest = t * q * (m + 2.0);
             let qg = xu * inv;

@@ -427,6 +427,11 @@ mod tests {
         ] {
             for target in [
                 sl(0.8),
+                // The start one below Erlang C when its occupancy cap decides.
+                Target {
+                    max_occupancy: Some(0.85),
+                    ..sl(0.8)
+                },
                 Target {
                     service_level: None,
                     max_abandon: Some(0.03),
