@@ -272,7 +272,8 @@ def test_arrays_in_arrays_out_and_scalars_broadcast() -> None:
 
 
 def test_arrays_release_the_gil() -> None:
-    big = np.full(20_000, 20_000.0)
+    # Enough work that the call lasts well over 0.1 s (the staffing got ~3x faster).
+    big = np.full(60_000, 20_000.0)
     ticks = 0
     done = threading.Event()
 
