@@ -38,16 +38,22 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _fail(msg: str) -> int:
+def _fail(msg: str, code: int = 1) -> int:
+    """Bad values exit 1; usage mistakes and files that cannot be read or written exit 2
+    (as `acdcore replay`, `forecast` and `staffing` do)."""
     print(f"acdcore simulate: {msg}", file=sys.stderr)
-    return 2
+    return code
+
+
+class UsageError(ValueError):
+    """The command line itself is incomplete (exit 2, like argparse)."""
 
 
 def _quick(args: argparse.Namespace) -> Scenario:
     missing = [n for n in ("agents", "arrival_rate", "aht", "calls") if getattr(args, n) is None]
     if missing:
         flags = ", ".join("--" + n.replace("_", "-") for n in missing)
-        raise ValueError(f"give a scenario file, or the quick form (missing {flags})")
+        raise UsageError(f"give a scenario file, or the quick form (missing {flags})")
     checks = [
         ("--agents", args.agents, args.agents >= 1),
         (
@@ -138,7 +144,9 @@ def run(args: argparse.Namespace) -> int:
             ]
             if quick:
                 flag = "--" + quick[0].replace("_", "-")
-                return _fail(f"{flag} belongs to the quick form, not to a scenario file")
+                return _fail(f"{flag} belongs to the quick form, not to a scenario file", 2)
+            if not Path(args.scenario).is_file():
+                return _fail(f"{args.scenario}: no such file", 2)
             scenario = Scenario.load(args.scenario)
             threshold = None
             rate = None
@@ -146,7 +154,9 @@ def run(args: argparse.Namespace) -> int:
             scenario = _quick(args)
             threshold = args.threshold
             rate = args.arrival_rate
-    except (ValueError, OSError) as e:
+    except UsageError as e:
+        return _fail(str(e), 2)
+    except ValueError as e:
         return _fail(str(e))
     try:
         result = _run(scenario, args, rate)
@@ -159,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             page = write_report(result, args.report, title=args.scenario or "M/M/c simulation")
         except OSError as e:
-            return _fail(f"--report {args.report}: {e}")
+            return _fail(f"--report {args.report}: {e}", 2)
         out["report"] = str(page)
     if args.json or not sys.stdout.isatty():
         print(json.dumps(_finite(out)))

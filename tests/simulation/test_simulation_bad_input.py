@@ -139,22 +139,30 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "code"),
     [
-        ([], "missing --agents, --arrival-rate, --aht, --calls"),
-        (["--agents", "0", "--arrival-rate", "1", "--aht", "1", "--calls", "1"], "--agents"),
-        (["--agents", "2", "--arrival-rate", "-1", "--aht", "1", "--calls", "1"], "--arrival-rate"),
+        ([], "missing --agents, --arrival-rate, --aht, --calls", 2),
+        (["--agents", "0", "--arrival-rate", "1", "--aht", "1", "--calls", "1"], "--agents", 1),
+        (
+            ["--agents", "2", "--arrival-rate", "-1", "--aht", "1", "--calls", "1"],
+            "--arrival-rate",
+            1,
+        ),
         (
             ["--agents", "2", "--arrival-rate", "nan", "--aht", "1", "--calls", "1"],
             "--arrival-rate",
+            1,
         ),
-        (["nowhere.toml"], "nowhere.toml"),
-        (["x.toml", "--agents", "3"], "--agents belongs to the quick form"),
+        (["nowhere.toml"], "nowhere.toml: no such file", 2),
+        (["x.toml", "--agents", "3"], "--agents belongs to the quick form", 2),
     ],
 )
-def test_cli_refuses_with_a_message_and_exit_2(args: list[str], message: str) -> None:
+def test_cli_refuses_with_a_message_and_an_exit_code(
+    args: list[str], message: str, code: int
+) -> None:
+    """Bad values exit 1; usage mistakes and unreadable files exit 2."""
     p = cli(*args)
-    assert p.returncode == 2, p.stderr
+    assert p.returncode == code, p.stderr
     assert message in p.stderr
     assert p.stdout == ""
 
@@ -163,7 +171,7 @@ def test_cli_bad_scenario_file(tmp_path: Path) -> None:
     path = tmp_path / "s.toml"
     path.write_text(GOOD.replace("agents = 2", "agents = 0"))
     p = cli(str(path), "--json")
-    assert p.returncode == 2
+    assert p.returncode == 1
     assert 'group "g": agents must be >= 1' in p.stderr
 
 
