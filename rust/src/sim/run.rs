@@ -530,6 +530,9 @@ impl Simulation {
     /// Agent time since the last read goes to the interval just ending (reads happen at every
     /// boundary, at the warm-up and before each login, so no stretch spans two intervals).
     fn read_agent(&mut self, agent: u32) {
+        // The interval that ends at or after now: a read at a boundary closes the one before.
+        let k = ((self.now / self.scn.interval).ceil() as u32).saturating_sub(1);
+        self.ensure_interval(k);
         let rec = &mut self.agents[agent as usize];
         let Ok(times) = self.engine.agent_state_time(&rec.id) else {
             return; // never logged in yet
@@ -538,12 +541,7 @@ impl Simulation {
         let busy = d(AgentState::Busy) + d(AgentState::WrapUp) + d(AgentState::Reserved);
         let staffed = busy + d(AgentState::Available);
         rec.seen = times;
-        // The interval that ends at or after now: a read at a boundary closes the one before.
-        let k = ((self.now / self.scn.interval).ceil() as u32).saturating_sub(1);
         let g = rec.group as usize;
-        while self.intervals.len() <= k as usize {
-            self.intervals.push(Interval::new(self.scn.groups.len()));
-        }
         let iv = &mut self.intervals[k as usize];
         iv.busy[g] += busy;
         iv.staffed[g] += staffed;

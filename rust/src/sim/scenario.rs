@@ -309,27 +309,29 @@ pub fn load(path: &Path) -> Result<Scenario> {
                     s.name
                 )));
             }
-            let file = base.join(csv);
-            let text = std::fs::read_to_string(&file).map_err(|e| {
-                Error::invalid(format!("calls {:?}: {}: {e}", s.name, file.display()))
-            })?;
-            s.rates = Some(
-                rates_from_csv(&text)
-                    .map_err(|e| Error::invalid(format!("{}: {e}", file.display())))?,
-            );
+            s.rates = Some(read_beside(base, csv, &s.name, rates_from_csv)?);
         }
         if let Some(trace) = &s.trace {
-            let file = base.join(trace);
-            let text = std::fs::read_to_string(&file).map_err(|e| {
-                Error::invalid(format!("calls {:?}: {}: {e}", s.name, file.display()))
-            })?;
-            s.arrivals = Some(
-                arrivals_from_trace(&text, &s.queue)
-                    .map_err(|e| Error::invalid(format!("{}: {e}", file.display())))?,
-            );
+            let queue = s.queue.clone();
+            let parse = |text: &str| arrivals_from_trace(text, &queue);
+            s.arrivals = Some(read_beside(base, trace, &s.name, parse)?);
         }
     }
     Ok(scn)
+}
+
+/// Reads a file a stream names (relative to the scenario) and parses it; errors name the stream
+/// or the file.
+fn read_beside<T>(
+    base: &Path,
+    name: &str,
+    stream: &str,
+    parse: impl FnOnce(&str) -> Result<T>,
+) -> Result<T> {
+    let file = base.join(name);
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| Error::invalid(format!("calls {stream:?}: {}: {e}", file.display())))?;
+    parse(&text).map_err(|e| Error::invalid(format!("{}: {e}", file.display())))
 }
 
 /// The `calls` column of a CSV with a header row (the staffing format `interval,calls,aht`).
