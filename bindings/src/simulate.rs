@@ -191,13 +191,9 @@ fn to_dict<'py>(py: Python<'py>, r: &RunResult) -> PyResult<Bound<'py, PyDict>> 
     }
     d.set_item("columns", columns)?;
     d.set_item("groups", r.groups.clone())?;
-    let occ = r.group_occupancy();
-    let occ = if occ.iter().all(|row| row.is_empty()) {
-        PyArray2::zeros(py, [occ.len(), 0], false)
-    } else {
-        PyArray2::from_vec2(py, &occ)
-            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?
-    };
+    // Every group has one value per interval (a run has at least one), so rows are equal.
+    let occ = PyArray2::from_vec2(py, &r.group_occupancy())
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
     d.set_item("group_occupancy", occ)?;
     let hist: Vec<i64> = r.wait_histogram.iter().map(|&n| n as i64).collect();
     d.set_item("wait_histogram", PyArray1::from_vec(py, hist))?;
