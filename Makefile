@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUILT := $(VENV)/.built
-SOURCES := Cargo.toml Cargo.lock pyproject.toml $(wildcard rust/Cargo.toml bindings/Cargo.toml rust/src/*.rs rust/src/*/*.rs bindings/src/*.rs)
+SOURCES := Cargo.toml Cargo.lock pyproject.toml rust/Cargo.toml bindings/Cargo.toml $(shell find rust/src bindings/src -name '*.rs')
 
 .PHONY: demo test build lint rust-test py-test bench clean peers
 
