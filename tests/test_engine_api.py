@@ -1366,12 +1366,13 @@ def test_a_million_skills_is_refused_quickly() -> None:
     e = auto()
     e.add_queue("q")
     skills = {f"s{i}": 50 for i in range(1_000_000)}
-    start = time.perf_counter()
+    # CPU time, not wall time: a guard against quadratic work that a loaded shared machine cannot trip.
+    start = time.process_time()
     with pytest.raises(ValueError, match="256"):
         e.login(0, "a", skills=skills, queues=["q"])
     with pytest.raises(ValueError, match="256"):
         e.enqueue(0, "c", "q", skills=skills)
-    assert time.perf_counter() - start < 5.0
+    assert time.process_time() - start < 5.0
     assert e.agents() == [] and e.queue_stats("q").offered == 0
 
 
