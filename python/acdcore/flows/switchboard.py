@@ -75,7 +75,8 @@ class Switchboard:
             if held is not None and ev.kind in ("offer", "assign", "fallback", "timeout"):
                 del self._callbacks[ev.call]
                 if ev.kind in ("offer", "assign") and self.on_callback is not None:
-                    req = CallbackRequest(ev.call, held[0], ev.queue or held[1], ev.agent, ev.kind)
+                    agent = ev.agent or (ev.agents[0] if ev.agents else None)
+                    req = CallbackRequest(ev.call, held[0], ev.queue or held[1], agent, ev.kind)
                     task = asyncio.ensure_future(self.on_callback(req))
                     self._hooks.add(task)
                     task.add_done_callback(self._hooks.discard)

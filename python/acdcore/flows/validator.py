@@ -59,7 +59,7 @@ def validate(
         fail(("flow", "max_seconds"), "must be positive")
     if flow.survey is not None and flow.survey.timeout <= 0:
         fail(("survey", "timeout"), "must be positive")
-    if flow.start not in flow.nodes:
+    if flow.start not in flow.nodes and flow.start not in declared:
         fail(("flow", "start"), f"no node {flow.start!r}{_known(flow)}")
     for node_id, node in flow.nodes.items():
         path = ("nodes", node_id)

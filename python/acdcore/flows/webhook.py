@@ -27,7 +27,13 @@ def _post(url: str, body: bytes, timeout: float) -> tuple[int, bytes]:
             return int(response.status), bytes(response.read(65536))
     except urllib.error.HTTPError as e:
         return int(e.code), b""
-    except (urllib.error.URLError, OSError, ValueError) as e:
+    except TimeoutError:
+        raise WebhookError(f"{url}: no answer within {timeout} s") from None
+    except urllib.error.URLError as e:
+        if isinstance(e.reason, TimeoutError):
+            raise WebhookError(f"{url}: no answer within {timeout} s") from None
+        raise WebhookError(f"{url}: {e.reason}") from None
+    except (OSError, ValueError) as e:
         raise WebhookError(f"{url}: {e}") from None
 
 
