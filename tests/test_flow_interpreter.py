@@ -129,7 +129,8 @@ class Webhook:
 
 @pytest.fixture
 def webhook() -> Iterator[Webhook]:
-    """A local credential service: PIN 1234 is right for any id; id 999 answers too late."""
+    """A local credential service: PIN 1234 is right for any id; id 999 answers too late,
+    401 and 500 answer with that status, 777 with a body that is not JSON."""
     requests: list[dict[str, Any]] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -140,9 +141,10 @@ def webhook() -> Iterator[Webhook]:
                 time.sleep(0.5)
             ok = body["pin"] == "1234"
             answer = {"ok": ok, "attributes": {"customer": f"C{body['id']}", "priority": 5}}
-            data = json.dumps(answer).encode()
+            data = b"<html>" if body["id"] == "777" else json.dumps(answer).encode()
+            status = int(body["id"]) if body["id"] in ("401", "500") else 200
             with contextlib.suppress(OSError):  # the slow answer finds the client gone
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -685,3 +687,59 @@ def test_runner_refuses_a_context_without_what_the_flow_names() -> None:
         flows.FlowRunner(flow, FlowContext())
     with pytest.raises(ValueError, match="give a switchboard"):
         flows.FlowRunner(flows.Flow(start="q", nodes={"q": flows.Queue("support")}), FlowContext())
+
+
+def test_webhook_answers_map_to_good_wrong_and_error(webhook: Webhook) -> None:
+    from acdcore.flows.webhook import WebhookError, verify
+
+    async def ask(ident: str, pin: str = "1234", url: str = webhook.url) -> object:
+        return await verify(url, ident, pin, "+1", 1.0)
+
+    assert asyncio.run(ask("5")) == {"customer": "C5", "priority": 5}
+    assert asyncio.run(ask("5", "0")) is False
+    assert asyncio.run(ask("401")) is False
+    with pytest.raises(WebhookError, match="HTTP status 500"):
+        asyncio.run(ask("500"))
+    with pytest.raises(WebhookError, match="not JSON"):
+        asyncio.run(ask("777"))
+    closed = webhook.url.rsplit(":", 1)[0] + ":1/verify"
+    with pytest.raises(WebhookError, match=r"127\.0\.0\.1:1"):
+        asyncio.run(ask("5", url=closed))
+
+
+def test_engine_refusal_and_crm_failure_do_not_crash_the_call() -> None:
+    text = """\
+[flow]
+start = "crm"
+
+[nodes.crm]
+type = "set"
+crm = "down"
+next = "q"
+
+[nodes.q]
+type = "queue"
+queue = "support"
+timeout = "bye"
+
+[nodes.bye]
+type = "hangup"
+prompt = "sorry"
+"""
+
+    async def down(caller_id: str) -> dict[str, Any]:
+        raise ConnectionError("crm unreachable")
+
+    async def scenario() -> CallResult:
+        engine = support_engine()
+        engine.enqueue(0.0, "c1", "support")  # the id is taken: the engine refuses ours
+        result, _, _ = await run_flow(text, engine, ScriptedCaller(), crm={"down": down})
+        return result
+
+    result = asyncio.run(scenario())
+    assert result.path == ["crm", "q", "bye"]
+    assert "crm unreachable" in result.attributes["crm_error"]
+    assert "c1" in result.attributes["queue_error"]
+    flow = flows.Flow(start="q", nodes={"q": flows.Queue("sales")})
+    with pytest.raises(ValueError, match="the engine has no queue 'sales'"):
+        flows.FlowRunner(flow, FlowContext(switchboard=Switchboard(support_engine())))

@@ -68,8 +68,11 @@ class FlowRunner:
             crm = node.crm if isinstance(node, SetAttributes) else None
             if crm is not None and crm not in ctx.crm:
                 raise ValueError(f"node {node_id!r}: no CRM lookup named {crm!r}")
-            if isinstance(node, Queue | Callback) and ctx.switchboard is None:
-                raise ValueError(f"node {node_id!r} queues calls: give a switchboard")
+            if isinstance(node, Queue | Callback):
+                if ctx.switchboard is None:
+                    raise ValueError(f"node {node_id!r} queues calls: give a switchboard")
+                if node.queue not in ctx.switchboard.engine.queues():
+                    raise ValueError(f"node {node_id!r}: the engine has no queue {node.queue!r}")
         self.flow = flow
         self.ctx = ctx
         self.tasks: set[asyncio.Task[CallResult]] = set()

@@ -116,8 +116,12 @@ async def set_attributes(node: SetAttributes, call: Call) -> str | None:
     if call.result.caller_id in node.vip_numbers:
         call.result.attributes["vip"] = True
     if node.crm is not None:
-        found = await call.ctx.crm[node.crm](call.result.caller_id)
-        _apply_attributes(call, found)
+        try:
+            found = await call.ctx.crm[node.crm](call.result.caller_id)
+        except Exception as e:  # no CRM answer: route on what we know
+            call.result.attributes["crm_error"] = repr(e)
+        else:
+            _apply_attributes(call, found)
     if call.result.attributes.get("vip") is True:
         call.priority = max(call.priority, node.vip_priority)
     call.result.attributes["priority"] = call.priority
@@ -146,15 +150,20 @@ async def queue(node: Queue, call: Call) -> str | None:
         await ch.play(node.prompt)
     current = node.queue
     call.result.queue = current
+    try:
+        sb.enqueue(
+            call.id,
+            current,
+            priority=call.priority,
+            skills=call.skills,
+            preferred_agent=call.preferred_agent,
+            preferred_wait=node.preferred_wait,
+        )
+    except (KeyError, ValueError, StateError) as e:  # e.g. a call id the engine already holds
+        call.result.attributes["queue_error"] = str(e)
+        call.result.outcome = "timeout"
+        return node.timeout
     call.in_engine = True
-    sb.enqueue(
-        call.id,
-        current,
-        priority=call.priority,
-        skills=call.skills,
-        preferred_agent=call.preferred_agent,
-        preferred_wait=node.preferred_wait,
-    )
     await ch.play_moh()
     announce_at = call.now() + node.announce_every
     while True:
@@ -289,7 +298,11 @@ async def callback(node: Callback, call: Call) -> str | None:
     result = call.result
     if not (call.in_engine and sb.waiting(call.id)):
         result.queue = node.queue
-        sb.enqueue(call.id, node.queue, priority=call.priority, skills=call.skills)
+        try:
+            sb.enqueue(call.id, node.queue, priority=call.priority, skills=call.skills)
+        except (KeyError, ValueError, StateError) as e:
+            result.attributes["queue_error"] = str(e)
+            return None
         call.in_engine = True
     if not sb.waiting(call.id):
         return None  # refused at once (full queue): nothing to hold
