@@ -266,3 +266,15 @@ n = 2
     assert pos.line(("nodes", "a.b", "next")) == 14
     assert pos.line(("nodes", "a.b", "dotted", "key", "inner")) == 15
     assert (pos.line(("runs", 0, "n")), pos.line(("runs", 1, "n"))) == (18, 20)
+
+
+def test_the_node_reference_documents_every_field() -> None:
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "flows.md").read_text()
+    import dataclasses
+
+    for kind, cls in flows.NODE_TYPES.items():
+        head = f"\n### {kind}\n"
+        assert head in docs, f"docs/flows.md has no section for {kind}"
+        section = docs.split(head, 1)[1].split("\n### ", 1)[0]
+        for f in dataclasses.fields(cls):
+            assert f"`{f.name}`" in section, f"docs/flows.md: {kind} does not mention {f.name}"
