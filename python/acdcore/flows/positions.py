@@ -42,46 +42,34 @@ class Positions:
             if not line or line.startswith("#"):
                 continue
             if line.startswith("[["):
-                name = _keys(line[2 : _close(line, "]]")])
+                name = _keys(line[2 : _find(line, "]]", 2)])
                 index = counts.get(name, 0)
                 counts[name] = index + 1
                 table = (*name, index)
                 self.lines.setdefault(name, number)
                 self.lines[table] = number
             elif line.startswith("["):
-                table = _keys(line[1 : _close(line, "]")])
+                table = _keys(line[1 : _find(line, "]", 1)])
                 self.lines[table] = number
             else:
-                eq = _equals(line)
+                eq = _find(line, "=")
                 if eq < 0:
                     continue
                 self.lines[(*table, *_keys(line[:eq]))] = number
                 depth, quote = _skip_value(line, eq + 1, 0, None)
 
 
-def _close(line: str, mark: str) -> int:
-    """Index of the header's closing bracket (quoted keys may hold brackets)."""
+def _find(line: str, mark: str, start: int = 0) -> int:
+    """Index of `mark` outside quoted strings from `start`, else -1 (keys may hold '=' or ']')."""
     quote: str | None = None
-    for i, ch in enumerate(line):
+    for i in range(start, len(line)):
+        ch = line[i]
         if quote:
             if ch == quote:
                 quote = None
         elif ch in "\"'":
             quote = ch
-        elif line.startswith(mark, i) and i > len(mark) - 1:
-            return i
-    return len(line)
-
-
-def _equals(line: str) -> int:
-    quote: str | None = None
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "=":
+        elif line.startswith(mark, i):
             return i
     return -1
 
