@@ -743,3 +743,20 @@ prompt = "sorry"
     flow = flows.Flow(start="q", nodes={"q": flows.Queue("sales")})
     with pytest.raises(ValueError, match="the engine has no queue 'sales'"):
         flows.FlowRunner(flow, FlowContext(switchboard=Switchboard(support_engine())))
+
+
+def test_a_broken_channel_ends_the_call_with_error_and_still_reports_it() -> None:
+    class Broken(ScriptedCaller):
+        async def record(self, path: str, max_seconds: float, beep: bool) -> float:
+            raise OSError("disk full")
+
+    text = '[flow]\nstart = "vm"\n\n[nodes.vm]\ntype = "voicemail"\n'
+
+    async def scenario() -> tuple[CallResult, Records, list[str]]:
+        caller = Broken()
+        result, records, _ = await run_flow(text, support_engine(), caller)
+        return result, records, caller.log
+
+    result, records, log = asyncio.run(scenario())
+    assert result.outcome == "error" and "disk full" in result.attributes["error"]
+    assert records.results == [result] and log == ["hangup"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,8 @@ from acdcore.flows.channel import CallChannel, CallerHungUp, FlowObserver, NoObs
 from acdcore.flows.model import Authenticate, Callback, Flow, Queue, SetAttributes
 from acdcore.flows.result import CallResult
 from acdcore.flows.switchboard import Switchboard
+
+log = logging.getLogger(__name__)
 
 # verifier(id, pin, caller_id) -> True/False, or a dict of attributes for a good login.
 Verifier = Callable[[str, str, str], Awaitable[bool | dict[str, Any]]]
@@ -109,6 +112,12 @@ class FlowRunner:
                 result.outcome = "abandoned"
         except TimeoutError:
             result.outcome = "time-limit"
+        except Exception as e:  # a broken channel or callable ends this call, not the server
+            log.exception(
+                "call %s: flow %s failed in node %s", call_id, self.flow.name, result.path
+            )
+            result.outcome = "error"
+            result.attributes["error"] = repr(e)
         finally:
             await _finish(call)
         result.ended = call.now()

@@ -17,6 +17,7 @@ OUTCOMES = (
     "timeout",
     "step-limit",
     "time-limit",
+    "error",
 )
 
 

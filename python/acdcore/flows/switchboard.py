@@ -119,8 +119,9 @@ class Switchboard:
             return []
 
     def waiting(self, call: str) -> bool:
+        """Whether the call is in line (held for its preferred agent counts)."""
         try:
-            return self.engine.call(call).state == "waiting"
+            return self.engine.call(call).state in ("waiting", "held")
         except KeyError:
             return False
 
