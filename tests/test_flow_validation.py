@@ -278,3 +278,22 @@ def test_the_node_reference_documents_every_field() -> None:
         section = docs.split(head, 1)[1].split("\n### ", 1)[0]
         for f in dataclasses.fields(cls):
             assert f"`{f.name}`" in section, f"docs/flows.md: {kind} does not mention {f.name}"
+
+
+def test_flow_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from acdcore import cli
+
+    assert cli.main(["flow-check", str(EXAMPLE), "--queue", "sales", "--queue", "support"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{EXAMPLE}: ok, 11 nodes (") and "start 'welcome'" in out
+    bad = tmp_path / "bad.toml"
+    bad.write_text(GOOD.replace('type = "hangup"', 'type = "hangupp"'))
+    assert cli.main(["flow-check", str(bad), "--queue", "support"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"acdcore flow-check: {bad}:17: nodes.sales.queue: unknown queue 'sales' (engine queues: "
+        "support)",
+        f"acdcore flow-check: {bad}:20: nodes.bye.type: unknown node type 'hangupp' (one of "
+        "greeting, menu, collect, authenticate, hours, set, queue, voicemail, callback, "
+        "transfer, ring_group, hangup)",
+    ]
