@@ -284,6 +284,8 @@ def test_menu_login_by_webhook_queue_agent_and_survey(webhook: Webhook) -> None:
         def agents(sb: Switchboard, ev: acdcore.Event) -> None:
             if ev.kind == "offer":
                 priorities.append(sb.engine.call("c1").priority)
+            if ev.kind == "assign":
+                sb.dispose("c1", "resolved")  # the agent's wrap-up code
             accept_after(0.05)(sb, ev)
 
         result, records, _ = await run_flow(
@@ -301,6 +303,7 @@ def test_menu_login_by_webhook_queue_agent_and_survey(webhook: Webhook) -> None:
         "support",
         4,
     )
+    assert result.agent_disposition == "resolved"
     assert webhook.requests == [{"id": "42", "pin": "1234", "caller_id": "+15550001"}]
     assert result.attributes["authenticated_id"] == "42"
     assert result.attributes["customer"] == "C42"
