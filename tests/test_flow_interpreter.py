@@ -60,7 +60,7 @@ class ScriptedCaller:
     async def play(self, prompt: str) -> None:
         self.played.append(prompt)
         self.log.append(f"play {prompt}")
-        if prompt == self.hang_up_on:
+        if self.hang_up_on is not None and prompt.startswith(self.hang_up_on):
             raise CallerHungUp
         answers = self.on_prompt.get(prompt)
         if answers:
@@ -763,3 +763,21 @@ def test_a_broken_channel_ends_the_call_with_error_and_still_reports_it() -> Non
     result, records, log = asyncio.run(scenario())
     assert result.outcome == "error" and "disk full" in result.attributes["error"]
     assert records.results == [result] and log == ["hangup"]
+
+
+def test_estimated_wait_is_announced_once_the_engine_has_handle_times() -> None:
+    async def scenario() -> tuple[CallResult, ScriptedCaller]:
+        engine = acdcore.Engine(seed=1, auto_accept=True)
+        engine.add_queue("support")
+        engine.login(0.0, "alice", queues=["support"])
+        engine.enqueue(1.0, "before", "support")
+        engine.hangup(181.0, "before")  # one 180 s call handled: the engine can estimate
+        engine.enqueue(182.0, "busy", "support")  # alice is talking when our caller comes
+        caller = ScriptedCaller(hang_up_on="wait-")
+        result, _, _ = await run_flow(QUEUED, engine, caller)
+        return result, caller
+
+    result, caller = asyncio.run(scenario())
+    # docs/engine.md: (1 waiting + 1 - 0 available) x 180 s handle time / 1 staffed = 6 minutes
+    assert caller.played == ["position-1", "wait-6-minutes"]
+    assert result.outcome == "abandoned"
