@@ -5,7 +5,7 @@ and escalation. Time is an input to every operation (`now`, seconds), so the sam
 serves live calls, trace replay (`replay`) and simulation, deterministically.
 """
 
-from acdcore import erlang, forecast
+from acdcore import erlang, flows, forecast
 from acdcore._core import (
     AGENT_STATES,
     EVENT_KINDS,
@@ -35,6 +35,7 @@ __all__ = [
     "SimulationResult",
     "StateError",
     "erlang",
+    "flows",
     "forecast",
     "replay",
     "replay_lines",

@@ -1,0 +1,152 @@
+"""The live engine seen from the flows: one clock, events routed to the call they concern.
+
+Every engine operation of the flows (enqueue, hang-up, timers falling due) goes through `apply`,
+which hands each event to the waiting call's inbox, fires the callback hook for calls on
+virtual hold and tells the listeners (a wallboard, call records). The engine runs timers only
+when it is called, so `run()` calls `advance` every `tick` seconds: one ticker per engine, not
+per call. Agent-side operations (accept, reject, login) go through `apply` as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from acdcore._core import Engine, Event, StateError
+
+
+@dataclass(frozen=True)
+class CallbackRequest:
+    """A caller on virtual hold whose turn came: `agent` was picked for the call by `event`
+    ("offer" in live mode: accept it once the caller answers; "assign" with auto_accept)."""
+
+    call: str
+    caller_id: str
+    queue: str
+    agent: str | None
+    event: str
+
+
+CallbackHook = Callable[[CallbackRequest], Awaitable[None]]
+Listener = Callable[[Event], None]
+
+
+class Switchboard:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Callable[[], float] | None = None,
+        tick: float = 1.0,
+        on_callback: CallbackHook | None = None,
+        listeners: Iterable[Listener] = (),
+    ) -> None:
+        if tick <= 0:
+            raise ValueError(f"tick must be positive, got {tick}")
+        self.engine = engine
+        start = time.monotonic() - engine.now
+        self._clock = clock or (lambda: time.monotonic() - start)
+        self.tick = tick
+        self.on_callback = on_callback
+        self.listeners = list(listeners)
+        self._inboxes: dict[str, asyncio.Queue[Event]] = {}
+        self._callbacks: dict[str, tuple[str, str]] = {}
+        self._dispositions: dict[str, str] = {}
+        self._hooks: set[asyncio.Task[None]] = set()
+
+    def now(self) -> float:
+        """Seconds on the engine's time line (never behind the engine's last `now`)."""
+        return max(self._clock(), self.engine.now)
+
+    def apply(self, events: Iterable[Event]) -> list[Event]:
+        out = list(events)
+        for ev in out:
+            for listen in self.listeners:
+                listen(ev)
+            if ev.call is None:
+                continue
+            inbox = self._inboxes.get(ev.call)
+            if inbox is not None:
+                inbox.put_nowait(ev)
+            held = self._callbacks.get(ev.call)
+            if held is not None and ev.kind in ("offer", "assign", "fallback", "timeout"):
+                del self._callbacks[ev.call]
+                if ev.kind in ("offer", "assign") and self.on_callback is not None:
+                    agent = ev.agent or (ev.agents[0] if ev.agents else None)
+                    req = CallbackRequest(ev.call, held[0], ev.queue or held[1], agent, ev.kind)
+                    task = asyncio.ensure_future(self.on_callback(req))
+                    self._hooks.add(task)
+                    task.add_done_callback(self._hooks.discard)
+        return out
+
+    def watch(self, call: str) -> asyncio.Queue[Event]:
+        return self._inboxes.setdefault(call, asyncio.Queue())
+
+    def unwatch(self, call: str) -> None:
+        self._inboxes.pop(call, None)
+
+    def enqueue(
+        self,
+        call: str,
+        queue: str,
+        *,
+        priority: int = 0,
+        skills: dict[str, int] | None = None,
+        preferred_agent: str | None = None,
+        preferred_wait: float = 0.0,
+    ) -> list[Event]:
+        return self.apply(
+            self.engine.enqueue(
+                self.now(),
+                call,
+                queue,
+                priority=priority,
+                skills=skills or None,
+                preferred_agent=preferred_agent,
+                preferred_wait=preferred_wait if preferred_agent else 0.0,
+            )
+        )
+
+    def hangup(self, call: str) -> list[Event]:
+        """End the call in the engine (an abandon while waiting, the end of talk once assigned);
+        a call the engine no longer holds is fine."""
+        try:
+            return self.apply(self.engine.hangup(self.now(), call))
+        except (KeyError, StateError):
+            return []
+
+    def waiting(self, call: str) -> bool:
+        """Whether the call is in line (held for its preferred agent counts)."""
+        try:
+            return self.engine.call(call).state in ("waiting", "held")
+        except KeyError:
+            return False
+
+    def hold_for_callback(self, call: str, caller_id: str, queue: str) -> None:
+        """The caller hung up but keeps the call's place; the hook fires when its turn comes."""
+        self._callbacks[call] = (caller_id, queue)
+
+    def on_hold(self) -> list[str]:
+        return list(self._callbacks)
+
+    def dispose(self, call: str, code: str) -> None:
+        """The agent's disposition code for a call (set during or after the talk)."""
+        self._dispositions[call] = code
+
+    def disposition(self, call: str) -> str | None:
+        return self._dispositions.get(call)
+
+    async def run(self) -> None:
+        """Run the engine's timers until cancelled."""
+        while True:
+            self.apply(self.engine.advance(self.now()))
+            await asyncio.sleep(self.tick)
+
+    async def close(self) -> None:
+        for task in list(self._hooks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
