@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from acdcore._core import NotAcceptableError, SipMessage, SipParseError, sdp_answer
@@ -83,12 +84,17 @@ class Uas:
         self.dialogs: dict[DialogKey, Dialog] = {}
         self.stats = UasStats()
         self._pending: dict[tuple[str, str], _Pending] = {}
+        # Methods served by other modules (REGISTER by the registrar, INFO by a call's owner).
+        self.handlers: dict[str, Callable[[ServerTransaction, SipMessage], None]] = {}
 
     # Transaction user interface.
 
     def on_request(self, txn: ServerTransaction, request: SipMessage) -> None:
         method = request.method or ""
-        if method == "INVITE":
+        handler = self.handlers.get(method)
+        if handler is not None:
+            handler(txn, request)
+        elif method == "INVITE":
             self._invite(txn, request)
         elif method == "OPTIONS":
             txn.respond(
