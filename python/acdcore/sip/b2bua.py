@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from acdcore._core import SipMessage, SipParseError
 
 from .dialog import DialogKey, Leg, dialog_key_at_uas, new_tag
-from .info_dtmf import CONTENT_TYPES, UnsupportedBody, info_digit
+from .info_dtmf import answer_info
 from .registrar import Registrar, aor_of
 from .transaction import ServerTransaction, Timers, TransactionLayer, open_transactions
 from .transport import Addr, SipEndpoint
@@ -319,17 +319,11 @@ class B2bua:
             )
 
     def _info(self, call: BridgedCall, txn: ServerTransaction, request: SipMessage) -> None:
-        try:
-            digit = info_digit(request)
-        except UnsupportedBody:
-            txn.respond(request.reply(415, headers=[("Accept", ", ".join(CONTENT_TYPES))]))
-            return
-        except ValueError as e:
-            txn.respond(request.reply(400, str(e)[:120]))
+        digit = answer_info(txn, request)
+        if digit is None:
             return
         call.digits.append(digit)
         self.stats.dtmf += 1
-        txn.respond(request.reply(200))
         if self.on_dtmf is not None:
             self.on_dtmf(call, digit)
 

@@ -6,7 +6,12 @@ the digit alone. Digits are 0-9, *, # and A-D; anything else is a ValueError nam
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from acdcore._core import SipMessage
+
+from .dialog import DialogKey, dialog_key_at_uas
+from .transaction import ServerTransaction
 
 CONTENT_TYPES = ("application/dtmf-relay", "application/dtmf")
 _DIGITS = frozenset("0123456789*#ABCD")
@@ -37,3 +42,35 @@ def info_digit(request: SipMessage) -> str:
     if digit not in _DIGITS:
         raise ValueError(f"bad DTMF digit {digit!r}: expected 0-9, *, # or A-D")
     return digit
+
+
+def answer_info(txn: ServerTransaction, request: SipMessage) -> str | None:
+    """Answers an in-dialog INFO: 200 and its digit, or 415 / 400 naming the problem and None."""
+    try:
+        digit = info_digit(request)
+    except UnsupportedBody:
+        txn.respond(request.reply(415, headers=[("Accept", ", ".join(CONTENT_TYPES))]))
+        return None
+    except ValueError as e:
+        txn.respond(request.reply(400, str(e)[:120]))
+        return None
+    txn.respond(request.reply(200))
+    return digit
+
+
+def info_handler(
+    dialogs: Mapping[DialogKey, object], on_digit: Callable[[DialogKey, str], None]
+) -> Callable[[ServerTransaction, SipMessage], None]:
+    """An INFO handler for a `Uas` (`uas.handlers["INFO"] = info_handler(uas.dialogs, f)`):
+    digits of known dialogs go to `on_digit` in arrival order, others get 481."""
+
+    def handle(txn: ServerTransaction, request: SipMessage) -> None:
+        key = dialog_key_at_uas(request)
+        if key not in dialogs:
+            txn.respond(request.reply(481))
+            return
+        digit = answer_info(txn, request)
+        if digit is not None:
+            on_digit(key, digit)
+
+    return handle
