@@ -42,6 +42,25 @@ async def setup(**options: object) -> AsyncIterator[tuple[B2buaServer, Peer, Pee
         server.close()
 
 
+def agent_request(invite: SipMessage, method: str, cseq: int, body: bytes = b"") -> SipMessage:
+    """A request from the agent in the dialog the B2BUA's `invite` created (agent tag ag1)."""
+    port = invite.to.uri.port
+    return SipMessage.request(
+        method,
+        invite.contacts()[0].uri.text,
+        [
+            ("Via", f"SIP/2.0/UDP 127.0.0.1:{port};branch={new_branch()}"),
+            ("From", f"{invite.to.text};tag=ag1"),
+            ("To", invite.from_.text),
+            ("Call-ID", invite.call_id),
+            ("CSeq", f"{cseq} {method}"),
+            ("Contact", f"<{invite.to.uri.text}>"),
+        ],
+        body,
+        "application/sdp" if body else None,
+    )
+
+
 def invite(caller: Peer, server: B2buaServer, call_id: str) -> SipMessage:
     message = request(caller.port, "INVITE", server.address, call_id, body=OFFER)
     caller.send(message, server.address)
@@ -206,19 +225,18 @@ def test_bridged_call_info_bodies_and_bye_from_the_agent() -> None:
                 answer = await next_final(caller)
                 assert answer.status == want, (body, answer.reason)
             assert digits == ["5", "*"]
+            # The agent puts the caller on hold: the re-INVITE is relayed, the answer back.
+            hold = OFFER.replace(b"a=sendrecv", b"a=sendonly")
+            agent.send(agent_request(out, "INVITE", 2, body=hold), server.address)
+            relayed = await next_request(caller, "INVITE")
+            assert (relayed.body, relayed.to.tag, relayed.from_.tag) == (hold, "peer1", tag)
+            held = hold.replace(b"a=sendonly", b"a=recvonly")
+            reply(caller, server, relayed, 200, body=held, content_type="application/sdp")
+            assert (await next_request(caller, "ACK")).cseq == (relayed.cseq[0], "ACK")
+            back = await next_final(agent)
+            assert (back.status, back.body, back.cseq) == (200, held, (2, "INVITE"))
             # The agent hangs up: 200 to it, BYE to the caller in the caller's dialog.
-            bye = SipMessage.request(
-                "BYE",
-                f"sip:acd@127.0.0.1:{server.address[1]}",
-                [
-                    ("Via", f"SIP/2.0/UDP 127.0.0.1:{agent.port};branch={new_branch()}"),
-                    ("From", f"{out.to.text};tag=ag1"),
-                    ("To", out.from_.text),
-                    ("Call-ID", out.call_id),
-                    ("CSeq", "1 BYE"),
-                ],
-            )
-            agent.send(bye, server.address)
+            agent.send(agent_request(out, "BYE", 3), server.address)
             assert (await next_final(agent)).status == 200
             their_bye = await next_request(caller, "BYE")
             assert (their_bye.call_id, their_bye.from_.tag, their_bye.to.tag) == (
