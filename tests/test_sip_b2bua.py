@@ -14,6 +14,7 @@ from acdcore.sip.b2bua import B2bua, B2buaServer, serve_b2bua
 from acdcore.sip.digest import DigestServer, Verdict
 from acdcore.sip.registrar import Registrar
 from acdcore.sip.transaction import new_branch, open_transactions
+from acdcore.sip.transport import SipEndpoint
 from acdcore.sip.uac import CallFailed, Credentials, Uac
 from acdcore.sip.uas import Uas
 from test_sip_registrar import Phone
@@ -40,6 +41,30 @@ async def setup(**options: object) -> AsyncIterator[tuple[B2buaServer, Peer, Pee
         agent.close()
         caller.close()
         server.close()
+
+
+@contextlib.asynccontextmanager
+async def lone_b2bua(**options: object) -> AsyncIterator[tuple[B2buaServer, Peer]]:
+    """A B2BUA with no agent registered, and an in-process caller."""
+    server = await serve_b2bua(B2bua(Registrar({}), **options), port=0, timers=FAST)  # type: ignore[arg-type]
+    caller = await open_peer()
+    try:
+        yield server, caller
+    finally:
+        caller.close()
+        server.close()
+
+
+@contextlib.asynccontextmanager
+async def uac_and_peer() -> AsyncIterator[tuple[Uac, SipEndpoint, Peer]]:
+    """A UAC on its own transaction layer and an in-process callee."""
+    peer = await open_peer()
+    endpoint, layer = await open_transactions(Uas(), port=0, timers=FAST)
+    try:
+        yield Uac(layer, endpoint.local_address), endpoint, peer
+    finally:
+        peer.close()
+        endpoint.close()
 
 
 def agent_request(invite: SipMessage, method: str, cseq: int, body: bytes = b"") -> SipMessage:
@@ -142,16 +167,10 @@ def test_caller_cancel_cancels_the_agent_leg() -> None:
 
 def test_no_registered_agent_gets_480_naming_the_aor() -> None:
     async def main() -> None:
-        reg = Registrar({"agent1": "secret"})
-        server = await serve_b2bua(B2bua(reg), port=0, timers=FAST)
-        caller = await open_peer()
-        try:
+        async with lone_b2bua() as (server, caller):
             invite(caller, server, "nobody-1")
             final = await next_final(caller)
             assert final.status == 480 and "sip:service@127.0.0.1" in (final.reason or "")
-        finally:
-            caller.close()
-            server.close()
 
     run(main)
 
@@ -181,17 +200,11 @@ def test_allowed_addresses() -> None:
     async def main() -> None:
         with pytest.raises(ValueError, match="bad allowed address 'nowhere'"):
             B2bua(Registrar({}), allowed=["nowhere"])
-        reg = Registrar({"agent1": "secret"})
-        server = await serve_b2bua(B2bua(reg, allowed=["10.0.0.0/8"]), port=0, timers=FAST)
-        caller = await open_peer()
-        try:
+        async with lone_b2bua(allowed=["10.0.0.0/8"]) as (server, caller):
             invite(caller, server, "outsider-1")
             refused = await next_final(caller)
             assert (refused.status, refused.reason) == (403, "Forbidden (address not allowed)")
             assert server.b2bua.stats.calls == 0
-        finally:
-            caller.close()
-            server.close()
 
     run(main)
 
@@ -252,11 +265,8 @@ def test_bridged_call_info_bodies_and_bye_from_the_agent() -> None:
 
 def test_uac_answers_a_401_with_digest_and_acks_the_2xx_per_13_2_2_4() -> None:
     async def main() -> None:
-        callee = await open_peer()
-        endpoint, layer = await open_transactions(Uas(), port=0, timers=FAST)
-        uac = Uac(layer, endpoint.local_address)
         digest = DigestServer("pbx", {"acd": "pw"})
-        try:
+        async with uac_and_peer() as (uac, endpoint, callee):
             call = uac.invite(
                 f"sip:agent@127.0.0.1:{callee.port}",
                 ("127.0.0.1", callee.port),
@@ -292,19 +302,13 @@ def test_uac_answers_a_401_with_digest_and_acks_the_2xx_per_13_2_2_4() -> None:
             callee.send(bye.reply(200), endpoint.local_address)
             await asyncio.wait_for(bye_task, 2.0)
             assert call.ended.result() == "bye-sent" and uac.calls == {}
-        finally:
-            callee.close()
-            endpoint.close()
 
     run(main)
 
 
 def test_uac_timeout_and_rejection_are_call_failed() -> None:
     async def main() -> None:
-        silent = await open_peer()
-        endpoint, layer = await open_transactions(Uas(), port=0, timers=FAST)
-        uac = Uac(layer, endpoint.local_address)
-        try:
+        async with uac_and_peer() as (uac, endpoint, silent):
             call = uac.invite("sip:x@127.0.0.1", ("127.0.0.1", silent.port), OFFER)
             with pytest.raises(CallFailed) as info:
                 await asyncio.wait_for(call.answered, 10.0)
@@ -317,8 +321,5 @@ def test_uac_timeout_and_rejection_are_call_failed() -> None:
             silent.send(got.reply(401, to_tag="t"), endpoint.local_address)
             with pytest.raises(CallFailed, match="401"):
                 await asyncio.wait_for(call.answered, 2.0)
-        finally:
-            silent.close()
-            endpoint.close()
 
     run(main)

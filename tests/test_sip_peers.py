@@ -7,28 +7,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import shutil
 import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from acdcore.sip.b2bua import B2bua, B2buaServer, BridgedCall, serve_b2bua
 from acdcore.sip.registrar import Binding, Registrar
 from acdcore.sip.uas import Uas, UasServer, serve_uas
-from test_sip_transport import FAST, SCENARIOS, free_port, run, run_sipp, sipp_totals
+from test_sip_transport import FAST, SCENARIOS, free_port, need, run, run_sipp, sipp_totals
 
 
-def baresip() -> str:
-    path = shutil.which("baresip")
-    if path is None:
-        message = "baresip not found: apt-get install -y baresip-core"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+@contextlib.asynccontextmanager
+async def baresip(
+    directory: Path, seconds: int, output: int = asyncio.subprocess.DEVNULL
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """baresip on the config in `directory` for `seconds`, killed on the way out if still up."""
+    exe = need("baresip", "baresip-core")
+    proc = await asyncio.create_subprocess_exec(
+        exe, "-f", str(directory), "-t", str(seconds),
+        stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
 
 
 def baresip_config(directory: Path, registrar: tuple[str, int], password: str) -> tuple[int, int]:
@@ -91,8 +96,6 @@ async def wait_for(condition: object, timeout: float) -> bool:
 
 
 def test_baresip_registers_with_digest_and_unregisters_on_exit(tmp_path: Path) -> None:
-    exe = baresip()
-
     async def main() -> None:
         # libre 1.0 (baresip 1.0) refuses a challenge set holding SHA-256: offer MD5 only.
         async with registrar_server(algorithms=["MD5"]) as (reg, server):
@@ -100,22 +103,13 @@ def test_baresip_registers_with_digest_and_unregisters_on_exit(tmp_path: Path) -
             reg.on_registered.append(lambda b, why: events.append(("up", why)))
             reg.on_unregistered.append(lambda b, why: events.append(("down", why)))
             port, _ = baresip_config(tmp_path, server.address, "secret")
-            proc = await asyncio.create_subprocess_exec(
-                exe, "-f", str(tmp_path), "-t", "3",
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-            )  # fmt: skip
-            try:
+            async with baresip(tmp_path, 3, asyncio.subprocess.PIPE) as proc:
                 assert await wait_for(lambda: reg.lookup("sip:agent1@127.0.0.1"), 5.0)
                 [binding] = reg.lookup("sip:agent1@127.0.0.1")
                 assert isinstance(binding, Binding)
                 assert binding.target() == ("127.0.0.1", port)
                 assert reg.stats.challenged >= 1
                 out, _ = await asyncio.wait_for(proc.communicate(), 10.0)
-            finally:
-                if proc.returncode is None:
-                    proc.kill()
-                    await proc.wait()
             # baresip unregisters (Expires: 0) when it quits.
             assert await wait_for(lambda: not reg.lookup("sip:agent1@127.0.0.1"), 3.0), out
             assert events == [("up", "added"), ("down", "removed")]
@@ -124,22 +118,11 @@ def test_baresip_registers_with_digest_and_unregisters_on_exit(tmp_path: Path) -
 
 
 def test_baresip_with_a_wrong_password_is_not_bound(tmp_path: Path) -> None:
-    exe = baresip()
-
     async def main() -> None:
         async with registrar_server(algorithms=["MD5"]) as (reg, server):
             baresip_config(tmp_path, server.address, "wrong")
-            proc = await asyncio.create_subprocess_exec(
-                exe, "-f", str(tmp_path), "-t", "2",
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-            )  # fmt: skip
-            try:
+            async with baresip(tmp_path, 2) as proc:
                 await asyncio.wait_for(proc.wait(), 10.0)
-            finally:
-                if proc.returncode is None:
-                    proc.kill()
-                    await proc.wait()
             assert reg.aors == []
             assert reg.stats.registered == 0 and reg.stats.challenged >= 1
 
@@ -187,22 +170,14 @@ class Agent:
 async def b2bua_and_agent(
     directory: Path, **options: object
 ) -> AsyncIterator[tuple[B2buaServer, Agent]]:
-    exe = baresip()
     reg = Registrar({"agent1": "secret"}, algorithms=["MD5"])
     server = await serve_b2bua(B2bua(reg, **options), port=0, timers=FAST)  # type: ignore[arg-type]
-    _, control = baresip_config(directory, server.address, "secret")
-    proc = await asyncio.create_subprocess_exec(
-        exe, "-f", str(directory), "-t", "30",
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
     try:
-        assert await wait_for(lambda: reg.lookup("sip:agent1@127.0.0.1"), 5.0)
-        yield server, Agent(proc, control)
+        _, control = baresip_config(directory, server.address, "secret")
+        async with baresip(directory, 30) as proc:
+            assert await wait_for(lambda: reg.lookup("sip:agent1@127.0.0.1"), 5.0)
+            yield server, Agent(proc, control)
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
         reg.close()
         server.close()
 

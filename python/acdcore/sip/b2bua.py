@@ -29,9 +29,9 @@ from .dialog import DialogKey, Leg, dialog_key_at_uas, new_tag
 from .info_dtmf import answer_info
 from .registrar import Registrar, aor_of
 from .transaction import ServerTransaction, Timers, TransactionLayer, open_transactions
-from .transport import Addr, SipEndpoint
+from .transport import Addr
 from .uac import CallFailed, OutgoingCall, Uac
-from .uas import ALLOW, Uas
+from .uas import ALLOW, Uas, UasServer
 
 _BUSY = frozenset({486, 600, 603})
 
@@ -397,17 +397,10 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 
 
 @dataclass
-class B2buaServer:
-    protocol: SipEndpoint
-    layer: TransactionLayer
+class B2buaServer(UasServer):
+    """A running B2BUA: `uas` is the one serving OPTIONS and REGISTER beside it."""
+
     b2bua: B2bua
-
-    @property
-    def address(self) -> Addr:
-        return self.protocol.local_address
-
-    def close(self) -> None:
-        self.protocol.close()
 
 
 async def serve_b2bua(
@@ -420,4 +413,4 @@ async def serve_b2bua(
     """Serves `b2bua` (and its registrar) on UDP `host:port` until `close()`."""
     endpoint, layer = await open_transactions(b2bua, host, port, timers, max_transactions, "udp")
     b2bua.attach(layer, endpoint.local_address)
-    return B2buaServer(endpoint, layer, b2bua)
+    return B2buaServer(endpoint, layer, b2bua.uas, b2bua)
