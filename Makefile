@@ -39,6 +39,7 @@ lint: build
 # Real SIP peers for the voice tests (Debian packages); installed when missing and we are root.
 peers:
 	@command -v sipp >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq sip-tester; } || echo "note: sipp (Debian sip-tester) is missing: the SIP tests will be skipped"
+	@command -v baresip >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq baresip-core; } || echo "note: baresip (Debian baresip-core) is missing: the agent phone tests will be skipped"
 
 py-test: build peers
 	$(PY) -m pytest -q

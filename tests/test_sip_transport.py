@@ -41,14 +41,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def sipp() -> str:
-    path = shutil.which("sipp")
+def need(binary: str, package: str) -> str:
+    """The path of a peer program; fails in CI (CI=true) and skips elsewhere when missing."""
+    path = shutil.which(binary)
     if path is None:
-        message = "sipp not found: apt-get install -y sip-tester"
+        message = f"{binary} not found: apt-get install -y {package}"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def sipp() -> str:
+    return need("sipp", "sip-tester")
 
 
 async def run_sipp(

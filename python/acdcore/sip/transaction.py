@@ -316,6 +316,8 @@ class TransactionLayer:
         self.server: dict[ServerKey, ServerTransaction] = {}
         self.client: dict[ClientKey, ClientTransaction] = {}
         self._awaiting_ack: dict[AckKey, ServerTransaction] = {}
+        # Responses no client transaction matches (a retransmitted 2xx: the UAC core re-ACKs).
+        self.on_stray: Callable[[SipMessage, Addr], None] | None = None
 
     def __len__(self) -> int:
         return len(self.server) + len(self.client)
@@ -336,6 +338,8 @@ class TransactionLayer:
         txn = self.client.get((branch, method))
         if txn is None:
             self.stats.stray_responses += 1
+            if self.on_stray is not None:
+                self.on_stray(message, source)
             return
         txn.on_response(message)
 

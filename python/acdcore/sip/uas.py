@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from acdcore._core import NotAcceptableError, SipMessage, SipParseError, sdp_answer
 
+from .reinvite import answer_reinvite
 from .transaction import ServerTransaction, Timers, TransactionLayer, open_transactions
 from .transport import Addr, SipEndpoint
 
@@ -37,6 +39,8 @@ class Dialog:
     peer: Addr
     state: str = "early"  # early -> confirmed (ACK) -> ended
     codec: str | None = None
+    direction: str = "sendrecv"  # ours, from our last SDP answer (hold: recvonly / inactive)
+    sdp_version: int = 0
 
     @property
     def key(self) -> DialogKey:
@@ -83,12 +87,17 @@ class Uas:
         self.dialogs: dict[DialogKey, Dialog] = {}
         self.stats = UasStats()
         self._pending: dict[tuple[str, str], _Pending] = {}
+        # Methods served by other modules (REGISTER by the registrar, INFO by a call's owner).
+        self.handlers: dict[str, Callable[[ServerTransaction, SipMessage], None]] = {}
 
     # Transaction user interface.
 
     def on_request(self, txn: ServerTransaction, request: SipMessage) -> None:
         method = request.method or ""
-        if method == "INVITE":
+        handler = self.handlers.get(method)
+        if handler is not None:
+            handler(txn, request)
+        elif method == "INVITE":
             self._invite(txn, request)
         elif method == "OPTIONS":
             txn.respond(
@@ -126,9 +135,11 @@ class Uas:
 
     def _invite(self, txn: ServerTransaction, request: SipMessage) -> None:
         if request.to.tag is not None:
-            # A re-INVITE or a request for a dialog we lost: not served in this step.
             known = self.dialogs.get(_dialog_key(request))
-            txn.respond(request.reply(488 if known else 481))
+            if known is None:
+                txn.respond(request.reply(481))
+            else:
+                answer_reinvite(self, txn, request, known)
             return
         txn.respond(request.reply(100))
         remote_tag = request.from_.tag or ""

@@ -1,0 +1,337 @@
+"""A registrar (RFC 3261 section 10.3) for agent phones, with digest authentication.
+
+Every REGISTER must carry valid credentials for an agent user; the first gets 401 with a
+challenge. The authenticated username must be the user part of the To AOR (10.3 step 6),
+otherwise 403. A wrong password is challenged again with a fresh nonce (22.1: the client may
+have mistyped), and refused with 403 after `max_failures` wrong answers in a row for one
+Call-ID, so a phone with a bad password stops instead of looping; an unknown username is
+403 at once. Bindings are AOR -> contacts with an expiry clamped to [min, max] (423 with
+Min-Expires below min, `Expires: 0` or `*` removes); each binding's expiry is a loop timer,
+so nothing polls. `on_registered` / `on_unregistered` listeners see every binding added or
+removed (with the reason); `AgentLogin` turns them into Engine.login / logout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from acdcore._core import SipMessage, SipParseError, Uri
+
+from .digest import DigestServer, Verdict
+from .transaction import ServerTransaction
+from .transport import Addr
+
+_MAX_TRACKED = 10000
+
+
+@dataclass
+class Binding:
+    """One contact bound to an AOR."""
+
+    aor: str
+    contact: str  # the Contact URI as the phone sent it
+    expires_at: float
+    call_id: str
+    cseq: int
+    source: Addr  # where the REGISTER came from (where to send requests behind NAT)
+    handle: asyncio.TimerHandle | None = field(default=None, repr=False, compare=False)
+
+    def target(self) -> Addr:
+        """Where requests for this contact go: its URI's host and port."""
+        uri = Uri.parse(self.contact)
+        return (uri.host, uri.port or 5060)
+
+
+Listener = Callable[[Binding, str], None]
+"""Called with the binding and why: "added", "removed" (by the phone) or "expired"."""
+
+
+def aor_of(uri: str) -> str:
+    """The address-of-record key of a SIP URI: `sip:user@host`, no port or parameters."""
+    parsed = Uri.parse(uri)
+    user = f"{parsed.user}@" if parsed.user else ""
+    return f"sip:{user}{parsed.host.lower()}"
+
+
+@dataclass
+class RegistrarStats:
+    registered: int = 0
+    refreshed: int = 0
+    removed: int = 0
+    expired: int = 0
+    challenged: int = 0
+    refused: int = 0
+
+
+class Registrar:
+    """Handles REGISTER for a `Uas` (`uas.handlers["REGISTER"] = registrar.on_register`)."""
+
+    def __init__(
+        self,
+        users: Mapping[str, str],
+        realm: str = "acdcore",
+        min_expires: int = 60,
+        max_expires: int = 3600,
+        default_expires: int = 3600,
+        max_failures: int = 3,
+        nonce_lifetime: float = 300.0,
+        algorithms: Sequence[str] = ("SHA-256", "MD5"),
+    ) -> None:
+        if not 0 < min_expires <= default_expires <= max_expires:
+            raise ValueError(
+                "expiry bounds must satisfy 0 < min_expires <= default_expires <= max_expires, "
+                f"got {min_expires}, {default_expires}, {max_expires}"
+            )
+        if max_failures < 1:
+            raise ValueError(f"max_failures must be at least 1, got {max_failures}")
+        self.digest = DigestServer(realm, users, nonce_lifetime, algorithms)
+        self.min_expires = min_expires
+        self.max_expires = max_expires
+        self.default_expires = default_expires
+        self.max_failures = max_failures
+        self.stats = RegistrarStats()
+        self.on_registered: list[Listener] = []
+        self.on_unregistered: list[Listener] = []
+        self._bindings: dict[str, dict[str, Binding]] = {}
+        self._failures: dict[str, int] = {}  # Call-ID -> wrong answers in a row
+
+    def lookup(self, aor: str) -> list[Binding]:
+        """The live contacts of an AOR (`sip:agent1@host`, any port or parameters ignored)."""
+        try:
+            key = aor_of(aor)
+        except SipParseError as e:
+            raise ValueError(f"bad AOR {aor!r}: {e}") from None
+        return list(self._bindings.get(key, {}).values())
+
+    @property
+    def aors(self) -> list[str]:
+        return list(self._bindings)
+
+    def close(self) -> None:
+        """Cancels every expiry timer (bindings stay readable)."""
+        for contacts in self._bindings.values():
+            for binding in contacts.values():
+                if binding.handle is not None:
+                    binding.handle.cancel()
+
+    def on_register(self, txn: ServerTransaction, request: SipMessage) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        try:
+            aor = aor_of(request.to.uri.text)
+        except SipParseError as e:
+            txn.respond(request.reply(400, f"Bad To URI: {e}"[:120]))
+            return
+        if not self._authenticate(txn, request, aor, now):
+            return
+        self._failures.pop(request.call_id, None)
+        try:
+            self._update(txn, request, aor, now)
+        except _Refusal as r:
+            txn.respond(request.reply(r.status, r.reason, headers=r.headers))
+
+    def _authenticate(
+        self, txn: ServerTransaction, request: SipMessage, aor: str, now: float
+    ) -> bool:
+        result = self.digest.check(request, now)
+        verdict = result.verdict
+        if verdict is Verdict.OK:
+            if Uri.parse(aor).user != result.username:
+                self._refuse(txn, request, f"{result.username} may not register {aor}")
+                return False
+            return True
+        if verdict is Verdict.MALFORMED:
+            self.stats.refused += 1
+            txn.respond(request.reply(400, f"Bad Authorization: {result.reason}"[:120]))
+            return False
+        if verdict is Verdict.UNKNOWN_USER:
+            self._refuse(txn, request, "Forbidden")
+            return False
+        if verdict is Verdict.WRONG:
+            failures = self._failures.pop(request.call_id, 0) + 1
+            self._failures[request.call_id] = failures
+            if len(self._failures) > _MAX_TRACKED:
+                # Bounded against a flood of Call-IDs: the oldest entry goes.
+                del self._failures[next(iter(self._failures))]
+            if failures >= self.max_failures:
+                self._failures.pop(request.call_id, None)
+                self._refuse(txn, request, "Forbidden (wrong credentials)")
+                return False
+        self.stats.challenged += 1
+        values = self.digest.challenge(now, stale=verdict is Verdict.STALE)
+        txn.respond(request.reply(401, headers=[("WWW-Authenticate", v) for v in values]))
+        return False
+
+    def _refuse(self, txn: ServerTransaction, request: SipMessage, reason: str) -> None:
+        self.stats.refused += 1
+        txn.respond(request.reply(403, reason))
+
+    def _update(self, txn: ServerTransaction, request: SipMessage, aor: str, now: float) -> None:
+        header_expires = request.expires
+        cseq = request.cseq[0]
+        current = self._bindings.get(aor, {})
+        if request.contact_star:
+            # 10.3 step 6: `*` only with Expires: 0 and alone.
+            if header_expires != 0 or len(request.header_lines("Contact")) != 1:
+                raise _Refusal(400, "Contact * needs Expires: 0 and no other Contact")
+            for binding in list(current.values()):
+                if binding.call_id != request.call_id or binding.cseq < cseq:
+                    self._remove(binding, "removed")
+            self._ok(txn, request, aor, now)
+            return
+        changes: list[tuple[str, int]] = []
+        for contact in request.contacts():
+            expires = contact.expires
+            if expires is None:
+                expires = header_expires if header_expires is not None else self.default_expires
+            if 0 < expires < self.min_expires:
+                raise _Refusal(423, None, [("Min-Expires", str(self.min_expires))])
+            uri = contact.uri.text
+            old = current.get(uri)
+            if old is not None and old.call_id == request.call_id and old.cseq >= cseq:
+                raise _Refusal(500, "Out of order REGISTER", [("Retry-After", "1")])
+            changes.append((uri, min(expires, self.max_expires)))
+        for uri, expires in changes:
+            if expires == 0:
+                old = current.get(uri)
+                if old is not None:
+                    self._remove(old, "removed")
+            else:
+                self._bind(aor, uri, expires, request, txn.source, now)
+        self._ok(txn, request, aor, now)
+
+    def _bind(
+        self, aor: str, uri: str, expires: int, request: SipMessage, source: Addr, now: float
+    ) -> None:
+        contacts = self._bindings.setdefault(aor, {})
+        old = contacts.get(uri)
+        if old is not None and old.handle is not None:
+            old.handle.cancel()
+        binding = Binding(aor, uri, now + expires, request.call_id, request.cseq[0], source)
+        loop = asyncio.get_running_loop()
+        binding.handle = loop.call_at(binding.expires_at, self._expire, binding)
+        contacts[uri] = binding
+        if old is None:
+            self.stats.registered += 1
+            for listener in self.on_registered:
+                listener(binding, "added")
+        else:
+            self.stats.refreshed += 1
+
+    def _expire(self, binding: Binding) -> None:
+        if self._bindings.get(binding.aor, {}).get(binding.contact) is binding:
+            self.stats.expired += 1
+            self._remove(binding, "expired")
+
+    def _remove(self, binding: Binding, reason: str) -> None:
+        contacts = self._bindings.get(binding.aor)
+        if contacts is None or contacts.pop(binding.contact, None) is None:
+            return
+        if binding.handle is not None:
+            binding.handle.cancel()
+        if not contacts:
+            del self._bindings[binding.aor]
+        if reason == "removed":
+            self.stats.removed += 1
+        for listener in self.on_unregistered:
+            listener(binding, reason)
+
+    def _ok(self, txn: ServerTransaction, request: SipMessage, aor: str, now: float) -> None:
+        headers = [
+            ("Contact", f"<{b.contact}>;expires={max(0, round(b.expires_at - now))}")
+            for b in self._bindings.get(aor, {}).values()
+        ]
+        txn.respond(request.reply(200, to_tag=secrets.token_hex(5), headers=headers))
+
+
+class _Refusal(Exception):
+    def __init__(
+        self, status: int, reason: str | None, headers: list[tuple[str, str]] | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.headers = headers or []
+
+
+class AgentLogin:
+    """Logs an agent in when its phone's first contact registers, out when the last one goes.
+
+    `agents` maps a registrar username (the AOR's user part) to the engine agent id and its
+    login arguments; `now` gives engine time (the caller's clock: the engine never reads one).
+    Events the engine returns are passed to `on_events`.
+    """
+
+    def __init__(
+        self,
+        registrar: Registrar,
+        engine: _Engine,
+        agents: Mapping[str, AgentProfile],
+        now: Callable[[], float],
+        on_events: Callable[[list[object]], None] | None = None,
+    ) -> None:
+        self.registrar = registrar
+        self.engine = engine
+        self.agents = dict(agents)
+        self.now = now
+        self.on_events = on_events
+        self.logged_in: set[str] = set()
+        registrar.on_registered.append(self._registered)
+        registrar.on_unregistered.append(self._unregistered)
+
+    def _profile(self, binding: Binding) -> tuple[str, AgentProfile] | None:
+        user = Uri.parse(binding.aor).user or ""
+        profile = self.agents.get(user)
+        return None if profile is None else (user, profile)
+
+    def _registered(self, binding: Binding, reason: str) -> None:
+        found = self._profile(binding)
+        if found is None or found[1].agent in self.logged_in:
+            return
+        profile = found[1]
+        events = self.engine.login(
+            self.now(), profile.agent, skills=dict(profile.skills), queues=list(profile.queues)
+        )
+        self.logged_in.add(profile.agent)
+        if self.on_events is not None:
+            self.on_events(list(events))
+
+    def _unregistered(self, binding: Binding, reason: str) -> None:
+        found = self._profile(binding)
+        if found is None or self.registrar.lookup(binding.aor):
+            return
+        agent = found[1].agent
+        if agent not in self.logged_in:
+            return
+        self.logged_in.discard(agent)
+        events = self.engine.logout(self.now(), agent)
+        if self.on_events is not None:
+            self.on_events(list(events))
+
+
+@dataclass(frozen=True)
+class AgentProfile:
+    """How an agent logs in when its phone registers."""
+
+    agent: str
+    queues: Sequence[str] = ()
+    skills: Mapping[str, int] = field(default_factory=dict)
+
+
+class _Engine(Protocol):
+    """What AgentLogin needs of `acdcore.Engine`."""
+
+    def login(
+        self,
+        now: float,
+        agent: str,
+        *,
+        skills: dict[str, int] | None = None,
+        queues: Sequence[str] | dict[str, int] | None = None,
+    ) -> Sequence[object]: ...
+
+    def logout(self, now: float, agent: str) -> Sequence[object]: ...

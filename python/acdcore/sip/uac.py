@@ -1,0 +1,247 @@
+"""A UAC core (RFC 3261 section 13.2): outgoing INVITE, ACK for a 2xx, CANCEL, BYE.
+
+`Uac.invite` sends an INVITE on a client transaction and returns an `OutgoingCall` at once;
+await `call.answered` for the 2xx (or `CallFailed` with the final status, 408 when nothing
+came back). A 401/407 is answered once with digest credentials when the call has them. The
+2xx is acknowledged here, in its own transaction, per 13.2.2.4 (same CSeq number, method ACK,
+a new branch, the credentials of the INVITE), and again for each retransmitted 2xx (the
+transaction layer hands those over as stray responses). CANCEL waits for a provisional
+(9.1); a 2xx that crosses a CANCEL is acknowledged and ended with BYE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from acdcore._core import SipMessage, SipParseError
+
+from .dialog import DialogKey, Leg, dialog_key_at_uas, new_tag
+from .digest import ALGORITHMS, DigestError, authorization
+from .transaction import ServerTransaction, TransactionLayer
+from .transport import Addr
+
+
+class CallFailed(Exception):
+    """An outgoing call that ended without a 2xx: the final status and reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"{status} {reason}")
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str
+
+
+InDialog = Callable[["OutgoingCall", ServerTransaction, SipMessage], None]
+
+
+@dataclass
+class OutgoingCall:
+    """One INVITE we sent and the dialog it created."""
+
+    uac: Uac
+    leg: Leg
+    sdp: bytes
+    credentials: Credentials | None
+    on_provisional: Callable[[SipMessage], None] | None = None
+    # The callee's BYE, re-INVITE or INFO once confirmed; BYE is answered here first.
+    on_request: InDialog | None = None
+    state: str = "calling"  # calling -> ringing -> confirmed -> ended, or failed
+    answered: asyncio.Future[SipMessage] = field(init=False)
+    ended: asyncio.Future[str] = field(init=False)
+    _invite: SipMessage | None = field(default=None, init=False)
+    _ack: bytes | None = field(default=None, init=False)
+    _auth: list[tuple[str, str]] = field(default_factory=list, init=False)
+    _cancel_wanted: bool = field(default=False, init=False)
+    _cancel_sent: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        loop = self.uac.layer.loop
+        self.answered = loop.create_future()
+        self.ended = loop.create_future()
+        # Failures are read through `answered`; nobody awaiting must not warn.
+        self.answered.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    async def _run(self) -> None:
+        try:
+            response = await self._send_invite()
+            status = response.status or 0
+            if status in (401, 407) and self.credentials and not self._cancel_wanted:
+                self._authorize(response)
+                response = await self._send_invite()
+                status = response.status or 0
+        except TimeoutError:
+            self._fail(408, "Request Timeout")
+            return
+        except (DigestError, SipParseError) as e:
+            self._fail(500, f"cannot authenticate: {e}")
+            return
+        if status >= 300:
+            self._fail(status, response.reason or "")
+            return
+        self._confirm(response)
+        if self._cancel_wanted:
+            await self.bye()
+        if not self.answered.done():
+            self.answered.set_result(response)
+
+    async def _send_invite(self) -> SipMessage:
+        request = self.leg.request(
+            "INVITE", self.sdp, "application/sdp" if self.sdp else None, self._auth
+        )
+        self._invite = request
+        txn = self.uac.layer.request(request, self.leg.dest, self._provisional)
+        return await txn.response
+
+    def _authorize(self, response: SipMessage) -> None:
+        assert self.credentials is not None
+        proxy = response.status == 407
+        name = "Proxy-Authenticate" if proxy else "WWW-Authenticate"
+        challenges = response.auth(name)
+        usable = [c for c in challenges if (c.param("algorithm") or "MD5").upper() in ALGORITHMS]
+        if not usable:
+            raise DigestError(f"no usable {name} challenge in the {response.status}")
+        value = authorization(
+            usable[0],
+            "INVITE",
+            self.leg.remote_target,
+            self.credentials.username,
+            self.credentials.password,
+        )
+        self._auth = [("Proxy-Authorization" if proxy else "Authorization", value)]
+
+    def _provisional(self, response: SipMessage) -> None:
+        if (response.status or 0) > 100 and self.state == "calling":
+            self.state = "ringing"
+        if self._cancel_wanted:
+            self._send_cancel()
+        if self.on_provisional is not None:
+            self.on_provisional(response)
+
+    def _confirm(self, response: SipMessage) -> None:
+        leg = self.leg
+        leg.remote_tag = response.to.tag or ""
+        contacts = response.contacts()
+        if contacts:
+            leg.remote_target = contacts[0].uri.text
+        leg.state = self.state = "confirmed"
+        assert self._invite is not None
+        ack = leg.request("ACK", cseq=self._invite.cseq[0], headers=self._auth)
+        self._ack = ack.to_bytes()
+        self.uac.calls[leg.key] = self
+        self.uac.layer.send(self._ack, leg.dest)
+
+    def _fail(self, status: int, reason: str) -> None:
+        self.state = "failed"
+        if not self.answered.done():
+            self.answered.set_exception(CallFailed(status, reason))
+        if not self.ended.done():
+            self.ended.set_result("failed")
+
+    def reack(self) -> None:
+        """A retransmitted 2xx: the ACK again (13.2.2.4)."""
+        if self._ack is not None:
+            self.uac.layer.send(self._ack, self.leg.dest)
+
+    def cancel(self) -> None:
+        """Gives up before the answer; the INVITE then ends with 487 (CallFailed)."""
+        if self.state not in ("calling", "ringing") or self._cancel_wanted:
+            return
+        self._cancel_wanted = True
+        if self.state == "ringing":
+            self._send_cancel()
+
+    def _send_cancel(self) -> None:
+        if self._invite is None or self._cancel_sent:
+            return
+        self._cancel_sent = True
+        txn = self.uac.layer.request(self._invite.cancel(), self.leg.dest)
+        txn.response.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    async def bye(self) -> None:
+        """Ends a confirmed call; a BYE that times out still ends it on our side."""
+        if self.state != "confirmed":
+            return
+        self.state = self.leg.state = "ended"
+        self.uac.calls.pop(self.leg.key, None)
+        txn = self.uac.layer.request(self.leg.request("BYE"), self.leg.dest)
+        with contextlib.suppress(TimeoutError):
+            await txn.response
+        if not self.ended.done():
+            self.ended.set_result("bye-sent")
+
+    def remote_bye(self, txn: ServerTransaction, request: SipMessage) -> None:
+        self.state = self.leg.state = "ended"
+        self.uac.calls.pop(self.leg.key, None)
+        txn.respond(request.reply(200))
+        if not self.ended.done():
+            self.ended.set_result("bye-received")
+
+
+class Uac:
+    """Starts calls on a transaction layer; `local` is our address for Via and Contact."""
+
+    def __init__(self, layer: TransactionLayer, local: Addr) -> None:
+        self.layer = layer
+        self.local = local
+        self.calls: dict[DialogKey, OutgoingCall] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        layer.on_stray = self._stray
+
+    def invite(
+        self,
+        target: str,
+        dest: Addr,
+        sdp: bytes = b"",
+        from_uri: str | None = None,
+        credentials: Credentials | None = None,
+        on_provisional: Callable[[SipMessage], None] | None = None,
+    ) -> OutgoingCall:
+        """Calls `target` (a SIP URI) at `dest`; returns at once, see `OutgoingCall.answered`."""
+        host, port = self.local
+        leg = Leg(
+            call_id=f"{new_tag()}{new_tag()}@{host}",
+            local_tag=new_tag(),
+            remote_tag="",
+            local_uri=from_uri or f"sip:acd@{host}:{port}",
+            remote_uri=target,
+            remote_target=target,
+            dest=dest,
+            local=self.local,
+            cseq=0,
+        )
+        call = OutgoingCall(self, leg, sdp, credentials, on_provisional)
+        task = asyncio.ensure_future(call._run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return call
+
+    def on_request(self, txn: ServerTransaction, request: SipMessage) -> bool:
+        """Serves a request in one of our calls' dialogs; False when it is not ours."""
+        call = self.calls.get(dialog_key_at_uas(request))
+        if call is None:
+            return False
+        if request.method == "BYE":
+            call.remote_bye(txn, request)
+            if call.on_request is not None:
+                call.on_request(call, txn, request)
+        elif call.on_request is not None:
+            call.on_request(call, txn, request)
+        else:
+            txn.respond(request.reply(488 if request.method == "INVITE" else 405))
+        return True
+
+    def _stray(self, response: SipMessage, source: Addr) -> None:
+        if response.cseq[1] != "INVITE" or not 200 <= (response.status or 0) < 300:
+            return
+        key = (response.call_id, response.from_.tag or "", response.to.tag or "")
+        call = self.calls.get(key)
+        if call is not None:
+            call.reack()
