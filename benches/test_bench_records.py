@@ -7,7 +7,8 @@ what is waiting into one transaction):
 
 1. `commit` per COMMIT records (the recorder's commit cadence under load), synchronous FULL
    and NORMAL side by side: what the fsync at every commit costs.
-2. one record per commit, FULL and NORMAL: the worst case, a host committing after each call.
+2. one record per transaction (SINGLE records), FULL and NORMAL, each commit awaited
+   before the next: the worst case, a host waiting for every call's commit.
 3. end to end: a generated day (examples/call_center_day.py) through Engine + CallRecorder,
    a checkpoint (engine snapshot) with every commit, FULL.
 """
@@ -27,13 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import records_day
 
 RECORDS = 20_000
+SINGLE = 2_000  # records in the one-per-commit runs (each commit syncs with FULL)
 COMMIT = 100
 _n = itertools.count()
 
 
-def _batches(per_commit: int) -> list[Batch]:
+def _batches(per_commit: int, records: int) -> list[Batch]:
     out = []
-    for start in range(0, RECORDS, per_commit):
+    for start in range(0, records, per_commit):
         b = Batch()
         for i in range(start, start + per_commit):
             t = 1.8e9 + i
@@ -54,8 +56,14 @@ def _batches(per_commit: int) -> list[Batch]:
 def _write(tmp: Path, batches: list[Batch], synchronous: str) -> None:
     store = SqliteStore(tmp / f"b{next(_n)}.db", synchronous=synchronous)
     with RecordWriter(store) as writer:
-        futures = [writer.put(b) for b in batches]
-    assert all(f.done() for f in futures)
+        if len(batches[0].calls) == 1:  # wait for each commit: one transaction per record
+            for b in batches:
+                writer.put(b).result()
+        else:
+            futures = [writer.put(b) for b in batches]
+            assert all(f.result() is None for f in futures)
+        commits = writer.commits
+    assert commits >= (len(batches) if len(batches[0].calls) == 1 else 1)
     store.close()
 
 
@@ -64,9 +72,10 @@ def _write(tmp: Path, batches: list[Batch], synchronous: str) -> None:
 def test_write_throughput(
     benchmark: Any, tmp_path: Path, synchronous: str, per_commit: int
 ) -> None:
-    batches = _batches(per_commit)
+    records = RECORDS if per_commit > 1 else SINGLE
+    batches = _batches(per_commit, records)
     benchmark.group = "records write"
-    benchmark.extra_info["records"] = RECORDS
+    benchmark.extra_info["records"] = records
     benchmark.pedantic(_write, args=(tmp_path, batches, synchronous), rounds=5, iterations=1)
 
 

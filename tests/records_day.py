@@ -2,7 +2,7 @@
 and a CallRecorder, op by op: the load for the records tests, and, run as a script, the
 child process the crash test kills.
 
-    python tests/records_day.py DB --calls N --seed S --commit-every K
+    python tests/records_day.py DB --calls N --seed S --commit-every K [--synchronous NORMAL]
 
 prints `ended ID...` after each commit that wrote those calls' records (never before),
 then `done` after the last commit.
@@ -65,14 +65,13 @@ def apply(rec: Any, op: dict[str, Any], number: str | None) -> None:
             rec.hangup(max(at, e.now), call)  # the engine may have run past it already
             _schedule(rec)
     if name == "queue":
-        e.add_queue(
+        rec.add_queue(
             ident,
             strategy=op.get("strategy", "longest-idle"),
             wrapup=op.get("wrapup", 0.0),
             weight=op.get("weight", 0.0),
             sl=op.get("sl", 20.0),
         )
-        rec.wrapup[ident] = op.get("wrapup", 0.0)
     elif name == "login":
         rec.feed(e.login(t, ident, skills=op.get("skills", {}), queues=op.get("queues", [])))
     elif name in ("logout", "pause", "unpause"):
@@ -137,10 +136,11 @@ def main() -> int:
     p.add_argument("--calls", type=int, default=2000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--commit-every", type=int, default=20)
+    p.add_argument("--synchronous", default="FULL")
     args = p.parse_args()
     ops = day(args.calls, args.seed)
     nums = numbers(ops, args.seed)
-    store = SqliteStore(args.db)
+    store = SqliteStore(args.db, synchronous=args.synchronous)
     writer = RecordWriter(store)
     rec = CallRecorder(Engine(auto_accept=True), writer, epoch=EPOCH)
     for ended in run(rec, ops, nums, 0, len(ops), args.commit_every):

@@ -90,6 +90,11 @@ class CallRecorder:
         self._pending = Batch()
 
     # -- what the host tells us -------------------------------------------------------------
+    def add_queue(self, id: str, **kwargs: Any) -> None:
+        """Define the queue in the engine; its wrap-up goes into the records."""
+        self.engine.add_queue(id, **kwargs)
+        self.wrapup[id] = float(kwargs.get("wrapup", 0.0))
+
     def enter(
         self,
         now: float,
