@@ -43,6 +43,15 @@ def _cdr(i: int, **kw: object) -> CallRecord:
     return CallRecord(**base)  # type: ignore[arg-type]
 
 
+def _sql(path: Path, *statements: str) -> None:
+    """Change a database behind the store's back."""
+    conn = sqlite3.connect(path)
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
 def test_new_database_is_wal_at_the_current_version(tmp_path: Path) -> None:
     path = tmp_path / "r.db"
     with SqliteStore(path) as store:
@@ -55,16 +64,13 @@ def test_new_database_is_wal_at_the_current_version(tmp_path: Path) -> None:
 
 def test_old_schema_is_migrated_keeping_its_rows(tmp_path: Path) -> None:
     path = tmp_path / "v1.db"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE acd_schema (version INTEGER NOT NULL)")
-    conn.execute("INSERT INTO acd_schema VALUES (1)")
-    for statement in schema.MIGRATIONS[0]:
-        conn.execute(schema.SQLITE.ddl(statement))
-    conn.execute(
-        "INSERT INTO calls (call_id, queue, arrival, outcome) VALUES ('x', 'q', 5, 'abandoned')"
+    _sql(
+        path,
+        "CREATE TABLE acd_schema (version INTEGER NOT NULL)",
+        "INSERT INTO acd_schema VALUES (1)",
+        *(schema.SQLITE.ddl(statement) for statement in schema.MIGRATIONS[0]),
+        "INSERT INTO calls (call_id, queue, arrival, outcome) VALUES ('x', 'q', 5, 'abandoned')",
     )
-    conn.commit()
-    conn.close()
     with SqliteStore(path) as store:
         assert store.version() == schema.VERSION
         assert [r.call_id for r in store.search(Query(queue="q"))] == ["x"]
@@ -81,10 +87,7 @@ def test_old_schema_is_migrated_keeping_its_rows(tmp_path: Path) -> None:
 def test_newer_missing_corrupt_and_foreign_databases_are_clear_errors(tmp_path: Path) -> None:
     newer = tmp_path / "newer.db"
     SqliteStore(newer).close()
-    conn = sqlite3.connect(newer)
-    conn.execute("UPDATE acd_schema SET version = 99")
-    conn.commit()
-    conn.close()
+    _sql(newer, "UPDATE acd_schema SET version = 99")
     with pytest.raises(StoreError, match="version 99 is newer"):
         SqliteStore(newer)
     with pytest.raises(StoreError, match="no such records database"):
@@ -95,10 +98,7 @@ def test_newer_missing_corrupt_and_foreign_databases_are_clear_errors(tmp_path: 
     with pytest.raises(StoreError, match=r"junk\.db: not a usable records database"):
         SqliteStore(junk)
     foreign = tmp_path / "foreign.db"
-    conn = sqlite3.connect(foreign)
-    conn.execute("CREATE TABLE calls (x)")
-    conn.commit()
-    conn.close()
+    _sql(foreign, "CREATE TABLE calls (x)")
     with pytest.raises(StoreError, match="not an acdcore records database"):
         SqliteStore(foreign)
     with pytest.raises(ValueError, match="synchronous"):

@@ -46,24 +46,20 @@ def _time(text: str) -> float:
     return value
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
-    return value
+def _seconds(strict: bool) -> Any:
+    """An argparse type: a finite number above 0 (`strict`) or from 0."""
+    what = "a positive number" if strict else "a non-negative number"
 
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and (value > 0 if strict else value >= 0)):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
 
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a non-negative number")
-    return value
+    return parse
 
 
 def _count(text: str) -> int:
@@ -93,9 +89,9 @@ def register(sub: Any) -> None:
     r = rsub.add_parser("report", help="per-queue or per-agent figures per interval")
     _common(r)
     r.add_argument("--by", choices=("queue", "agent"), default="queue", help="group by (queue)")
-    r.add_argument("--interval", type=_positive, default=1800.0, help="seconds (1800)")
-    r.add_argument("--threshold", type=_non_negative, default=20.0, help="SL threshold s (20)")
-    r.add_argument("--repeat-days", type=_non_negative, default=7.0, help="FCR window (7)")
+    r.add_argument("--interval", type=_seconds(True), default=1800.0, help="seconds (1800)")
+    r.add_argument("--threshold", type=_seconds(False), default=20.0, help="SL threshold s (20)")
+    r.add_argument("--repeat-days", type=_seconds(False), default=7.0, help="FCR window (7)")
     r.add_argument(
         "--unresolved", default="unresolved", help="comma-separated unresolved dispositions"
     )
