@@ -176,3 +176,17 @@ def test_resume_without_checkpoint_is_none(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "empty.db")
     with RecordWriter(store) as w:
         assert CallRecorder.resume(store, w) is None
+
+
+def test_corrupt_checkpoint_is_a_store_error(tmp_path: Path) -> None:
+    from acdcore.records import Batch, Checkpoint, StoreError
+
+    store = SqliteStore(tmp_path / "cp.db")
+    with RecordWriter(store) as w:
+        store.write(Batch(checkpoint=Checkpoint(b"not msgpack", {"version": 1})))
+        with pytest.raises(StoreError, match="corrupt checkpoint"):
+            CallRecorder.resume(store, w)
+        good = Engine().snapshot()
+        store.write(Batch(checkpoint=Checkpoint(good, {"version": 1, "epoch": 0.0})))
+        with pytest.raises(StoreError, match="corrupt checkpoint"):
+            CallRecorder.resume(store, w)

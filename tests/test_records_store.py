@@ -238,3 +238,24 @@ def test_close_flushes_what_is_queued(tmp_path: Path) -> None:
     assert len(store.search(Query())) == 50
     with pytest.raises(WriterClosed, match="closed"):
         writer.put(Batch())
+
+
+def test_batches_queued_behind_a_failed_write_fail_too() -> None:
+    store = _SlowStore()
+    store.fail = True
+    writer = RecordWriter(store, max_merge=1)  # one batch per transaction
+    futures = [writer.put(_log(i)) for i in range(3)]  # the first waits at the gate
+    store.gate.set()
+    for f in futures:
+        with pytest.raises(sqlite3.OperationalError):
+            f.result(5)
+    with pytest.raises(WriterClosed):
+        writer.close()
+
+
+def test_updates_name_only_record_fields(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "r.db") as store:
+        store.write(Batch(calls=[_cdr(1)]))
+        with pytest.raises(ValueError, match="'call_id = 1; --'"):
+            store.write(Batch(updates=[("c1", {"call_id = 1; --": 0})]))
+        assert store.search(Query())[0] == _cdr(1)

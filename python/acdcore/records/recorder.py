@@ -243,10 +243,14 @@ class CallRecorder:
         state = cp.state
         if state.get("version") != STATE_VERSION:
             raise StoreError(f"checkpoint state version {state.get('version')!r} is unknown")
-        wrapup = state["wrapup"] if wrapup is None else wrapup
-        rec = cls(Engine.restore(cp.engine), writer, epoch=state["epoch"], wrapup=wrapup)
-        rec.host = state["host"]
-        rec._open = {k: _Open(**v) for k, v in state["calls"].items()}
+        try:
+            engine = Engine.restore(cp.engine)
+            wrapup = state["wrapup"] if wrapup is None else wrapup
+            rec = cls(engine, writer, epoch=state["epoch"], wrapup=wrapup)
+            rec.host = state["host"]
+            rec._open = {k: _Open(**v) for k, v in state["calls"].items()}
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise StoreError(f"corrupt checkpoint: {e}") from None
         return rec
 
     # -- internals --------------------------------------------------------------------------

@@ -187,6 +187,9 @@ class SqlStore(RecordStore):
                 cur.executemany(d.sql(_UPSERT), [_call_row(r) for r in batch.calls])
             for call_id, fields in batch.updates:
                 columns = [_COLUMN.get(k, k) for k in fields]
+                unknown = [c for c in columns if c not in _CALL_COLUMNS[1:]]
+                if unknown:  # column names go into the SQL text: only ours may
+                    raise ValueError(f"unknown call record field {unknown[0]!r}")
                 sets = ", ".join(f"{c} = ?" for c in columns)
                 sql = f"UPDATE calls SET {sets} WHERE call_id = ?"
                 cur.execute(d.sql(sql), [*fields.values(), call_id])

@@ -97,23 +97,14 @@ class RecordWriter:
                 except queue.Empty:
                     break
                 stop = item is _STOP
-            try:
-                self.store.write(merged)
-                self.commits += 1
-            except BaseException as e:  # hand it to every waiter, then refuse new work
-                self._error = e
-                for f in futures:
-                    f.set_exception(e)
-                self._fail_queued(e)
-                return
+            if self._error is None:
+                try:
+                    self.store.write(merged)
+                    self.commits += 1
+                except BaseException as e:  # every later batch fails with it, none hangs
+                    self._error = e
             for f in futures:
-                f.set_result(None)
-
-    def _fail_queued(self, error: BaseException) -> None:
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if item is not None:
-                item[1].set_exception(error)
+                if self._error is None:
+                    f.set_result(None)
+                else:
+                    f.set_exception(self._error)
