@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from acdcore import _core, flow_cli, forecast_cli, simulate_cli, sip_cli, staffing_cli
+from acdcore import _core, flow_cli, forecast_cli, records_cli, simulate_cli, sip_cli, staffing_cli
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     forecast_cli.register(sub)
     sip_cli.register(sub)
     flow_cli.register(sub)
+    records_cli.register(sub)
 
     return parser
 

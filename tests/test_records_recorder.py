@@ -1,0 +1,192 @@
+"""CallRecorder on a real Engine: one CDR per finished call with the right outcome, times and
+host facts; queue-log rows as things happen; reports computed from those records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from acdcore import Engine
+from acdcore.records import CallRecorder, Query, RecordWriter, SqliteStore, report
+
+EPOCH = 1_800_000_000.0  # a round UNIX time, a multiple of 1800
+
+
+@pytest.fixture
+def rec(tmp_path: Path):  # type: ignore[no-untyped-def]
+    store = SqliteStore(tmp_path / "r.db")
+    writer = RecordWriter(store)
+    engine = Engine(auto_accept=True)
+    engine.add_queue("support", wrapup=10, sl=20)
+    engine.add_queue("overflow")
+    engine.add_queue("spill", max_wait=20, overflow="overflow")
+    engine.add_queue("vm", escalation=[(15, "fallback", "voicemail")])
+    engine.add_queue("short", max_wait=30)
+    r = CallRecorder(engine, writer, epoch=EPOCH, wrapup={"support": 10})
+    yield r
+    writer.close()
+    store.close()
+
+
+def _day(rec: CallRecorder) -> None:
+    e = rec.engine
+    rec.feed(e.login(0.0, "alice", queues=["support"]))
+    rec.enter(0.0, "c1", "support", caller="+1A", called="+1800", attributes={"lang": "en"})
+    rec.enter(5.0, "c2", "support", caller="+1B")
+    rec.hangup(30.0, "c2")  # abandons after 25 s
+    rec.enter(50.0, "c3", "support", caller="+1A")  # A calls again
+    rec.enter(60.0, "c4", "support", caller="+1C")
+    rec.callback(61.0, "c4", "+1C-home")
+    rec.annotate("c1", recording_path="/rec/c1.wav", hold=12.0)
+    rec.hangup(100.0, "c1")  # alice wraps up until 110, then takes c3
+    rec.annotate("c1", disposition="unresolved", survey_score=2)  # after the end
+    rec.enter(120.0, "c5", "spill", caller="+1D")  # moves to overflow at 140
+    rec.enter(120.0, "c6", "vm", caller="+1E")  # voicemail at 135
+    rec.enter(121.0, "c7", "short", caller="+1F")  # times out at 151
+    rec.transfer(150.0, "c3", "+1999")  # runs the timers due before: c5, c6 leave
+    rec.hangup(200.0, "c3")
+    rec.annotate("c6", voicemail_path="/vm/c6.wav")
+    rec.feed(e.login(205.0, "bob", queues=["overflow"]))  # takes c5
+    rec.hangup(260.0, "c5")
+    rec.feed(e.advance(300.0))  # alice, free at 210, takes the callback c4
+    rec.annotate("c4", disposition="resolved", survey_score=5)
+    rec.hangup(400.0, "c4")
+    rec.annotate("c4", wrapup=25.0)
+
+
+def test_every_finished_call_gets_one_record(rec: CallRecorder) -> None:
+    _day(rec)
+    rec.commit().wait(5)
+    got = {r.call_id: r for r in rec.writer.store.search(Query())}
+    assert sorted(got) == ["c1", "c2", "c3", "c4", "c5", "c6", "c7"]
+    assert {k: r.outcome for k, r in got.items()} == {
+        "c1": "answered",
+        "c2": "abandoned",
+        "c3": "transferred",
+        "c4": "callback",
+        "c5": "answered",
+        "c6": "voicemail",
+        "c7": "timeout",
+    }
+    c1 = got["c1"]
+    assert (c1.caller, c1.called, c1.agent, c1.queue) == ("+1A", "+1800", "alice", "support")
+    assert (c1.arrival, c1.answer, c1.end) == (EPOCH, EPOCH, EPOCH + 100)
+    assert (c1.wait, c1.talk, c1.hold, c1.wrapup) == (0.0, 100.0, 12.0, 10)
+    assert (c1.disposition, c1.survey_score, c1.recording_path) == ("unresolved", 2, "/rec/c1.wav")
+    assert c1.attributes == {"lang": "en"}
+    assert (got["c2"].wait, got["c2"].end, got["c2"].answer) == (25.0, EPOCH + 30, None)
+    c3 = got["c3"]
+    assert (c3.answer, c3.wait, c3.talk) == (EPOCH + 110, 60.0, 90.0)
+    assert c3.attributes["transferred_to"] == "+1999"
+    c4 = got["c4"]
+    assert (c4.answer, c4.wait, c4.agent, c4.wrapup) == (EPOCH + 210, 150.0, "alice", 25.0)
+    assert c4.attributes["callback_number"] == "+1C-home"
+    c5 = got["c5"]
+    assert (c5.queue, c5.agent, c5.wait) == ("overflow", "bob", 85.0)
+    assert c5.attributes["queues"] == ["spill", "overflow"]
+    assert (got["c6"].end, got["c6"].voicemail_path) == (EPOCH + 135, "/vm/c6.wav")
+    assert (got["c7"].end, got["c7"].wait) == (EPOCH + 151, 30.0)
+
+
+def test_queue_log_follows_each_call(rec: CallRecorder) -> None:
+    _day(rec)
+    rec.commit().wait(5)
+    log = rec.writer.store.queue_log
+
+    def trail(call: str) -> list[tuple[float, str, str | None, str | None]]:
+        return [(e.time - EPOCH, e.event, e.queue, e.agent) for e in log(call)]
+
+    assert trail("c1") == [
+        (0, "enter", "support", None),
+        (0, "connect", "support", "alice"),
+        (100, "complete", "support", "alice"),
+    ]
+    assert trail("c2") == [(5, "enter", "support", None), (30, "abandon", "support", None)]
+    assert [e for _, e, _, _ in trail("c3")] == ["enter", "connect", "transfer", "complete"]
+    assert [e for _, e, _, _ in trail("c4")] == ["enter", "callback", "connect", "complete"]
+    assert trail("c5")[1:3] == [(140, "transfer", "spill", None), (140, "enter", "overflow", None)]
+    assert log("c5")[1].data == {"to": "overflow", "why": "overflow"}
+    assert trail("c6")[-1] == (135, "transfer", "vm", None)
+    assert trail("c7")[-1] == (151, "timeout", "short", None)
+    assert [e.time for e in log()] == sorted(e.time for e in log())
+
+
+def test_commit_reports_the_calls_it_made_durable(rec: CallRecorder) -> None:
+    e = rec.engine
+    rec.feed(e.login(0.0, "alice", queues=["support"]))
+    rec.enter(0.0, "c1", "support")
+    assert rec.commit().wait(5) == []
+    rec.hangup(10.0, "c1")
+    assert rec.commit().wait(5) == ["c1"]
+    assert [r.call_id for r in rec.writer.store.search(Query())] == ["c1"]
+
+
+def test_bad_host_input_is_refused_by_name(rec: CallRecorder) -> None:
+    with pytest.raises(KeyError, match="nope"):
+        rec.callback(0.0, "nope")
+    with pytest.raises(ValueError, match="survey_score"):
+        rec.annotate("c1", survey_score=9)
+    with pytest.raises(ValueError, match="'colour'"):
+        rec.annotate("c1", colour="red")
+    with pytest.raises(ValueError, match="hold"):
+        rec.annotate("c1", hold=-1)
+    with pytest.raises(ValueError, match="JSON"):
+        rec.enter(0.0, "c9", "support", attributes={"x": object()})
+    with pytest.raises(ValueError, match="caller"):
+        rec.enter(0.0, "c9", "support", caller=5)  # type: ignore[arg-type]
+    with pytest.raises(KeyError):
+        rec.enter(0.0, "c9", "no-such-queue")
+    assert rec.open_calls() == {}
+
+
+def test_reports_per_queue_and_agent(rec: CallRecorder) -> None:
+    _day(rec)
+    rec.commit().wait(5)
+    store = rec.writer.store
+    rows = {r["queue"]: r for r in report(store, by="queue", interval=1800, threshold=20)}
+    s = rows["support"]
+    assert (s["interval_start"], s["offered"], s["answered"], s["abandoned"]) == (EPOCH, 4, 3, 1)
+    # Answered within 20 s: c1 only (c3 waited 60, c4 150); abandoned c2 counts as missed.
+    assert s["service_level"] == pytest.approx(1 / 4)
+    assert s["asa"] == pytest.approx((0 + 60 + 150) / 3)
+    assert s["abandon_rate"] == pytest.approx(1 / 4)
+    assert s["aht"] == pytest.approx((100 + 10 + 90 + 10 + 190 + 25) / 3)
+    # FCR: c1 unresolved (and A called again), c3 and c4 resolved -> 2 of 3.
+    assert s["fcr"] == pytest.approx(2 / 3)
+    assert (s["surveys"], s["survey_mean"]) == (2, 3.5)
+    assert rows["short"]["timed_out"] == 1 and rows["short"]["service_level"] == 0.0
+    assert rows["vm"]["answered"] == 0 and rows["vm"]["asa"] is None
+    # c1 is also a repeat (A called again within 7 days) even without its disposition.
+    loose = report(store, by="queue", unresolved=(), repeat_days=7)
+    assert {r["queue"]: r["fcr"] for r in loose}["support"] == pytest.approx(2 / 3)
+    no_window = report(store, by="queue", unresolved=(), repeat_days=0)
+    assert {r["queue"]: r["fcr"] for r in no_window}["support"] == 1.0
+    agents = {r["agent"]: r for r in report(store, by="agent", interval=60)}
+    assert set(agents) == {"alice", "bob"}
+    # 60-s intervals by arrival: alice's calls arrived at 0, 50 and 60.
+    alice = [r for r in report(store, by="agent", interval=60) if r["agent"] == "alice"]
+    assert [(r["interval_start"] - EPOCH, r["answered"]) for r in alice] == [(0, 2), (60, 1)]
+    with pytest.raises(ValueError, match="interval"):
+        report(store, interval=0)
+    with pytest.raises(ValueError, match="'team'"):
+        report(store, by="team")
+
+
+def test_resume_without_checkpoint_is_none(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "empty.db")
+    with RecordWriter(store) as w:
+        assert CallRecorder.resume(store, w) is None
+
+
+def test_corrupt_checkpoint_is_a_store_error(tmp_path: Path) -> None:
+    from acdcore.records import Batch, Checkpoint, StoreError
+
+    store = SqliteStore(tmp_path / "cp.db")
+    with RecordWriter(store) as w:
+        store.write(Batch(checkpoint=Checkpoint(b"not msgpack", {"version": 1})))
+        with pytest.raises(StoreError, match="corrupt checkpoint"):
+            CallRecorder.resume(store, w)
+        good = Engine().snapshot()
+        store.write(Batch(checkpoint=Checkpoint(good, {"version": 1, "epoch": 0.0})))
+        with pytest.raises(StoreError, match="corrupt checkpoint"):
+            CallRecorder.resume(store, w)
