@@ -6,7 +6,7 @@
 /// less. 0.0 for an empty block or a frequency outside 0..rate/2.
 pub fn tone_amplitude(samples: &[i16], rate: f64, freq: f64) -> f64 {
     let n = samples.len();
-    if n == 0 || !(rate > 0.0) || !(0.0..=rate / 2.0).contains(&freq) {
+    if n == 0 || rate.is_nan() || rate <= 0.0 || !(0.0..=rate / 2.0).contains(&freq) {
         return 0.0;
     }
     let w = 2.0 * std::f64::consts::PI * freq / rate;
