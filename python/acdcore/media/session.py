@@ -2,8 +2,8 @@
 packets are parsed and built and samples coded in Rust (`acdcore._core`).
 
 Sending is paced on absolute times (start + n * 20 ms on the loop's clock), so timers firing
-late do not accumulate drift; after a stall of whole frames those frames are skipped (the RTP
-timestamp jumps with them) instead of being sent in a burst.
+late do not accumulate drift; after a stall of two frames or more the missed frames are
+skipped (the RTP timestamp jumps with them) instead of being sent in a burst.
 """
 
 from __future__ import annotations
@@ -372,7 +372,9 @@ class RtpSession(asyncio.DatagramProtocol):
         loop = self._running_loop()
         now = loop.time()
         behind = int((now - (self._t0 + self._n * FRAME)) / FRAME)
-        if behind > 0:
+        # Up to one frame late: send now and the next one on time (the peer's jitter buffer
+        # absorbs it). Later: a stall; skip what it missed rather than send it in a burst.
+        if behind >= 2:
             self._n += behind
             self._ts = (self._ts + behind * SAMPLES) & 0xFFFFFFFF
             self.stats.skipped += behind
