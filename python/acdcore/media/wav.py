@@ -21,6 +21,8 @@ def load_wav(path: str | Path) -> Samples:
             frames = w.readframes(w.getnframes())
     except (wave.Error, EOFError) as e:
         raise ValueError(f"{path}: not a PCM WAV file ({e})") from e
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read ({e.strerror or e})") from e
     if width != 2:
         raise ValueError(f"{path}: {8 * width}-bit samples are not supported (need 16-bit PCM)")
     if channels not in (1, 2):
