@@ -10,7 +10,6 @@ import socket
 import struct
 import time
 import wave
-from collections.abc import Callable, Coroutine
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +28,7 @@ from acdcore._core import (
 )
 from acdcore.media import bridge, load_wav, open_rtp, read_stereo, write_wav
 from acdcore.media.session import FRAME, SAMPLES
-
-
-def run(test: Callable[[], Coroutine[None, None, None]]) -> None:
-    asyncio.run(test())
+from test_sip_transport import run
 
 
 def tone(freq: float, seconds: float, amplitude: float = 8000.0, rate: int = 8000) -> np.ndarray:

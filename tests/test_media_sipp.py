@@ -11,12 +11,8 @@ import numpy as np
 from acdcore._core import tone_amplitude
 from acdcore.media import CallMedia, open_rtp, read_stereo, write_wav
 from acdcore.sip.uas import Uas, serve_uas
+from test_media import tone
 from test_sip_transport import FAST, SCENARIOS, free_port, run_sipp, sipp
-
-
-def tone(freq: float, seconds: float, amplitude: float = 8000.0) -> np.ndarray:
-    t = np.arange(int(seconds * 8000)) / 8000
-    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.int16)
 
 
 def test_sipp_call_audio_digits_and_recording(tmp_path: Path) -> None:
