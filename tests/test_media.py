@@ -308,3 +308,22 @@ def test_port_range_and_codec_errors() -> None:
 def test_write_wav_and_prompt(tmp_path: Path) -> None:
     write_wav(tmp_path / "t.wav", tone(1000, 0.1))
     assert tone_amplitude(load_wav(tmp_path / "t.wav"), 1000) == pytest.approx(8000, rel=0.02)
+
+
+def test_call_media_releases_ports_and_checks_options(tmp_path: Path) -> None:
+    from acdcore.media import CallMedia
+
+    with pytest.raises(ValueError, match="media mode 'music'"):
+        CallMedia("music")
+    with pytest.raises(ValueError, match="'moh' needs an audio file"):
+        CallMedia("moh")
+    media = CallMedia("echo", ports=(31100, 31101))
+    key = ("call-1", "a", "b")
+    port = media.reserve(key)
+    assert port == 31100
+    with pytest.raises(OSError, match="no free RTP port"):
+        media.reserve(("call-2", "a", "b"))
+    media.end(key)  # e.g. the answer failed with 488: the port is free again
+    assert media.reserve(("call-3", "a", "b")) == 31100
+    media.close()
+    assert not media.sessions and len(media.ended) == 2

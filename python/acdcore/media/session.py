@@ -230,7 +230,11 @@ class RtpSession(asyncio.DatagramProtocol):
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._loop = loop
+        if self.closed:
+            return
         await loop.create_datagram_endpoint(lambda: self, sock=self.sock)
+        if self.closed and self._transport is not None:
+            self._transport.close()  # closed (BYE) while the endpoint was being set up
 
     # asyncio protocol.
 
