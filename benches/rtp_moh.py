@@ -23,6 +23,7 @@ import struct
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -107,9 +108,10 @@ def run(streams: int, seconds: float) -> dict[str, object]:
         [sys.executable, __file__, "--receive", port_file, "--seconds", str(seconds + 3)],
         stdout=subprocess.PIPE,
     )
-    while not os.path.exists(port_file) or not open(port_file).read():
+    ready = Path(port_file)
+    while not ready.exists() or not ready.read_text():
         time.sleep(0.05)
-    port = int(open(port_file).read())
+    port = int(ready.read_text())
     sender = asyncio.run(send(streams, seconds, port))
     out, _ = child.communicate(timeout=seconds + 30)
     os.unlink(port_file)
