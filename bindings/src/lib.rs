@@ -7,6 +7,7 @@ mod erlang;
 mod errors;
 mod event;
 mod forecast;
+mod media;
 mod replay;
 mod simulate;
 mod sip;
@@ -30,6 +31,11 @@ mod _core {
     use super::event::PyEvent;
     #[pymodule_export]
     use super::forecast::{bin_history, fit_history, learn_profile, spread_volume};
+    #[pymodule_export]
+    use super::media::{
+        PyRtpPacket, PyTelephoneEvent, alaw_decode, alaw_encode, alaw_to_ulaw, rtp_build,
+        telephone_event, tone_amplitude, ulaw_decode, ulaw_encode, ulaw_to_alaw,
+    };
     #[pymodule_export]
     use super::replay::{replay_bytes, replay_file};
     #[pymodule_export]

@@ -20,6 +20,7 @@ __all__ = [
     "NameAddr",
     "NotAcceptableError",
     "QueueStats",
+    "RtpPacket",
     "Scenario",
     "Sdp",
     "SdpAnswer",
@@ -28,8 +29,12 @@ __all__ = [
     "SipMessage",
     "SipParseError",
     "StateError",
+    "TelephoneEvent",
     "Uri",
     "Via",
+    "alaw_decode",
+    "alaw_encode",
+    "alaw_to_ulaw",
     "bin_history",
     "erlang_b",
     "erlang_metrics",
@@ -38,11 +43,17 @@ __all__ = [
     "mean_ci",
     "replay_bytes",
     "replay_file",
+    "rtp_build",
     "sdp_answer",
     "sdp_offer",
     "spread_volume",
     "staffing",
     "student_t975",
+    "telephone_event",
+    "tone_amplitude",
+    "ulaw_decode",
+    "ulaw_encode",
+    "ulaw_to_alaw",
 ]
 
 EVENT_KINDS: list[str]
@@ -494,3 +505,51 @@ def sdp_answer(
     session_id: int = 0,
     session_version: int = 0,
 ) -> SdpAnswer: ...
+
+# Media (RTP, G.711, RFC 4733, Goertzel).
+
+@final
+class RtpPacket:
+    marker: bool
+    payload_type: int
+    sequence: int
+    timestamp: int
+    ssrc: int
+    csrc: list[int]
+    extension: tuple[int, bytes] | None
+    padding: int
+    payload: bytes
+    @staticmethod
+    def parse(data: bytes) -> RtpPacket: ...
+
+def rtp_build(
+    payload_type: int,
+    sequence: int,
+    timestamp: int,
+    ssrc: int,
+    payload: bytes,
+    marker: bool = False,
+    csrc: Sequence[int] = ...,
+    extension: tuple[int, bytes] | None = None,
+) -> bytes: ...
+
+@final
+class TelephoneEvent:
+    event: int
+    end: bool
+    volume: int
+    duration: int
+    digit: str | None
+    @staticmethod
+    def parse(payload: bytes) -> TelephoneEvent: ...
+
+def telephone_event(
+    digit: str, end: bool = False, volume: int = 10, duration: int = 0
+) -> bytes: ...
+def ulaw_encode(samples: npt.NDArray[np.int16]) -> bytes: ...
+def alaw_encode(samples: npt.NDArray[np.int16]) -> bytes: ...
+def ulaw_decode(data: bytes) -> npt.NDArray[np.int16]: ...
+def alaw_decode(data: bytes) -> npt.NDArray[np.int16]: ...
+def ulaw_to_alaw(data: bytes) -> bytes: ...
+def alaw_to_ulaw(data: bytes) -> bytes: ...
+def tone_amplitude(samples: npt.NDArray[np.int16], freq: float, rate: float = 8000.0) -> float: ...

@@ -10,6 +10,8 @@ import sys
 import time
 from typing import Any
 
+from acdcore.media.calls import CallMedia
+from acdcore.media.options import add_media_arguments, media_from_arguments
 from acdcore.sip.transaction import Timers
 from acdcore.sip.uas import Uas, serve_uas
 
@@ -24,6 +26,7 @@ def register(sub: Any) -> None:
     p.add_argument("--rtp-port", type=int, default=40000, help="port named in the SDP answer")
     p.add_argument("--t1", type=float, default=0.5, help="timer T1 in seconds (RFC 3261)")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    add_media_arguments(p)
     p.set_defaults(func=_run)
 
 
@@ -41,11 +44,12 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(f"--duration must be positive, got {args.duration}")
     try:
         timers = Timers(t1=args.t1, t2=max(4.0, args.t1))
-        uas = Uas(args.host, args.rtp_port, args.ring_delay, args.answer_delay)
+        media = media_from_arguments(args)
+        uas = Uas(args.host, args.rtp_port, args.ring_delay, args.answer_delay, media=media)
     except ValueError as e:
         return _fail(str(e))
     try:
-        stats = asyncio.run(_serve(uas, args, timers))
+        stats = asyncio.run(_serve(uas, args, timers, media))
     except OSError as e:
         return _fail(f"cannot bind {args.host}:{args.port}: {e.strerror or e}")
     except KeyboardInterrupt:
@@ -54,7 +58,9 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(uas: Uas, args: argparse.Namespace, timers: Timers) -> dict[str, Any]:
+async def _serve(
+    uas: Uas, args: argparse.Namespace, timers: Timers, media: CallMedia | None
+) -> dict[str, Any]:
     kinds = ("udp", "tcp") if args.transport == "both" else (args.transport,)
     servers = []
     cpu = time.process_time()  # CPU spent serving, without interpreter start-up
@@ -70,10 +76,13 @@ async def _serve(uas: Uas, args: argparse.Namespace, timers: Timers) -> dict[str
     finally:
         for server in servers:
             server.close()
+        if media is not None:
+            media.close()
     return {
         "cpu_seconds": round(time.process_time() - cpu, 3),
         "uas": dataclasses.asdict(uas.stats),
         "dialogs": len(uas.dialogs),
+        **({} if media is None else {"media": media.summary()}),
         **{
             kind: {
                 "transport": dataclasses.asdict(s.protocol.stats),

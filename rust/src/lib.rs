@@ -9,6 +9,7 @@ pub mod engine;
 pub mod erlang;
 pub mod error;
 pub mod forecast;
+pub mod media;
 pub mod model;
 mod ranked;
 pub mod replay;

@@ -2,8 +2,9 @@
 
 INVITE gets 100 Trying at once, 180 Ringing after `ring_delay`, then 200 with an SDP answer
 after `answer_delay` (488 when no codec matches). CANCEL before the 200 ends the call with
-487; BYE ends the dialog; a dialog whose 2xx is never acknowledged is dropped. No media yet:
-the SDP answer names `rtp_port` but nothing listens there.
+487; BYE ends the dialog; a dialog whose 2xx is never acknowledged is dropped. Without a
+`media` hook the SDP answer names `rtp_port` and nothing listens there; with one (e.g.
+`acdcore.media.CallMedia`) each answered call gets its own RTP port and session.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import asyncio
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from acdcore._core import NotAcceptableError, SipMessage, SipParseError, sdp_answer
+from acdcore._core import NotAcceptableError, SdpAnswer, SipMessage, SipParseError, sdp_answer
 
 from .reinvite import answer_reinvite
 from .transaction import ServerTransaction, Timers, TransactionLayer, open_transactions
@@ -47,6 +49,15 @@ class Dialog:
         return (self.call_id, self.local_tag, self.remote_tag)
 
 
+class MediaHook(Protocol):
+    """Media for answered calls: a port reserved before the answer is built, started with the
+    negotiated answer, ended with the dialog (BYE, timeout) or when the answer fails."""
+
+    def reserve(self, key: DialogKey) -> int: ...
+    def start(self, key: DialogKey, answer: SdpAnswer) -> None: ...
+    def end(self, key: DialogKey) -> None: ...
+
+
 @dataclass
 class UasStats:
     calls: int = 0
@@ -76,6 +87,7 @@ class Uas:
         ring_delay: float = 0.0,
         answer_delay: float = 0.0,
         codecs: tuple[str, ...] = ("PCMU", "PCMA"),
+        media: MediaHook | None = None,
     ) -> None:
         if ring_delay < 0 or answer_delay < 0:
             raise ValueError("ring_delay and answer_delay must not be negative")
@@ -84,6 +96,7 @@ class Uas:
         self.ring_delay = ring_delay
         self.answer_delay = answer_delay
         self.codecs = list(codecs)
+        self.media = media
         self.dialogs: dict[DialogKey, Dialog] = {}
         self.stats = UasStats()
         self._pending: dict[tuple[str, str], _Pending] = {}
@@ -130,6 +143,8 @@ class Uas:
             if dialog is not None and dialog.state == "early":
                 del self.dialogs[key]
                 self.stats.timed_out += 1
+                if self.media is not None:
+                    self.media.end(key)
 
     # Methods.
 
@@ -175,13 +190,23 @@ class Uas:
         request = txn.request
         tag = dialog.local_tag
         try:
-            answer = sdp_answer(request.body, self.media_address, self.rtp_port, self.codecs)
+            port = self.rtp_port if self.media is None else self.media.reserve(dialog.key)
+        except OSError as e:
+            self.stats.rejected += 1
+            txn.respond(request.reply(503, to_tag=tag, headers=[("Warning", _warning(e))]))
+            return
+        try:
+            answer = sdp_answer(request.body, self.media_address, port, self.codecs)
         except (NotAcceptableError, SipParseError) as e:
+            if self.media is not None:
+                self.media.end(dialog.key)
             self.stats.rejected += 1
             txn.respond(request.reply(488, to_tag=tag, headers=[("Warning", _warning(e))]))
             return
         dialog.codec = answer.codec
         self.dialogs[dialog.key] = dialog
+        if self.media is not None:
+            self.media.start(dialog.key, answer)
         self.stats.answered += 1
         txn.respond(
             request.reply(
@@ -200,6 +225,8 @@ class Uas:
             return
         dialog.state = "ended"
         self.stats.ended += 1
+        if self.media is not None:
+            self.media.end(dialog.key)
         txn.respond(request.reply(200))
 
     def _cancel(self, txn: ServerTransaction, request: SipMessage) -> None:
