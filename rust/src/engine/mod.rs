@@ -22,7 +22,7 @@ use crate::rng::Rng;
 use crate::skills::{Requirements, SkillNames, check_name};
 use crate::time::{Time, check_seconds};
 use agent::{Agent, Membership, Status};
-use call::{Call, CallState, Hold};
+use call::{Agents, Call, CallState, Hold};
 use queue::{Queue, WaitKey};
 
 pub use queries::{AgentInfo, CallInfo, QueueStats};
@@ -499,7 +499,7 @@ impl Engine {
             state,
             overflow: Box::default(),
             hold,
-            agents: Vec::new(),
+            agents: Agents::new(),
             served_by: q,
             answered: 0.0,
             step: 0,
