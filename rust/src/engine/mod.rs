@@ -40,6 +40,14 @@ pub(crate) enum Timer {
     OfferTimeout(u32),
 }
 
+/// A live call as `enqueue_keyed` returns it: its slot and its arrival number, which no other
+/// call ever gets, so a key outliving its call (or a slot reused) is refused, never confused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CallKey {
+    slot: u32,
+    seq: u64,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Options {
     /// Seed of the generator behind the random strategies.
@@ -451,6 +459,25 @@ impl Engine {
 
     /// A call arrives: it goes to an eligible agent picked by its queue's strategy, or waits.
     pub fn enqueue(&mut self, now: f64, call: &NewCall<'_>) -> Result<()> {
+        self.enqueue_as(now, call, None).map(drop)
+    }
+
+    /// As `enqueue`, for hosts that drive calls by the million (the simulator): `id` is the
+    /// call's id as a string the host shares (it must equal `call.id`), so the engine keeps a
+    /// pointer instead of a copy, and the returned key hangs the call up (`hangup_key`) without
+    /// looking its id up.
+    pub fn enqueue_keyed(&mut self, now: f64, id: &Id, call: &NewCall<'_>) -> Result<CallKey> {
+        if **id != *call.id {
+            return Err(Error::invalid(format!(
+                "shared id {:?} is not the call's id {:?}",
+                clip(id),
+                clip(call.id)
+            )));
+        }
+        self.enqueue_as(now, call, Some(id))
+    }
+
+    fn enqueue_as(&mut self, now: f64, call: &NewCall<'_>, shared: Option<&Id>) -> Result<CallKey> {
         check_name("call id", call.id)?;
         if self.call_ids.get(call.id, &self.calls).is_some() {
             return Err(Error::invalid(format!(
@@ -477,7 +504,7 @@ impl Engine {
         };
         self.advance(now)?;
         self.call_seq += 1;
-        let id: Id = call.id.into();
+        let id: Id = shared.map_or_else(|| call.id.into(), Id::clone);
         let (state, hold) = match preferred {
             Some((agent, wait)) if wait > 0.0 => (
                 CallState::Held,
@@ -516,9 +543,13 @@ impl Engine {
             }
         };
         self.call_ids.insert(&id, c, &self.calls);
+        let key = CallKey {
+            slot: c,
+            seq: self.call_seq,
+        };
         self.place(c, q);
         self.settle();
-        Ok(())
+        Ok(key)
     }
 
     /// The caller hung up: a waiting (or ringing) call is abandoned, a connected one ends.
@@ -530,6 +561,31 @@ impl Engine {
         if self.calls[c as usize].is_none() {
             return Err(Error::unknown("call", id));
         }
+        self.hang_up(c, now);
+        Ok(())
+    }
+
+    /// `hangup` of the call `enqueue_keyed` returned this key for.
+    pub fn hangup_key(&mut self, now: f64, key: CallKey) -> Result<()> {
+        let live = |e: &Self| {
+            e.calls
+                .get(key.slot as usize)
+                .and_then(Option::as_ref)
+                .is_some_and(|call| call.seq == key.seq)
+        };
+        let unknown = || Error::unknown("call", &format!("#{}:{}", key.slot, key.seq));
+        if !live(self) {
+            return Err(unknown());
+        }
+        self.advance(now)?;
+        if !live(self) {
+            return Err(unknown());
+        }
+        self.hang_up(key.slot, now);
+        Ok(())
+    }
+
+    fn hang_up(&mut self, c: u32, now: f64) {
         match self.call(c).state {
             CallState::Connected => self.end_call(c),
             CallState::Held | CallState::Waiting | CallState::Offered => {
@@ -559,7 +615,6 @@ impl Engine {
             }
         }
         self.settle();
-        Ok(())
     }
 
     fn offered_pair(&self, call: &str, agent: &str) -> Result<(u32, u32)> {
