@@ -89,10 +89,10 @@ impl Engine {
         for (i, q) in call.queues().enumerate() {
             let queue = &mut self.queues[q as usize];
             let key = queue.wait_key(call.priority, call.arrival, call.seq, c);
-            queue.ranked.insert(key);
+            self.waits.insert(&mut queue.ranked, key);
             queue.by_arrival.insert((Time(call.arrival), call.seq));
             match call.state {
-                CallState::Waiting => queue.class_insert(call.req, key),
+                CallState::Waiting => queue.class_insert(&mut self.waits, call.req, key),
                 CallState::Held if i == 0 => {
                     self.held
                         .entry(call.held_for().clone())
@@ -109,10 +109,10 @@ impl Engine {
         for (i, q) in call.queues().enumerate() {
             let queue = &mut self.queues[q as usize];
             let key = queue.wait_key(call.priority, call.arrival, call.seq, c);
-            queue.ranked.remove(&key);
+            self.waits.remove(&mut queue.ranked, &key);
             queue.by_arrival.remove(&(Time(call.arrival), call.seq));
             match call.state {
-                CallState::Waiting => queue.class_remove(call.req, &key),
+                CallState::Waiting => queue.class_remove(&mut self.waits, call.req, &key),
                 CallState::Held if i == 0 => {
                     let pref = call.held_for();
                     if let Some(set) = self.held.get_mut(pref) {

@@ -161,12 +161,12 @@ impl Engine {
                 if !agent.skills.satisfies(self.reqs.get(class.req)) {
                     continue;
                 }
-                let Some(k) = class.calls.first() else {
+                let Some(k) = self.waits.first(class.calls) else {
                     continue;
                 };
                 let rank = (
                     Time(queue.cfg.weight),
-                    Time(queue.priority_at(k, self.t)),
+                    Time(queue.priority_at(&k, self.t)),
                     Reverse(k.seq),
                 );
                 if best.as_ref().is_none_or(|b| rank > b.0) {

@@ -18,6 +18,7 @@ use std::num::NonZeroU64;
 
 use crate::error::{Error, Result, clip};
 use crate::model::{Action, Event, Id, OnLimit, QueueConfig, Unoffer};
+use crate::ranked::Treaps;
 use crate::rng::Rng;
 use crate::skills::{Requirements, SkillNames, check_name};
 use crate::time::{Time, check_seconds};
@@ -84,6 +85,8 @@ pub struct Engine {
     agent_ids: FxHashMap<Id, u32>,
     calls: Vec<Option<Call>>,
     free_calls: Vec<u32>,
+    /// Nodes of every queue's and class's set of waiting calls.
+    waits: Treaps<WaitKey>,
     /// Rebuilt from `calls` on restore.
     #[serde(skip)]
     call_ids: call_index::CallIndex,
@@ -98,7 +101,7 @@ pub struct Engine {
 }
 
 const SNAPSHOT_MAGIC: &str = "acdcore-snapshot";
-const SNAPSHOT_VERSION: u32 = 2;
+const SNAPSHOT_VERSION: u32 = 3;
 
 impl Engine {
     pub fn new(options: Options) -> Self {
@@ -115,6 +118,7 @@ impl Engine {
             agent_ids: FxHashMap::default(),
             calls: Vec::new(),
             free_calls: Vec::new(),
+            waits: Treaps::default(),
             call_ids: call_index::CallIndex::default(),
             held: FxHashMap::default(),
             timers: BTreeMap::new(),
