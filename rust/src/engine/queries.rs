@@ -227,9 +227,10 @@ impl Engine {
         if self.free_calls.iter().any(|&c| live(c)) {
             return bad("call ids");
         }
-        let roots = self.queues.iter().flat_map(|q| {
-            std::iter::once(q.ranked).chain(q.classes.iter().map(|cl| cl.calls))
-        });
+        let roots = self
+            .queues
+            .iter()
+            .flat_map(|q| std::iter::once(q.ranked).chain(q.classes.iter().map(|cl| cl.calls)));
         if !self.waits.check(roots) {
             return bad("waiting-call sets");
         }

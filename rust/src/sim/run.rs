@@ -405,7 +405,9 @@ impl Simulation {
 
     fn hangup(&mut self, t: f64, slot: u32) -> Result<()> {
         let key = self.calls[slot as usize].key.ok_or_else(|| {
-            Error::invalid(format!("simulated call {slot} was never given to the engine"))
+            Error::invalid(format!(
+                "simulated call {slot} was never given to the engine"
+            ))
         })?;
         self.engine.hangup_key(t, key)
     }
