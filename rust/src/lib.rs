@@ -20,7 +20,9 @@ pub mod skills;
 pub mod time;
 
 pub use distribution::Distributor;
-pub use engine::{AgentInfo, CallInfo, Engine, NewCall, Options, QueueCounters, QueueStats};
+pub use engine::{
+    AgentInfo, CallInfo, CallKey, Engine, NewCall, Options, QueueCounters, QueueStats,
+};
 pub use error::{Error, Result};
 pub use model::{
     Action, AgentState, EscalationStep, Event, Id, OnLimit, QueueConfig, Strategy, Unoffer,

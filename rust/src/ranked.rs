@@ -1,6 +1,11 @@
-//! An order-statistics set: a treap whose nodes count their subtree, so "how many waiting calls
-//! are ahead of this one" (a caller's queue position) costs O(log n) instead of a walk.
-//! Node priorities come from a counter hashed by SplitMix64, so shapes are reproducible.
+//! Ordered sets as treaps whose nodes count their subtree, so "how many waiting calls are ahead
+//! of this one" (a caller's queue position) costs O(log n) instead of a walk.
+//!
+//! Every set of an engine keeps its nodes in one shared arena (`Treaps`): a set is only its
+//! root (`Root`, 4 bytes). A million waiting calls spread over thousands of queues and skill
+//! classes then cost one node each per set, without a `Vec`'s doubling slack per set or a
+//! B-tree's mostly empty node per small class. Node priorities come from a counter hashed by
+//! SplitMix64, so shapes are reproducible.
 
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
@@ -12,41 +17,57 @@ struct Node<K> {
     key: K,
     prio: u32,
     size: u32,
+    /// In a free node: the next free node.
     left: u32,
     right: u32,
 }
 
+/// One set: the index of its root node in the arena.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Root(u32);
+
+impl Default for Root {
+    fn default() -> Self {
+        Root(NIL)
+    }
+}
+
+impl Root {
+    pub fn is_empty(self) -> bool {
+        self.0 == NIL
+    }
+}
+
+/// The node arena shared by many sets.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RankedSet<K> {
+pub struct Treaps<K> {
     nodes: Vec<Node<K>>,
-    free: Vec<u32>,
-    root: u32,
+    /// Head of the list of free nodes, linked through `left`.
+    free: u32,
     counter: u64,
 }
 
-impl<K> Default for RankedSet<K> {
+impl<K> Default for Treaps<K> {
     fn default() -> Self {
-        RankedSet {
+        Treaps {
             nodes: Vec::new(),
-            free: Vec::new(),
-            root: NIL,
+            free: NIL,
             counter: 0,
         }
     }
 }
 
-impl<K: Ord + Copy> RankedSet<K> {
-    #[cfg(test)]
-    pub fn len(&self) -> usize {
-        self.size(self.root) as usize
-    }
-
+impl<K: Ord + Copy> Treaps<K> {
     fn size(&self, n: u32) -> u32 {
         if n == NIL {
             0
         } else {
             self.nodes[n as usize].size
         }
+    }
+
+    pub fn len(&self, root: Root) -> usize {
+        self.size(root.0) as usize
     }
 
     fn fix(&mut self, n: u32) {
@@ -95,9 +116,10 @@ impl<K: Ord + Copy> RankedSet<K> {
         }
     }
 
-    /// Inserts `key`; returns false (and changes nothing) when it is already present.
-    pub fn insert(&mut self, key: K) -> bool {
-        if self.contains(&key) {
+    /// Inserts `key` into the set at `root`; returns false (and changes nothing) when it is
+    /// already present.
+    pub fn insert(&mut self, root: &mut Root, key: K) -> bool {
+        if self.contains(*root, &key) {
             return false;
         }
         self.counter += 1;
@@ -109,29 +131,29 @@ impl<K: Ord + Copy> RankedSet<K> {
             left: NIL,
             right: NIL,
         };
-        let id = match self.free.pop() {
-            Some(id) => {
-                self.nodes[id as usize] = node;
-                id
-            }
-            None => {
-                self.nodes.push(node);
-                (self.nodes.len() - 1) as u32
-            }
+        let id = if self.free == NIL {
+            self.nodes.push(node);
+            (self.nodes.len() - 1) as u32
+        } else {
+            let id = self.free;
+            self.free = self.nodes[id as usize].left;
+            self.nodes[id as usize] = node;
+            id
         };
-        let (a, b) = self.split(self.root, &key);
+        let (a, b) = self.split(root.0, &key);
         let left = self.merge(a, id);
-        self.root = self.merge(left, b);
+        root.0 = self.merge(left, b);
         true
     }
 
-    pub fn remove(&mut self, key: &K) -> bool {
-        let (a, rest) = self.split(self.root, key);
+    pub fn remove(&mut self, root: &mut Root, key: &K) -> bool {
+        let (a, rest) = self.split(root.0, key);
         // `rest` starts with `key` if present: peel off its minimum.
         let (found, b) = self.pop_min_if(rest, key);
-        self.root = self.merge(a, b);
+        root.0 = self.merge(a, b);
         if let Some(id) = found {
-            self.free.push(id);
+            self.nodes[id as usize].left = self.free;
+            self.free = id;
             true
         } else {
             false
@@ -155,8 +177,8 @@ impl<K: Ord + Copy> RankedSet<K> {
         (found, n)
     }
 
-    pub fn contains(&self, key: &K) -> bool {
-        let mut n = self.root;
+    pub fn contains(&self, root: Root, key: &K) -> bool {
+        let mut n = root.0;
         while n != NIL {
             let node = &self.nodes[n as usize];
             match key.cmp(&node.key) {
@@ -169,8 +191,8 @@ impl<K: Ord + Copy> RankedSet<K> {
     }
 
     /// Number of keys strictly less than `key`.
-    pub fn rank(&self, key: &K) -> usize {
-        let mut n = self.root;
+    pub fn rank(&self, root: Root, key: &K) -> usize {
+        let mut n = root.0;
         let mut below = 0usize;
         while n != NIL {
             let node = &self.nodes[n as usize];
@@ -184,15 +206,89 @@ impl<K: Ord + Copy> RankedSet<K> {
         below
     }
 
-    #[cfg(test)]
-    pub fn first(&self) -> Option<K> {
-        let mut n = self.root;
+    pub fn first(&self, root: Root) -> Option<K> {
+        let mut n = root.0;
         let mut best = None;
         while n != NIL {
             best = Some(self.nodes[n as usize].key);
             n = self.nodes[n as usize].left;
         }
         best
+    }
+
+    /// Keys of the set in order (for consistency checks, not hot paths).
+    pub fn keys(&self, root: Root) -> Vec<K> {
+        let mut out = Vec::with_capacity(self.len(root));
+        let mut stack = Vec::new();
+        let mut n = root.0;
+        while n != NIL || !stack.is_empty() {
+            while n != NIL {
+                stack.push(n);
+                n = self.nodes[n as usize].left;
+            }
+            let top = stack.pop().expect("loop condition");
+            out.push(self.nodes[top as usize].key);
+            n = self.nodes[top as usize].right;
+        }
+        out
+    }
+
+    /// Whether the sets at `roots` are well-formed trees over this arena (restored state may
+    /// be damaged): every link in range, no node in two places, keys in order, sizes right,
+    /// and the free list disjoint from them. Without this a bad link would panic or loop later.
+    pub fn check(&self, roots: impl IntoIterator<Item = Root>) -> bool {
+        let n = self.nodes.len();
+        let mut seen = vec![false; n];
+        let visit = |x: u32, seen: &mut [bool]| -> bool {
+            let ok = (x as usize) < n && !seen[x as usize];
+            if ok {
+                seen[x as usize] = true;
+            }
+            ok
+        };
+        let mut f = self.free;
+        while f != NIL {
+            if !visit(f, &mut seen) {
+                return false;
+            }
+            f = self.nodes[f as usize].left;
+        }
+        for root in roots {
+            // (node, lower bound, upper bound) with bounds as node indices (NIL: none).
+            let mut stack = Vec::new();
+            if root.0 != NIL {
+                stack.push((root.0, NIL, NIL));
+            }
+            while let Some((x, lo, hi)) = stack.pop() {
+                if !visit(x, &mut seen) {
+                    return false;
+                }
+                let node = &self.nodes[x as usize];
+                let key = &node.key;
+                if (lo != NIL && self.nodes[lo as usize].key >= *key)
+                    || (hi != NIL && self.nodes[hi as usize].key <= *key)
+                {
+                    return false;
+                }
+                for child in [node.left, node.right] {
+                    if child != NIL && child as usize >= n {
+                        return false;
+                    }
+                }
+                if node.size as u64
+                    != 1 + u64::from(self.size(node.left)) + u64::from(self.size(node.right))
+                {
+                    return false;
+                }
+                if node.left != NIL {
+                    stack.push((node.left, lo, x));
+                }
+                if node.right != NIL {
+                    stack.push((node.right, x, hi));
+                }
+            }
+        }
+        true
     }
 }
 
@@ -203,20 +299,56 @@ mod tests {
     use std::collections::BTreeSet;
 
     proptest! {
+        /// Two sets sharing one arena each behave like their own BTreeSet.
         #[test]
-        fn behaves_like_btreeset(ops in proptest::collection::vec((any::<bool>(), 0u16..200), 0..400)) {
-            let mut ours = RankedSet::default();
-            let mut model = BTreeSet::new();
-            for (insert, k) in ops {
+        fn behaves_like_btreeset(ops in proptest::collection::vec((any::<bool>(), any::<bool>(), 0u16..200), 0..400)) {
+            let mut arena = Treaps::default();
+            let mut roots = [Root::default(); 2];
+            let mut models = [BTreeSet::new(), BTreeSet::new()];
+            for (insert, second, k) in ops {
+                let i = usize::from(second);
                 if insert {
-                    prop_assert_eq!(ours.insert(k), model.insert(k));
+                    prop_assert_eq!(arena.insert(&mut roots[i], k), models[i].insert(k));
                 } else {
-                    prop_assert_eq!(ours.remove(&k), model.remove(&k));
+                    prop_assert_eq!(arena.remove(&mut roots[i], &k), models[i].remove(&k));
                 }
-                prop_assert_eq!(ours.len(), model.len());
-                prop_assert_eq!(ours.first(), model.first().copied());
-                prop_assert_eq!(ours.rank(&k), model.range(..k).count());
+                for i in 0..2 {
+                    prop_assert_eq!(arena.len(roots[i]), models[i].len());
+                    prop_assert_eq!(roots[i].is_empty(), models[i].is_empty());
+                    prop_assert_eq!(arena.first(roots[i]), models[i].first().copied());
+                    prop_assert_eq!(arena.rank(roots[i], &k), models[i].range(..k).count());
+                    prop_assert_eq!(arena.keys(roots[i]), models[i].iter().copied().collect::<Vec<_>>());
+                }
+                prop_assert!(arena.check(roots));
             }
         }
+    }
+
+    #[test]
+    fn check_refuses_damaged_links() {
+        let mut arena = Treaps::default();
+        let mut root = Root::default();
+        for k in [5u32, 1, 9, 3] {
+            arena.insert(&mut root, k);
+        }
+        arena.remove(&mut root, &9);
+        assert!(arena.check([root]));
+        let mut bad = arena.clone();
+        bad.nodes[root.0 as usize].left = root.0;
+        assert!(!bad.check([root]), "a cycle");
+        let mut bad = arena.clone();
+        bad.nodes[root.0 as usize].right = 77;
+        assert!(!bad.check([root]), "a link out of range");
+        let mut bad = arena.clone();
+        bad.nodes[root.0 as usize].size += 1;
+        assert!(!bad.check([root]), "a wrong size");
+        assert!(!arena.check([root, root]), "a node in two sets");
+        let mut bad = arena.clone();
+        let mut min = root.0;
+        while bad.nodes[min as usize].left != NIL {
+            min = bad.nodes[min as usize].left;
+        }
+        bad.nodes[min as usize].key = 100;
+        assert!(!bad.check([root]), "keys out of order");
     }
 }

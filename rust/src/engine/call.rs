@@ -1,6 +1,7 @@
 //! Calls at run time: entering a queue, waiting (and escalating) in it, and leaving it.
 
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use super::{Engine, Timer};
 use crate::model::{Action, Event, Id};
@@ -15,6 +16,10 @@ pub(crate) enum CallState {
     Offered,
     Connected,
 }
+
+/// Agents of one call: inline up to four (the size of a `Vec`), so connecting a call allocates
+/// nothing; only a ring-all to more agents spills to the heap.
+pub(crate) type Agents = SmallVec<[u32; 4]>;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Call {
@@ -34,7 +39,7 @@ pub(crate) struct Call {
     /// The agent a sticky / VIP call waits for, and until when.
     pub hold: Option<Box<Hold>>,
     /// Agents ringing (Offered) or the one agent (Connected).
-    pub agents: Vec<u32>,
+    pub agents: Agents,
     pub served_by: u32,
     pub answered: f64,
     /// Next escalation step of `home` to apply.
@@ -84,10 +89,10 @@ impl Engine {
         for (i, q) in call.queues().enumerate() {
             let queue = &mut self.queues[q as usize];
             let key = queue.wait_key(call.priority, call.arrival, call.seq, c);
-            queue.ranked.insert(key);
+            self.waits.insert(&mut queue.ranked, key);
             queue.by_arrival.insert((Time(call.arrival), call.seq));
             match call.state {
-                CallState::Waiting => queue.class_insert(call.req, key),
+                CallState::Waiting => queue.class_insert(&mut self.waits, call.req, key),
                 CallState::Held if i == 0 => {
                     self.held
                         .entry(call.held_for().clone())
@@ -104,10 +109,10 @@ impl Engine {
         for (i, q) in call.queues().enumerate() {
             let queue = &mut self.queues[q as usize];
             let key = queue.wait_key(call.priority, call.arrival, call.seq, c);
-            queue.ranked.remove(&key);
+            self.waits.remove(&mut queue.ranked, &key);
             queue.by_arrival.remove(&(Time(call.arrival), call.seq));
             match call.state {
-                CallState::Waiting => queue.class_remove(call.req, &key),
+                CallState::Waiting => queue.class_remove(&mut self.waits, call.req, &key),
                 CallState::Held if i == 0 => {
                     let pref = call.held_for();
                     if let Some(set) = self.held.get_mut(pref) {

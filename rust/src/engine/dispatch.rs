@@ -5,7 +5,9 @@
 use std::cmp::Reverse;
 
 use super::agent::{Agent, Status};
-use super::call::CallState;
+use smallvec::smallvec;
+
+use super::call::{Agents, CallState};
 use super::queue::{AvailKey, Queue};
 use super::{Engine, Timer};
 use crate::model::{Event, Strategy, Unoffer};
@@ -25,7 +27,7 @@ fn pick_in_queue(
     exclude: &[u32],
     rng: &mut Rng,
     ring_everyone: bool,
-) -> Vec<u32> {
+) -> Agents {
     let ok = |k: &&AvailKey| {
         !exclude.contains(&k.agent) && agents[k.agent as usize].skills.satisfies(req)
     };
@@ -111,7 +113,7 @@ impl Engine {
     }
 
     /// The agent(s) a call (held or waiting) would go to now, and the queue serving it.
-    pub(crate) fn pick_agents(&mut self, c: u32, exclude: &[u32]) -> Option<(Vec<u32>, u32)> {
+    pub(crate) fn pick_agents(&mut self, c: u32, exclude: &[u32]) -> Option<(Agents, u32)> {
         let call = self.calls[c as usize].as_ref().expect("live call slot");
         match call.state {
             CallState::Held => self
@@ -119,7 +121,7 @@ impl Engine {
                 .get(call.held_for())
                 .copied()
                 .filter(|&a| !exclude.contains(&a) && self.agents[a as usize].can_take())
-                .map(|a| (vec![a], call.home)),
+                .map(|a| (smallvec![a], call.home)),
             CallState::Waiting => {
                 let ring = !self.auto_accept;
                 call.queues().find_map(|q| {
@@ -142,7 +144,7 @@ impl Engine {
             let Some((c, q)) = self.best_call_for(a) else {
                 return;
             };
-            self.hand_over(c, vec![a], q, true);
+            self.hand_over(c, smallvec![a], q, true);
         }
     }
 
@@ -159,12 +161,12 @@ impl Engine {
                 if !agent.skills.satisfies(self.reqs.get(class.req)) {
                     continue;
                 }
-                let Some(k) = class.calls.first() else {
+                let Some(k) = self.waits.first(class.calls) else {
                     continue;
                 };
                 let rank = (
                     Time(queue.cfg.weight),
-                    Time(queue.priority_at(k, self.t)),
+                    Time(queue.priority_at(&k, self.t)),
                     Reverse(k.seq),
                 );
                 if best.as_ref().is_none_or(|b| rank > b.0) {
@@ -178,7 +180,7 @@ impl Engine {
     /// The call leaves the line for these agents: connected at once, or offered.
     /// `in_line`: the call sits in the waiting structures (false for a call answered on
     /// arrival, which never enters them).
-    pub(crate) fn hand_over(&mut self, c: u32, agents: Vec<u32>, q: u32, in_line: bool) {
+    pub(crate) fn hand_over(&mut self, c: u32, agents: Agents, q: u32, in_line: bool) {
         if in_line {
             self.remove_waiting(c);
         }
@@ -231,7 +233,7 @@ impl Engine {
         let call = self.call_mut(c);
         call.state = CallState::Connected;
         // Reuses the list the call already has ([a] by now, or the ring-all list).
-        call.agents.retain(|&x| x == a);
+        call.agents.retain(|x| *x == a);
         call.served_by = q;
         call.answered = t;
         let (home, wait) = (call.home, t - call.arrival);
@@ -276,7 +278,7 @@ impl Engine {
     /// Stops ringing `a` for call `c`; the agent's own pending pause applies if it is now idle.
     /// `why` is None when the host itself declined (it needs no telling).
     pub(crate) fn unoffer(&mut self, c: u32, a: u32, why: Option<Unoffer>, t: f64) {
-        self.call_mut(c).agents.retain(|&x| x != a);
+        self.call_mut(c).agents.retain(|x| *x != a);
         self.modify_agent(a, |ag| {
             ag.offers.retain(|&x| x != c);
             if ag.offers.is_empty()

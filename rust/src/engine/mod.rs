@@ -18,11 +18,12 @@ use std::num::NonZeroU64;
 
 use crate::error::{Error, Result, clip};
 use crate::model::{Action, Event, Id, OnLimit, QueueConfig, Unoffer};
+use crate::ranked::Treaps;
 use crate::rng::Rng;
 use crate::skills::{Requirements, SkillNames, check_name};
 use crate::time::{Time, check_seconds};
 use agent::{Agent, Membership, Status};
-use call::{Call, CallState, Hold};
+use call::{Agents, Call, CallState, Hold};
 use queue::{Queue, WaitKey};
 
 pub use queries::{AgentInfo, CallInfo, QueueStats};
@@ -38,6 +39,14 @@ pub(crate) enum Timer {
     RestEnd(u32),
     Deadline(u32),
     OfferTimeout(u32),
+}
+
+/// A live call as `enqueue_keyed` returns it: its slot and its arrival number, which no other
+/// call ever gets, so a key outliving its call (or a slot reused) is refused, never confused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CallKey {
+    slot: u32,
+    seq: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -76,6 +85,8 @@ pub struct Engine {
     agent_ids: FxHashMap<Id, u32>,
     calls: Vec<Option<Call>>,
     free_calls: Vec<u32>,
+    /// Nodes of every queue's and class's set of waiting calls.
+    waits: Treaps<WaitKey>,
     /// Rebuilt from `calls` on restore.
     #[serde(skip)]
     call_ids: call_index::CallIndex,
@@ -90,7 +101,7 @@ pub struct Engine {
 }
 
 const SNAPSHOT_MAGIC: &str = "acdcore-snapshot";
-const SNAPSHOT_VERSION: u32 = 2;
+const SNAPSHOT_VERSION: u32 = 3;
 
 impl Engine {
     pub fn new(options: Options) -> Self {
@@ -107,6 +118,7 @@ impl Engine {
             agent_ids: FxHashMap::default(),
             calls: Vec::new(),
             free_calls: Vec::new(),
+            waits: Treaps::default(),
             call_ids: call_index::CallIndex::default(),
             held: FxHashMap::default(),
             timers: BTreeMap::new(),
@@ -451,6 +463,25 @@ impl Engine {
 
     /// A call arrives: it goes to an eligible agent picked by its queue's strategy, or waits.
     pub fn enqueue(&mut self, now: f64, call: &NewCall<'_>) -> Result<()> {
+        self.enqueue_as(now, call, None).map(drop)
+    }
+
+    /// As `enqueue`, for hosts that drive calls by the million (the simulator): `id` is the
+    /// call's id as a string the host shares (it must equal `call.id`), so the engine keeps a
+    /// pointer instead of a copy, and the returned key hangs the call up (`hangup_key`) without
+    /// looking its id up.
+    pub fn enqueue_keyed(&mut self, now: f64, id: &Id, call: &NewCall<'_>) -> Result<CallKey> {
+        if **id != *call.id {
+            return Err(Error::invalid(format!(
+                "shared id {:?} is not the call's id {:?}",
+                clip(id),
+                clip(call.id)
+            )));
+        }
+        self.enqueue_as(now, call, Some(id))
+    }
+
+    fn enqueue_as(&mut self, now: f64, call: &NewCall<'_>, shared: Option<&Id>) -> Result<CallKey> {
         check_name("call id", call.id)?;
         if self.call_ids.get(call.id, &self.calls).is_some() {
             return Err(Error::invalid(format!(
@@ -477,7 +508,7 @@ impl Engine {
         };
         self.advance(now)?;
         self.call_seq += 1;
-        let id: Id = call.id.into();
+        let id: Id = shared.map_or_else(|| call.id.into(), Id::clone);
         let (state, hold) = match preferred {
             Some((agent, wait)) if wait > 0.0 => (
                 CallState::Held,
@@ -499,7 +530,7 @@ impl Engine {
             state,
             overflow: Box::default(),
             hold,
-            agents: Vec::new(),
+            agents: Agents::new(),
             served_by: q,
             answered: 0.0,
             step: 0,
@@ -516,9 +547,13 @@ impl Engine {
             }
         };
         self.call_ids.insert(&id, c, &self.calls);
+        let key = CallKey {
+            slot: c,
+            seq: self.call_seq,
+        };
         self.place(c, q);
         self.settle();
-        Ok(())
+        Ok(key)
     }
 
     /// The caller hung up: a waiting (or ringing) call is abandoned, a connected one ends.
@@ -530,6 +565,31 @@ impl Engine {
         if self.calls[c as usize].is_none() {
             return Err(Error::unknown("call", id));
         }
+        self.hang_up(c, now);
+        Ok(())
+    }
+
+    /// `hangup` of the call `enqueue_keyed` returned this key for.
+    pub fn hangup_key(&mut self, now: f64, key: CallKey) -> Result<()> {
+        let live = |e: &Self| {
+            e.calls
+                .get(key.slot as usize)
+                .and_then(Option::as_ref)
+                .is_some_and(|call| call.seq == key.seq)
+        };
+        let unknown = || Error::unknown("call", &format!("#{}:{}", key.slot, key.seq));
+        if !live(self) {
+            return Err(unknown());
+        }
+        self.advance(now)?;
+        if !live(self) {
+            return Err(unknown());
+        }
+        self.hang_up(key.slot, now);
+        Ok(())
+    }
+
+    fn hang_up(&mut self, c: u32, now: f64) {
         match self.call(c).state {
             CallState::Connected => self.end_call(c),
             CallState::Held | CallState::Waiting | CallState::Offered => {
@@ -559,7 +619,6 @@ impl Engine {
             }
         }
         self.settle();
-        Ok(())
     }
 
     fn offered_pair(&self, call: &str, agent: &str) -> Result<(u32, u32)> {

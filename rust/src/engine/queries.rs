@@ -196,7 +196,7 @@ impl Engine {
             },
             priority: call.priority,
             arrival: call.arrival,
-            position: waiting.then(|| queue.ranked.rank(&key) + 1),
+            position: waiting.then(|| self.waits.rank(queue.ranked, &key) + 1),
             agents: call
                 .agents
                 .iter()
@@ -227,6 +227,13 @@ impl Engine {
         if self.free_calls.iter().any(|&c| live(c)) {
             return bad("call ids");
         }
+        let roots = self
+            .queues
+            .iter()
+            .flat_map(|q| std::iter::once(q.ranked).chain(q.classes.iter().map(|cl| cl.calls)));
+        if !self.waits.check(roots) {
+            return bad("waiting-call sets");
+        }
         for q in &self.queues {
             let queue_ok = |x: u32| (x as usize) < nq;
             if q.overflow_to.is_some_and(|x| !queue_ok(x))
@@ -234,7 +241,8 @@ impl Engine {
                 || q.step_queues.len() != q.cfg.escalation.len()
                 || q.avail.iter().any(|k| k.agent as usize >= na)
                 || q.classes.iter().any(|cl| {
-                    cl.req as usize >= self.reqs.len() || cl.calls.iter().any(|k| !live(k.call))
+                    cl.req as usize >= self.reqs.len()
+                        || self.waits.keys(cl.calls).iter().any(|k| !live(k.call))
                 })
             {
                 return bad("queue references");

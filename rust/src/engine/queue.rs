@@ -2,10 +2,13 @@
 //! and its counters.
 //!
 //! Waiting calls are kept three ways, each for one question:
-//! - `classes`: one B-tree per distinct skill requirement, ordered by the dispatch key. An agent
+//! - `classes`: one ordered set per distinct skill requirement, by the dispatch key. An agent
 //!   freeing up looks only at the head of each class it qualifies for, so a French speaker never
 //!   walks past a hundred Spanish calls.
-//! - `ranked`: every waiting call in one order-statistics treap, for a caller's position.
+//! - `ranked`: every waiting call in one ordered set that counts, for a caller's position.
+//!
+//! Both kinds of set are treaps whose nodes live in the engine's one arena (`Engine::waits`):
+//! a queue or class holds only its root.
 //! - `by_arrival`: for the longest current wait.
 //!
 //! Priority aging keeps a static key: a call's effective priority at `now` is
@@ -18,7 +21,7 @@ use std::cmp::Reverse;
 use std::collections::BTreeSet;
 
 use crate::model::{AgentState, Id, QueueConfig};
-use crate::ranked::RankedSet;
+use crate::ranked::{Root, Treaps};
 use crate::time::Time;
 
 /// Order of waiting calls within a queue: highest aged priority, then earliest arrival. Calls
@@ -45,7 +48,8 @@ pub(crate) struct AvailKey {
 pub(crate) struct Class {
     /// Id in the engine's `Requirements`.
     pub req: u32,
-    pub calls: BTreeSet<WaitKey>,
+    /// Root of the class's calls in `Engine::waits`.
+    pub calls: Root,
 }
 
 /// Running totals since the engine started (or was restored).
@@ -76,7 +80,8 @@ pub(crate) struct Queue {
     pub avail: BTreeSet<AvailKey>,
     pub classes: Vec<Class>,
     pub class_of: FxHashMap<u32, u32>,
-    pub ranked: RankedSet<WaitKey>,
+    /// Root of all its waiting calls in `Engine::waits`.
+    pub ranked: Root,
     pub by_arrival: BTreeSet<(Time, u64)>,
     /// Login sequence of the agent this queue last gave a call to (round-robin).
     pub rr_last: Option<u64>,
@@ -102,7 +107,7 @@ impl Queue {
             avail: BTreeSet::new(),
             classes: Vec::new(),
             class_of: FxHashMap::default(),
-            ranked: RankedSet::default(),
+            ranked: Root::default(),
             by_arrival: BTreeSet::new(),
             rr_last: None,
             counters: QueueCounters::default(),
@@ -124,27 +129,27 @@ impl Queue {
         key.prio.0.0 + self.cfg.aging * t
     }
 
-    pub fn class_insert(&mut self, req: u32, key: WaitKey) {
+    pub fn class_insert(&mut self, waits: &mut Treaps<WaitKey>, req: u32, key: WaitKey) {
         let idx = match self.class_of.get(&req) {
             Some(&i) => i as usize,
             None => {
                 self.classes.push(Class {
                     req,
-                    calls: BTreeSet::new(),
+                    calls: Root::default(),
                 });
                 self.class_of.insert(req, (self.classes.len() - 1) as u32);
                 self.classes.len() - 1
             }
         };
-        self.classes[idx].calls.insert(key);
+        waits.insert(&mut self.classes[idx].calls, key);
     }
 
-    pub fn class_remove(&mut self, req: u32, key: &WaitKey) {
+    pub fn class_remove(&mut self, waits: &mut Treaps<WaitKey>, req: u32, key: &WaitKey) {
         let Some(&i) = self.class_of.get(&req) else {
             return;
         };
         let i = i as usize;
-        self.classes[i].calls.remove(key);
+        waits.remove(&mut self.classes[i].calls, key);
         if self.classes[i].calls.is_empty() {
             self.class_of.remove(&req);
             self.classes.swap_remove(i);

@@ -11,10 +11,10 @@ use super::dist::{exp1, uniform};
 use super::scenario::Prepared;
 use super::stats::{Interval, Measured, RunResult, WAIT_BINS};
 use crate::error::{Error, Result};
-use crate::model::{AgentState, Event};
+use crate::model::{AgentState, Event, Id};
 use crate::rng::Rng;
 use crate::time::Time;
-use crate::{Engine, NewCall, Options};
+use crate::{CallKey, Engine, NewCall, Options};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
@@ -74,6 +74,8 @@ struct CallRec {
     interval: u32,
     counted: bool,
     callback: bool,
+    /// The engine's handle while the call is in it (hangups skip the id lookup).
+    key: Option<CallKey>,
 }
 
 struct AgentRec {
@@ -93,6 +95,8 @@ pub struct Simulation {
     heap: BinaryHeap<Reverse<(Time, u64, Ev)>>,
     seq: u64,
     calls: Vec<CallRec>,
+    /// Engine call id of each slot (its decimal number), made once and shared with the engine.
+    ids: Vec<Id>,
     free: Vec<u32>,
     agents: Vec<AgentRec>,
     queue_ids: Vec<String>,
@@ -112,7 +116,6 @@ pub struct Simulation {
     /// Time up to which `waiting` has been integrated.
     area_t: f64,
     now: f64,
-    id_buf: String,
     events: Vec<Event>,
     done: bool,
 }
@@ -134,6 +137,7 @@ impl Simulation {
             heap: BinaryHeap::new(),
             seq: 0,
             calls: Vec::new(),
+            ids: Vec::new(),
             free: Vec::new(),
             agents: Vec::new(),
             queue_ids: scn.queues.iter().map(|(id, _)| id.clone()).collect(),
@@ -152,7 +156,6 @@ impl Simulation {
             waiting: 0,
             area_t: 0.0,
             now: 0.0,
-            id_buf: String::with_capacity(16),
             events: Vec::new(),
             done: false,
         };
@@ -351,6 +354,7 @@ impl Simulation {
             interval: k,
             counted,
             callback,
+            key: None,
         };
         // A reused slot gets a new generation, so the last occupant's patience event is stale.
         let slot = match self.free.pop() {
@@ -363,8 +367,10 @@ impl Simulation {
                 s
             }
             None => {
+                let s = self.calls.len() as u32;
                 self.calls.push(record);
-                (self.calls.len() - 1) as u32
+                self.ids.push(s.to_string().into());
+                s
             }
         };
         let rec = &self.calls[slot as usize];
@@ -375,47 +381,35 @@ impl Simulation {
         }
         self.queue_change(t, 1);
         self.in_system += 1;
-        self.set_id(slot);
         let traced = st.arrivals.as_ref().and_then(|a| a.get(item as usize));
         let (priority, skills) = match traced {
             Some(c) => (c.priority, &c.skills),
             None => (st.priority, &st.skills),
         };
         let skills: Vec<(&str, i64)> = skills.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-        self.engine.enqueue(
+        let id = &self.ids[slot as usize];
+        let key = self.engine.enqueue_keyed(
             t,
+            id,
             &NewCall {
-                id: &self.id_buf,
+                id,
                 queue: &self.queue_ids[st.queue as usize],
                 priority,
                 skills: &skills,
                 preferred: None,
             },
-        )
-    }
-
-    /// Writes the slot's engine id (its decimal digits) into `id_buf`, without the formatting
-    /// machinery: this runs twice per simulated call.
-    fn set_id(&mut self, slot: u32) {
-        let mut digits = [0u8; 10];
-        let mut n = slot;
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.id_buf.clear();
-        self.id_buf
-            .extend(digits[i..].iter().map(|&d| char::from(d)));
+        )?;
+        self.calls[slot as usize].key = Some(key);
+        Ok(())
     }
 
     fn hangup(&mut self, t: f64, slot: u32) -> Result<()> {
-        self.set_id(slot);
-        self.engine.hangup(t, &self.id_buf)
+        let key = self.calls[slot as usize].key.ok_or_else(|| {
+            Error::invalid(format!(
+                "simulated call {slot} was never given to the engine"
+            ))
+        })?;
+        self.engine.hangup_key(t, key)
     }
 
     fn apply(&mut self, t: f64, ev: Ev) -> Result<()> {
@@ -711,16 +705,8 @@ mod tests {
 
     #[test]
     fn slot_ids_round_trip() {
-        let scn = std::sync::Arc::new(
-            super::super::Scenario::mmc(1, 0.1, 10.0, 1, None, 20.0)
-                .prepare()
-                .unwrap(),
-        );
-        let mut sim = super::Simulation::new(scn, 1).unwrap();
         for slot in [0, 7, 10, 99, 12_345, u32::MAX] {
-            sim.set_id(slot);
-            assert_eq!(sim.id_buf, slot.to_string());
-            assert_eq!(slot_of(&sim.id_buf), slot);
+            assert_eq!(slot_of(&slot.to_string()), slot);
         }
     }
 }
