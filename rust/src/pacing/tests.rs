@@ -113,6 +113,7 @@ fn falls_back_to_progressive_as_measured_abandonment_nears_the_cap() {
     // 1,600 live answers in all: 42 abandons are about 87% of the cap, 55 over it.
     let (near, near_dials) = run_with_abandons(&cfg, 1000, 42);
     let (over, over_dials) = run_with_abandons(&cfg, 1000, 55);
+    assert!(over.measured_abandon(0.03) > 0.95 * 0.03);
     assert!(calm.measured_abandon(0.03) < 0.01);
     assert!(
         near.measured_abandon(0.03) > 0.8 * 0.03,
