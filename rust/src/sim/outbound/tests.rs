@@ -51,7 +51,8 @@ fn outcomes_add_up() {
 #[test]
 fn bad_configs_are_named() {
     let base = OutboundConfig::new(10, 0.2, 180.0, Mode::Predictive);
-    let cases: Vec<(Box<dyn Fn(&mut OutboundConfig)>, &str)> = vec![
+    type Change = Box<dyn Fn(&mut OutboundConfig)>;
+    let cases: Vec<(Change, &str)> = vec![
         (Box::new(|c| c.agents = 0), "agents"),
         (Box::new(|c| c.answer_rate = 1.5), "answer rate"),
         (Box::new(|c| c.answer_rate = 0.0), "answer rate"),
