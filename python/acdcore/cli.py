@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from acdcore import _core, forecast_cli, simulate_cli, sip_cli, staffing_cli
+from acdcore import (
+    _core,
+    forecast_cli,
+    simulate_cli,
+    simulate_outbound_cli,
+    sip_cli,
+    staffing_cli,
+)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -32,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     staffing_cli.register(sub)
 
     simulate_cli.register(sub)
+    simulate_outbound_cli.register(sub)
     forecast_cli.register(sub)
     sip_cli.register(sub)
 
