@@ -80,29 +80,37 @@ fn a_longer_answer_time_dials_more_ahead_of_busy_agents() {
     assert!(dials(&slow, &t) > dials(&config(Mode::Predictive), &t));
 }
 
+/// One tick a second for `seconds`, `ready` agents and the given busy ages, learning `obs(s)`.
+fn feed(
+    cfg: &Config,
+    st: &mut State,
+    seconds: u32,
+    ready: u32,
+    ages: &[f64],
+    obs: impl Fn(u32) -> Observed,
+) {
+    for s in 0..seconds {
+        pace(cfg, st, &tick(f64::from(s), ready, ages, 0), &obs(s)).unwrap();
+    }
+}
+
+fn outcomes(resolved: u32, answered: u32, machines: u32, tta: f64, abandoned: u32) -> Observed {
+    Observed {
+        resolved,
+        answered,
+        machines,
+        tta_sum: tta * f64::from(answered),
+        abandoned,
+    }
+}
+
 /// Feeds `live` live answers of which `abandoned` abandoned, one tick per second.
 fn run_with_abandons(cfg: &Config, live: u32, abandoned: u32) -> (State, u32) {
     let mut st = State::new(cfg);
     let ages = [200.0; 40];
-    let mut n = 0;
-    for s in 0..600u32 {
-        let obs = Observed {
-            resolved: 5,
-            answered: 1,
-            machines: 0,
-            tta_sum: 8.0,
-            abandoned: 0,
-        };
-        pace(cfg, &mut st, &tick(f64::from(s), 10, &ages, 0), &obs).unwrap();
-    }
-    let obs = Observed {
-        resolved: live * 5,
-        answered: live,
-        machines: 0,
-        tta_sum: 8.0 * f64::from(live),
-        abandoned,
-    };
-    n += pace(cfg, &mut st, &tick(600.0, 10, &ages, 0), &obs).unwrap();
+    feed(cfg, &mut st, 600, 10, &ages, |_| outcomes(5, 1, 0, 8.0, 0));
+    let obs = outcomes(live * 5, live, 0, 8.0, abandoned);
+    let n = pace(cfg, &mut st, &tick(600.0, 10, &ages, 0), &obs).unwrap();
     (st, n)
 }
 
@@ -133,28 +141,12 @@ fn the_controller_lowers_the_risk_level_while_abandons_run_high() {
     let cfg = config(Mode::Predictive);
     let mut st = State::new(&cfg);
     let start = st.risk();
-    for s in 0..300u32 {
-        let obs = Observed {
-            resolved: 10,
-            answered: 2,
-            machines: 0,
-            tta_sum: 16.0,
-            abandoned: u32::from(s % 10 == 0),
-        };
-        pace(&cfg, &mut st, &tick(f64::from(s), 3, &[], 0), &obs).unwrap();
-    }
+    feed(&cfg, &mut st, 300, 3, &[], |s| {
+        outcomes(10, 2, 0, 8.0, u32::from(s % 10 == 0))
+    });
     assert!(st.risk() < start, "{} {start}", st.risk());
     let mut calm = State::new(&cfg);
-    for s in 0..300u32 {
-        let obs = Observed {
-            resolved: 10,
-            answered: 2,
-            machines: 0,
-            tta_sum: 16.0,
-            abandoned: 0,
-        };
-        pace(&cfg, &mut calm, &tick(f64::from(s), 3, &[], 0), &obs).unwrap();
-    }
+    feed(&cfg, &mut calm, 300, 3, &[], |_| outcomes(10, 2, 0, 8.0, 0));
     assert!(calm.risk() > start);
 }
 
@@ -162,17 +154,8 @@ fn the_controller_lowers_the_risk_level_while_abandons_run_high() {
 fn estimates_follow_observed_outcomes() {
     let cfg = config(Mode::Predictive);
     let mut st = State::new(&cfg);
-    for s in 0..200u32 {
-        // 10% answered, a third of them machines, 12 s to answer.
-        let obs = Observed {
-            resolved: 30,
-            answered: 3,
-            machines: 1,
-            tta_sum: 36.0,
-            abandoned: 0,
-        };
-        pace(&cfg, &mut st, &tick(f64::from(s), 1, &[], 0), &obs).unwrap();
-    }
+    // 10% answered, a third of them machines, 12 s to answer.
+    feed(&cfg, &mut st, 200, 1, &[], |_| outcomes(30, 3, 1, 12.0, 0));
     let e = st.estimates();
     assert!((e.answer - 0.1).abs() < 0.005, "{e:?}");
     assert!((e.machine - 1.0 / 3.0).abs() < 0.01, "{e:?}");
