@@ -58,7 +58,7 @@ impl FreeAgents {
     pub fn new(d0: i64, lambda: f64, buf: Vec<f64>) -> Self {
         let mut pk = buf;
         pk.clear();
-        let kmax = (lambda + 10.0 * lambda.sqrt() + 10.0).ceil() as usize;
+        let kmax = (lambda + 8.0 * lambda.sqrt() + 8.0).ceil() as usize;
         let mut p = (-lambda).exp();
         for k in 0..=kmax {
             pk.push(p);
@@ -77,56 +77,73 @@ impl FreeAgents {
         if mu <= 0.0 {
             return 0.0;
         }
-        let poisson = PoissonTail::new(mu);
-        self.pk
-            .iter()
-            .enumerate()
-            .map(|(k, &pk)| pk * poisson.excess(self.d0 + k as i64))
-            .sum()
+        let mut poisson = PoissonWalk::new(mu);
+        let mut sum = 0.0;
+        for (k, &pk) in self.pk.iter().enumerate() {
+            let j = self.d0 + k as i64;
+            if j > poisson.hi {
+                break; // C > j is impossible from here on
+            }
+            sum += pk * poisson.excess(j);
+        }
+        sum
     }
 }
 
-/// `E[(C - j)^+]` for `C ~ Poisson(mu)`, from a table of the distribution over the range
-/// where it has mass (below it `C >= j` is certain, above it `C > j` is impossible).
-struct PoissonTail {
+/// `E[(C - j)^+]` for `C ~ Poisson(mu)` and rising `j`, walking the distribution once over
+/// the range where it has mass (below it `C >= j` is certain, above it `C > j` impossible).
+struct PoissonWalk {
     mu: f64,
     lo: i64,
-    /// cdf[i] = P(C <= lo + i).
-    cdf: Vec<f64>,
+    hi: i64,
+    /// The next value whose probability is not yet in `acc`, and that probability.
+    c: i64,
+    p: f64,
+    /// P(C < c).
+    acc: f64,
 }
 
-impl PoissonTail {
+impl PoissonWalk {
     fn new(mu: f64) -> Self {
-        let spread = 12.0 * mu.sqrt() + 12.0;
+        let spread = 8.0 * mu.sqrt() + 8.0;
         let lo = (mu - spread).floor().max(0.0) as i64;
         let hi = (mu + spread).ceil() as i64;
-        let mut p = (-mu + lo as f64 * mu.ln() - ln_factorial(lo)).exp();
-        let mut acc = 0.0;
-        let mut cdf = Vec::with_capacity((hi - lo + 1) as usize);
-        for c in lo..=hi {
-            acc += p;
-            cdf.push(acc.min(1.0));
-            p *= mu / (c + 1) as f64;
+        let p = (-mu + lo as f64 * mu.ln() - ln_factorial(lo)).exp();
+        PoissonWalk {
+            mu,
+            lo,
+            hi,
+            c: lo,
+            p,
+            acc: 0.0,
         }
-        PoissonTail { mu, lo, cdf }
     }
 
-    fn cdf(&self, c: i64) -> f64 {
-        if c < self.lo {
-            0.0
-        } else {
-            self.cdf.get((c - self.lo) as usize).copied().unwrap_or(1.0)
+    /// P(C <= x), for `x` never below the last asked.
+    fn cdf(&mut self, x: i64) -> f64 {
+        if x < self.lo {
+            return 0.0;
         }
+        if x >= self.hi {
+            return 1.0;
+        }
+        while self.c <= x {
+            self.acc += self.p;
+            self.p *= self.mu / (self.c + 1) as f64;
+            self.c += 1;
+        }
+        self.acc.min(1.0)
     }
 
     /// `E[(C - j)^+] = mu P(C >= j) - j P(C >= j + 1)` for `j >= 1` (as `c P(c) = mu P(c - 1)`);
     /// `mu - j` for `j <= 0`.
-    fn excess(&self, j: i64) -> f64 {
+    fn excess(&mut self, j: i64) -> f64 {
         if j <= 0 {
             return self.mu - j as f64;
         }
-        let v = self.mu * (1.0 - self.cdf(j - 1)) - j as f64 * (1.0 - self.cdf(j));
-        v.max(0.0)
+        let below = self.cdf(j - 1);
+        let upto = self.cdf(j);
+        (self.mu * (1.0 - below) - j as f64 * (1.0 - upto)).max(0.0)
     }
 }
 
