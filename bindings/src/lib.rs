@@ -8,6 +8,7 @@ mod errors;
 mod event;
 mod forecast;
 mod media;
+mod pacing;
 mod replay;
 mod simulate;
 mod sip;
@@ -36,6 +37,8 @@ mod _core {
         PyRtpPacket, PyTelephoneEvent, alaw_decode, alaw_encode, alaw_to_ulaw, rtp_build,
         telephone_event, tone_amplitude, ulaw_decode, ulaw_encode, ulaw_to_alaw,
     };
+    #[pymodule_export]
+    use super::pacing::{PyPacer, simulate_outbound};
     #[pymodule_export]
     use super::replay::{replay_bytes, replay_file};
     #[pymodule_export]

@@ -19,6 +19,7 @@ __all__ = [
     "Event",
     "NameAddr",
     "NotAcceptableError",
+    "Pacer",
     "QueueStats",
     "RtpPacket",
     "Scenario",
@@ -46,6 +47,7 @@ __all__ = [
     "rtp_build",
     "sdp_answer",
     "sdp_offer",
+    "simulate_outbound",
     "spread_volume",
     "staffing",
     "student_t975",
@@ -262,6 +264,51 @@ class Simulation:
     def result(self) -> dict[str, Any]: ...
 
 def mean_ci(values: Sequence[float]) -> tuple[float, float]: ...
+
+@final
+class Pacer:
+    """Outbound campaigns paced together (docs/pacing.md)."""
+    def __new__(
+        cls,
+        modes: Sequence[str],
+        target: Sequence[float],
+        ratio: Sequence[float],
+        aht: Sequence[float],
+        wrapup: Sequence[float],
+    ) -> Pacer: ...
+    def __len__(self) -> int: ...
+    def tick(
+        self,
+        now: float,
+        ready: npt.NDArray[np.uint32],
+        in_flight: npt.NDArray[np.uint32],
+        waiting: npt.NDArray[np.uint32],
+        ages: npt.NDArray[np.float64],
+        offsets: npt.NDArray[np.uint64],
+        resolved: npt.NDArray[np.uint32],
+        answered: npt.NDArray[np.uint32],
+        machines: npt.NDArray[np.uint32],
+        tta_sum: npt.NDArray[np.float64],
+        abandoned: npt.NDArray[np.uint32],
+    ) -> npt.NDArray[np.uint32]: ...
+    def state(self, i: int) -> dict[str, float]: ...
+
+def simulate_outbound(
+    agents: int,
+    answer_rate: float,
+    aht: float,
+    *,
+    wrapup: float = 0.0,
+    mode: str = "predictive",
+    ratio: float = 1.0,
+    target: float = 0.03,
+    hours: float = 8.0,
+    seed: int = 1,
+    machine_rate: float = 0.0,
+    handle_sd: float | None = None,
+    ring: float = 25.0,
+    interval: float = 900.0,
+) -> dict[str, Any]: ...
 def student_t975(df: int) -> float: ...
 
 _Array = npt.NDArray[np.float64]

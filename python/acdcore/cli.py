@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from acdcore import _core, flow_cli, forecast_cli, records_cli, simulate_cli, sip_cli, staffing_cli
+from acdcore import (
+    _core,
+    flow_cli,
+    forecast_cli,
+    records_cli,
+    simulate_cli,
+    simulate_outbound_cli,
+    sip_cli,
+    staffing_cli,
+)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -32,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     staffing_cli.register(sub)
 
     simulate_cli.register(sub)
+    simulate_outbound_cli.register(sub)
     forecast_cli.register(sub)
     sip_cli.register(sub)
     flow_cli.register(sub)

@@ -6,6 +6,7 @@
 //! the scenario seed, so adding replications never changes the earlier ones.
 
 pub mod dist;
+pub mod outbound;
 mod run;
 pub mod scenario;
 pub mod stats;

@@ -1,0 +1,123 @@
+//! Pacing 10,000 campaigns in one tick (criterion; `cargo bench -p acdcore --bench pacing`).
+//! Each campaign is a predictive one of 20 agents: 0-4 ready, the rest busy with call ages
+//! spread over 0-600 s, a few dials in flight and a tick's outcomes to learn from. The clock
+//! moves one second per tick, so every tick also runs the estimators and the controller.
+//! Prints the median tick in wall and thread CPU time besides criterion's own figures.
+
+#[path = "scenario.rs"]
+mod scenario;
+
+use std::cell::RefCell;
+use std::time::{Duration, Instant};
+
+use acdcore::pacing::{Batch, Config, Mode, Pacer, Service};
+use acdcore::rng::Rng;
+use acdcore::sim::Dist;
+use criterion::{Criterion, Throughput};
+use scenario::{median, thread_cpu_time};
+
+const CAMPAIGNS: usize = 10_000;
+const AGENTS: u32 = 20;
+
+struct Columns {
+    ready: Vec<u32>,
+    in_flight: Vec<u32>,
+    waiting: Vec<u32>,
+    ages: Vec<f64>,
+    offsets: Vec<u64>,
+    resolved: Vec<u32>,
+    answered: Vec<u32>,
+    machines: Vec<u32>,
+    tta_sum: Vec<f64>,
+    abandoned: Vec<u32>,
+}
+
+fn columns() -> Columns {
+    let mut rng = Rng::new(42);
+    let mut c = Columns {
+        ready: Vec::new(),
+        in_flight: Vec::new(),
+        waiting: vec![0; CAMPAIGNS],
+        ages: Vec::new(),
+        offsets: vec![0],
+        resolved: Vec::new(),
+        answered: Vec::new(),
+        machines: vec![0; CAMPAIGNS],
+        tta_sum: Vec::new(),
+        abandoned: vec![0; CAMPAIGNS],
+    };
+    for _ in 0..CAMPAIGNS {
+        let ready = rng.below(5) as u32;
+        c.ready.push(ready);
+        c.in_flight.push(rng.below(30) as u32);
+        for _ in ready..AGENTS {
+            c.ages.push(rng.below(600) as f64);
+        }
+        c.offsets.push(c.ages.len() as u64);
+        c.resolved.push(2);
+        c.answered.push(1);
+        c.tta_sum.push(8.0);
+    }
+    c
+}
+
+fn main() {
+    let service = Service::new(&Dist::exponential(180.0), 10.0).expect("valid service");
+    let config = Config::new(Mode::Predictive, 0.03, service).expect("valid config");
+    let mut pacer = Pacer::new(vec![config; CAMPAIGNS]);
+    let c = columns();
+    let mut out = vec![0u32; CAMPAIGNS];
+    let mut now = 0.0;
+    let mut tick = |pacer: &mut Pacer, out: &mut [u32]| {
+        now += 1.0;
+        let batch = Batch {
+            now,
+            ready: &c.ready,
+            in_flight: &c.in_flight,
+            waiting: &c.waiting,
+            ages: &c.ages,
+            offsets: &c.offsets,
+            resolved: &c.resolved,
+            answered: &c.answered,
+            machines: &c.machines,
+            tta_sum: &c.tta_sum,
+            abandoned: &c.abandoned,
+        };
+        pacer.tick(&batch, out).expect("valid batch");
+    };
+    let runs: RefCell<Vec<(f64, Option<f64>)>> = RefCell::new(Vec::new());
+    let mut crit = Criterion::default().configure_from_args();
+    let mut group = crit.benchmark_group("pacing");
+    group
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(5))
+        .throughput(Throughput::Elements(CAMPAIGNS as u64));
+    group.bench_function("predictive_10k_campaigns", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let cpu0 = thread_cpu_time();
+                let start = Instant::now();
+                tick(&mut pacer, &mut out);
+                let wall = start.elapsed();
+                let cpu = thread_cpu_time()
+                    .zip(cpu0)
+                    .map(|(b, a)| (b - a).as_secs_f64());
+                total += wall;
+                runs.borrow_mut().push((wall.as_secs_f64(), cpu));
+            }
+            total
+        })
+    });
+    group.finish();
+    let runs = runs.into_inner();
+    let wall = median(runs.iter().map(|r| r.0 * 1e3).collect());
+    let cpu = median(runs.iter().filter_map(|r| r.1.map(|s| s * 1e3)).collect());
+    let dialing = out.iter().filter(|&&n| n > 0).count();
+    println!(
+        "pacing/predictive_10k_campaigns: median of {} ticks: {wall:.2} ms wall, {cpu:.2} ms CPU \
+         ({dialing} campaigns dialing in the last)",
+        runs.len()
+    );
+    crit.final_summary();
+}

@@ -1,0 +1,130 @@
+"""Outbound pacing: how many numbers each campaign dials per tick, computed in Rust.
+
+`Pacer` paces many campaigns at once from numpy columns (the GIL is released);
+`simulate_outbound` runs an outbound day on the real engine. The model is in docs/pacing.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from acdcore import _core
+
+__all__ = ["MODES", "Pacer", "simulate_outbound"]
+
+MODES = ("progressive", "power", "predictive")
+simulate_outbound = _core.simulate_outbound
+
+
+def _column(name: str, value: Any, n: int) -> list[float]:
+    a = np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)) if np.ndim(value) == 0 else None
+    if a is None:
+        a = np.asarray(value, dtype=np.float64)
+        if a.shape != (n,):
+            raise ValueError(f"{name} has {a.size} values for {n} campaigns")
+    return [float(v) for v in a]
+
+
+class Pacer:
+    """Campaigns paced together. Each setting is one value for all or one per campaign.
+
+    `mode`: "progressive", "power" (with `ratio` lines per ready agent) or "predictive";
+    `target`: most abandons per live answer; `aht`: mean talk seconds (exponential);
+    `wrapup`: seconds of after-call work.
+    """
+
+    def __init__(
+        self,
+        campaigns: int,
+        *,
+        mode: str | Sequence[str] = "predictive",
+        target: float | npt.ArrayLike = 0.03,
+        ratio: float | npt.ArrayLike = 1.0,
+        aht: float | npt.ArrayLike = 180.0,
+        wrapup: float | npt.ArrayLike = 0.0,
+    ) -> None:
+        if campaigns < 0:
+            raise ValueError(f"campaigns must be >= 0, got {campaigns}")
+        modes = [mode] * campaigns if isinstance(mode, str) else list(mode)
+        if len(modes) != campaigns:
+            raise ValueError(f"mode has {len(modes)} values for {campaigns} campaigns")
+        self._inner = _core.Pacer(
+            modes,
+            _column("target", target, campaigns),
+            _column("ratio", ratio, campaigns),
+            _column("aht", aht, campaigns),
+            _column("wrapup", wrapup, campaigns),
+        )
+        self._n = campaigns
+
+    def __len__(self) -> int:
+        return self._n
+
+    def tick(
+        self,
+        now: float,
+        *,
+        ready: npt.ArrayLike,
+        busy_ages: Sequence[npt.ArrayLike] | None = None,
+        ages: npt.ArrayLike | None = None,
+        offsets: npt.ArrayLike | None = None,
+        in_flight: npt.ArrayLike | None = None,
+        waiting: npt.ArrayLike | None = None,
+        resolved: npt.ArrayLike | None = None,
+        answered: npt.ArrayLike | None = None,
+        machines: npt.ArrayLike | None = None,
+        tta_sum: npt.ArrayLike | None = None,
+        abandoned: npt.ArrayLike | None = None,
+    ) -> npt.NDArray[np.uint32]:
+        """Dials per campaign at `now`. Busy agents' call ages (seconds since connect) come as
+        one sequence per campaign (`busy_ages`) or flat with `offsets` (campaign i owns
+        `ages[offsets[i]:offsets[i+1]]`). Outcome counts are those since the last tick."""
+        n = self._n
+
+        def counts(name: str, v: npt.ArrayLike | None) -> npt.NDArray[np.uint32]:
+            if v is None:
+                return np.zeros(n, dtype=np.uint32)
+            a = np.asarray(v)
+            if a.size and (not np.issubdtype(a.dtype, np.integer) or a.min() < 0):
+                raise ValueError(f"{name} must be non-negative integers")
+            return np.ascontiguousarray(np.broadcast_to(a, (n,)), dtype=np.uint32)
+
+        if busy_ages is not None:
+            if ages is not None or offsets is not None:
+                raise ValueError("give busy_ages or ages with offsets, not both")
+            parts = [np.asarray(a, dtype=np.float64).ravel() for a in busy_ages]
+            if len(parts) != n:
+                raise ValueError(f"busy_ages has {len(parts)} campaigns, the pacer {n}")
+            flat = np.concatenate(parts) if parts else np.zeros(0)
+            offs = np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(np.uint64)
+        elif ages is not None and offsets is not None:
+            flat = np.ascontiguousarray(ages, dtype=np.float64)
+            offs = np.asarray(offsets)
+            if offs.size and offs.min() < 0:
+                raise ValueError("offsets must be non-negative")
+            offs = np.ascontiguousarray(offs, dtype=np.uint64)
+        else:
+            flat, offs = np.zeros(0), np.zeros(n + 1, dtype=np.uint64)
+        tta = np.zeros(n) if tta_sum is None else np.asarray(tta_sum, dtype=np.float64)
+        return self._inner.tick(
+            float(now),
+            counts("ready", ready),
+            counts("in_flight", in_flight),
+            counts("waiting", waiting),
+            flat,
+            offs,
+            counts("resolved", resolved),
+            counts("answered", answered),
+            counts("machines", machines),
+            np.ascontiguousarray(np.broadcast_to(tta, (n,))),
+            counts("abandoned", abandoned),
+        )
+
+    def state(self, campaign: int) -> dict[str, float]:
+        """The campaign's live estimates (answer_rate, machine_rate, time_to_answer),
+        measured_abandon and risk level."""
+        return self._inner.state(campaign)

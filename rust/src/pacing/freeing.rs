@@ -1,0 +1,177 @@
+//! How likely a busy agent is to be free within the next `h` seconds, given how long ago its
+//! current call connected. The agent is busy for the talk time `T` plus the wrap-up `w`, so
+//! with age `a` (and the agent still busy, `T + w > a`):
+//!
+//! `P(free within h | age a) = 1 - S(a + h - w) / S(a - w)`, `S` the survival of `T`
+//! (`S(x) = 1` for `x < 0`).
+//!
+//! Long calls become less likely to end soon under a lognormal (the survival flattens) and
+//! equally likely under an exponential (it forgets its age): the pacer sees the difference.
+
+use crate::error::Result;
+use crate::sim::Dist;
+
+/// The talk-time distribution and the wrap-up, ready for survival queries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    talk: Talk,
+    wrapup: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Talk {
+    Exponential {
+        mean: f64,
+    },
+    Lognormal {
+        mu: f64,
+        sigma: f64,
+    },
+    /// Sorted observed values.
+    Empirical(Vec<f64>),
+    Constant(f64),
+}
+
+impl Service {
+    pub fn new(talk: &Dist, wrapup: f64) -> Result<Self> {
+        talk.check("handle")?;
+        let wrapup = crate::time::check_seconds("wrapup", wrapup)?;
+        let talk = match talk {
+            Dist::Exponential { mean } => Talk::Exponential { mean: *mean },
+            Dist::Lognormal { mean, sd } => {
+                let s2 = (1.0 + (sd / mean).powi(2)).ln();
+                Talk::Lognormal {
+                    mu: mean.ln() - s2 / 2.0,
+                    sigma: s2.sqrt(),
+                }
+            }
+            Dist::Empirical { values } => {
+                let mut v = values.clone();
+                v.sort_by(f64::total_cmp);
+                Talk::Empirical(v)
+            }
+            Dist::Constant { value } => Talk::Constant(*value),
+        };
+        Ok(Service { talk, wrapup })
+    }
+
+    /// Mean talk plus wrap-up: the seconds one connect keeps an agent.
+    pub fn mean(&self) -> f64 {
+        let talk = match &self.talk {
+            Talk::Exponential { mean } => *mean,
+            Talk::Lognormal { mu, sigma } => (mu + sigma * sigma / 2.0).exp(),
+            Talk::Empirical(v) => v.iter().sum::<f64>() / v.len() as f64,
+            Talk::Constant(c) => *c,
+        };
+        talk + self.wrapup
+    }
+
+    /// P(talk time > x).
+    fn survival(&self, x: f64) -> f64 {
+        if x < 0.0 {
+            return 1.0;
+        }
+        match &self.talk {
+            Talk::Exponential { mean } => (-x / mean).exp(),
+            Talk::Lognormal { mu, sigma } => {
+                if x == 0.0 {
+                    return 1.0;
+                }
+                0.5 * erfc((x.ln() - mu) / (sigma * std::f64::consts::SQRT_2))
+            }
+            Talk::Empirical(v) => {
+                let above = v.len() - v.partition_point(|&t| t <= x);
+                above as f64 / v.len() as f64
+            }
+            Talk::Constant(c) => f64::from(u8::from(*c > x)),
+        }
+    }
+
+    /// P(free within `h` seconds | busy for `age` seconds).
+    pub fn p_free_within(&self, age: f64, h: f64) -> f64 {
+        let now = self.survival(age - self.wrapup);
+        if now <= 1e-300 {
+            // Past every call the distribution allows: it ends any moment.
+            return 1.0;
+        }
+        (1.0 - self.survival(age + h - self.wrapup) / now).clamp(0.0, 1.0)
+    }
+}
+
+/// Complementary error function, Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7),
+/// which is plenty for a probability that feeds a count of agents.
+fn erfc(x: f64) -> f64 {
+    if x < 0.0 {
+        return 2.0 - erfc(-x);
+    }
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    poly * (-x * x).exp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erfc_matches_known_values() {
+        for (x, want) in [
+            (0.0, 1.0),
+            (0.5, 0.479_500_122),
+            (1.0, 0.157_299_207),
+            (2.0, 0.004_677_735),
+            (-1.0, 1.842_700_793),
+        ] {
+            assert!((erfc(x) - want).abs() < 2e-7, "erfc({x}) = {}", erfc(x));
+        }
+    }
+
+    #[test]
+    fn exponential_talk_forgets_its_age_once_wrapup_is_counted() {
+        let s = Service::new(&Dist::exponential(180.0), 10.0).unwrap();
+        let memoryless = 1.0 - (-8.0f64 / 180.0).exp();
+        assert!((s.p_free_within(500.0, 8.0) - memoryless).abs() < 1e-12);
+        assert!((s.p_free_within(50.0, 8.0) - memoryless).abs() < 1e-12);
+        // Just connected: 10 s of wrap-up lie ahead whatever the talk, so nobody is free in 8 s.
+        assert_eq!(s.p_free_within(0.0, 8.0), 0.0);
+        // Age 5 s: free within 8 s only if the talk ends within 3 s.
+        let want = 1.0 - (-3.0f64 / 180.0).exp();
+        assert!((s.p_free_within(5.0, 8.0) - want).abs() < 1e-12);
+    }
+
+    #[test]
+    fn lognormal_long_calls_are_less_likely_to_end_soon() {
+        let s = Service::new(
+            &Dist::Lognormal {
+                mean: 180.0,
+                sd: 180.0,
+            },
+            0.0,
+        )
+        .unwrap();
+        let early = s.p_free_within(120.0, 10.0);
+        let late = s.p_free_within(900.0, 10.0);
+        assert!(early > late && late > 0.0, "{early} {late}");
+        assert!((s.mean() - 180.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn constant_and_empirical_talk_are_steps() {
+        let s = Service::new(&Dist::Constant { value: 60.0 }, 0.0).unwrap();
+        assert_eq!(s.p_free_within(50.0, 5.0), 0.0);
+        assert_eq!(s.p_free_within(55.0, 5.0), 1.0);
+        let s = Service::new(
+            &Dist::Empirical {
+                values: vec![30.0, 10.0, 20.0, 40.0],
+            },
+            0.0,
+        )
+        .unwrap();
+        // Busy at 15 s: talk is 20, 30 or 40; ends within 10 s only at 20 (<= 25).
+        assert!((s.p_free_within(15.0, 10.0) - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(s.p_free_within(45.0, 1.0), 1.0);
+    }
+}

@@ -1,0 +1,473 @@
+//! Outbound pacing: how many numbers each campaign dials this tick.
+//!
+//! - **progressive**: one dial per ready agent not already covered by a dial in flight, so a
+//!   live answer always has an agent unless one is taken elsewhere meanwhile.
+//! - **power**: `ratio` lines per ready agent, less the dials in flight.
+//! - **predictive**: dials ahead of agents becoming free, as many as keep the expected share
+//!   of live answers that find no agent under a risk level ([`risk`]), with the answer rate,
+//!   machine share and time to answer estimated live from outcomes ([`State`]). A controller
+//!   moves the risk level so the measured abandon rate settles below the target, and as the
+//!   measured rate nears the target the dials blend into progressive ones.
+//!
+//! A pure function of its inputs and a small state per campaign; time is an input (`now`).
+//! [`Pacer`] paces many campaigns per call from struct-of-arrays input. The model and its
+//! references are in docs/pacing.md.
+
+mod freeing;
+mod risk;
+
+pub use freeing::Service;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mode {
+    Progressive,
+    Power { ratio: f64 },
+    Predictive,
+}
+
+impl Mode {
+    pub fn parse(name: &str, ratio: f64) -> Result<Self> {
+        match name {
+            "progressive" => Ok(Mode::Progressive),
+            "power" => {
+                if ratio.is_finite() && (1.0..=100.0).contains(&ratio) {
+                    Ok(Mode::Power { ratio })
+                } else {
+                    Err(Error::invalid(format!(
+                        "ratio must be a number of lines per agent in 1..=100, got {ratio}"
+                    )))
+                }
+            }
+            "predictive" => Ok(Mode::Predictive),
+            other => Err(Error::invalid(format!(
+                "unknown mode {:?} (progressive, power or predictive)",
+                crate::error::clip(other)
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Progressive => "progressive",
+            Mode::Power { .. } => "power",
+            Mode::Predictive => "predictive",
+        }
+    }
+}
+
+/// What the pacer believes about the dials' outcomes before any is observed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimates {
+    /// Share of resolved dials answered (by a person or a machine).
+    pub answer: f64,
+    /// Share of answers that were machines.
+    pub machine: f64,
+    /// Mean seconds from dial to answer, of answered dials.
+    pub tta: f64,
+}
+
+impl Default for Estimates {
+    /// Cautious: a high answer rate makes the first dials few; outcomes correct it within a
+    /// few hundred dials.
+    fn default() -> Self {
+        Estimates {
+            answer: 0.5,
+            machine: 0.0,
+            tta: 10.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub mode: Mode,
+    /// Most abandoned calls per live answer (0.03 = 3%).
+    pub target: f64,
+    pub service: Service,
+    /// Seconds an answered caller waits for an agent before the call counts as abandoned.
+    pub grace: f64,
+    /// Time constant (seconds) over which observed abandons and live answers fade from the
+    /// measured rate.
+    pub window: f64,
+    pub prior: Estimates,
+}
+
+impl Config {
+    pub fn new(mode: Mode, target: f64, service: Service) -> Result<Self> {
+        if !(target.is_finite() && target > 0.0 && target <= 1.0) {
+            return Err(Error::invalid(format!(
+                "abandon target must be a share in (0, 1], got {target}"
+            )));
+        }
+        Ok(Config {
+            mode,
+            target,
+            service,
+            grace: 2.0,
+            window: 86_400.0,
+            prior: Estimates::default(),
+        })
+    }
+
+    pub fn with_prior(mut self, prior: Estimates) -> Result<Self> {
+        for (name, v) in [("answer", prior.answer), ("machine", prior.machine)] {
+            if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
+                return Err(Error::invalid(format!(
+                    "prior {name} rate must be in 0..=1, got {v}"
+                )));
+            }
+        }
+        crate::time::check_seconds("prior time to answer", prior.tta)?;
+        self.prior = prior;
+        Ok(self)
+    }
+
+    pub fn with_window(mut self, window: f64) -> Result<Self> {
+        if !(window.is_finite() && window > 0.0) {
+            return Err(Error::invalid(format!(
+                "window must be a positive number of seconds, got {window}"
+            )));
+        }
+        self.window = window;
+        Ok(self)
+    }
+}
+
+/// A campaign at one tick.
+#[derive(Debug, Clone, Copy)]
+pub struct Tick<'a> {
+    pub now: f64,
+    /// Agents available for this campaign now.
+    pub ready: u32,
+    /// Seconds since each busy agent's call connected (talking or wrapping up).
+    pub busy_ages: &'a [f64],
+    /// Dials placed and not yet answered or given up.
+    pub in_flight: u32,
+    /// Live answers waiting for an agent.
+    pub waiting: u32,
+}
+
+/// Outcomes since the campaign's last tick.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Observed {
+    /// Dials that ended ringing (answered, no answer, busy, failed).
+    pub resolved: u32,
+    /// Of those, answered by a person or a machine.
+    pub answered: u32,
+    /// Of the answered, machines.
+    pub machines: u32,
+    /// Sum of the answered dials' seconds from dial to answer.
+    pub tta_sum: f64,
+    /// Live answers that found no agent in time.
+    pub abandoned: u32,
+}
+
+/// Per observed dial, how much one outcome moves the smoothed estimates.
+const SMOOTHING: f64 = 0.01;
+/// The controller steers the measured abandon rate to this share of the target...
+const SETPOINT: f64 = 0.7;
+/// ... and the dials blend from predictive (at this share) to progressive (at FALLBACK_FULL).
+const FALLBACK_FROM: f64 = 0.8;
+const FALLBACK_FULL: f64 = 0.95;
+/// Live answers at the setpoint assumed before the first is observed, so one early abandon
+/// does not read as a 100% rate.
+const PRIOR_LIVE: f64 = 30.0;
+/// Seconds for the controller to change the risk level by a factor e at a 100% error.
+const CONTROL_TIME: f64 = 600.0;
+const RISK_RANGE: (f64, f64) = (0.05, 3.0);
+
+/// What the pacer has learned about one campaign.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    est: Estimates,
+    live: f64,
+    abandoned: f64,
+    /// Multiplier on the target: the risk level the model is held to.
+    risk: f64,
+    last: Option<f64>,
+}
+
+impl State {
+    pub fn new(cfg: &Config) -> Self {
+        State {
+            est: cfg.prior,
+            live: 0.0,
+            abandoned: 0.0,
+            risk: SETPOINT,
+            last: None,
+        }
+    }
+
+    pub fn estimates(&self) -> Estimates {
+        self.est
+    }
+
+    /// Abandons per live answer over the window, with the prior's pseudo-answers.
+    pub fn measured_abandon(&self, target: f64) -> f64 {
+        (self.abandoned + PRIOR_LIVE * SETPOINT * target) / (self.live + PRIOR_LIVE)
+    }
+
+    pub fn risk(&self) -> f64 {
+        self.risk
+    }
+
+    fn learn(&mut self, cfg: &Config, obs: &Observed, now: f64) {
+        let blend = |est: &mut f64, n: u32, mean: f64| {
+            if n > 0 {
+                let w = 1.0 - (1.0 - SMOOTHING).powi(n as i32);
+                *est += w * (mean - *est);
+            }
+        };
+        let (resolved, answered) = (f64::from(obs.resolved), f64::from(obs.answered));
+        blend(&mut self.est.answer, obs.resolved, answered / resolved);
+        blend(
+            &mut self.est.machine,
+            obs.answered,
+            f64::from(obs.machines) / answered,
+        );
+        blend(&mut self.est.tta, obs.answered, obs.tta_sum / answered);
+        let dt = self.last.map_or(0.0, |t| now - t);
+        let fade = (-dt / cfg.window).exp();
+        self.live = self.live * fade + f64::from(obs.answered - obs.machines);
+        self.abandoned = self.abandoned * fade + f64::from(obs.abandoned);
+        // Integral control on the log of the risk level.
+        let error = (SETPOINT * cfg.target - self.measured_abandon(cfg.target)) / cfg.target;
+        self.risk =
+            (self.risk * (error * dt / CONTROL_TIME).exp()).clamp(RISK_RANGE.0, RISK_RANGE.1);
+        self.last = Some(now);
+    }
+}
+
+fn check(state: &State, tick: &Tick<'_>, obs: &Observed) -> Result<()> {
+    if !tick.now.is_finite() {
+        return Err(Error::invalid(format!(
+            "now must be finite, got {}",
+            tick.now
+        )));
+    }
+    if let Some(last) = state.last
+        && tick.now < last
+    {
+        return Err(Error::invalid(format!(
+            "the clock went backwards: now={} after {last}",
+            tick.now
+        )));
+    }
+    if let Some(a) = tick
+        .busy_ages
+        .iter()
+        .find(|a| !(a.is_finite() && **a >= 0.0))
+    {
+        return Err(Error::invalid(format!(
+            "busy age must be a non-negative number of seconds, got {a}"
+        )));
+    }
+    if obs.answered > obs.resolved {
+        return Err(Error::invalid(format!(
+            "answered {} > resolved {}",
+            obs.answered, obs.resolved
+        )));
+    }
+    if obs.machines > obs.answered {
+        return Err(Error::invalid(format!(
+            "machines {} > answered {}",
+            obs.machines, obs.answered
+        )));
+    }
+    if !(obs.tta_sum.is_finite() && obs.tta_sum >= 0.0) {
+        return Err(Error::invalid(format!(
+            "tta_sum must be a non-negative number of seconds, got {}",
+            obs.tta_sum
+        )));
+    }
+    Ok(())
+}
+
+/// Dials to place now for one campaign; learns from `obs` first. Bad input changes nothing.
+pub fn pace(cfg: &Config, state: &mut State, tick: &Tick<'_>, obs: &Observed) -> Result<u32> {
+    check(state, tick, obs)?;
+    let mut buf = Vec::new();
+    Ok(pace_checked(cfg, state, tick, obs, &mut buf))
+}
+
+fn pace_checked(
+    cfg: &Config,
+    state: &mut State,
+    tick: &Tick<'_>,
+    obs: &Observed,
+    buf: &mut Vec<f64>,
+) -> u32 {
+    state.learn(cfg, obs, tick.now);
+    let busy = tick.busy_ages.len() as u64;
+    if u64::from(tick.ready) + busy == 0 {
+        return 0;
+    }
+    let claimed = tick.in_flight.saturating_add(tick.waiting);
+    let progressive = tick.ready.saturating_sub(claimed);
+    match cfg.mode {
+        Mode::Progressive => progressive,
+        Mode::Power { ratio } => {
+            let lines = (ratio * f64::from(tick.ready)).ceil() as u32;
+            lines.saturating_sub(claimed)
+        }
+        Mode::Predictive => {
+            let predictive = predictive_dials(cfg, state, tick, buf);
+            let measured = state.measured_abandon(cfg.target) / cfg.target;
+            let w = ((measured - FALLBACK_FROM) / (FALLBACK_FULL - FALLBACK_FROM)).clamp(0.0, 1.0);
+            let blended = (1.0 - w) * f64::from(predictive) + w * f64::from(progressive);
+            blended.round() as u32
+        }
+    }
+}
+
+fn predictive_dials(cfg: &Config, state: &State, tick: &Tick<'_>, buf: &mut Vec<f64>) -> u32 {
+    let est = state.est;
+    let p = (est.answer * (1.0 - est.machine)).max(1e-3);
+    let h = est.tta + cfg.grace;
+    let lambda: f64 = tick
+        .busy_ages
+        .iter()
+        .map(|&a| cfg.service.p_free_within(a, h))
+        .sum();
+    let d0 = i64::from(tick.ready) - i64::from(tick.waiting);
+    let free = risk::FreeAgents::new(d0, lambda, std::mem::take(buf));
+    let agents = f64::from(tick.ready) + tick.busy_ages.len() as f64;
+    let cap = (4.0 * agents / p + 10.0).min(1e6) as u32;
+    let n = risk::admissible_dials(
+        &free,
+        f64::from(tick.waiting),
+        f64::from(tick.in_flight),
+        p,
+        cfg.target * state.risk,
+        cap,
+    );
+    *buf = free.into_buf();
+    n
+}
+
+/// Many campaigns' ticks as columns: campaign `i` has `ready[i]`, `in_flight[i]`, ..., and the
+/// busy ages `ages[offsets[i]..offsets[i + 1]]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch<'a> {
+    pub now: f64,
+    pub ready: &'a [u32],
+    pub in_flight: &'a [u32],
+    pub waiting: &'a [u32],
+    pub ages: &'a [f64],
+    pub offsets: &'a [u64],
+    pub resolved: &'a [u32],
+    pub answered: &'a [u32],
+    pub machines: &'a [u32],
+    pub tta_sum: &'a [f64],
+    pub abandoned: &'a [u32],
+}
+
+/// Campaigns paced together, each with its own configuration and state.
+#[derive(Debug, Clone)]
+pub struct Pacer {
+    configs: Vec<Config>,
+    states: Vec<State>,
+    buf: Vec<f64>,
+}
+
+impl Pacer {
+    pub fn new(configs: Vec<Config>) -> Self {
+        let states = configs.iter().map(State::new).collect();
+        Pacer {
+            configs,
+            states,
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.configs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.configs.is_empty()
+    }
+
+    pub fn state(&self, campaign: usize) -> Option<&State> {
+        self.states.get(campaign)
+    }
+
+    pub fn config(&self, campaign: usize) -> Option<&Config> {
+        self.configs.get(campaign)
+    }
+
+    /// Dials per campaign into `out`. Every campaign is checked before any learns, so bad
+    /// input (named by campaign) changes nothing.
+    pub fn tick(&mut self, b: &Batch<'_>, out: &mut [u32]) -> Result<()> {
+        let n = self.configs.len();
+        let columns = [
+            ("ready", b.ready.len()),
+            ("in_flight", b.in_flight.len()),
+            ("waiting", b.waiting.len()),
+            ("resolved", b.resolved.len()),
+            ("answered", b.answered.len()),
+            ("machines", b.machines.len()),
+            ("tta_sum", b.tta_sum.len()),
+            ("abandoned", b.abandoned.len()),
+            ("out", out.len()),
+        ];
+        if let Some((name, len)) = columns.iter().find(|(_, len)| *len != n) {
+            return Err(Error::invalid(format!(
+                "{name} has {len} values for {n} campaigns"
+            )));
+        }
+        if b.offsets.len() != n + 1
+            || b.offsets.first() != Some(&0)
+            || b.offsets.last() != Some(&(b.ages.len() as u64))
+            || b.offsets.windows(2).any(|w| w[0] > w[1])
+        {
+            return Err(Error::invalid(format!(
+                "offsets must rise from 0 to the {} ages in {} values",
+                b.ages.len(),
+                n + 1
+            )));
+        }
+        for i in 0..n {
+            let (tick, obs) = b.campaign(i);
+            check(&self.states[i], &tick, &obs)
+                .map_err(|e| Error::invalid(format!("campaign {i}: {e}")))?;
+        }
+        for (i, slot) in out.iter_mut().enumerate() {
+            let (tick, obs) = b.campaign(i);
+            *slot = pace_checked(
+                &self.configs[i],
+                &mut self.states[i],
+                &tick,
+                &obs,
+                &mut self.buf,
+            );
+        }
+        Ok(())
+    }
+}
+
+impl<'a> Batch<'a> {
+    fn campaign(&self, i: usize) -> (Tick<'a>, Observed) {
+        let ages = &self.ages[self.offsets[i] as usize..self.offsets[i + 1] as usize];
+        let tick = Tick {
+            now: self.now,
+            ready: self.ready[i],
+            busy_ages: ages,
+            in_flight: self.in_flight[i],
+            waiting: self.waiting[i],
+        };
+        let obs = Observed {
+            resolved: self.resolved[i],
+            answered: self.answered[i],
+            machines: self.machines[i],
+            tta_sum: self.tta_sum[i],
+            abandoned: self.abandoned[i],
+        };
+        (tick, obs)
+    }
+}
+
+#[cfg(test)]
+mod tests;

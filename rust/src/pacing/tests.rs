@@ -1,0 +1,276 @@
+use super::*;
+use crate::sim::Dist;
+
+fn config(mode: Mode) -> Config {
+    let service = Service::new(&Dist::exponential(180.0), 10.0).unwrap();
+    Config::new(mode, 0.03, service)
+        .unwrap()
+        .with_prior(Estimates {
+            answer: 0.2,
+            machine: 0.0,
+            tta: 8.0,
+        })
+        .unwrap()
+}
+
+fn tick(now: f64, ready: u32, ages: &[f64], in_flight: u32) -> Tick<'_> {
+    Tick {
+        now,
+        ready,
+        busy_ages: ages,
+        in_flight,
+        waiting: 0,
+    }
+}
+
+fn dials(cfg: &Config, t: &Tick<'_>) -> u32 {
+    pace(cfg, &mut State::new(cfg), t, &Observed::default()).unwrap()
+}
+
+#[test]
+fn no_agents_no_dials_in_every_mode() {
+    for mode in [
+        Mode::Progressive,
+        Mode::Power { ratio: 3.0 },
+        Mode::Predictive,
+    ] {
+        assert_eq!(dials(&config(mode), &tick(0.0, 0, &[], 0)), 0, "{mode:?}");
+    }
+}
+
+#[test]
+fn progressive_and_power_count_dials_in_flight() {
+    let t = tick(0.0, 5, &[30.0], 2);
+    assert_eq!(dials(&config(Mode::Progressive), &t), 3);
+    assert_eq!(dials(&config(Mode::Power { ratio: 2.5 }), &t), 11);
+    let t = tick(0.0, 2, &[], 9);
+    assert_eq!(dials(&config(Mode::Progressive), &t), 0);
+    assert_eq!(dials(&config(Mode::Power { ratio: 2.0 }), &t), 0);
+}
+
+#[test]
+fn predictive_is_monotone_in_ready_agents_and_dials_ahead() {
+    let cfg = config(Mode::Predictive);
+    let ages = [200.0; 40];
+    let counts: Vec<u32> = (0..20)
+        .map(|r| dials(&cfg, &tick(0.0, r, &ages, 0)))
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{counts:?}");
+    // With 10 ready at a 20% live answer rate it dials well past one per agent.
+    assert!(counts[10] > 20, "{counts:?}");
+    // Agents busy now free up within the answer time: more dials than for the ready alone.
+    assert!(
+        counts[10] > dials(&cfg, &tick(0.0, 10, &[], 0)),
+        "{counts:?}"
+    );
+    // Dials in flight take their share.
+    let fewer = dials(&cfg, &tick(0.0, 10, &ages, 30));
+    assert!(
+        fewer < counts[10] && fewer + 30 >= counts[10] - 2,
+        "{fewer} {counts:?}"
+    );
+}
+
+#[test]
+fn a_longer_answer_time_dials_more_ahead_of_busy_agents() {
+    let mut slow = config(Mode::Predictive);
+    slow.prior.tta = 20.0;
+    let ages = [200.0; 40];
+    let t = tick(0.0, 0, &ages, 0);
+    assert!(dials(&slow, &t) > dials(&config(Mode::Predictive), &t));
+}
+
+/// One tick a second for `seconds`, `ready` agents and the given busy ages, learning `obs(s)`.
+fn feed(
+    cfg: &Config,
+    st: &mut State,
+    seconds: u32,
+    ready: u32,
+    ages: &[f64],
+    obs: impl Fn(u32) -> Observed,
+) {
+    for s in 0..seconds {
+        pace(cfg, st, &tick(f64::from(s), ready, ages, 0), &obs(s)).unwrap();
+    }
+}
+
+fn outcomes(resolved: u32, answered: u32, machines: u32, tta: f64, abandoned: u32) -> Observed {
+    Observed {
+        resolved,
+        answered,
+        machines,
+        tta_sum: tta * f64::from(answered),
+        abandoned,
+    }
+}
+
+/// Feeds `live` live answers of which `abandoned` abandoned, one tick per second.
+fn run_with_abandons(cfg: &Config, live: u32, abandoned: u32) -> (State, u32) {
+    let mut st = State::new(cfg);
+    let ages = [200.0; 40];
+    feed(cfg, &mut st, 600, 10, &ages, |_| outcomes(5, 1, 0, 8.0, 0));
+    let obs = outcomes(live * 5, live, 0, 8.0, abandoned);
+    let n = pace(cfg, &mut st, &tick(600.0, 10, &ages, 0), &obs).unwrap();
+    (st, n)
+}
+
+#[test]
+fn falls_back_to_progressive_as_measured_abandonment_nears_the_cap() {
+    let cfg = config(Mode::Predictive);
+    let (calm, calm_dials) = run_with_abandons(&cfg, 1000, 0);
+    // 1,600 live answers in all: 42 abandons are about 87% of the cap, 55 over it.
+    let (near, near_dials) = run_with_abandons(&cfg, 1000, 42);
+    let (over, over_dials) = run_with_abandons(&cfg, 1000, 55);
+    assert!(over.measured_abandon(0.03) > 0.95 * 0.03);
+    assert!(calm.measured_abandon(0.03) < 0.01);
+    assert!(
+        near.measured_abandon(0.03) > 0.8 * 0.03,
+        "{}",
+        near.measured_abandon(0.03)
+    );
+    assert!(
+        calm_dials > near_dials && near_dials > over_dials,
+        "{calm_dials} {near_dials} {over_dials}"
+    );
+    // At and past the cap: exactly progressive (10 ready, nothing in flight).
+    assert_eq!(over_dials, 10);
+}
+
+#[test]
+fn the_controller_lowers_the_risk_level_while_abandons_run_high() {
+    let cfg = config(Mode::Predictive);
+    let mut st = State::new(&cfg);
+    let start = st.risk();
+    feed(&cfg, &mut st, 300, 3, &[], |s| {
+        outcomes(10, 2, 0, 8.0, u32::from(s % 10 == 0))
+    });
+    assert!(st.risk() < start, "{} {start}", st.risk());
+    let mut calm = State::new(&cfg);
+    feed(&cfg, &mut calm, 300, 3, &[], |_| outcomes(10, 2, 0, 8.0, 0));
+    assert!(calm.risk() > start);
+}
+
+#[test]
+fn estimates_follow_observed_outcomes() {
+    let cfg = config(Mode::Predictive);
+    let mut st = State::new(&cfg);
+    // 10% answered, a third of them machines, 12 s to answer.
+    feed(&cfg, &mut st, 200, 1, &[], |_| outcomes(30, 3, 1, 12.0, 0));
+    let e = st.estimates();
+    assert!((e.answer - 0.1).abs() < 0.005, "{e:?}");
+    assert!((e.machine - 1.0 / 3.0).abs() < 0.01, "{e:?}");
+    assert!((e.tta - 12.0).abs() < 0.1, "{e:?}");
+}
+
+#[test]
+fn bad_input_is_named_and_changes_nothing() {
+    let cfg = config(Mode::Predictive);
+    let mut st = State::new(&cfg);
+    pace(&cfg, &mut st, &tick(10.0, 1, &[], 0), &Observed::default()).unwrap();
+    let before = st.clone();
+    let e = pace(&cfg, &mut st, &tick(9.0, 1, &[], 0), &Observed::default()).unwrap_err();
+    assert!(e.to_string().contains("clock went backwards"), "{e}");
+    let e = pace(
+        &cfg,
+        &mut st,
+        &tick(11.0, 1, &[-1.0], 0),
+        &Observed::default(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("busy age"), "{e}");
+    let obs = Observed {
+        resolved: 1,
+        answered: 2,
+        ..Observed::default()
+    };
+    let e = pace(&cfg, &mut st, &tick(11.0, 1, &[], 0), &obs).unwrap_err();
+    assert!(e.to_string().contains("answered 2 > resolved 1"), "{e}");
+    assert_eq!(st, before);
+    let service = Service::new(&Dist::exponential(180.0), 0.0).unwrap();
+    for bad in [0.0, -0.1, 1.5, f64::NAN] {
+        let e = Config::new(Mode::Predictive, bad, service.clone()).unwrap_err();
+        assert!(e.to_string().contains("abandon target"), "{e}");
+    }
+    for bad in [0.5, f64::INFINITY, 101.0] {
+        let e = Mode::parse("power", bad).unwrap_err();
+        assert!(e.to_string().contains("ratio"), "{e}");
+    }
+    assert!(
+        Mode::parse("preview", 1.0)
+            .unwrap_err()
+            .to_string()
+            .contains("preview")
+    );
+    assert!(Service::new(&Dist::exponential(180.0), -1.0).is_err());
+}
+
+#[test]
+fn the_batch_paces_each_campaign_as_alone() {
+    let configs = vec![
+        config(Mode::Predictive),
+        config(Mode::Progressive),
+        config(Mode::Power { ratio: 2.0 }),
+    ];
+    let mut pacer = Pacer::new(configs.clone());
+    let ages = [100.0, 250.0, 3.0, 40.0];
+    let batch = Batch {
+        now: 5.0,
+        ready: &[4, 2, 3],
+        in_flight: &[1, 0, 2],
+        waiting: &[0, 0, 0],
+        ages: &ages,
+        offsets: &[0, 2, 2, 4],
+        resolved: &[10, 0, 4],
+        answered: &[2, 0, 1],
+        machines: &[1, 0, 0],
+        tta_sum: &[15.0, 0.0, 7.0],
+        abandoned: &[0, 0, 0],
+    };
+    let mut out = [0u32; 3];
+    pacer.tick(&batch, &mut out).unwrap();
+    for i in 0..3 {
+        let (t, obs) = batch.campaign(i);
+        let mut st = State::new(&configs[i]);
+        assert_eq!(
+            pace(&configs[i], &mut st, &t, &obs).unwrap(),
+            out[i],
+            "campaign {i}"
+        );
+        assert_eq!(pacer.state(i), Some(&st));
+    }
+    let before: Vec<State> = (0..3).map(|i| pacer.state(i).unwrap().clone()).collect();
+    let bad = Batch {
+        machines: &[1, 0, 2],
+        ..batch
+    };
+    let e = pacer
+        .tick(&Batch { now: 6.0, ..bad }, &mut out)
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("campaign 2: machines 2 > answered 1"),
+        "{e}"
+    );
+    let e = pacer
+        .tick(
+            &Batch {
+                offsets: &[0, 2, 1, 4],
+                ..batch
+            },
+            &mut out,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("offsets"), "{e}");
+    let e = pacer
+        .tick(
+            &Batch {
+                ready: &[1],
+                ..batch
+            },
+            &mut out,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("ready has 1 values for 3"), "{e}");
+    let after: Vec<State> = (0..3).map(|i| pacer.state(i).unwrap().clone()).collect();
+    assert_eq!(before, after);
+}
