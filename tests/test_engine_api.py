@@ -1366,7 +1366,7 @@ def test_a_million_skills_is_refused_quickly() -> None:
     e = auto()
     e.add_queue("q")
     skills = {f"s{i}": 50 for i in range(1_000_000)}
-    # CPU time, not wall time: a guard against quadratic work that a loaded shared machine cannot trip.
+    # CPU time, not wall time: a guard against quadratic work that a loaded machine cannot trip.
     start = time.process_time()
     with pytest.raises(ValueError, match="256"):
         e.login(0, "a", skills=skills, queues=["q"])
