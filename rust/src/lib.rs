@@ -10,6 +10,7 @@ pub mod erlang;
 pub mod error;
 pub mod forecast;
 pub mod model;
+pub mod outbound;
 mod ranked;
 pub mod replay;
 pub mod rng;
