@@ -7,6 +7,7 @@ mod erlang;
 mod errors;
 mod event;
 mod forecast;
+mod outbound;
 mod replay;
 mod simulate;
 mod sip;
@@ -30,6 +31,8 @@ mod _core {
     use super::event::PyEvent;
     #[pymodule_export]
     use super::forecast::{bin_history, fit_history, learn_profile, spread_volume};
+    #[pymodule_export]
+    use super::outbound::{PyCampaign, PyDncList, PyLeadList, parse_e164};
     #[pymodule_export]
     use super::replay::{replay_bytes, replay_file};
     #[pymodule_export]
