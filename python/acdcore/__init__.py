@@ -5,7 +5,7 @@ and escalation. Time is an input to every operation (`now`, seconds), so the sam
 serves live calls, trace replay (`replay`) and simulation, deterministically.
 """
 
-from acdcore import erlang, forecast
+from acdcore import erlang, forecast, outbound
 from acdcore._core import (
     AGENT_STATES,
     EVENT_KINDS,
@@ -36,6 +36,7 @@ __all__ = [
     "StateError",
     "erlang",
     "forecast",
+    "outbound",
     "replay",
     "replay_lines",
     "simulate",
