@@ -94,6 +94,12 @@ pub enum Numbers<'py> {
     Texts(Vec<String>),
 }
 
+/// An IANA zone argument; a bad one is a `ValueError` naming the argument.
+fn zone_arg(what: &str, name: &str) -> CoreResult<acdcore::outbound::Tz> {
+    acdcore::outbound::zone::parse_zone(name)
+        .map_err(|e| CoreError(acdcore::Error::Invalid(format!("{what}: {e}"))))
+}
+
 #[pyclass(name = "LeadList", module = "acdcore._core", frozen)]
 pub struct PyLeadList {
     inner: Mutex<LeadList>,
@@ -122,10 +128,7 @@ impl PyLeadList {
             .collect();
         let zones = ZoneMap::new(&pairs).map_err(CoreError)?;
         let default_zone = default_zone
-            .map(|z| {
-                acdcore::outbound::zone::parse_zone(&z)
-                    .map_err(|e| CoreError(acdcore::Error::Invalid(format!("default_zone: {e}"))))
-            })
+            .map(|z| zone_arg("default_zone", &z))
             .transpose()?;
         Ok(PyLeadList {
             inner: Mutex::new(LeadList::new(zones, default_zone)),
@@ -304,11 +307,7 @@ impl PyCampaign {
         for (zone, date) in &holidays {
             let zone = zone
                 .as_deref()
-                .map(|z| {
-                    acdcore::outbound::zone::parse_zone(z).map_err(|e| {
-                        CoreError(acdcore::Error::Invalid(format!("holiday zone: {e}")))
-                    })
-                })
+                .map(|z| zone_arg("holiday zone", z))
                 .transpose()?;
             r.add_holiday(zone, rules::parse_date(date).map_err(CoreError)?);
         }

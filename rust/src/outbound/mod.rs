@@ -17,6 +17,8 @@ pub use abandon::AbandonProfile;
 pub use campaign::{
     Action, Agents, Campaign, Config, Dial, Disposition, LeadState, Mode, Outcome, Stats,
 };
+/// Time zones of the tz database, for callers that name one.
+pub use chrono_tz::Tz;
 pub use dnc::DncList;
 pub use leads::{BadRow, Lead, LeadList, Number};
 pub use rules::{Refusal, Rules};
