@@ -1,7 +1,7 @@
 //! Do-not-call lookups (criterion; `cargo bench -p acdcore --bench dnc`): 5,000,000 listed
-//! 11-digit numbers, batches of 1,000,000 queries of which about half are listed. The Eytzinger
-//! list is measured beside `slice::binary_search` on the same sorted numbers; "thrpt" is lookups
-//! per second.
+//! 11-digit numbers, batches of 1,000,000 queries of which about half are listed: one lookup at
+//! a time (`contains`), the lockstep batch (`contains_many`, what numpy callers get), and
+//! `slice::binary_search` on the same sorted numbers; "thrpt" is lookups per second.
 //!
 //! ACDCORE_BENCH_DNC_SIZE changes the list size.
 
@@ -59,7 +59,7 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     let mut group = c.benchmark_group("dnc");
     group
-        .sample_size(20)
+        .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(5))
         .throughput(Throughput::Elements(QUERIES as u64));
@@ -68,6 +68,14 @@ fn main() {
             queries
                 .iter()
                 .filter(|&&q| dnc.contains(black_box(q)))
+                .count()
+        })
+    });
+    group.bench_function("eytzinger_contains_many", |b| {
+        b.iter(|| {
+            dnc.contains_many(black_box(&queries))
+                .iter()
+                .filter(|h| **h)
                 .count()
         })
     });
