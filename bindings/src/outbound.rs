@@ -59,15 +59,15 @@ impl PyDncList {
 }
 
 /// Parses E.164 texts: (the numbers that parsed, their indices, (index, reason) of the others).
-#[pyfunction]
-pub fn parse_e164<'py>(
-    py: Python<'py>,
-    texts: Vec<String>,
-) -> (
+/// (numbers that parsed, their indices, (index, reason) of the others).
+type Parsed<'py> = (
     Bound<'py, PyArray1<u64>>,
     Bound<'py, PyArray1<u64>>,
     Vec<(u64, String)>,
-) {
+);
+
+#[pyfunction]
+pub fn parse_e164<'py>(py: Python<'py>, texts: Vec<String>) -> Parsed<'py> {
     let mut good = Vec::with_capacity(texts.len());
     let mut idx = Vec::with_capacity(texts.len());
     let mut bad = Vec::new();

@@ -8,12 +8,14 @@ use std::collections::BinaryHeap;
 
 use crate::time::Time;
 
+/// (priority, earlier due first, seq, lead, generation).
+type DueKey = (i64, Reverse<Time>, Reverse<u64>, u32, u32);
+
 #[derive(Debug, Clone, Default)]
 pub struct Schedule {
     /// (due, seq, lead, generation), earliest first.
     future: BinaryHeap<Reverse<(Time, u64, u32, u32)>>,
-    /// (priority, earlier due first, seq, lead, generation).
-    due: BinaryHeap<(i64, Reverse<Time>, Reverse<u64>, u32, u32)>,
+    due: BinaryHeap<DueKey>,
     seq: u64,
 }
 
