@@ -154,7 +154,7 @@ pub enum Disposition {
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     pub mode: Mode,
     /// Lines per ready agent in power mode.
@@ -191,15 +191,6 @@ impl Default for Config {
             callback_window: 300.0,
             outbound_share: 1.0,
         }
-    }
-}
-
-impl PartialEq for Rules {
-    fn eq(&self, other: &Self) -> bool {
-        self.hours == other.hours
-            && self.min_gap == other.min_gap
-            && self.max_attempts == other.max_attempts
-            && self.ring_timeout == other.ring_timeout
     }
 }
 
