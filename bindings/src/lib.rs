@@ -8,6 +8,7 @@ mod errors;
 mod event;
 mod forecast;
 mod media;
+mod outbound;
 mod pacing;
 mod replay;
 mod simulate;
@@ -37,6 +38,8 @@ mod _core {
         PyRtpPacket, PyTelephoneEvent, alaw_decode, alaw_encode, alaw_to_ulaw, rtp_build,
         telephone_event, tone_amplitude, ulaw_decode, ulaw_encode, ulaw_to_alaw,
     };
+    #[pymodule_export]
+    use super::outbound::{PyCampaign, PyDncList, PyLeadList, parse_e164};
     #[pymodule_export]
     use super::pacing::{PyPacer, simulate_outbound};
     #[pymodule_export]

@@ -5,7 +5,7 @@ and escalation. Time is an input to every operation (`now`, seconds), so the sam
 serves live calls, trace replay (`replay`) and simulation, deterministically.
 """
 
-from acdcore import erlang, flows, forecast, pacing
+from acdcore import erlang, flows, forecast, outbound, pacing
 from acdcore._core import (
     AGENT_STATES,
     EVENT_KINDS,
@@ -37,6 +37,7 @@ __all__ = [
     "erlang",
     "flows",
     "forecast",
+    "outbound",
     "pacing",
     "replay",
     "replay_lines",

@@ -11,6 +11,7 @@ pub mod error;
 pub mod forecast;
 pub mod media;
 pub mod model;
+pub mod outbound;
 pub mod pacing;
 mod ranked;
 pub mod replay;

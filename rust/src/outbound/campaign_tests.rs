@@ -1,0 +1,373 @@
+//! The campaign end to end: modes, the life cycle, every compliance refusal recorded on its
+//! lead, retries, callbacks, the abandonment cap and the information message.
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use chrono_tz::Tz;
+
+use super::campaign::*;
+use super::rules::Refusal;
+use super::{AbandonProfile, DncList, Lead};
+use crate::error::Error;
+
+/// 2026-01-15 15:00 UTC: 10:00 in New York, 15:00 in London, 07:00 in Los Angeles.
+fn t0() -> f64 {
+    Utc.with_ymd_and_hms(2026, 1, 15, 15, 0, 0)
+        .unwrap()
+        .timestamp() as f64
+}
+
+fn lead(number: u64, zone: Tz, priority: i64) -> Lead {
+    Lead {
+        number,
+        zone,
+        priority,
+    }
+}
+
+fn campaign(mode: Mode, leads: &[Lead], dnc: &[u64]) -> Campaign {
+    let cfg = Config {
+        mode,
+        ..Config::default()
+    };
+    let mut c =
+        Campaign::new("c1", cfg, leads, Arc::new(DncList::new(dnc.to_vec())), t0()).unwrap();
+    c.start(t0()).unwrap();
+    c
+}
+
+fn ny(n: u64) -> Lead {
+    lead(12125550000 + n, Tz::America__New_York, 0)
+}
+
+fn agents(ready: u32, staffed: u32) -> Agents {
+    Agents { ready, staffed }
+}
+
+#[test]
+fn progressive_dials_one_per_ready_agent_by_priority() {
+    let leads = [ny(1), lead(12125550002, Tz::America__New_York, 5), ny(3)];
+    let mut c = campaign(Mode::Progressive, &leads, &[]);
+    let d = c.tick(t0(), agents(2, 3), None).unwrap();
+    assert_eq!(d.iter().map(|d| d.lead).collect::<Vec<_>>(), vec![1, 0]);
+    assert_eq!(d[0].number, 12125550002);
+    assert!(d[0].ring_timeout >= 15.0);
+    // Two in flight already cover the two ready agents.
+    assert!(c.tick(t0() + 1.0, agents(2, 3), None).unwrap().is_empty());
+    assert_eq!(c.lead(1).unwrap().state, LeadState::Dialing);
+}
+
+#[test]
+fn no_agents_dials_nothing_in_every_agent_mode() {
+    for mode in [
+        Mode::Progressive,
+        Mode::Power,
+        Mode::Predictive,
+        Mode::Preview,
+        Mode::ClickToDial,
+    ] {
+        let mut c = campaign(mode, &[ny(1), ny(2)], &[]);
+        assert!(
+            c.tick(t0(), agents(0, 0), Some(5)).unwrap().is_empty(),
+            "{mode:?}"
+        );
+    }
+}
+
+#[test]
+fn power_and_predictive_and_broadcast_counts() {
+    let leads: Vec<Lead> = (0..20).map(ny).collect();
+    let mut c = campaign(Mode::Power, &leads, &[]);
+    c.set_mode(Mode::Power, Some(2.5)).unwrap();
+    assert_eq!(c.tick(t0(), agents(2, 4), None).unwrap().len(), 5);
+    c.set_mode(Mode::Predictive, None).unwrap();
+    // The pacing model's number, even with nobody ready yet (agents busy).
+    assert_eq!(c.tick(t0() + 1.0, agents(0, 4), Some(3)).unwrap().len(), 3);
+    let mut b = campaign(Mode::VoiceBroadcast, &leads, &[]);
+    assert_eq!(b.tick(t0(), agents(0, 0), None).unwrap().len(), 1);
+    let a = b.dial_result(0, Outcome::Human, t0() + 5.0).unwrap();
+    assert_eq!(a, vec![Action::PlayMessage { lead: 0 }]);
+    assert_eq!(b.lead(0).unwrap().state, LeadState::Done);
+    assert!(
+        c.set_mode(Mode::Power, Some(0.5))
+            .unwrap_err()
+            .to_string()
+            .contains("ratio")
+    );
+}
+
+#[test]
+fn start_pause_stop() {
+    let mut c = Campaign::new(
+        "c",
+        Config::default(),
+        &[ny(1), ny(2)],
+        Arc::default(),
+        t0(),
+    )
+    .unwrap();
+    assert!(c.tick(t0(), agents(1, 1), None).unwrap().is_empty()); // not started
+    c.start(t0()).unwrap();
+    c.pause(t0()).unwrap();
+    assert!(c.tick(t0(), agents(1, 1), None).unwrap().is_empty());
+    c.start(t0()).unwrap();
+    assert_eq!(c.tick(t0(), agents(1, 1), None).unwrap().len(), 1);
+    c.stop(t0()).unwrap();
+    assert!(c.tick(t0(), agents(5, 5), None).unwrap().is_empty());
+    assert!(matches!(c.start(t0()), Err(Error::State(_))));
+    // A call in progress still reports.
+    assert!(c.dial_result(0, Outcome::Busy, t0() + 3.0).is_ok());
+}
+
+#[test]
+fn clock_going_back_is_an_error() {
+    let mut c = campaign(Mode::Progressive, &[ny(1)], &[]);
+    c.tick(t0() + 10.0, agents(1, 1), None).unwrap();
+    let e = c.tick(t0(), agents(1, 1), None).unwrap_err();
+    assert!(
+        matches!(e, Error::Invalid(ref m) if m.contains("time never goes back")),
+        "{e}"
+    );
+}
+
+#[test]
+fn do_not_call_leads_are_refused_and_ended() {
+    let mut c = campaign(Mode::Progressive, &[ny(1), ny(2)], &[12125550001]);
+    let d = c.tick(t0(), agents(2, 2), None).unwrap();
+    assert_eq!(d.iter().map(|d| d.lead).collect::<Vec<_>>(), vec![1]);
+    let v = c.lead(0).unwrap();
+    assert_eq!(
+        (v.state, v.refusal, v.attempts),
+        (LeadState::Done, Some(Refusal::DoNotCall), 0)
+    );
+    assert_eq!(c.stats().refused[0], 1);
+}
+
+#[test]
+fn calling_hours_refuse_and_reschedule_to_local_opening() {
+    // 07:00 in Los Angeles: refused, due again at 08:00 local (16:00 UTC).
+    let la = lead(14155550100, Tz::America__Los_Angeles, 9);
+    let mut c = campaign(Mode::Progressive, &[la, ny(1)], &[]);
+    let d = c.tick(t0(), agents(2, 2), None).unwrap();
+    assert_eq!(d.iter().map(|d| d.lead).collect::<Vec<_>>(), vec![1]);
+    let v = c.lead(0).unwrap();
+    assert_eq!(
+        (v.state, v.refusal),
+        (LeadState::RetryScheduled, Some(Refusal::CallingHours))
+    );
+    assert!(
+        c.tick(t0() + 3599.0, agents(2, 2), None)
+            .unwrap()
+            .is_empty()
+    );
+    let d = c.tick(t0() + 3600.0, agents(2, 2), None).unwrap();
+    assert_eq!(d[0].lead, 0);
+    // Click-to-dial is checked too, and says why.
+    let mut c = campaign(Mode::ClickToDial, &[la], &[]);
+    let e = c.dial(0, t0()).unwrap_err();
+    assert!(e.to_string().contains("calling-hours"), "{e}");
+    assert_eq!(c.lead(0).unwrap().refusal, Some(Refusal::CallingHours));
+}
+
+#[test]
+fn holidays_refuse_with_their_own_reason() {
+    let mut cfg = Config::default();
+    cfg.rules.add_holiday(
+        Some(Tz::America__New_York),
+        chrono::NaiveDate::from_ymd_opt(2026, 1, 15).unwrap(),
+    );
+    let mut c = Campaign::new("h", cfg, &[ny(1)], Arc::default(), t0()).unwrap();
+    c.start(t0()).unwrap();
+    assert!(c.tick(t0(), agents(1, 1), None).unwrap().is_empty());
+    assert_eq!(c.lead(0).unwrap().refusal, Some(Refusal::Holiday));
+}
+
+#[test]
+fn retries_follow_the_outcome_delay_and_max_attempts() {
+    let mut cfg = Config::default();
+    cfg.rules.set_max_attempts(2).unwrap();
+    cfg.retry[3] = Some(600.0); // busy
+    let mut c = Campaign::new("r", cfg, &[ny(1)], Arc::default(), t0()).unwrap();
+    c.start(t0()).unwrap();
+    c.tick(t0(), agents(1, 1), None).unwrap();
+    c.dial_result(0, Outcome::Busy, t0() + 5.0).unwrap();
+    assert_eq!(c.lead(0).unwrap().state, LeadState::RetryScheduled);
+    assert!(c.tick(t0() + 604.0, agents(1, 1), None).unwrap().is_empty());
+    assert_eq!(c.tick(t0() + 605.0, agents(1, 1), None).unwrap().len(), 1);
+    c.dial_result(0, Outcome::Busy, t0() + 610.0).unwrap();
+    assert!(
+        c.tick(t0() + 2000.0, agents(1, 1), None)
+            .unwrap()
+            .is_empty()
+    );
+    let v = c.lead(0).unwrap();
+    assert_eq!(
+        (v.state, v.refusal, v.attempts),
+        (LeadState::Done, Some(Refusal::MaxAttempts), 2)
+    );
+    assert_eq!(c.stats().leads_left, 0);
+}
+
+#[test]
+fn min_gap_between_attempts() {
+    let mut cfg = Config::default();
+    cfg.rules.set_min_gap(3600.0).unwrap();
+    cfg.retry[3] = Some(60.0);
+    let mut c = Campaign::new("g", cfg, &[ny(1)], Arc::default(), t0()).unwrap();
+    c.start(t0()).unwrap();
+    c.tick(t0(), agents(1, 1), None).unwrap();
+    c.dial_result(0, Outcome::Busy, t0() + 5.0).unwrap();
+    assert!(c.tick(t0() + 65.0, agents(1, 1), None).unwrap().is_empty());
+    assert_eq!(c.lead(0).unwrap().refusal, Some(Refusal::MinGap));
+    assert_eq!(c.tick(t0() + 3600.0, agents(1, 1), None).unwrap().len(), 1);
+}
+
+#[test]
+fn no_answer_needs_the_full_ring() {
+    let mut c = campaign(Mode::Progressive, &[ny(1)], &[]);
+    c.tick(t0(), agents(1, 1), None).unwrap();
+    let e = c
+        .dial_result(0, Outcome::NoAnswer, t0() + 10.0)
+        .unwrap_err();
+    assert!(e.to_string().contains("no-answer after 10"), "{e}");
+    c.dial_result(0, Outcome::NoAnswer, t0() + 20.0).unwrap();
+    assert_eq!(c.lead(0).unwrap().outcome, Some(Outcome::NoAnswer));
+    let mut cfg = Config::default();
+    assert!(cfg.rules.set_ring_timeout(10.0).is_err());
+}
+
+#[test]
+fn answered_call_talk_and_callback_with_preferred_agent() {
+    let mut c = campaign(Mode::Progressive, &[ny(1)], &[]);
+    c.tick(t0(), agents(1, 1), None).unwrap();
+    let a = c.dial_result(0, Outcome::Human, t0() + 8.0).unwrap();
+    assert_eq!(
+        a,
+        vec![Action::Connect {
+            lead: 0,
+            preferred: None
+        }]
+    );
+    c.connect(0, t0() + 9.0).unwrap();
+    c.tick(t0() + 50.0, agents(0, 1), None).unwrap();
+    c.hangup(0, t0() + 129.0).unwrap();
+    let at = t0() + 86_400.0;
+    c.disposition(
+        0,
+        Disposition::Callback {
+            at,
+            agent: Some("alice".into()),
+        },
+        t0() + 140.0,
+    )
+    .unwrap();
+    assert_eq!(c.lead(0).unwrap().state, LeadState::Callback);
+    assert!(c.tick(at - 1.0, agents(1, 1), None).unwrap().is_empty());
+    let d = c.tick(at, agents(1, 1), None).unwrap();
+    assert_eq!(d[0].preferred_agent.as_deref(), Some("alice"));
+    let a = c.dial_result(0, Outcome::Human, at + 5.0).unwrap();
+    assert_eq!(
+        a,
+        vec![Action::Connect {
+            lead: 0,
+            preferred: Some(("alice".into(), at + 300.0))
+        }]
+    );
+    c.disposition(0, Disposition::Final, at + 60.0).unwrap();
+    let st = c.stats();
+    assert_eq!((st.dials, st.connects, st.leads_left), (2, 2, 0));
+    assert_eq!(st.talk_time, 120.0);
+    assert_eq!(st.answer_rate, Some(1.0));
+    assert_eq!(st.occupancy, Some(120.0 / 86_400.0));
+    assert!(c.disposition(0, Disposition::Final, at + 61.0).is_err());
+}
+
+#[test]
+fn preview_reserves_then_dials() {
+    let mut c = campaign(Mode::Preview, &[ny(1), ny(2)], &[]);
+    assert!(c.tick(t0(), agents(1, 1), None).unwrap().is_empty());
+    let l = c.preview(t0()).unwrap().unwrap();
+    assert_eq!(c.lead(l).unwrap().state, LeadState::Previewing);
+    let other = c.preview(t0()).unwrap().unwrap();
+    assert_ne!(l, other);
+    c.release(other, t0()).unwrap();
+    assert_eq!(c.dial(l, t0() + 30.0).unwrap().lead, l);
+    assert_eq!(c.preview(t0() + 31.0).unwrap(), Some(other));
+    assert!(c.dial(l, t0() + 32.0).is_err()); // already dialing
+}
+
+#[test]
+fn abandonment_plays_the_message_and_caps_overdialing() {
+    let leads: Vec<Lead> = (0..200).map(ny).collect();
+    let mut c = campaign(Mode::Power, &leads, &[]);
+    c.set_mode(Mode::Power, Some(3.0)).unwrap();
+    let mut t = t0();
+    let d = c.tick(t, agents(1, 1), None).unwrap();
+    assert_eq!(d.len(), 3);
+    t += 6.0;
+    for dial in &d {
+        c.dial_result(dial.lead, Outcome::Human, t).unwrap();
+    }
+    c.connect(d[0].lead, t + 0.5).unwrap();
+    let a = c.abandon(d[1].lead, t + 1.0).unwrap();
+    assert_eq!(
+        a,
+        Action::PlayInfoMessage {
+            lead: d[1].lead,
+            deadline: t + 2.0
+        }
+    );
+    c.abandon(d[2].lead, t + 1.0).unwrap();
+    let st = c.stats();
+    assert_eq!(st.abandoned, 2);
+    assert!((st.abandon_rate.unwrap() - 2.0 / 3.0).abs() < 1e-12);
+    assert!(st.capped);
+    // Over the cap, power dials no more than the ready agents.
+    c.hangup(d[0].lead, t + 30.0).unwrap();
+    c.disposition(d[0].lead, Disposition::Final, t + 30.0)
+        .unwrap();
+    assert_eq!(c.tick(t + 31.0, agents(2, 2), None).unwrap().len(), 2);
+    assert_eq!(c.lead(d[1].lead).unwrap().outcome, Some(Outcome::Abandoned));
+    assert!(c.abandon(d[0].lead, t + 40.0).is_err()); // done, never answered twice
+}
+
+#[test]
+fn outbound_share_leaves_agents_for_inbound() {
+    let leads: Vec<Lead> = (0..10).map(ny).collect();
+    let cfg = Config {
+        outbound_share: 0.5,
+        ..Config::default()
+    };
+    let mut c = Campaign::new("s", cfg, &leads, Arc::default(), t0()).unwrap();
+    c.start(t0()).unwrap();
+    assert_eq!(c.tick(t0(), agents(4, 4), None).unwrap().len(), 2);
+    let bad = Config {
+        outbound_share: 1.5,
+        ..Config::default()
+    };
+    let e = Campaign::new("s", bad, &leads, Arc::default(), t0()).unwrap_err();
+    assert!(e.to_string().contains("outbound_share"), "{e}");
+}
+
+#[test]
+fn uk_profile_counts_machine_false_positives() {
+    let leads: Vec<Lead> = (0..10)
+        .map(|i| lead(442071838700 + i, Tz::Europe__London, 0))
+        .collect();
+    let cfg = Config {
+        abandon: AbandonProfile::uk(0.5).unwrap(),
+        ..Config::default()
+    };
+    let mut c = Campaign::new("uk", cfg, &leads, Arc::default(), t0()).unwrap();
+    c.start(t0()).unwrap();
+    let d = c.tick(t0(), agents(2, 2), None).unwrap();
+    c.dial_result(d[0].lead, Outcome::Human, t0() + 5.0)
+        .unwrap();
+    c.dial_result(d[1].lead, Outcome::Machine, t0() + 5.0)
+        .unwrap();
+    // 0.5 estimated abandoned over 1.5 live calls.
+    let r = c.stats().abandon_rate.unwrap();
+    assert!((r - 1.0 / 3.0).abs() < 1e-12, "{r}");
+    assert_eq!(c.stats().machine_rate, Some(0.5));
+}

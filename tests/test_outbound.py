@@ -1,0 +1,263 @@
+"""acdcore.outbound from Python: lead loading with row reports, the do-not-call list, every
+compliance rule refusing with its reason, retries, callbacks, abandonment and blending with
+the routing engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import acdcore
+import numpy as np
+import pytest
+from acdcore.outbound import BadRow, Campaign, DncList, LeadList
+
+# 2026-01-15 15:00 UTC: 10:00 in New York, 07:00 in Los Angeles, 15:00 in London.
+T0 = dt.datetime(2026, 1, 15, 15, 0, tzinfo=dt.UTC).timestamp()
+NY = "America/New_York"
+
+
+def ny_leads(n: int) -> LeadList:
+    return LeadList.from_iterable([{"phone": f"+1212555{i:04d}", "timezone": NY} for i in range(n)])
+
+
+def test_from_csv_reports_bad_rows_by_line_and_keeps_fields(tmp_path: Path) -> None:
+    p = tmp_path / "leads.csv"
+    p.write_text(
+        "phone,timezone,priority,name\n"
+        "+12125550100,America/New_York,2,Ann\n"
+        "+442071838750,,0,Bob\n"
+        "2125550100,America/New_York,0,NoPlus\n"
+        "+14155550100,Mars/Base,0,Zone\n"
+        "+14155550101,America/Los_Angeles,high,Prio\n"
+        "+33123456789,,1,Derived\n"
+    )
+    leads = LeadList.from_csv(p, zone_prefixes={"44": "Europe/London", "33": "Europe/Paris"})
+    assert len(leads) == 3
+    assert leads.numbers == ["+12125550100", "+442071838750", "+33123456789"]
+    assert leads.zones == [NY, "Europe/London", "Europe/Paris"]
+    assert leads.priorities.tolist() == [2, 0, 1]
+    assert leads.rows.tolist() == [2, 3, 7]
+    assert [f["name"] for f in leads.fields] == ["Ann", "Bob", "Derived"]
+    bad = leads.bad_rows
+    assert [(b.row, b.column, b.value) for b in bad] == [
+        (4, "phone", "2125550100"),
+        (5, "timezone", "Mars/Base"),
+        (6, "priority", "high"),
+    ]
+    assert "'+'" in bad[0].reason and "unknown IANA" in bad[1].reason
+
+
+def test_from_csv_without_phone_column(tmp_path: Path) -> None:
+    p = tmp_path / "x.csv"
+    p.write_text("number\n+12125550100\n")
+    with pytest.raises(ValueError, match="'phone'"):
+        LeadList.from_csv(p)
+
+
+def test_from_numpy_digits_and_missing_zone() -> None:
+    phones = np.array([12125550100, 1234, 442071838750], dtype=np.uint64)
+    leads = LeadList.from_numpy(phones, [NY, NY, None], np.array([1, 2, 3]))
+    assert leads.numbers == ["+12125550100"]
+    assert leads.bad_rows == [
+        BadRow(1, "phone", "1234", "fewer than 8 digits"),
+        BadRow(2, "timezone", "", "no time zone given and no zone prefix matches the number"),
+    ]
+    with pytest.raises(ValueError, match="priorities must be integers"):
+        LeadList.from_numpy(phones, priorities=np.array([0.5, 1, 2]))
+    with pytest.raises(ValueError, match="default_zone"):
+        LeadList.from_numpy(phones, default_zone="Nowhere")
+
+
+def test_dnc_batch_lookup_from_numpy_and_strings() -> None:
+    rng = np.random.default_rng(1)
+    listed = rng.integers(10**10, 10**11, size=200_000, dtype=np.uint64)
+    dnc = DncList(listed)
+    queries = np.concatenate([listed[:1000], listed[:1000] + np.uint64(1)])
+    got = dnc.contains_many(queries)
+    expected = np.isin(queries, listed)
+    assert got.dtype == np.bool_ and (got == expected).all() and got[:1000].all()
+    d = DncList(["+1 212 555 0100", "bogus"])
+    assert len(d) == 1 and d.bad_rows[0].value == "bogus"
+    assert "+12125550100" in d and 12125550100 in d and "+12125550101" not in d
+    got = d.contains_many(["+12125550100", "junk", "+12125550101"])
+    assert got.tolist() == [True, False, False]
+
+
+def test_every_rule_refuses_and_records_its_reason() -> None:
+    rows = [
+        {"phone": "+12125550001", "timezone": NY},  # on the DNC list
+        {"phone": "+14155550002", "timezone": "America/Los_Angeles"},  # 07:00 local
+        {"phone": "+442071838750", "timezone": "Europe/London"},  # holiday in London
+        {"phone": "+12125550003", "timezone": NY},  # dialable
+    ]
+    c = Campaign(
+        LeadList.from_iterable(rows),
+        now=T0,
+        dnc=DncList(["+12125550001"]),
+        holidays=[("Europe/London", "2026-01-15")],
+    )
+    c.start(T0)
+    dials = c.tick(T0, ready=4, staffed=4)
+    assert [d.lead for d in dials] == [3]
+    assert dials[0].number == "+12125550003" and dials[0].campaign == "campaign"
+    assert [c.lead(i)["refusal"] for i in range(3)] == ["do-not-call", "calling-hours", "holiday"]
+    assert c.lead(0)["state"] == "done"
+    assert c.stats()["refused"] == {
+        "do-not-call": 1,
+        "max-attempts": 0,
+        "calling-hours": 1,
+        "holiday": 1,
+        "min-gap": 0,
+    }
+    # Los Angeles opens at 08:00 local = 16:00 UTC.
+    assert c.tick(T0 + 3599, ready=4, staffed=4) == []
+    assert [d.lead for d in c.tick(T0 + 3600, ready=4, staffed=4)] == [1]
+
+
+def test_calling_hours_follow_daylight_saving() -> None:
+    # 12:30 UTC is 07:30 in New York in January (EST), 08:30 in July (EDT).
+    winter = dt.datetime(2026, 1, 15, 12, 30, tzinfo=dt.UTC).timestamp()
+    summer = dt.datetime(2026, 7, 15, 12, 30, tzinfo=dt.UTC).timestamp()
+    for now, dialed in ((winter, 0), (summer, 1)):
+        c = Campaign(ny_leads(1), now=now, calling_hours=("08:00", "20:00"))
+        c.start(now)
+        assert len(c.tick(now, ready=1, staffed=1)) == dialed
+
+
+def test_retries_max_attempts_and_min_gap() -> None:
+    c = Campaign(ny_leads(1), now=T0, max_attempts=2, min_gap=900, retry={"busy": 60})
+    c.start(T0)
+    assert len(c.tick(T0, ready=1, staffed=1)) == 1
+    c.dial_result(0, "busy", T0 + 5)
+    assert c.lead(0)["state"] == "retry-scheduled"
+    assert c.tick(T0 + 70, ready=1, staffed=1) == []
+    assert c.lead(0)["refusal"] == "min-gap"
+    assert len(c.tick(T0 + 900, ready=1, staffed=1)) == 1
+    c.dial_result(0, "no-answer", T0 + 930)
+    c.tick(T0 + 86400, ready=1, staffed=1)
+    lead = c.lead(0)
+    assert (lead["state"], lead["refusal"], lead["attempts"]) == ("done", "max-attempts", 2)
+    with pytest.raises(ValueError, match="no-answer after 5"):
+        c2 = Campaign(ny_leads(1), now=T0)
+        c2.start(T0)
+        c2.tick(T0, ready=1, staffed=1)
+        c2.dial_result(0, "no-answer", T0 + 5)
+
+
+def test_callback_with_preferred_agent() -> None:
+    c = Campaign(ny_leads(1), now=T0, callback_window=600)
+    c.start(T0)
+    c.tick(T0, ready=1, staffed=1)
+    [a] = c.dial_result(0, "human", T0 + 6)
+    assert a.kind == "connect" and a.agent is None
+    c.connect(0, T0 + 7)
+    c.hangup(0, T0 + 67)
+    at = T0 + 86400
+    c.disposition(0, T0 + 70, callback_at=at, agent="alice")
+    assert c.lead(0)["state"] == "callback"
+    assert c.tick(at - 1, ready=1, staffed=1) == []
+    [d] = c.tick(at, ready=1, staffed=1)
+    assert d.preferred_agent == "alice"
+    [a] = c.dial_result(0, "human", at + 5)
+    assert (a.agent, a.until) == ("alice", at + 600)
+    c.disposition(0, at + 100)
+    s = c.stats()
+    assert (s["dials"], s["connects"], s["leads_left"], s["talk_time"]) == (2, 2, 0, 60.0)
+    assert s["answer_rate"] == 1.0
+
+
+def test_abandon_plays_info_message_within_two_seconds_and_caps_power() -> None:
+    c = Campaign(ny_leads(50), now=T0, mode="power", ratio=3)
+    c.start(T0)
+    dials = c.tick(T0, ready=1, staffed=1)
+    assert len(dials) == 3
+    for d in dials:
+        c.dial_result(d.lead, "human", T0 + 5)
+    c.connect(dials[0].lead, T0 + 5.5)
+    info = c.abandon(dials[1].lead, T0 + 6)
+    assert info.kind == "play-info-message" and info.deadline == T0 + 7
+    s = c.stats()
+    assert s["abandoned"] == 1 and s["abandon_rate"] == pytest.approx(1 / 3) and s["capped"]
+    # Over the cap, power mode dials only for ready agents.
+    c.abandon(dials[2].lead, T0 + 6)
+    c.disposition(dials[0].lead, T0 + 30)
+    assert len(c.tick(T0 + 31, ready=2, staffed=2)) == 2
+
+
+def test_modes_controls_and_bad_values() -> None:
+    c = Campaign(ny_leads(20), now=T0, mode="predictive")
+    assert c.tick(T0, ready=3, staffed=3, dials_wanted=5) == []  # not started
+    c.start(T0)
+    assert c.tick(T0, ready=0, staffed=0, dials_wanted=5) == []  # no agents, no dials
+    assert len(c.tick(T0, ready=0, staffed=4, dials_wanted=5)) == 5
+    c.set_mode("power", 2.0)
+    assert (c.mode, c.ratio) == ("power", 2.0)
+    c.pause(T0 + 1)
+    assert c.state == "paused" and c.tick(T0 + 1, ready=5, staffed=5) == []
+    c.start(T0 + 2)
+    with pytest.raises(ValueError, match="time never goes back"):
+        c.tick(T0, ready=1, staffed=1)
+    c.stop(T0 + 3)
+    with pytest.raises(acdcore.StateError):
+        c.start(T0 + 4)
+    with pytest.raises(ValueError, match="unknown dialing mode"):
+        c.set_mode("turbo")
+    with pytest.raises(ValueError, match="ratio"):
+        c.set_mode("power", -1)
+    with pytest.raises(KeyError):
+        c.lead(99)
+    for kw, name in [
+        ({"abandon_cap": 1.5}, "abandon cap"),
+        ({"abandon_cap": -0.1}, "abandon cap"),
+        ({"outbound_share": 2}, "outbound_share"),
+        ({"ring_timeout": 10}, "ring_timeout"),
+        ({"calling_hours": ("8am", "21:00")}, "calling_hours start"),
+        ({"holidays": ["15/01/2026"]}, "15/01/2026"),
+        ({"retry": {"sometimes": 5}}, "sometimes"),
+        ({"profile": "uk"}, "amd_false_positive_rate"),
+        ({"profile": "uk", "amd_false_positive_rate": 2.0}, "amd_false_positive_rate"),
+    ]:
+        with pytest.raises(ValueError, match=name):
+            Campaign(ny_leads(1), now=T0, **kw)  # type: ignore[arg-type]
+
+
+def test_preview_and_click_to_dial() -> None:
+    c = Campaign(ny_leads(2), now=T0, mode="preview")
+    c.start(T0)
+    assert c.tick(T0, ready=2, staffed=2) == []
+    lead = c.preview(T0)
+    assert lead is not None and c.lead(lead)["state"] == "previewing"
+    assert c.dial(lead, T0 + 20).lead == lead
+    la = LeadList.from_iterable([{"phone": "+14155550100", "timezone": "America/Los_Angeles"}])
+    k = Campaign(la, now=T0, mode="click-to-dial")
+    k.start(T0)
+    with pytest.raises(acdcore.StateError, match="calling-hours"):
+        k.dial(0, T0)
+
+
+def test_voice_broadcast_needs_no_agents() -> None:
+    c = Campaign(ny_leads(5), now=T0, mode="voice-broadcast", lines=2)
+    c.start(T0)
+    dials = c.tick(T0, ready=0, staffed=0)
+    assert len(dials) == 2
+    assert [a.kind for a in c.dial_result(dials[0].lead, "human", T0 + 4)] == ["play-message"]
+
+
+def test_blended_with_the_engine() -> None:
+    e = acdcore.Engine(seed=1, auto_accept=True)
+    e.add_queue("outbound")
+    e.login(T0, "alice", queues=["outbound"])
+    c = Campaign(ny_leads(5), now=T0, mode="power", ratio=2, engine=e, queue="outbound")
+    c.start(T0)
+    dials = c.tick(T0)  # one ready agent in the queue, ratio 2
+    assert len(dials) == 2
+    [first] = c.dial_result(dials[0].lead, "human", T0 + 5)
+    assert first.kind == "connect" and any(ev.kind == "assign" for ev in first.engine_events)
+    [second] = c.dial_result(dials[1].lead, "human", T0 + 6)
+    assert second.kind == "play-info-message" and second.deadline == T0 + 8
+    assert c.stats()["abandoned"] == 1
+    c.on_engine_events(e.hangup(T0 + 65, f"campaign:{dials[0].lead}:1"))
+    assert c.stats()["talk_time"] == pytest.approx(60.0)
+    with pytest.raises(KeyError):
+        Campaign(ny_leads(1), now=T0, engine=e, queue="nope")
