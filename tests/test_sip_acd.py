@@ -60,6 +60,22 @@ async def agent_phones(
         yield
 
 
+async def call_queue(acd: AcdB2bua, directory: Path, calls: int, hold_ms: int) -> list[str]:
+    """SIPp's `uac` calls the queue number `calls` times (one a second), each held `hold_ms`
+    and hung up by the caller; returns the AOR of the agent each call reached, in order."""
+    reached: list[BridgedCall] = []
+    acd.on_ended.append(reached.append)
+    stat = directory / "calls.csv"
+    rc = await run_sipp(
+        acd.uac.local, "-sn", "uac", "-s", "5000", "-r", "1", "-m", str(calls),
+        "-d", str(hold_ms), stat=stat,
+    )  # fmt: skip
+    assert rc == 0
+    assert sipp_totals(stat) == {"ok": calls, "failed": 0, "created": calls}
+    assert [c.ended_by for c in reached] == ["caller"] * calls
+    return [c.aor for c in reached]
+
+
 def test_queue_calls_ring_the_agent_the_engine_picks(tmp_path: Path) -> None:
     async def main() -> None:
         engine = live_engine()
@@ -70,19 +86,10 @@ def test_queue_calls_ring_the_agent_the_engine_picks(tmp_path: Path) -> None:
             acd = server.b2bua
             assert isinstance(acd, AcdB2bua)
             assert acd.login.logged_in == {"ann", "bob"}
-            ended: list[BridgedCall] = []
-            acd.on_ended.append(ended.append)
-            stat = tmp_path / "calls.csv"
-            rc = await run_sipp(
-                server.address, "-sn", "uac", "-s", "5000", "-r", "1", "-m", "2",
-                "-d", "500", stat=stat,
-            )  # fmt: skip
-            assert rc == 0
-            assert sipp_totals(stat) == {"ok": 2, "failed": 0, "created": 2}
+            reached = await call_queue(acd, tmp_path, 2, 500)
             # Longest-idle: ann logged in first, takes the first call; bob, idle since his
             # login, is idler than ann after her call, so the second goes to him.
-            assert [c.aor for c in ended] == ["sip:agent1@127.0.0.1", "sip:agent2@127.0.0.1"]
-            assert [c.ended_by for c in ended] == ["caller", "caller"]
+            assert reached == ["sip:agent1@127.0.0.1", "sip:agent2@127.0.0.1"]
             stats = engine.queue_stats("support")
             assert (stats.offered, stats.answered, stats.abandoned, stats.ended) == (2, 2, 0, 2)
             assert (stats.waiting, acd.queued, acd.calls) == (0, {}, {})
@@ -121,15 +128,7 @@ def test_an_unregistered_agent_is_rejected_and_the_call_goes_to_the_other(
             assert isinstance(acd, AcdB2bua)
             engine.login(acd.now(), "ann", queues=["support"])
             async with agent_phones(tmp_path, server, ["agent2"]):
-                ended: list[BridgedCall] = []
-                acd.on_ended.append(ended.append)
-                stat = tmp_path / "calls.csv"
-                rc = await run_sipp(
-                    server.address, "-sn", "uac", "-s", "5000", "-m", "1", "-d", "300",
-                    stat=stat,
-                )  # fmt: skip
-                assert rc == 0
-                assert [c.aor for c in ended] == ["sip:agent2@127.0.0.1"]
+                assert await call_queue(acd, tmp_path, 1, 300) == ["sip:agent2@127.0.0.1"]
                 assert acd.acd.rejected == 1
                 assert engine.queue_stats("support").answered == 1
 
@@ -145,16 +144,10 @@ def test_an_agent_who_lets_it_ring_is_cancelled_at_the_ring_timeout(tmp_path: Pa
         ):
             acd = server.b2bua
             assert isinstance(acd, AcdB2bua)
-            ended: list[BridgedCall] = []
-            acd.on_ended.append(ended.append)
-            stat = tmp_path / "calls.csv"
-            rc = await run_sipp(
-                server.address, "-sn", "uac", "-s", "5000", "-m", "1", "-d", "300", stat=stat
-            )  # fmt: skip
-            assert rc == 0
+            reached = await call_queue(acd, tmp_path, 1, 300)
             # ann (idle longest) rang and never answered: the engine's timeout withdrew the
             # offer, we cancelled her phone, and bob got the call.
-            assert [c.aor for c in ended] == ["sip:agent2@127.0.0.1"]
+            assert reached == ["sip:agent2@127.0.0.1"]
             assert (acd.acd.offers, acd.acd.withdrawn, acd.acd.rejected) == (2, 1, 0)
             assert engine.agent("ann").no_answers == 1
             stats = engine.queue_stats("support")

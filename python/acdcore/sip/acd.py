@@ -126,12 +126,8 @@ class AcdB2bua(B2bua):
         if queue is None:
             super()._new_call(txn, request)
             return
-        if len(self._setting_up) >= self.max_setups:
-            self.stats.overloaded += 1
-            txn.respond(request.reply(503, headers=[("Retry-After", str(self.retry_after))]))
+        if not self._admit(txn, request):
             return
-        txn.respond(request.reply(100))
-        self.stats.calls += 1
         call_id = f"{request.call_id};{request.from_.tag or ''}"
         if call_id in self.queued:
             txn.respond(request.reply(482, "Loop Detected (call already queued)"))
