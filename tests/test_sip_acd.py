@@ -102,9 +102,11 @@ def test_queue_calls_ring_the_agent_the_engine_picks(tmp_path: Path) -> None:
 def test_caller_cancel_while_no_agent_is_logged_in_is_an_abandon(tmp_path: Path) -> None:
     async def main() -> None:
         engine = live_engine()
+        engine.advance(100.0)  # an engine already in use: our clock carries on from its time
         async with acd_server(engine) as server:
             acd = server.b2bua
             assert isinstance(acd, AcdB2bua)
+            assert 100.0 <= acd.now() < 110.0
             stat = tmp_path / "cancel.csv"
             scenario = str(SCENARIOS / "uac_cancel.xml")
             rc = await run_sipp(server.address, "-sf", scenario, "-s", "5000", "-m", "1", stat=stat)

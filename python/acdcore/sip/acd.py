@@ -8,10 +8,10 @@ agents' registered contacts (AgentLogin logs an agent in when its phone register
 agent's 200 is `Engine.accept` and the 200 to the caller, its refusal or failure
 `Engine.reject` (the engine then re-offers by its rules); an `unoffer` (ring timeout, taken,
 withdrawn) cancels that agent's leg. The caller's CANCEL is `Engine.hangup` (an abandon
-while waiting), a BYE on either side after the answer is `Engine.hangup` too. Engine time is
-`loop.time()` minus its value when the server started; engine timers run on a `tick` timer
-because the Python API has no "next timer" query. Media is not anchored: SDP passes through
-as in the B2BUA, and the waiting caller hears ringback, not music.
+while waiting), a BYE on either side after the answer is `Engine.hangup` too. Engine time
+is the engine's time at start plus the `loop.time()` seconds since; engine timers run on a
+`tick` timer because the Python API has no "next timer" query. Media is not anchored: SDP
+passes through as in the B2BUA, and the waiting caller hears ringback, not music.
 """
 
 from __future__ import annotations
@@ -94,11 +94,12 @@ class AcdB2bua(B2bua):
         self.on_ended.append(self._bridged_ended)
 
     def now(self) -> float:
-        """Engine time: seconds since the server started, from the loop's monotonic clock."""
+        """Engine time: the engine's own time when the server started plus the loop's
+        monotonic seconds since, so it never runs behind what the engine has seen."""
         loop = asyncio.get_running_loop()
         if self._epoch is None:
-            self._epoch = loop.time()
-        return max(0.0, loop.time() - self._epoch)
+            self._epoch = loop.time() - self.engine.now
+        return loop.time() - self._epoch
 
     def attach(self, layer: TransactionLayer, local: Addr) -> None:
         super().attach(layer, local)
