@@ -36,7 +36,13 @@ async def baresip(
             await proc.wait()
 
 
-def baresip_config(directory: Path, registrar: tuple[str, int], password: str) -> tuple[int, int]:
+def baresip_config(
+    directory: Path,
+    registrar: tuple[str, int],
+    password: str,
+    user: str = "agent1",
+    answermode: str = "auto",
+) -> tuple[int, int]:
     """A headless auto-answering agent phone config in `directory`; its SIP and control ports."""
     port, control = free_port(), free_port()
     prompt = directory / "prompt.wav"
@@ -66,8 +72,8 @@ def baresip_config(directory: Path, registrar: tuple[str, int], password: str) -
     (directory / "contacts").write_text("")
     host, reg_port = registrar
     (directory / "accounts").write_text(
-        f"<sip:agent1@{host}:{reg_port}>;auth_pass={password};regint=60;"
-        "answermode=auto;audio_codecs=PCMU,PCMA\n"
+        f"<sip:{user}@{host}:{reg_port}>;auth_pass={password};regint=60;"
+        f"answermode={answermode};audio_codecs=PCMU,PCMA\n"
     )
     return port, control
 

@@ -172,13 +172,19 @@ class B2bua:
 
     # Call setup.
 
-    def _new_call(self, txn: ServerTransaction, request: SipMessage) -> None:
+    def _admit(self, txn: ServerTransaction, request: SipMessage) -> bool:
+        """503 beyond `max_setups`, else 100 Trying and the call is counted."""
         if len(self._setting_up) >= self.max_setups:
             self.stats.overloaded += 1
             txn.respond(request.reply(503, headers=[("Retry-After", str(self.retry_after))]))
-            return
+            return False
         txn.respond(request.reply(100))
         self.stats.calls += 1
+        return True
+
+    def _new_call(self, txn: ServerTransaction, request: SipMessage) -> None:
+        if not self._admit(txn, request):
+            return
         tag = new_tag()
         try:
             aor = self.route(request)
