@@ -19,8 +19,8 @@ def _leads(n: int) -> LeadList:
 
 def _day(agents: int, seconds: int) -> tuple[PacedCampaign, list[tuple[int, int]]]:
     """Drives the paced campaign a second at a time: 20% of dials answered by a person after
-    6-10 s (whole seconds, so every event lands on a tick), the rest no answer after 20 s; connected calls talk 60 s. Returns the campaign and
-    (ready, dials) per tick."""
+    6-10 s (whole seconds, so every event lands on a tick), the rest no answer after 20 s;
+    connected calls talk 60 s. Returns the campaign and (ready, dials) per tick."""
     rng = random.Random(7)
     e = acdcore.Engine(seed=1, auto_accept=True)
     e.add_queue("outbound")

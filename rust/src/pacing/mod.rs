@@ -254,6 +254,15 @@ impl State {
     }
 }
 
+fn check_ages(what: &str, ages: &[f64]) -> Result<()> {
+    match ages.iter().find(|a| !(a.is_finite() && **a >= 0.0)) {
+        Some(a) => Err(Error::invalid(format!(
+            "{what} must be a non-negative number of seconds, got {a}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn check(state: &State, tick: &Tick<'_>, obs: &Observed) -> Result<()> {
     if !tick.now.is_finite() {
         return Err(Error::invalid(format!(
@@ -269,15 +278,7 @@ fn check(state: &State, tick: &Tick<'_>, obs: &Observed) -> Result<()> {
             tick.now
         )));
     }
-    if let Some(a) = tick
-        .busy_ages
-        .iter()
-        .find(|a| !(a.is_finite() && **a >= 0.0))
-    {
-        return Err(Error::invalid(format!(
-            "busy age must be a non-negative number of seconds, got {a}"
-        )));
-    }
+    check_ages("busy age", tick.busy_ages)?;
     if tick.flight_ages.len() > tick.in_flight as usize {
         return Err(Error::invalid(format!(
             "{} flight ages for {} dials in flight",
@@ -285,15 +286,7 @@ fn check(state: &State, tick: &Tick<'_>, obs: &Observed) -> Result<()> {
             tick.in_flight
         )));
     }
-    if let Some(a) = tick
-        .flight_ages
-        .iter()
-        .find(|a| !(a.is_finite() && **a >= 0.0))
-    {
-        return Err(Error::invalid(format!(
-            "flight age must be a non-negative number of seconds, got {a}"
-        )));
-    }
+    check_ages("flight age", tick.flight_ages)?;
     if obs.answered > obs.resolved {
         return Err(Error::invalid(format!(
             "answered {} > resolved {}",
