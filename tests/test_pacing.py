@@ -27,8 +27,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_predictive_stays_under_the_target_and_keeps_agents_busy(seed: int) -> None:
     day = simulate_outbound(50, 0.2, 180, wrapup=10, mode="predictive", target=0.03, seed=seed)
     assert day["abandon_rate"] <= 0.03
-    # The issue asks for 0.90; this pacer reaches about 0.895 (docs/pacing.md, benches/README.md).
-    assert day["occupancy"] >= 0.88
+    # The issue's target; the pacer reaches about 0.93 (docs/pacing.md, benches/README.md).
+    assert day["occupancy"] >= 0.90
     assert day["live"] == day["connects"] + day["abandoned"]
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "Dial",
     "DncList",
     "LeadList",
+    "PacedCampaign",
 ]
 
 MODES = ("click-to-dial", "preview", "progressive", "power", "predictive", "voice-broadcast")
@@ -498,3 +499,78 @@ class Campaign:
 
     def __len__(self) -> int:
         return len(self._core)
+
+
+_RESOLVED = ("connects", "machines", "no_answers", "busy", "failed")
+
+
+class PacedCampaign:
+    """A predictive `Campaign` whose dials come from `acdcore.pacing.Pacer` each tick.
+
+    Each `tick` hands the pacer the campaign's outcomes since the last one (dials resolved,
+    answered, machines, time to answer, abandons), its dials in flight and, with an engine,
+    the calls waiting in its queue; the pacer's count goes to `Campaign.tick` as
+    `dials_wanted`, so every compliance rule still applies. Report dial outcomes through
+    `dial_result` here (it times the answers). `aht` / `wrapup` describe the talk time the
+    pacer expects (exponential).
+    """
+
+    def __init__(
+        self, campaign: Campaign, *, target: float = 0.03, aht: float = 180.0, wrapup: float = 0.0
+    ) -> None:
+        from acdcore.pacing import Pacer
+
+        if campaign.mode != "predictive":
+            raise ValueError(f"a paced campaign must be predictive, got mode {campaign.mode!r}")
+        self.campaign = campaign
+        self.pacer = Pacer(1, mode="predictive", target=target, aht=aht, wrapup=wrapup)
+        self._seen = campaign.stats()
+        self._placed: dict[int, float] = {}
+        self._tta_sum = 0.0
+
+    def tick(
+        self,
+        now: float,
+        ready: int | None = None,
+        busy_ages: npt.ArrayLike | None = None,
+    ) -> list[Dial]:
+        """The dials to place now. `busy_ages`: seconds since each busy agent's call connected
+        (without them the busy agents of the engine's queue count as just connected)."""
+        c = self.campaign
+        staffed = None
+        if ready is None:
+            ready, staffed = c.agents()
+        if busy_ages is None:
+            busy = 0 if staffed is None else staffed - ready
+            busy_ages = np.zeros(busy)
+        st = c.stats()
+        delta = {k: st[k] - self._seen[k] for k in (*_RESOLVED, "abandoned")}
+        waiting = 0
+        if c.engine is not None and c.queue is not None:
+            waiting = c.engine.queue_stats(c.queue).waiting
+        [wanted] = self.pacer.tick(
+            now,
+            ready=[ready],
+            busy_ages=[busy_ages],
+            in_flight=[st["in_flight"]],
+            waiting=[waiting],
+            resolved=[sum(delta[k] for k in _RESOLVED)],
+            answered=[delta["connects"] + delta["machines"]],
+            machines=[delta["machines"]],
+            tta_sum=[self._tta_sum],
+            abandoned=[delta["abandoned"]],
+        )
+        self._seen, self._tta_sum = st, 0.0
+        staffed = ready + len(np.ravel(busy_ages)) if staffed is None else staffed
+        dials = c.tick(now, ready, staffed, dials_wanted=int(wanted))
+        for d in dials:
+            self._placed[d.lead] = now
+        return dials
+
+    def dial_result(self, lead: int, outcome: str, now: float) -> list[Action]:
+        """`Campaign.dial_result`, timing answered dials for the pacer."""
+        actions = self.campaign.dial_result(lead, outcome, now)
+        placed = self._placed.pop(lead, None)
+        if placed is not None and outcome in ("human", "machine"):
+            self._tta_sum += max(0.0, now - placed)
+        return actions

@@ -67,7 +67,7 @@ impl Service {
     }
 
     /// P(talk time > x).
-    fn survival(&self, x: f64) -> f64 {
+    pub(super) fn survival(&self, x: f64) -> f64 {
         if x < 0.0 {
             return 1.0;
         }

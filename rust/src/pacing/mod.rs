@@ -14,9 +14,11 @@
 //! references are in docs/pacing.md.
 
 mod freeing;
+mod ringing;
 mod risk;
 
 pub use freeing::Service;
+pub use ringing::Ringing;
 
 use crate::error::{Error, Result};
 
@@ -92,6 +94,9 @@ pub struct Config {
     /// measured rate.
     pub window: f64,
     pub prior: Estimates,
+    /// The time-to-answer shape and ring timeout, to weigh dials in flight by their ages;
+    /// without it every dial in flight counts as just placed.
+    pub ringing: Option<Ringing>,
 }
 
 impl Config {
@@ -108,7 +113,13 @@ impl Config {
             grace: 2.0,
             window: 86_400.0,
             prior: Estimates::default(),
+            ringing: None,
         })
+    }
+
+    pub fn with_ringing(mut self, ringing: Ringing) -> Self {
+        self.ringing = Some(ringing);
+        self
     }
 
     pub fn with_prior(mut self, prior: Estimates) -> Result<Self> {
@@ -145,6 +156,9 @@ pub struct Tick<'a> {
     pub busy_ages: &'a [f64],
     /// Dials placed and not yet answered or given up.
     pub in_flight: u32,
+    /// Seconds since some of those dials were placed (at most `in_flight` of them); the rest
+    /// count as just placed.
+    pub flight_ages: &'a [f64],
     /// Live answers waiting for an agent.
     pub waiting: u32,
 }
@@ -240,6 +254,15 @@ impl State {
     }
 }
 
+fn check_ages(what: &str, ages: &[f64]) -> Result<()> {
+    match ages.iter().find(|a| !(a.is_finite() && **a >= 0.0)) {
+        Some(a) => Err(Error::invalid(format!(
+            "{what} must be a non-negative number of seconds, got {a}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn check(state: &State, tick: &Tick<'_>, obs: &Observed) -> Result<()> {
     if !tick.now.is_finite() {
         return Err(Error::invalid(format!(
@@ -255,15 +278,15 @@ fn check(state: &State, tick: &Tick<'_>, obs: &Observed) -> Result<()> {
             tick.now
         )));
     }
-    if let Some(a) = tick
-        .busy_ages
-        .iter()
-        .find(|a| !(a.is_finite() && **a >= 0.0))
-    {
+    check_ages("busy age", tick.busy_ages)?;
+    if tick.flight_ages.len() > tick.in_flight as usize {
         return Err(Error::invalid(format!(
-            "busy age must be a non-negative number of seconds, got {a}"
+            "{} flight ages for {} dials in flight",
+            tick.flight_ages.len(),
+            tick.in_flight
         )));
     }
+    check_ages("flight age", tick.flight_ages)?;
     if obs.answered > obs.resolved {
         return Err(Error::invalid(format!(
             "answered {} > resolved {}",
@@ -338,13 +361,28 @@ fn predictive_dials(cfg: &Config, state: &State, tick: &Tick<'_>, buf: &mut Vec<
     let n = risk::admissible_dials(
         &free,
         f64::from(tick.waiting),
-        f64::from(tick.in_flight),
+        flight_weight(cfg, &est, tick, p),
         p,
         cfg.target * state.risk,
         cap,
     );
     *buf = free.into_buf();
     n
+}
+
+/// The dials in flight as a number of fresh dials: each aged one weighs its chance of a live
+/// answer still to come over a fresh dial's.
+fn flight_weight(cfg: &Config, est: &Estimates, tick: &Tick<'_>, p: f64) -> f64 {
+    let Some(ringing) = &cfg.ringing else {
+        return f64::from(tick.in_flight);
+    };
+    let fresh = tick.in_flight as usize - tick.flight_ages.len();
+    let aged: f64 = tick
+        .flight_ages
+        .iter()
+        .map(|&a| ringing.p_live_later(a, est.answer, est.machine, est.tta))
+        .sum();
+    fresh as f64 + aged / p
 }
 
 /// Many campaigns' ticks as columns: campaign `i` has `ready[i]`, `in_flight[i]`, ..., and the
@@ -456,6 +494,7 @@ impl<'a> Batch<'a> {
             ready: self.ready[i],
             busy_ages: ages,
             in_flight: self.in_flight[i],
+            flight_ages: &[],
             waiting: self.waiting[i],
         };
         let obs = Observed {

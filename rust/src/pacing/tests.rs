@@ -19,6 +19,7 @@ fn tick(now: f64, ready: u32, ages: &[f64], in_flight: u32) -> Tick<'_> {
         ready,
         busy_ages: ages,
         in_flight,
+        flight_ages: &[],
         waiting: 0,
     }
 }
@@ -273,4 +274,48 @@ fn the_batch_paces_each_campaign_as_alone() {
     assert!(e.to_string().contains("ready has 1 values for 3"), "{e}");
     let after: Vec<State> = (0..3).map(|i| pacer.state(i).unwrap().clone()).collect();
     assert_eq!(before, after);
+}
+
+#[test]
+fn dials_that_have_rung_long_leave_room_for_more() {
+    let ringing = Ringing::new(&Dist::Lognormal { mean: 8.0, sd: 4.0 }, 25.0).unwrap();
+    let cfg = config(Mode::Predictive).with_ringing(ringing);
+    let busy = vec![100.0; 40];
+    let at = |flight_ages: &[f64]| {
+        let t = Tick {
+            flight_ages,
+            ..tick(0.0, 10, &busy, 30)
+        };
+        dials(&cfg, &t)
+    };
+    let unknown = at(&[]);
+    let fresh = at(&[0.0; 30]);
+    let old = at(&[20.0; 30]);
+    assert_eq!(unknown, fresh);
+    // 30 dials at 20 s of ringing are almost all no-answers: about 30 more fit.
+    assert!(old >= fresh + 25, "{old} vs {fresh}");
+    // Without the ringing model ages change nothing.
+    let plain = config(Mode::Predictive);
+    let t = Tick {
+        flight_ages: &[20.0; 30],
+        ..tick(0.0, 10, &busy, 30)
+    };
+    assert_eq!(dials(&plain, &t), fresh);
+}
+
+#[test]
+fn bad_flight_ages_are_refused() {
+    let cfg = config(Mode::Predictive);
+    for (ages, want) in [
+        (&[1.0, 2.0, 3.0][..], "3 flight ages for 2 dials in flight"),
+        (&[f64::NAN][..], "flight age"),
+        (&[-1.0][..], "flight age"),
+    ] {
+        let t = Tick {
+            flight_ages: ages,
+            ..tick(0.0, 1, &[], 2)
+        };
+        let e = pace(&cfg, &mut State::new(&cfg), &t, &Observed::default()).unwrap_err();
+        assert!(e.to_string().contains(want), "{e}");
+    }
 }

@@ -4,13 +4,13 @@
 //! their call ages), dials in flight, answered calls waiting, and outcomes since its last tick.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::fmt::Write;
 
 use super::{OutboundConfig, OutboundInterval, OutboundResult};
 use crate::error::{Error, Result};
 use crate::model::{AgentState, Event, QueueConfig};
-use crate::pacing::{self, Observed, Service, Tick};
+use crate::pacing::{self, Observed, Ringing, Service, Tick};
 use crate::rng::Rng;
 use crate::sim::dist::uniform;
 use crate::time::Time;
@@ -21,9 +21,17 @@ const QUEUE: &str = "campaign";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
     Tick,
-    Answer { machine: bool, after: Time },
-    NoAnswer,
-    Complete { slot: u32 },
+    Answer {
+        machine: bool,
+        after: Time,
+        placed: Time,
+    },
+    NoAnswer {
+        placed: Time,
+    },
+    Complete {
+        slot: u32,
+    },
     Boundary,
     Stop,
 }
@@ -43,6 +51,9 @@ pub struct OutboundSim {
     free_slots: Vec<u32>,
     slots: u32,
     in_flight: u32,
+    /// Dials in flight by the tick that placed them, oldest first: (tick time, dials).
+    flights: VecDeque<(f64, u32)>,
+    flight_ages: Vec<f64>,
     observed: Observed,
     intervals: Vec<OutboundInterval>,
     ages: Vec<f64>,
@@ -55,7 +66,7 @@ impl OutboundSim {
         cfg.check()?;
         let service = Service::new(&cfg.handle, cfg.wrapup)?;
         let pacer = pacing::Config::new(cfg.mode, cfg.target, service)?;
-        let mut pacer = pacer;
+        let mut pacer = pacer.with_ringing(Ringing::new(&cfg.answer_time, cfg.ring)?);
         pacer.grace = cfg.grace;
         let state = pacing::State::new(&pacer);
         let mut engine = Engine::new(Options {
@@ -87,6 +98,8 @@ impl OutboundSim {
             free_slots: Vec::new(),
             slots: 0,
             in_flight: 0,
+            flights: VecDeque::new(),
+            flight_ages: Vec::new(),
             observed: Observed::default(),
             intervals: vec![OutboundInterval::default(); n_intervals],
             ages: Vec::with_capacity(cfg.agents as usize),
@@ -144,8 +157,12 @@ impl OutboundSim {
                     self.push(t + self.cfg.tick, Ev::Tick);
                 }
             }
-            Ev::Answer { machine, after } => {
-                self.in_flight -= 1;
+            Ev::Answer {
+                machine,
+                after,
+                placed,
+            } => {
+                self.resolve(placed.0)?;
                 self.observed.resolved += 1;
                 self.observed.answered += 1;
                 self.observed.tta_sum += after.0;
@@ -170,8 +187,8 @@ impl OutboundSim {
                     self.engine.enqueue(t, &call)?;
                 }
             }
-            Ev::NoAnswer => {
-                self.in_flight -= 1;
+            Ev::NoAnswer { placed } => {
+                self.resolve(placed.0)?;
                 self.observed.resolved += 1;
             }
             Ev::Complete { slot } => {
@@ -188,6 +205,24 @@ impl OutboundSim {
         Ok(())
     }
 
+    /// A dial placed at `placed` stops ringing.
+    fn resolve(&mut self, placed: f64) -> Result<()> {
+        let k = self.flights.partition_point(|&(t, _)| t < placed);
+        match self.flights.get_mut(k) {
+            Some((t, n)) if *t == placed && *n > 0 => *n -= 1,
+            _ => {
+                return Err(Error::state(format!(
+                    "a dial placed at {placed} ended but none was in flight"
+                )));
+            }
+        }
+        while self.flights.front().is_some_and(|&(_, n)| n == 0) {
+            self.flights.pop_front();
+        }
+        self.in_flight -= 1;
+        Ok(())
+    }
+
     /// One pacing decision, and its dials with their outcomes drawn now.
     fn dial(&mut self, t: f64) -> Result<()> {
         let mut ready = 0u32;
@@ -201,17 +236,27 @@ impl OutboundSim {
                 AgentState::LoggedOut | AgentState::Paused => {}
             }
         }
+        self.flight_ages.clear();
+        for &(placed, n) in &self.flights {
+            let age = t - placed;
+            self.flight_ages
+                .extend(std::iter::repeat_n(age, n as usize));
+        }
         let tick = Tick {
             now: t,
             ready,
             busy_ages: &self.ages,
             in_flight: self.in_flight,
+            flight_ages: &self.flight_ages,
             waiting: self.engine.queue_counters(QUEUE)?.waiting as u32,
         };
         let obs = std::mem::take(&mut self.observed);
         let n = pacing::pace(&self.pacer, &mut self.state, &tick, &obs)?;
         self.interval(t).dials += u64::from(n);
         self.in_flight += n;
+        if n > 0 {
+            self.flights.push_back((t, n));
+        }
         for _ in 0..n {
             if uniform(&mut self.rng) <= self.cfg.answer_rate {
                 let after = self
@@ -223,10 +268,12 @@ impl OutboundSim {
                 let ev = Ev::Answer {
                     machine,
                     after: Time(after),
+                    placed: Time(t),
                 };
                 self.push(t + after, ev);
             } else {
-                self.push(t + self.cfg.ring, Ev::NoAnswer);
+                let ev = Ev::NoAnswer { placed: Time(t) };
+                self.push(t + self.cfg.ring, ev);
             }
         }
         Ok(())
