@@ -6,7 +6,6 @@ use smallvec::SmallVec;
 use super::{Engine, Timer};
 use crate::model::{Action, Event, Id};
 use crate::skills::Requirements;
-use crate::time::Time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum CallState {
@@ -30,18 +29,17 @@ pub(crate) struct Call {
     /// Required skills, as an id into the engine's shared `Requirements`.
     pub req: u32,
     pub arrival: f64,
-    /// When the call entered `home` (max wait and escalation count from here).
-    pub entered: f64,
+    /// Until connected, when the call entered `home` (max wait and escalation count from
+    /// here); once connected, when it was answered (talk time counts from here). A connected
+    /// call never waits again, so one field serves both.
+    pub since: f64,
     pub seq: u64,
     pub state: CallState,
-    /// Queues the call also waits in (escalation overflow), besides `home`.
-    pub overflow: Box<[u32]>,
-    /// The agent a sticky / VIP call waits for, and until when.
-    pub hold: Option<Box<Hold>>,
+    /// Overflow queues and sticky hold, which most calls never have: one pointer when absent.
+    pub rare: Option<Box<Rare>>,
     /// Agents ringing (Offered) or the one agent (Connected).
     pub agents: Agents,
     pub served_by: u32,
-    pub answered: f64,
     /// Next escalation step of `home` to apply.
     pub step: u32,
     /// The one timer a call can have: its next deadline while waiting, or its ring timeout
@@ -55,22 +53,44 @@ pub(crate) struct Hold {
     pub until: f64,
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Rare {
+    /// Queues the call also waits in (escalation overflow), besides `home`.
+    pub overflow: Box<[u32]>,
+    /// The agent a sticky / VIP call waits for, and until when.
+    pub hold: Option<Hold>,
+}
+
 impl Call {
     pub fn is_waiting(&self) -> bool {
         matches!(self.state, CallState::Held | CallState::Waiting)
     }
 
+    /// Queues the call also waits in (escalation overflow), besides `home`.
+    pub fn overflow(&self) -> &[u32] {
+        self.rare.as_ref().map_or(&[], |r| &r.overflow)
+    }
+
+    pub fn hold(&self) -> Option<&Hold> {
+        self.rare.as_ref().and_then(|r| r.hold.as_ref())
+    }
+
+    /// Replaces the overflow queues; the box goes when nothing rare is left in it.
+    pub fn set_overflow(&mut self, overflow: Box<[u32]>) {
+        let rare = self.rare.get_or_insert_default();
+        rare.overflow = overflow;
+        if rare.overflow.is_empty() && rare.hold.is_none() {
+            self.rare = None;
+        }
+    }
+
     /// Every queue whose structures hold the call while it waits: `home` first.
     pub fn queues(&self) -> impl Iterator<Item = u32> + '_ {
-        std::iter::once(self.home).chain(self.overflow.iter().copied())
+        std::iter::once(self.home).chain(self.overflow().iter().copied())
     }
 
     pub fn held_for(&self) -> &Id {
-        &self
-            .hold
-            .as_ref()
-            .expect("held call has a preferred agent")
-            .agent
+        &self.hold().expect("held call has a preferred agent").agent
     }
 }
 
@@ -90,7 +110,7 @@ impl Engine {
             let queue = &mut self.queues[q as usize];
             let key = queue.wait_key(call.priority, call.arrival, call.seq, c);
             self.waits.insert(&mut queue.ranked, key);
-            queue.by_arrival.insert((Time(call.arrival), call.seq));
+            queue.arrival_insert(call.arrival);
             match call.state {
                 CallState::Waiting => queue.class_insert(&mut self.waits, call.req, key),
                 CallState::Held if i == 0 => {
@@ -110,7 +130,7 @@ impl Engine {
             let queue = &mut self.queues[q as usize];
             let key = queue.wait_key(call.priority, call.arrival, call.seq, c);
             self.waits.remove(&mut queue.ranked, &key);
-            queue.by_arrival.remove(&(Time(call.arrival), call.seq));
+            queue.arrival_remove(call.arrival);
             match call.state {
                 CallState::Waiting => queue.class_remove(&mut self.waits, call.req, &key),
                 CallState::Held if i == 0 => {
@@ -173,8 +193,8 @@ impl Engine {
         }
         let call = self.call_mut(c);
         call.home = q;
-        call.overflow = Box::default();
-        call.entered = t;
+        call.set_overflow(Box::default());
+        call.since = t;
         call.step = 0;
         // Most calls meet a free agent on arrival: they skip the waiting structures entirely.
         match self.pick_agents(c, &[]) {
@@ -195,13 +215,13 @@ impl Engine {
         let cfg = &self.queues[call.home as usize].cfg;
         let mut due = f64::INFINITY;
         if call.state == CallState::Held {
-            due = due.min(call.hold.as_ref().map_or(due, |h| h.until));
+            due = due.min(call.hold().map_or(due, |h| h.until));
         }
         if let Some(step) = cfg.escalation.get(call.step as usize) {
-            due = due.min(call.entered + step.after);
+            due = due.min(call.since + step.after);
         }
         if let Some(w) = cfg.max_wait {
-            due = due.min(call.entered + w);
+            due = due.min(call.since + w);
         }
         if due.is_finite() {
             let key = self.add_timer(due.max(self.t), Timer::Deadline(c));
@@ -214,7 +234,7 @@ impl Engine {
         self.call_mut(c).timer = None;
         let call = self.call(c);
         let mut changed = false;
-        if call.state == CallState::Held && call.hold.as_ref().is_some_and(|h| t >= h.until) {
+        if call.state == CallState::Held && call.hold().is_some_and(|h| t >= h.until) {
             self.modify_waiting(c, |call| call.state = CallState::Waiting);
             changed = true;
         }
@@ -228,7 +248,7 @@ impl Engine {
             else {
                 break;
             };
-            if call.entered + step.after > t {
+            if call.since + step.after > t {
                 break;
             }
             let (idx, action) = (call.step as usize, step.action.clone());
@@ -247,7 +267,7 @@ impl Engine {
         let call = self.call(c);
         let home = call.home;
         if let Some(w) = self.queues[home as usize].cfg.max_wait
-            && t >= call.entered + w
+            && t >= call.since + w
         {
             self.leave_queue(c);
             self.call_mut(c).state = CallState::Waiting;
@@ -308,13 +328,13 @@ impl Engine {
                 let home = self.call(c).home as usize;
                 let extra = self.queues[home].step_queues[step].clone();
                 self.modify_waiting(c, |call| {
-                    let mut all = call.overflow.to_vec();
+                    let mut all = call.overflow().to_vec();
                     for q in extra {
                         if q != call.home && !all.contains(&q) {
                             all.push(q);
                         }
                     }
-                    call.overflow = all.into();
+                    call.set_overflow(all.into());
                 });
             }
             Action::Fallback(target) => {
@@ -361,5 +381,123 @@ impl Engine {
             self.timers.remove(&key);
         }
         self.free_calls.push(c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Call;
+    use crate::model::{Action, EscalationStep, Event, QueueConfig};
+    use crate::{Engine, NewCall, Options};
+
+    fn engine(cfg: QueueConfig) -> Engine {
+        let mut e = Engine::new(Options {
+            seed: 0,
+            auto_accept: true,
+        });
+        e.add_queue("r", QueueConfig::default()).unwrap();
+        e.add_queue("q", cfg).unwrap();
+        e
+    }
+
+    fn call<'a>(id: &'a str, preferred: Option<(&'a str, f64)>) -> NewCall<'a> {
+        NewCall {
+            id,
+            queue: "q",
+            preferred,
+            ..NewCall::default()
+        }
+    }
+
+    /// The waiting-call budget (< 300 B) depends on this: the rare fields cost one pointer.
+    #[test]
+    fn a_call_record_stays_small() {
+        assert!(size_of::<Call>() <= 120, "{} bytes", size_of::<Call>());
+        assert_eq!(size_of::<Option<Call>>(), size_of::<Call>());
+    }
+
+    /// `since` is the entry time while waiting and the answer time once connected: talk counts
+    /// from the answer, and the max wait no longer applies to a connected call.
+    #[test]
+    fn talk_counts_from_the_answer_and_max_wait_stops_at_it() {
+        let mut e = engine(QueueConfig {
+            max_wait: Some(100.0),
+            escalation: vec![EscalationStep {
+                after: 5.0,
+                action: Action::RaisePriority(1),
+            }],
+            ..QueueConfig::default()
+        });
+        e.enqueue(0.0, &call("c1", None)).unwrap();
+        e.login(10.0, "a1", &[], &[("q", 1)], 1).unwrap();
+        e.hangup(150.0, "c1").unwrap();
+        let seen: Vec<(&str, f64, f64)> = e
+            .take_events()
+            .iter()
+            .map(|ev| match *ev {
+                Event::Escalate { t, .. } => ("escalate", t, 0.0),
+                Event::Assign { t, wait, .. } => ("assign", t, wait),
+                Event::End { t, talk, .. } => ("end", t, talk),
+                _ => ("other", 0.0, 0.0),
+            })
+            .collect();
+        let want = [
+            ("escalate", 5.0, 0.0),
+            ("assign", 10.0, 10.0),
+            ("end", 150.0, 140.0),
+        ];
+        assert_eq!(seen, want);
+    }
+
+    /// A sticky call that also overflows keeps both rare fields: it waits in `r` too but only
+    /// for its agent until the hold runs out.
+    #[test]
+    fn a_held_call_keeps_its_hold_when_it_overflows() {
+        let mut e = engine(QueueConfig {
+            escalation: vec![EscalationStep {
+                after: 2.0,
+                action: Action::AddQueues(vec!["r".into()]),
+            }],
+            ..QueueConfig::default()
+        });
+        e.enqueue(0.0, &call("c1", Some(("vip", 10.0)))).unwrap();
+        e.login(4.0, "b", &[], &[("r", 1)], 1).unwrap();
+        let snap = e.snapshot();
+        for mut e in [e, Engine::restore(&snap).unwrap()] {
+            e.advance(9.0).unwrap();
+            assert!(
+                !e.take_events()
+                    .iter()
+                    .any(|ev| matches!(ev, Event::Assign { .. }))
+            );
+            e.advance(10.0).unwrap();
+            let events = e.take_events();
+            let assign = events.iter().find(|ev| matches!(ev, Event::Assign { .. }));
+            let Some(Event::Assign {
+                t, agent, queue, ..
+            }) = assign
+            else {
+                panic!("hold ran out, b takes the call: {events:?}");
+            };
+            assert_eq!((*t, &**agent, &**queue), (10.0, "b", "r"));
+        }
+    }
+
+    /// Longest wait comes from a count per arrival time: calls arriving together leave one by
+    /// one without losing the earliest time too soon.
+    #[test]
+    fn longest_wait_counts_calls_that_arrived_together() {
+        let mut e = engine(QueueConfig::default());
+        for (t, id) in [(5.0, "c1"), (5.0, "c2"), (7.0, "c3")] {
+            e.enqueue(t, &call(id, None)).unwrap();
+        }
+        let longest = |e: &Engine| e.queue_stats("q").unwrap().longest_wait;
+        e.hangup(8.0, "c1").unwrap();
+        e.advance(10.0).unwrap();
+        assert_eq!(longest(&e), 5.0);
+        e.hangup(10.0, "c2").unwrap();
+        assert_eq!(longest(&e), 3.0);
+        e.hangup(10.0, "c3").unwrap();
+        assert_eq!(longest(&e), 0.0);
     }
 }

@@ -235,7 +235,7 @@ impl Engine {
         // Reuses the list the call already has ([a] by now, or the ring-all list).
         call.agents.retain(|x| *x == a);
         call.served_by = q;
-        call.answered = t;
+        call.since = t;
         let (home, wait) = (call.home, t - call.arrival);
         let queue = &mut self.queues[home as usize];
         let counters = &mut queue.counters;
@@ -308,7 +308,7 @@ impl Engine {
         let t = self.t;
         let call = self.call_mut(c);
         // A sticky call whose hold has not run out goes back to waiting for its agent only.
-        let held = call.hold.as_ref().is_some_and(|h| t < h.until);
+        let held = call.hold().is_some_and(|h| t < h.until);
         call.state = if held {
             CallState::Held
         } else {
@@ -364,7 +364,7 @@ impl Engine {
     pub(crate) fn end_call(&mut self, c: u32) {
         let t = self.t;
         let call = self.call(c);
-        let (a, q, home, talk) = (call.agents[0], call.served_by, call.home, t - call.answered);
+        let (a, q, home, talk) = (call.agents[0], call.served_by, call.home, t - call.since);
         self.events.push(Event::End {
             t,
             call: call.id.clone(),

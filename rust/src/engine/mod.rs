@@ -23,7 +23,7 @@ use crate::rng::Rng;
 use crate::skills::{Requirements, SkillNames, check_name};
 use crate::time::{Time, check_seconds};
 use agent::{Agent, Membership, Status};
-use call::{Agents, Call, CallState, Hold};
+use call::{Agents, Call, CallState, Hold, Rare};
 use queue::{Queue, WaitKey};
 
 pub use queries::{AgentInfo, CallInfo, QueueStats};
@@ -101,7 +101,7 @@ pub struct Engine {
 }
 
 const SNAPSHOT_MAGIC: &str = "acdcore-snapshot";
-const SNAPSHOT_VERSION: u32 = 3;
+const SNAPSHOT_VERSION: u32 = 4;
 
 impl Engine {
     pub fn new(options: Options) -> Self {
@@ -509,12 +509,15 @@ impl Engine {
         self.advance(now)?;
         self.call_seq += 1;
         let id: Id = shared.map_or_else(|| call.id.into(), Id::clone);
-        let (state, hold) = match preferred {
+        let (state, rare) = match preferred {
             Some((agent, wait)) if wait > 0.0 => (
                 CallState::Held,
-                Some(Box::new(Hold {
-                    agent,
-                    until: now + wait,
+                Some(Box::new(Rare {
+                    overflow: Box::default(),
+                    hold: Some(Hold {
+                        agent,
+                        until: now + wait,
+                    }),
                 })),
             ),
             _ => (CallState::Waiting, None),
@@ -525,14 +528,12 @@ impl Engine {
             priority: call.priority as f64,
             req: self.reqs.acquire(skills),
             arrival: now,
-            entered: now,
+            since: now,
             seq: self.call_seq,
             state,
-            overflow: Box::default(),
-            hold,
+            rare,
             agents: Agents::new(),
             served_by: q,
-            answered: 0.0,
             step: 0,
             timer: None,
         };

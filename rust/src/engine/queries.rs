@@ -101,7 +101,7 @@ impl Engine {
         let settled = c.answered + c.abandoned + c.timed_out;
         let longest_wait = queue
             .by_arrival
-            .first()
+            .first_key_value()
             .map_or(0.0, |(a, _)| self.now - a.0);
         let staffed = queue.staffed();
         let available = queue.by_state[AgentState::Available.index()];
@@ -259,10 +259,10 @@ impl Engine {
             if call.home as usize >= nq
                 || call.req as usize >= self.reqs.len()
                 || call.served_by as usize >= nq
-                || call.overflow.iter().any(|&q| q as usize >= nq)
+                || call.overflow().iter().any(|&q| q as usize >= nq)
                 || call.agents.iter().any(|&a| a as usize >= na)
                 || (call.state == CallState::Connected && call.agents.len() != 1)
-                || (call.state == CallState::Held && call.hold.is_none())
+                || (call.state == CallState::Held && call.hold().is_none())
             {
                 return bad("call references");
             }

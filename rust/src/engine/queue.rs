@@ -9,7 +9,8 @@
 //!
 //! Both kinds of set are treaps whose nodes live in the engine's one arena (`Engine::waits`):
 //! a queue or class holds only its root.
-//! - `by_arrival`: for the longest current wait.
+//! - `by_arrival`: for the longest current wait, a count per arrival time (the earliest is all
+//!   that is ever asked for).
 //!
 //! Priority aging keeps a static key: a call's effective priority at `now` is
 //! `p + aging * (now - arrival)`, so ordering by `p - aging * arrival` is the same at every `now`
@@ -18,7 +19,7 @@
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{AgentState, Id, QueueConfig};
 use crate::ranked::{Root, Treaps};
@@ -82,7 +83,8 @@ pub(crate) struct Queue {
     pub class_of: FxHashMap<u32, u32>,
     /// Root of all its waiting calls in `Engine::waits`.
     pub ranked: Root,
-    pub by_arrival: BTreeSet<(Time, u64)>,
+    /// Waiting calls by arrival time, counted: only the earliest is ever asked for.
+    pub by_arrival: BTreeMap<Time, u32>,
     /// Login sequence of the agent this queue last gave a call to (round-robin).
     pub rr_last: Option<u64>,
     pub counters: QueueCounters,
@@ -108,7 +110,7 @@ impl Queue {
             classes: Vec::new(),
             class_of: FxHashMap::default(),
             ranked: Root::default(),
-            by_arrival: BTreeSet::new(),
+            by_arrival: BTreeMap::new(),
             rr_last: None,
             counters: QueueCounters::default(),
             by_state: [0; 6],
@@ -157,6 +159,21 @@ impl Queue {
                 self.class_of.insert(self.classes[i].req, i as u32);
             }
         }
+    }
+
+    pub fn arrival_remove(&mut self, arrival: f64) {
+        match self.by_arrival.get_mut(&Time(arrival)) {
+            Some(n) if *n > 1 => *n -= 1,
+            Some(_) => {
+                self.by_arrival.remove(&Time(arrival));
+            }
+            None => {}
+        }
+    }
+
+    pub fn arrival_insert(&mut self, arrival: f64) {
+        let n = self.by_arrival.entry(Time(arrival)).or_default();
+        *n = n.saturating_add(1);
     }
 
     pub fn count_state(&mut self, state: AgentState, delta: i32) {
