@@ -10,6 +10,7 @@
 
 use crate::error::Result;
 use crate::sim::Dist;
+use crate::sim::dist::lognormal_mu_sigma;
 
 /// The talk-time distribution and the wrap-up, ready for survival queries.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,11 +40,8 @@ impl Service {
         let talk = match talk {
             Dist::Exponential { mean } => Talk::Exponential { mean: *mean },
             Dist::Lognormal { mean, sd } => {
-                let s2 = (1.0 + (sd / mean).powi(2)).ln();
-                Talk::Lognormal {
-                    mu: mean.ln() - s2 / 2.0,
-                    sigma: s2.sqrt(),
-                }
+                let (mu, sigma) = lognormal_mu_sigma(*mean, *sd);
+                Talk::Lognormal { mu, sigma }
             }
             Dist::Empirical { values } => {
                 let mut v = values.clone();

@@ -89,15 +89,20 @@ impl Dist {
         match self {
             Dist::Exponential { mean } => mean * exp1(rng),
             Dist::Lognormal { mean, sd } => {
-                // For X = exp(N(mu, s^2)): E X = exp(mu + s^2/2), Var X = (E X)^2 (exp(s^2) - 1).
-                let s2 = (1.0 + (sd / mean).powi(2)).ln();
-                let mu = mean.ln() - s2 / 2.0;
-                (mu + s2.sqrt() * normal(rng)).exp()
+                let (mu, sigma) = lognormal_mu_sigma(*mean, *sd);
+                (mu + sigma * normal(rng)).exp()
             }
             Dist::Empirical { values } => values[rng.below(values.len())],
             Dist::Constant { value } => *value,
         }
     }
+}
+
+/// The (mu, sigma) of the underlying normal for a lognormal with this mean and sd of the seconds:
+/// for X = exp(N(mu, s^2)), E X = exp(mu + s^2/2) and Var X = (E X)^2 (exp(s^2) - 1).
+pub fn lognormal_mu_sigma(mean: f64, sd: f64) -> (f64, f64) {
+    let s2 = (1.0 + (sd / mean).powi(2)).ln();
+    (mean.ln() - s2 / 2.0, s2.sqrt())
 }
 
 /// Uniform in (0, 1]: 53 random bits, never 0 so logarithms stay finite.
