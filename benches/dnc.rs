@@ -1,16 +1,17 @@
 //! Do-not-call lookups (criterion; `cargo bench -p acdcore --bench dnc`): 5,000,000 listed
-//! 11-digit numbers, batches of 1,000,000 queries of which about half are listed: `DncList`'s
-//! hash table one lookup at a time (`contains`) and in batches (`contains_many`, what numpy
-//! callers get), beside the Eytzinger tree it replaced (kept here as the baseline, single and
-//! 32-lane lockstep batch) and `slice::binary_search` on the same sorted numbers; "thrpt" is
-//! lookups per second.
+//! 11-digit numbers, batches of 1,000,000 queries of which about half are listed. `DncList`
+//! (load 1/2) with and without transparent huge pages: one lookup at a time (`contains`), the
+//! prefetching count-only batch (`count_many`), the batch into a caller's buffer
+//! (`contains_into`, the numpy path) and into a new Vec (`contains_many`); beside the previous
+//! table (power-of-two slots, load 0.30, small pages, 16 home slots read first), kept here as
+//! the baseline. "thrpt" is lookups per second.
 //!
 //! ACDCORE_BENCH_DNC_SIZE changes the list size.
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use acdcore::outbound::DncList;
+use acdcore::outbound::{DncLayout, DncList};
 use criterion::{Criterion, Throughput};
 
 const QUERIES: usize = 1_000_000;
@@ -28,64 +29,69 @@ fn number(state: &mut u64) -> u64 {
     10_000_000_000 + next(state) % 9_000_000_000
 }
 
-/// The previous `DncList`: sorted numbers in Eytzinger (breadth-first) order, index 0 padding,
-/// node k's children at 2k and 2k+1. About 23 dependent loads per lookup on 5 M numbers.
-struct Eytzinger {
-    tree: Vec<u64>,
+/// The previous `DncList`: power-of-two slots at load at most 1/2 (0.30 for 5 M numbers,
+/// 128 MB), home slot from the hash's top bits, small pages; the batch reads 16 home slots
+/// before resolving any.
+struct PrevHash {
+    slots: Vec<u64>,
+    shift: u32,
 }
 
-impl Eytzinger {
-    fn new(sorted: &[u64]) -> Self {
-        let mut tree = vec![0u64; sorted.len() + 1];
-        let mut next = 0usize;
-        fill(sorted, &mut tree, &mut next, 1);
-        Eytzinger { tree }
+impl PrevHash {
+    fn new(numbers: &[u64]) -> Self {
+        let capacity = (2 * numbers.len()).next_power_of_two().max(16);
+        let mut d = PrevHash {
+            slots: vec![0; capacity],
+            shift: 64 - capacity.trailing_zeros(),
+        };
+        let mask = capacity - 1;
+        for &x in numbers.iter().filter(|&&x| x != 0) {
+            let mut i = d.home(x);
+            while d.slots[i] != 0 && d.slots[i] != x {
+                i = (i + 1) & mask;
+            }
+            d.slots[i] = x;
+        }
+        d
+    }
+
+    fn home(&self, number: u64) -> usize {
+        let mixed = (number ^ (number >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (mixed >> self.shift) as usize
+    }
+
+    fn probe_from(&self, mut i: usize, number: u64) -> bool {
+        let mask = self.slots.len() - 1;
+        loop {
+            match self.slots[i] {
+                x if x == number => return true,
+                0 => return false,
+                _ => i = (i + 1) & mask,
+            }
+        }
     }
 
     fn contains(&self, number: u64) -> bool {
-        let n = self.tree.len() - 1;
-        let mut k = 1usize;
-        while k <= n {
-            k = 2 * k + usize::from(self.tree[k] < number);
-        }
-        // The last left turn's node is the smallest element >= number.
-        k >>= k.trailing_ones() + 1;
-        k != 0 && self.tree[k] == number
+        self.probe_from(self.home(number), number)
     }
 
-    /// 32 searches in lockstep, one level at a time, so their misses overlap.
     fn contains_many(&self, numbers: &[u64]) -> Vec<bool> {
-        const LANES: usize = 32;
-        let n = self.tree.len() - 1;
-        let levels = n.ilog2() + 1;
+        const LANES: usize = 16;
         let mut out = Vec::with_capacity(numbers.len());
         let mut chunks = numbers.chunks_exact(LANES);
         for chunk in &mut chunks {
-            let mut k = [1usize; LANES];
-            for _ in 0..levels {
-                for (kj, &q) in k.iter_mut().zip(chunk) {
-                    let node = self.tree[(*kj).min(n)];
-                    let next = 2 * *kj + usize::from(node < q);
-                    *kj = if *kj <= n { next } else { *kj };
-                }
+            let mut home = [0usize; LANES];
+            let mut first = [0u64; LANES];
+            for ((h, f), &q) in home.iter_mut().zip(&mut first).zip(chunk) {
+                *h = self.home(q);
+                *f = self.slots[*h];
             }
-            for (kj, &q) in k.iter().zip(chunk) {
-                let found = *kj >> (kj.trailing_ones() + 1);
-                out.push(found != 0 && self.tree[found] == q);
+            for ((&h, &f), &q) in home.iter().zip(&first).zip(chunk) {
+                out.push(f == q || (f != 0 && self.probe_from(h, q)));
             }
         }
         out.extend(chunks.remainder().iter().map(|&x| self.contains(x)));
         out
-    }
-}
-
-/// In-order walk of the implicit tree, taking the sorted numbers one by one.
-fn fill(sorted: &[u64], tree: &mut [u64], next: &mut usize, k: usize) {
-    if k < tree.len() {
-        fill(sorted, tree, next, 2 * k);
-        tree[k] = sorted[*next];
-        *next += 1;
-        fill(sorted, tree, next, 2 * k + 1);
     }
 }
 
@@ -114,15 +120,17 @@ fn main() {
         })
         .collect();
     let dnc = DncList::new(listed.clone());
-    let mut sorted = listed;
-    sorted.sort_unstable();
-    sorted.dedup();
-    let tree = Eytzinger::new(&sorted);
-    let hits = count(&dnc.contains_many(&queries));
-    assert_eq!(hits, count(&tree.contains_many(&queries)));
+    let small = DncList::with_layout(listed.clone(), DncLayout { huge_pages: false });
+    let prev = PrevHash::new(&listed);
+    let hits = dnc.count_many(&queries);
+    assert_eq!(hits, count(&prev.contains_many(&queries)));
+    assert_eq!(hits, small.count_many(&queries));
     println!(
-        "dnc: {} numbers listed, {hits} of {QUERIES} queries listed",
-        dnc.len()
+        "dnc: {} numbers listed, {hits} of {QUERIES} queries listed; table {} MB (previous {} MB); {}",
+        dnc.len(),
+        dnc.table_bytes() >> 20,
+        (prev.slots.len() * 8) >> 20,
+        huge_page_note(),
     );
 
     let mut c = Criterion::default().configure_from_args();
@@ -132,36 +140,53 @@ fn main() {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(5))
         .throughput(Throughput::Elements(QUERIES as u64));
-    group.bench_function("hash_contains", |b| {
+    let single = |d: &DncList| {
+        queries
+            .iter()
+            .filter(|&&q| d.contains(black_box(q)))
+            .count()
+    };
+    group.bench_function("contains_huge", |b| b.iter(|| single(&dnc)));
+    group.bench_function("contains_small", |b| b.iter(|| single(&small)));
+    group.bench_function("count_many_huge", |b| {
+        b.iter(|| dnc.count_many(black_box(&queries)))
+    });
+    group.bench_function("count_many_small", |b| {
+        b.iter(|| small.count_many(black_box(&queries)))
+    });
+    let mut out = vec![false; QUERIES];
+    group.bench_function("contains_into_huge", |b| {
         b.iter(|| {
-            queries
-                .iter()
-                .filter(|&&q| dnc.contains(black_box(q)))
-                .count()
+            dnc.contains_into(black_box(&queries), &mut out);
+            out[QUERIES / 2]
         })
     });
-    group.bench_function("hash_contains_many", |b| {
+    group.bench_function("contains_many_huge", |b| {
         b.iter(|| count(&dnc.contains_many(black_box(&queries))))
     });
-    group.bench_function("eytzinger_contains", |b| {
+    group.bench_function("prev_contains", |b| {
         b.iter(|| {
             queries
                 .iter()
-                .filter(|&&q| tree.contains(black_box(q)))
+                .filter(|&&q| prev.contains(black_box(q)))
                 .count()
         })
     });
-    group.bench_function("eytzinger_contains_many", |b| {
-        b.iter(|| count(&tree.contains_many(black_box(&queries))))
-    });
-    group.bench_function("binary_search", |b| {
-        b.iter(|| {
-            queries
-                .iter()
-                .filter(|&&q| sorted.binary_search(&black_box(q)).is_ok())
-                .count()
-        })
+    group.bench_function("prev_contains_many", |b| {
+        b.iter(|| count(&prev.contains_many(black_box(&queries))))
     });
     group.finish();
     c.final_summary();
+}
+
+/// This process's anonymous huge pages (Linux), to show the advice was taken.
+fn huge_page_note() -> String {
+    std::fs::read_to_string("/proc/self/smaps_rollup")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("AnonHugePages"))
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "AnonHugePages unknown".into())
 }

@@ -19,7 +19,7 @@ pub use campaign::{
 };
 /// Time zones of the tz database, for callers that name one.
 pub use chrono_tz::Tz;
-pub use dnc::DncList;
+pub use dnc::{DncList, Layout as DncLayout};
 pub use leads::{BadRow, Lead, LeadList, Number};
 pub use rules::{Refusal, Rules};
 pub use zone::ZoneMap;
