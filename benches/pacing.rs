@@ -82,6 +82,8 @@ fn main() {
             machines: &c.machines,
             tta_sum: &c.tta_sum,
             abandoned: &c.abandoned,
+            flight_ages: &[],
+            flight_offsets: &[],
         };
         pacer.tick(&batch, out).expect("valid batch");
     };

@@ -385,8 +385,10 @@ fn flight_weight(cfg: &Config, est: &Estimates, tick: &Tick<'_>, p: f64) -> f64 
     fresh as f64 + aged / p
 }
 
-/// Many campaigns' ticks as columns: campaign `i` has `ready[i]`, `in_flight[i]`, ..., and the
-/// busy ages `ages[offsets[i]..offsets[i + 1]]`.
+/// Many campaigns' ticks as columns: campaign `i` has `ready[i]`, `in_flight[i]`, ..., the
+/// busy ages `ages[offsets[i]..offsets[i + 1]]` and the ages of its dials in flight
+/// `flight_ages[flight_offsets[i]..flight_offsets[i + 1]]` (no `flight_offsets` at all: no
+/// dial's age is known, all count as just placed).
 #[derive(Debug, Clone, Copy)]
 pub struct Batch<'a> {
     pub now: f64,
@@ -400,6 +402,23 @@ pub struct Batch<'a> {
     pub machines: &'a [u32],
     pub tta_sum: &'a [f64],
     pub abandoned: &'a [u32],
+    pub flight_ages: &'a [f64],
+    pub flight_offsets: &'a [u64],
+}
+
+/// `offsets` cut `values` into `n` runs: n + 1 of them rising from 0 to `values`.
+fn check_offsets(name: &str, offsets: &[u64], values: &str, len: usize, n: usize) -> Result<()> {
+    if offsets.len() != n + 1
+        || offsets.first() != Some(&0)
+        || offsets.last() != Some(&(len as u64))
+        || offsets.windows(2).any(|w| w[0] > w[1])
+    {
+        return Err(Error::invalid(format!(
+            "{name} must rise from 0 to the {len} {values} in {} values",
+            n + 1
+        )));
+    }
+    Ok(())
 }
 
 /// Campaigns paced together, each with its own configuration and state.
@@ -456,16 +475,15 @@ impl Pacer {
                 "{name} has {len} values for {n} campaigns"
             )));
         }
-        if b.offsets.len() != n + 1
-            || b.offsets.first() != Some(&0)
-            || b.offsets.last() != Some(&(b.ages.len() as u64))
-            || b.offsets.windows(2).any(|w| w[0] > w[1])
-        {
-            return Err(Error::invalid(format!(
-                "offsets must rise from 0 to the {} ages in {} values",
-                b.ages.len(),
-                n + 1
-            )));
+        check_offsets("offsets", b.offsets, "ages", b.ages.len(), n)?;
+        if !(b.flight_offsets.is_empty() && b.flight_ages.is_empty()) {
+            check_offsets(
+                "flight_offsets",
+                b.flight_offsets,
+                "flight ages",
+                b.flight_ages.len(),
+                n,
+            )?;
         }
         for i in 0..n {
             let (tick, obs) = b.campaign(i);
@@ -489,12 +507,16 @@ impl Pacer {
 impl<'a> Batch<'a> {
     fn campaign(&self, i: usize) -> (Tick<'a>, Observed) {
         let ages = &self.ages[self.offsets[i] as usize..self.offsets[i + 1] as usize];
+        let flight_ages = match self.flight_offsets {
+            [] => &[][..],
+            o => &self.flight_ages[o[i] as usize..o[i + 1] as usize],
+        };
         let tick = Tick {
             now: self.now,
             ready: self.ready[i],
             busy_ages: ages,
             in_flight: self.in_flight[i],
-            flight_ages: &[],
+            flight_ages,
             waiting: self.waiting[i],
         };
         let obs = Observed {

@@ -226,6 +226,8 @@ fn the_batch_paces_each_campaign_as_alone() {
         machines: &[1, 0, 0],
         tta_sum: &[15.0, 0.0, 7.0],
         abandoned: &[0, 0, 0],
+        flight_ages: &[],
+        flight_offsets: &[],
     };
     let mut out = [0u32; 3];
     pacer.tick(&batch, &mut out).unwrap();
