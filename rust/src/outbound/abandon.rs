@@ -9,11 +9,13 @@
 
 use std::collections::VecDeque;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
 
 const BUCKETS: f64 = 1440.0;
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AbandonProfile {
     /// Highest abandon rate allowed, 0..=1.
     pub cap: f64,
@@ -63,7 +65,7 @@ pub fn rate(what: &str, v: f64) -> Result<f64> {
     Ok(v)
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AbandonWindow {
     profile: AbandonProfile,
     bucket: f64,

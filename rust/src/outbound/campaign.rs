@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use super::abandon::{AbandonProfile, AbandonWindow, rate};
 use super::dnc::DncList;
 use super::leads::Lead;
@@ -15,10 +17,12 @@ use crate::error::{Error, Result};
 use crate::model::Id;
 use crate::time::check_seconds;
 
+mod snapshot;
+
 /// A live call must hear the information message within this long of being answered.
 pub const INFO_MESSAGE_DEADLINE: f64 = 2.0;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Mode {
     /// The agent dials a lead from the screen (`dial`).
     ClickToDial,
@@ -71,7 +75,7 @@ impl Mode {
 }
 
 /// How an attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {
     Human,
     Machine,
@@ -117,7 +121,7 @@ impl Outcome {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LeadState {
     New,
     Previewing,
@@ -154,7 +158,7 @@ pub enum Disposition {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Config {
     pub mode: Mode,
     /// Lines per ready agent in power mode.
@@ -261,7 +265,7 @@ pub enum Action {
     PlayInfoMessage { lead: u32, deadline: f64 },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Slot {
     lead: Lead,
     state: LeadState,
@@ -277,7 +281,7 @@ struct Slot {
     preferred: Option<(Id, f64)>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     pub dials: u64,
     pub connects: u64,
@@ -302,7 +306,7 @@ pub struct Stats {
     pub capped: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum Run {
     Created,
     Running,
@@ -310,7 +314,7 @@ enum Run {
     Stopped,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Campaign {
     id: Id,
     cfg: Config,
@@ -318,6 +322,8 @@ pub struct Campaign {
     run: Run,
     slots: Vec<Slot>,
     schedule: Schedule,
+    /// Not in a snapshot: the list is the caller's (millions of numbers, updated apart).
+    #[serde(skip)]
     dnc: Arc<DncList>,
     window: AbandonWindow,
     stats: Stats,

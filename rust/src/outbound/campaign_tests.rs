@@ -371,3 +371,156 @@ fn uk_profile_counts_machine_false_positives() {
     assert!((r - 1.0 / 3.0).abs() < 1e-12, "{r}");
     assert_eq!(c.stats().machine_rate, Some(0.5));
 }
+
+/// Drives a campaign for `steps` ticks 10 s apart from `from`: dials ring 20 s, then a
+/// splitmix draw makes each a human (one in eight of those abandoned), a machine, busy or no
+/// answer; talks end after 60 s, every third with a callback in 10 minutes for "alice".
+/// Everything the campaign answers is logged, to compare two campaigns call by call.
+#[derive(Clone, Default)]
+struct Driver {
+    rng: u64,
+    ringing: Vec<(u32, f64)>,
+    talking: Vec<(u32, f64)>,
+    talks: u32,
+    log: Vec<String>,
+}
+
+impl Driver {
+    fn draw(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let z = (self.rng ^ (self.rng >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z ^ (z >> 31)
+    }
+
+    fn run(&mut self, c: &mut Campaign, from: f64, steps: u32) {
+        for s in 0..steps {
+            let t = from + f64::from(s) * 10.0;
+            let (due, ringing): (Vec<_>, Vec<_>) =
+                self.ringing.iter().partition(|&&(_, at)| t - at >= 20.0);
+            self.ringing = ringing;
+            let mut answered = Vec::new();
+            for (lead, _) in due {
+                let r = self.draw() % 16;
+                let outcome = match r {
+                    0..=5 => Outcome::Human,
+                    6..=7 => Outcome::Machine,
+                    8..=9 => Outcome::Busy,
+                    _ => Outcome::NoAnswer,
+                };
+                let a = c.dial_result(lead, outcome, t).unwrap();
+                self.log
+                    .push(format!("{t} result {lead} {outcome:?} {a:?}"));
+                if outcome == Outcome::Human {
+                    answered.push((lead, r == 0));
+                }
+            }
+            let (ended, talking): (Vec<_>, Vec<_>) =
+                self.talking.iter().partition(|&&(_, at)| t - at >= 60.0);
+            self.talking = talking;
+            for (lead, _) in ended {
+                c.hangup(lead, t + 0.5).unwrap();
+                self.talks += 1;
+                let d = if self.talks % 3 == 0 {
+                    Disposition::Callback {
+                        at: t + 600.0,
+                        agent: Some("alice".into()),
+                    }
+                } else {
+                    Disposition::Final
+                };
+                c.disposition(lead, d, t + 0.5).unwrap();
+            }
+            for (lead, abandoned) in answered {
+                if abandoned {
+                    let a = c.abandon(lead, t + 1.0).unwrap();
+                    self.log.push(format!("abandon {a:?}"));
+                } else {
+                    c.connect(lead, t + 1.0).unwrap();
+                    self.talking.push((lead, t));
+                }
+            }
+            let busy = self.talking.len() as u32;
+            let dials = c.tick(t + 2.0, agents(4u32.saturating_sub(busy), 4), None);
+            let dials = dials.unwrap();
+            self.ringing.extend(dials.iter().map(|d| (d.lead, t + 2.0)));
+            self.log
+                .push(format!("{t} dials {dials:?} {:?}", c.stats()));
+        }
+    }
+}
+
+#[test]
+fn a_restored_campaign_goes_on_exactly_as_the_original() {
+    let leads: Vec<Lead> = (0..400)
+        .map(|i| lead(12_125_550_000 + i, Tz::America__New_York, (i % 5) as i64))
+        .collect();
+    let dnc: Vec<u64> = (0..400).step_by(7).map(|i| 12_125_550_000 + i).collect();
+    let mut cfg = Config {
+        mode: Mode::Power,
+        ratio: 2.0,
+        abandon: AbandonProfile::uk(0.1).unwrap(),
+        ..Config::default()
+    };
+    cfg.retry[3] = Some(300.0); // busy: retried within the run
+    let list = Arc::new(DncList::new(dnc));
+    let mut c = Campaign::new("snap", cfg, &leads, list.clone(), t0()).unwrap();
+    c.start(t0()).unwrap();
+    let mut d = Driver::default();
+    d.run(&mut c, t0(), 120);
+    let bytes = c.snapshot();
+    let mut restored = Campaign::restore(&bytes, list.clone()).unwrap();
+    assert_eq!(restored.snapshot(), bytes);
+    let mut d2 = d.clone();
+    // From here on the two must answer every call alike: attempts, retries, callbacks, the
+    // abandonment window and the DNC refusals all carried over.
+    d.run(&mut c, t0() + 1200.0, 200);
+    d2.run(&mut restored, t0() + 1200.0, 200);
+    assert_eq!(d.log, d2.log);
+    let st = c.stats();
+    assert!(
+        st.dials > 200 && st.abandoned > 0 && st.refused.iter().sum::<u64>() > 0,
+        "{st:?}"
+    );
+    assert!(d.talks >= 30, "{}", d.talks);
+    for i in 0..400 {
+        assert_eq!(c.lead(i).unwrap(), restored.lead(i).unwrap());
+    }
+}
+
+#[test]
+fn bad_and_foreign_snapshots_are_refused_by_name() {
+    let mut c = campaign(Mode::Progressive, &[ny(1), ny(2)], &[]);
+    c.tick(t0(), agents(1, 1), None).unwrap();
+    let bytes = c.snapshot();
+    let err = |b: &[u8]| {
+        Campaign::restore(b, Arc::default())
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(err(b"junk").contains("not an acdcore campaign snapshot"));
+    assert!(err(&[]).contains("not an acdcore campaign snapshot"));
+    let mut damaged = bytes.clone();
+    let n = damaged.len();
+    damaged[n - 3] ^= 0x55;
+    assert!(err(&damaged).contains("checksum"), "{}", err(&damaged));
+    let engine = crate::engine::Engine::new(crate::engine::Options::default()).snapshot();
+    assert!(
+        err(&engine).contains("unsupported snapshot \"acdcore-snapshot\""),
+        "{}",
+        err(&engine)
+    );
+    let future = rmp_serde::to_vec(&(
+        "acdcore-campaign",
+        99u32,
+        0u64,
+        serde_bytes::Bytes::new(b"x"),
+    ))
+    .unwrap();
+    assert!(err(&future).contains("version 99"), "{}", err(&future));
+    for cut in [1, n / 2, n - 1] {
+        assert!(
+            Campaign::restore(&bytes[..cut], Arc::default()).is_err(),
+            "{cut}"
+        );
+    }
+}

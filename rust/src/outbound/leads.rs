@@ -2,11 +2,12 @@
 //! reason) and skipped, so it is never dialed and never disappears without a word.
 
 use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
 
 use super::phone;
 use super::zone::{ZoneMap, parse_zone};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lead {
     pub number: u64,
     pub zone: Tz,

@@ -6,11 +6,12 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use rustc_hash::FxHashSet;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
 /// Why a dial was not placed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Refusal {
     DoNotCall,
     MaxAttempts,
@@ -43,7 +44,7 @@ impl Refusal {
 /// rings).
 pub const MIN_RING_TIMEOUT: f64 = 15.0;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Rules {
     /// Local calling hours, seconds after midnight: `[start, end)`.
     pub hours: (u32, u32),

@@ -6,12 +6,14 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::time::Time;
 
 /// (priority, earlier due first, seq, lead, generation).
 type DueKey = (i64, Reverse<Time>, Reverse<u64>, u32, u32);
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Schedule {
     /// (due, seq, lead, generation), earliest first.
     future: BinaryHeap<Reverse<(Time, u64, u32, u32)>>,
@@ -20,6 +22,12 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    /// Every lead with an entry (possibly stale), for checking a restored schedule.
+    pub fn leads(&self) -> impl Iterator<Item = u32> + '_ {
+        let future = self.future.iter().map(|Reverse((_, _, lead, _))| *lead);
+        future.chain(self.due.iter().map(|(_, _, _, lead, _)| *lead))
+    }
+
     pub fn push(&mut self, lead: u32, generation: u32, at: f64) {
         self.seq += 1;
         self.future
