@@ -420,7 +420,7 @@ impl Driver {
             for (lead, _) in ended {
                 c.hangup(lead, t + 0.5).unwrap();
                 self.talks += 1;
-                let d = if self.talks % 3 == 0 {
+                let d = if self.talks.is_multiple_of(3) {
                     Disposition::Callback {
                         at: t + 600.0,
                         agent: Some("alice".into()),
