@@ -1,8 +1,9 @@
 """Do-not-call batch lookup from numpy (pytest-benchmark): `pytest
 benches/test_bench_outbound.py --benchmark-only`.
 
-5,000,000 listed 11-digit numbers; `DncList.contains_many` of 1,000,000 uint64 numbers (about
-half listed), beside numpy's own `np.isin` on the same arrays (a sort-based set test).
+5,000,000 listed 11-digit numbers; `DncList.contains_many` (a bool per number) and
+`count_many` (how many) of 1,000,000 uint64 numbers (about half listed), beside numpy's own
+`np.isin` on the same arrays (a sort-based set test).
 """
 
 from __future__ import annotations
@@ -38,6 +39,15 @@ def test_dnc_contains_many(
     hits = benchmark(dnc.contains_many, queries)
     assert (hits == np.isin(queries, listed)).all()
     _line(report, "dnc-contains-many", benchmark, f"DncList.contains_many, {QUERIES} numbers")
+
+
+def test_dnc_count_many(
+    benchmark: Any, report: Any, lists: tuple[DncList, np.ndarray, np.ndarray]
+) -> None:
+    dnc, listed, queries = lists
+    hits = benchmark(dnc.count_many, queries)
+    assert hits == int(np.isin(queries, listed).sum())
+    _line(report, "dnc-count-many", benchmark, f"DncList.count_many, {QUERIES} numbers")
 
 
 def test_numpy_isin(

@@ -77,6 +77,10 @@ def test_dnc_batch_lookup_from_numpy_and_strings() -> None:
     got = dnc.contains_many(queries)
     expected = np.isin(queries, listed)
     assert got.dtype == np.bool_ and (got == expected).all() and got[:1000].all()
+    assert dnc.count_many(queries) == int(expected.sum()) >= 1000
+    assert dnc.count_many(queries[::-2]) == int(expected[::-2].sum())  # strided input
+    with pytest.raises(ValueError, match="non-negative"):
+        dnc.count_many(np.array([-1, 5]))
     d = DncList(["+1 212 555 0100", "bogus"])
     assert len(d) == 1 and d.bad_rows[0].value == "bogus"
     assert "+12125550100" in d and 12125550100 in d and "+12125550101" not in d
@@ -261,3 +265,84 @@ def test_blended_with_the_engine() -> None:
     assert c.stats()["talk_time"] == pytest.approx(60.0)
     with pytest.raises(KeyError):
         Campaign(ny_leads(1), now=T0, engine=e, queue="nope")
+
+
+def _drive(c: Campaign, start: float, steps: int, log: list[object]) -> None:
+    """Ticks 10 s apart; each dial rings 20 s, then by its lead and attempt is a person (some
+    abandoned, every third talk ends in a callback), busy or no answer. Logs every answer."""
+    ringing: list[tuple[int, float]] = []
+    talking: list[tuple[int, float]] = []
+    for s in range(steps):
+        t = start + 10 * s
+        answered = []
+        for lead, at in [r for r in ringing if t - r[1] >= 20]:
+            ringing.remove((lead, at))
+            k = (lead * 7 + c.lead(lead)["attempts"] * 3) % 10
+            outcome = "human" if k < 4 else "busy" if k < 6 else "no-answer"
+            log.append(c.dial_result(lead, outcome, t))
+            if outcome == "human":
+                answered.append((lead, k == 0))
+        for lead, at in [x for x in talking if t - x[1] >= 60]:
+            talking.remove((lead, at))
+            c.hangup(lead, t + 0.5)
+            back = lead % 3 == 0
+            c.disposition(lead, t + 0.5, callback_at=t + 600 if back else None, agent="alice")
+        for lead, abandoned in answered:
+            if abandoned:
+                log.append(c.abandon(lead, t + 1))
+            else:
+                c.connect(lead, t + 1)
+                talking.append((lead, t))
+        ready = max(0, 4 - len(talking))
+        dials = c.tick(t + 2, ready=ready, staffed=4)
+        ringing += [(d.lead, t + 2) for d in dials]
+        log.append((dials, c.stats()))
+    # Calls still ringing or talking at the end are left as they are.
+
+
+def test_a_restored_campaign_goes_on_exactly_as_the_original() -> None:
+    leads = ny_leads(300)
+    dnc = DncList([f"+1212555{i:04d}" for i in range(0, 300, 11)])
+    kw = dict(mode="power", ratio=2.0, retry={"busy": 300}, profile="uk",
+              amd_false_positive_rate=0.1)  # fmt: skip
+    c = Campaign(leads, now=T0, dnc=dnc, **kw)  # type: ignore[arg-type]
+    c.start(T0)
+    warmup: list[object] = []
+    _drive(c, T0, 100, warmup)
+    data = c.snapshot()
+    assert isinstance(data, bytes)
+    twin = Campaign.restore(data, leads, dnc=dnc)
+    assert twin.snapshot() == data and len(twin) == 300 and twin.state == "running"
+    assert [twin.lead(i) for i in range(300)] == [c.lead(i) for i in range(300)]
+    a: list[object] = []
+    b: list[object] = []
+    _drive(c, T0 + 1010, 150, a)
+    _drive(twin, T0 + 1010, 150, b)
+    assert a == b
+    s = c.stats()
+    assert s["dials"] > 60 and s["abandoned"] > 0 and s["refused"]["do-not-call"] > 0, s
+    # The clock came back with the state: time still never goes back.
+    with pytest.raises(ValueError, match="time never goes back"):
+        twin.tick(T0, ready=1, staffed=1)
+
+
+def test_bad_and_foreign_campaign_snapshots_are_refused() -> None:
+    c = Campaign(ny_leads(2), now=T0)
+    data = c.snapshot()
+    for bad, msg in [
+        (b"", "not an acdcore campaign snapshot"),
+        (b"hello world, not a snapshot at all", "not an acdcore campaign snapshot"),
+        (data[:30], "not an acdcore campaign snapshot"),
+        (data[:-10], "not an acdcore campaign snapshot: truncated"),
+        (data[:-2] + b"[1", "campaign snapshot is damaged"),
+        (data[:-2] + b'{"c1": "x"}', "campaign snapshot is damaged: bad call table"),
+        (data[:200] + bytes([data[200] ^ 0x5A]) + data[201:], "campaign snapshot"),
+        (data[:40] + bytes([data[40] ^ 0x5A]) + data[41:], "unsupported snapshot"),
+    ]:
+        with pytest.raises(ValueError, match=msg):
+            Campaign.restore(bad, ny_leads(2))
+    engine = acdcore._core.Engine().snapshot()
+    with pytest.raises(ValueError, match="not an acdcore campaign snapshot"):
+        Campaign.restore(engine, ny_leads(2))
+    with pytest.raises(ValueError, match="leads has 3 leads, the snapshot 2"):
+        Campaign.restore(data, ny_leads(3))

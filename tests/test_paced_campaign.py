@@ -17,7 +17,9 @@ def _leads(n: int) -> LeadList:
     return LeadList.from_iterable([{"phone": f"+1212{i:07d}", "timezone": NY} for i in range(n)])
 
 
-def _day(agents: int, seconds: int) -> tuple[PacedCampaign, list[tuple[int, int]]]:
+def _day(
+    agents: int, seconds: int, ring: float | None = None
+) -> tuple[PacedCampaign, list[tuple[int, int]]]:
     """Drives the paced campaign a second at a time: 20% of dials answered by a person after
     6-10 s (whole seconds, so every event lands on a tick), the rest no answer after 20 s;
     connected calls talk 60 s. Returns the campaign and (ready, dials) per tick."""
@@ -27,7 +29,7 @@ def _day(agents: int, seconds: int) -> tuple[PacedCampaign, list[tuple[int, int]
     for a in range(agents):
         e.login(T0, f"a{a}", queues=["outbound"])
     c = Campaign(_leads(5000), now=T0, mode="predictive", engine=e, queue="outbound")
-    paced = PacedCampaign(c, aht=60.0)
+    paced = PacedCampaign(c, aht=60.0, ring=ring)
     c.start(T0)
     outcomes: list[tuple[float, int, str]] = []
     ends: list[tuple[float, str]] = []
@@ -65,6 +67,16 @@ def test_the_pacer_learns_the_campaign_and_dials_ahead_of_agents() -> None:
     assert any(n > ready for ready, n in per_tick)
     assert st["dials"] > 3 * st["connects"] > 0
     assert st["abandoned"] <= 0.05 * st["connects"] + 2
+
+
+def test_dials_in_flight_weighed_by_their_ages_dial_more() -> None:
+    # A dial that has rung 12 s of 20 is most likely a no-answer: with the ringing model
+    # the pacer counts it for less and dials more, still within the abandon target's reach.
+    plain, _ = _day(agents=10, seconds=600)
+    aged, _ = _day(agents=10, seconds=600, ring=20.0)
+    a, p = aged.campaign.stats(), plain.campaign.stats()
+    assert a["dials"] > p["dials"] * 1.05, (a["dials"], p["dials"])
+    assert a["abandoned"] <= 0.05 * a["connects"] + 2
 
 
 def test_no_agents_no_dials_and_only_predictive_campaigns() -> None:

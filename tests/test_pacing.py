@@ -70,6 +70,60 @@ def test_the_batch_pacer() -> None:
     assert est["answer_rate"] == 0.5 and est["risk"] > 0
 
 
+def test_dials_that_have_rung_long_leave_room_for_more() -> None:
+    # As the Rust test of the same name: 12 dials in flight beside 10 ready agents.
+    busy = [np.full(40, 100.0)]
+
+    def dials(pacer: Pacer, **flight: object) -> int:
+        return int(pacer.tick(0.0, ready=[10], busy_ages=busy, in_flight=[12], **flight)[0])
+
+    def ringing() -> Pacer:
+        return Pacer(1, ring=25.0, answer_cv=0.5)
+
+    unknown = dials(ringing())
+    fresh = dials(ringing(), flight_ages=[np.zeros(12)])
+    old = dials(ringing(), flight_ages=[np.full(12, 20.0)])
+    assert unknown == fresh
+    # Dials at 20 s of a 25 s ring are almost all no-answers: room for many more.
+    assert old >= fresh + 8, (old, fresh)
+    # Half of them aged: in between. Flat with offsets is the same as one array per campaign.
+    half = dials(ringing(), flight_ages=[np.full(6, 20.0)])
+    assert fresh < half < old, (fresh, half, old)
+    flat = dials(ringing(), flight_ages=np.full(6, 20.0), flight_offsets=[0, 6])
+    assert flat == half
+    # Without the ringing model (no `ring`) ages change nothing: the old call form.
+    assert dials(Pacer(1), flight_ages=[np.full(12, 20.0)]) == dials(Pacer(1)) == fresh
+    # Two campaigns, ages only for the second: the first paces as if none were known.
+    two = Pacer(2, ring=25.0)
+    got = two.tick(
+        0.0, ready=[10, 10], busy_ages=busy * 2, in_flight=[12, 12],
+        flight_ages=[[], np.full(12, 20.0)],
+    )  # fmt: skip
+    assert got.tolist() == [fresh, old]
+
+
+def test_bad_flight_ages_are_refused() -> None:
+    pacer = Pacer(2, ring=25.0)
+    with pytest.raises(ValueError, match="campaign 1: 3 flight ages for 2 dials in flight"):
+        pacer.tick(0.0, ready=[1, 1], in_flight=[2, 2], flight_ages=[[], [1.0, 2.0, 3.0]])
+    with pytest.raises(ValueError, match="flight age"):
+        pacer.tick(0.0, ready=[1, 1], in_flight=[2, 2], flight_ages=[[-1.0], []])
+    with pytest.raises(ValueError, match="flight_offsets must rise"):
+        pacer.tick(0.0, ready=[1, 1], in_flight=[2, 2], flight_ages=[1.0], flight_offsets=[0, 2, 1])
+    with pytest.raises(ValueError, match="flight_ages has 1 campaigns, the pacer 2"):
+        pacer.tick(0.0, ready=[1, 1], in_flight=[2, 2], flight_ages=[[1.0]])
+    with pytest.raises(ValueError, match="one sequence per campaign"):
+        pacer.tick(0.0, ready=[1, 1], in_flight=[2, 2], flight_ages=np.zeros(2))
+    with pytest.raises(ValueError, match="flight_offsets needs flight_ages"):
+        pacer.tick(0.0, ready=[1, 1], flight_offsets=[0, 0, 0])
+    with pytest.raises(ValueError, match="ring must be a positive"):
+        Pacer(1, ring=0.0)
+    with pytest.raises(ValueError, match="answer_cv must be a positive"):
+        Pacer(1, ring=25.0, answer_cv=-1.0)
+    # Refused ticks changed nothing: the clock has not moved.
+    pacer.tick(0.0, ready=[1, 1])
+
+
 def test_the_batch_pacer_refuses_bad_input() -> None:
     pacer = Pacer(2)
     pacer.tick(10.0, ready=[1, 1])
@@ -89,6 +143,43 @@ def test_the_batch_pacer_refuses_bad_input() -> None:
         Pacer(1, mode="preview")
     with pytest.raises(ValueError, match="aht has 3 values for 2"):
         Pacer(2, aht=[1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize(
+    ("kw", "named"),
+    [
+        ({"target": -0.1}, "abandon target"),
+        ({"target": 0.0}, "abandon target"),
+        ({"target": float("nan")}, "abandon target"),
+        ({"mode": "power", "ratio": float("nan")}, "ratio"),
+        ({"mode": "power", "ratio": 101.0}, "ratio"),
+        ({"aht": -1.0}, "aht|mean"),
+        ({"wrapup": -1.0}, "wrap"),
+    ],
+)
+def test_the_pacer_refuses_bad_ratios_and_targets_naming_them(
+    kw: dict[str, object], named: str
+) -> None:
+    with pytest.raises(ValueError, match=named):
+        Pacer(2, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kw", "named"),
+    [
+        ({"answer_rate": 1.5}, "answer rate"),
+        ({"answer_rate": -0.2}, "answer rate"),
+        ({"machine_rate": 2.0}, "machine rate"),
+        ({"target": 1.5}, "target"),
+        ({"target": -0.03}, "target"),
+        ({"mode": "power", "ratio": 0.5}, "ratio"),
+    ],
+)
+def test_the_simulated_day_refuses_bad_rates_naming_them(kw: dict[str, object], named: str) -> None:
+    args: dict[str, object] = {"agents": 5, "answer_rate": 0.2, "aht": 180.0, "hours": 0.1}
+    args.update(kw)
+    with pytest.raises(ValueError, match=named):
+        simulate_outbound(**args)  # type: ignore[arg-type]
 
 
 def test_cli_prints_the_figures() -> None:

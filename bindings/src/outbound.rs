@@ -8,9 +8,9 @@ use acdcore::outbound::{
     AbandonProfile, Action, Agents, Campaign, Config, Disposition, DncList, LeadList, Mode, Number,
     Outcome, Refusal, ZoneMap, phone, rules,
 };
-use numpy::{PyArray1, PyReadonlyArray1};
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 
 use crate::errors::{CoreError, CoreResult, Int};
 
@@ -40,21 +40,45 @@ impl PyDncList {
         self.inner.contains(number.0)
     }
 
+    /// Answers straight into the numpy result, the GIL released for long columns.
     fn contains_many<'py>(
         &self,
         py: Python<'py>,
         numbers: PyReadonlyArray1<'py, u64>,
-    ) -> Bound<'py, PyArray1<bool>> {
+    ) -> PyResult<Bound<'py, PyArray1<bool>>> {
         let q = numbers.as_array();
-        let out = match q.as_slice() {
+        let result = PyArray1::<bool>::zeros(py, q.len(), false);
+        {
+            let mut rw = result.readwrite();
+            let out = rw.as_slice_mut()?;
+            match q.as_slice() {
+                // A private copy: Python threads may write the caller's array meanwhile.
+                Some(s) if s.len() >= DETACH_FROM => {
+                    let s = s.to_vec();
+                    py.detach(|| self.inner.contains_into(&s, out));
+                }
+                Some(s) => self.inner.contains_into(s, out),
+                None => {
+                    for (o, &x) in out.iter_mut().zip(q.iter()) {
+                        *o = self.inner.contains(x);
+                    }
+                }
+            }
+        }
+        Ok(result)
+    }
+
+    /// How many of the numbers are listed, without an answer per number.
+    fn count_many(&self, py: Python<'_>, numbers: PyReadonlyArray1<'_, u64>) -> usize {
+        let q = numbers.as_array();
+        match q.as_slice() {
             Some(s) if s.len() >= DETACH_FROM => {
                 let s = s.to_vec();
-                py.detach(|| self.inner.contains_many(&s))
+                py.detach(|| self.inner.count_many(&s))
             }
-            Some(s) => self.inner.contains_many(s),
-            None => q.iter().map(|&x| self.inner.contains(x)).collect(),
-        };
-        PyArray1::from_vec(py, out)
+            Some(s) => self.inner.count_many(s),
+            None => q.iter().filter(|&&x| self.inner.contains(x)).count(),
+        }
     }
 }
 
@@ -353,6 +377,24 @@ impl PyCampaign {
 
     fn __len__(&self) -> usize {
         self.lock().len()
+    }
+
+    /// The whole campaign state (leads' attempts, retries, callbacks, the abandonment window,
+    /// statistics, the clock) as versioned bytes; the DNC list is not in it.
+    fn snapshot<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        let bytes = self.lock().snapshot();
+        PyBytes::new(py, &bytes)
+    }
+
+    /// A campaign from `snapshot()` bytes, with `dnc` as its do-not-call list.
+    #[staticmethod]
+    #[pyo3(signature = (data, dnc=None))]
+    fn restore(data: &[u8], dnc: Option<&PyDncList>) -> PyResult<Self> {
+        let dnc = dnc.map(|d| d.inner.clone()).unwrap_or_default();
+        let c = Campaign::restore(data, dnc).map_err(CoreError)?;
+        Ok(PyCampaign {
+            inner: Mutex::new(c),
+        })
     }
 
     fn start(&self, now: f64) -> CoreResult<()> {

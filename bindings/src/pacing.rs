@@ -3,7 +3,7 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use acdcore::pacing::{Batch, Config, Mode, Pacer, Service};
+use acdcore::pacing::{Batch, Config, Mode, Pacer, Ringing, Service};
 use acdcore::sim::Dist;
 use acdcore::sim::outbound::{OutboundConfig, simulate_outbound as run_day};
 use numpy::{PyArray1, PyReadonlyArray1};
@@ -39,21 +39,38 @@ impl PyPacer {
 #[pymethods]
 impl PyPacer {
     /// One campaign per item of the equally long lists: mode name, abandon target, power
-    /// ratio, mean talk seconds (exponential), wrap-up seconds.
+    /// ratio, mean talk seconds (exponential), wrap-up seconds; with `ring` (seconds a dial
+    /// rings before it is given up) and `answer_cv` (the time to answer's coefficient of
+    /// variation, lognormal) the dials in flight are weighed by their ages.
     #[new]
+    #[pyo3(signature = (modes, target, ratio, aht, wrapup, ring=None, answer_cv=None))]
     fn new(
         modes: Vec<String>,
         target: Vec<f64>,
         ratio: Vec<f64>,
         aht: Vec<f64>,
         wrapup: Vec<f64>,
+        ring: Option<Vec<f64>>,
+        answer_cv: Option<Vec<f64>>,
     ) -> PyResult<Self> {
         let n = modes.len();
+        let ringing = match (ring, answer_cv) {
+            (Some(r), Some(cv)) => Some((r, cv)),
+            (None, None) => None,
+            _ => {
+                return Err(PyValueError::new_err(
+                    "give ring and answer_cv together, or neither",
+                ));
+            }
+        };
+        let (ring_len, cv_len) = ringing.as_ref().map_or((n, n), |(r, c)| (r.len(), c.len()));
         for (name, len) in [
             ("target", target.len()),
             ("ratio", ratio.len()),
             ("aht", aht.len()),
             ("wrapup", wrapup.len()),
+            ("ring", ring_len),
+            ("answer_cv", cv_len),
         ] {
             if len != n {
                 return Err(PyValueError::new_err(format!(
@@ -65,7 +82,22 @@ impl PyPacer {
             .map(|i| {
                 let mode = Mode::parse(&modes[i], ratio[i])?;
                 let service = Service::new(&Dist::exponential(aht[i]), wrapup[i])?;
-                Config::new(mode, target[i], service)
+                let cfg = Config::new(mode, target[i], service)?;
+                let Some((ring, cv)) = &ringing else {
+                    return Ok(cfg);
+                };
+                if !(cv[i].is_finite() && cv[i] > 0.0) {
+                    return Err(acdcore::Error::Invalid(format!(
+                        "answer_cv must be a positive number, got {}",
+                        cv[i]
+                    )));
+                }
+                // Only the shape matters: the scale follows the live mean time to answer.
+                let shape = Dist::Lognormal {
+                    mean: 1.0,
+                    sd: cv[i],
+                };
+                Ok(cfg.with_ringing(Ringing::new(&shape, ring[i])?))
             })
             .enumerate()
             .map(|(i, c)| c.map_err(|e| acdcore::Error::Invalid(format!("campaign {i}: {e}"))))
@@ -81,7 +113,9 @@ impl PyPacer {
     }
 
     /// Dials per campaign now (uint32). Busy agents' call ages of campaign i are
-    /// `ages[offsets[i]:offsets[i + 1]]`; the outcome counts are those since the last tick.
+    /// `ages[offsets[i]:offsets[i + 1]]`, the ages of its dials in flight
+    /// `flight_ages[flight_offsets[i]:flight_offsets[i + 1]]` (empty `flight_offsets`: none
+    /// known); the outcome counts are those since the last tick.
     #[allow(clippy::too_many_arguments)]
     fn tick<'py>(
         &self,
@@ -97,6 +131,8 @@ impl PyPacer {
         machines: PyReadonlyArray1<'py, u32>,
         tta_sum: PyReadonlyArray1<'py, f64>,
         abandoned: PyReadonlyArray1<'py, u32>,
+        flight_ages: PyReadonlyArray1<'py, f64>,
+        flight_offsets: PyReadonlyArray1<'py, u64>,
     ) -> PyResult<Bound<'py, PyArray1<u32>>> {
         let batch = Batch {
             now,
@@ -110,6 +146,8 @@ impl PyPacer {
             machines: slice("machines", &machines)?,
             tta_sum: slice("tta_sum", &tta_sum)?,
             abandoned: slice("abandoned", &abandoned)?,
+            flight_ages: slice("flight_ages", &flight_ages)?,
+            flight_offsets: slice("flight_offsets", &flight_offsets)?,
         };
         let mut out = vec![0u32; batch.ready.len()];
         py.detach(|| self.lock().tick(&batch, &mut out))

@@ -10,6 +10,8 @@ offered to its agents (blending: inbound calls share those agents).
 from __future__ import annotations
 
 import csv
+import json
+import struct
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -115,6 +117,15 @@ class DncList:
         out = np.zeros(len(texts), dtype=np.bool_)
         out[idx.astype(np.intp)] = self._core.contains_many(good)
         return out
+
+    def count_many(self, numbers: npt.ArrayLike) -> int:
+        """How many of the numbers are listed (no answer per number: the fastest batch)."""
+        arr = np.asarray(numbers)
+        if arr.dtype.kind in "ui":
+            if arr.size and arr.dtype.kind == "i" and arr.min() < 0:
+                raise ValueError("numbers must be non-negative E.164 digits")
+            return self._core.count_many(np.ascontiguousarray(arr, dtype=np.uint64))
+        return int(self.contains_many(arr).sum())
 
 
 def _priority(value: object) -> int | None:
@@ -500,7 +511,63 @@ class Campaign:
     def __len__(self) -> int:
         return len(self._core)
 
+    def snapshot(self) -> bytes:
+        """Everything the campaign knows (attempts, retry schedule, callbacks, the abandonment
+        window, statistics, the clock, its calls waiting in the engine) as versioned bytes, for
+        `Campaign.restore` after a restart. The leads' custom fields, the DNC list and the
+        engine are not in it: `restore` takes them back."""
+        core = self._core.snapshot()
+        calls = json.dumps(self._calls, separators=(",", ":")).encode()
+        return _SNAPSHOT_TAG + struct.pack(">Q", len(core)) + core + calls
 
+    @classmethod
+    def restore(
+        cls,
+        data: bytes,
+        leads: LeadList,
+        *,
+        dnc: DncList | None = None,
+        engine: _core.Engine | None = None,
+        queue: str | None = None,
+        outbound_priority: int = 0,
+    ) -> Campaign:
+        """The campaign `snapshot()` saved, going on exactly as it would have. `leads` is the
+        list it was made from (for the custom fields); a bad or foreign snapshot is a
+        ValueError saying so."""
+        data = bytes(data)
+        head = len(_SNAPSHOT_TAG) + 8
+        if not data.startswith(_SNAPSHOT_TAG) or len(data) < head:
+            raise ValueError("not an acdcore campaign snapshot (from Campaign.snapshot)")
+        (n,) = struct.unpack(">Q", data[len(_SNAPSHOT_TAG) : head])
+        if len(data) < head + n:
+            raise ValueError("not an acdcore campaign snapshot: truncated")
+        try:
+            calls = json.loads(data[head + n :].decode())
+        except (UnicodeDecodeError, ValueError) as e:
+            raise ValueError(f"campaign snapshot is damaged: {e}") from None
+        if not (
+            isinstance(calls, dict)
+            and all(isinstance(k, str) and type(v) is int for k, v in calls.items())
+        ):
+            raise ValueError("campaign snapshot is damaged: bad call table")
+        core = _core.Campaign.restore(data[head : head + n], None if dnc is None else dnc._core)
+        if len(core) != len(leads):
+            raise ValueError(f"leads has {len(leads)} leads, the snapshot {len(core)}")
+        if (engine is None) != (queue is None):
+            raise ValueError("engine and queue go together (the queue outbound calls join)")
+        if engine is not None and queue is not None:
+            engine.queue_stats(queue)  # KeyError naming an unknown queue
+        self = cls.__new__(cls)
+        self.leads = leads
+        self.engine = engine
+        self.queue = queue
+        self.outbound_priority = outbound_priority
+        self._calls = calls
+        self._core = core
+        return self
+
+
+_SNAPSHOT_TAG = b"acdcore-campaign-py/1\n"
 _RESOLVED = ("connects", "machines", "no_answers", "busy", "failed")
 
 
@@ -512,18 +579,25 @@ class PacedCampaign:
     the calls waiting in its queue; the pacer's count goes to `Campaign.tick` as
     `dials_wanted`, so every compliance rule still applies. Report dial outcomes through
     `dial_result` here (it times the answers). `aht` / `wrapup` describe the talk time the
-    pacer expects (exponential).
+    pacer expects (exponential). With `ring` (the campaign's ring timeout) the dials in flight
+    are weighed by how long they have rung, as in the simulator.
     """
 
     def __init__(
-        self, campaign: Campaign, *, target: float = 0.03, aht: float = 180.0, wrapup: float = 0.0
+        self,
+        campaign: Campaign,
+        *,
+        target: float = 0.03,
+        aht: float = 180.0,
+        wrapup: float = 0.0,
+        ring: float | None = None,
     ) -> None:
         from acdcore.pacing import Pacer
 
         if campaign.mode != "predictive":
             raise ValueError(f"a paced campaign must be predictive, got mode {campaign.mode!r}")
         self.campaign = campaign
-        self.pacer = Pacer(1, mode="predictive", target=target, aht=aht, wrapup=wrapup)
+        self.pacer = Pacer(1, mode="predictive", target=target, aht=aht, wrapup=wrapup, ring=ring)
         self._seen = campaign.stats()
         self._placed: dict[int, float] = {}
         self._tta_sum = 0.0
@@ -559,6 +633,7 @@ class PacedCampaign:
             machines=[delta["machines"]],
             tta_sum=[self._tta_sum],
             abandoned=[delta["abandoned"]],
+            flight_ages=[[now - t for t in self._placed.values()][: st["in_flight"]]],
         )
         self._seen, self._tta_sum = st, 0.0
         staffed = ready + len(np.ravel(busy_ages)) if staffed is None else staffed

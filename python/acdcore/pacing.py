@@ -29,12 +29,39 @@ def _column(name: str, value: Any, n: int) -> list[float]:
     return [float(v) for v in a]
 
 
+def _ragged(
+    name: str, per_campaign: Sequence[npt.ArrayLike] | npt.ArrayLike, n: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint64]]:
+    """One array of seconds per campaign, as flat values and offsets."""
+    if isinstance(per_campaign, np.ndarray) and per_campaign.ndim < 2:
+        raise ValueError(f"{name} takes one sequence per campaign (or flat with offsets)")
+    parts = [np.asarray(a, dtype=np.float64).ravel() for a in per_campaign]  # type: ignore[union-attr]
+    if len(parts) != n:
+        raise ValueError(f"{name} has {len(parts)} campaigns, the pacer {n}")
+    flat = np.concatenate(parts) if parts else np.zeros(0)
+    offs = np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(np.uint64)
+    return flat, offs
+
+
+def _flat(
+    name: str, values: Any, offsets_name: str, offsets: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint64]]:
+    flat = np.ascontiguousarray(values, dtype=np.float64)
+    offs = np.asarray(offsets)
+    if offs.size and (not np.issubdtype(offs.dtype, np.integer) or offs.min() < 0):
+        raise ValueError(f"{offsets_name} must be non-negative integers")
+    return flat.ravel(), np.ascontiguousarray(offs, dtype=np.uint64)
+
+
 class Pacer:
     """Campaigns paced together. Each setting is one value for all or one per campaign.
 
     `mode`: "progressive", "power" (with `ratio` lines per ready agent) or "predictive";
     `target`: most abandons per live answer; `aht`: mean talk seconds (exponential);
-    `wrapup`: seconds of after-call work.
+    `wrapup`: seconds of after-call work. With `ring` (seconds a dial rings before it is
+    given up) the dials in flight are weighed by their ages (`tick(flight_ages=...)`): one that
+    has rung long is likely a no-answer and leaves room for another dial. `answer_cv` is the
+    time to answer's coefficient of variation (lognormal shape; its mean is learned live).
     """
 
     def __init__(
@@ -46,6 +73,8 @@ class Pacer:
         ratio: float | npt.ArrayLike = 1.0,
         aht: float | npt.ArrayLike = 180.0,
         wrapup: float | npt.ArrayLike = 0.0,
+        ring: float | npt.ArrayLike | None = None,
+        answer_cv: float | npt.ArrayLike = 0.5,
     ) -> None:
         if campaigns < 0:
             raise ValueError(f"campaigns must be >= 0, got {campaigns}")
@@ -58,6 +87,8 @@ class Pacer:
             _column("ratio", ratio, campaigns),
             _column("aht", aht, campaigns),
             _column("wrapup", wrapup, campaigns),
+            None if ring is None else _column("ring", ring, campaigns),
+            None if ring is None else _column("answer_cv", answer_cv, campaigns),
         )
         self._n = campaigns
 
@@ -79,10 +110,15 @@ class Pacer:
         machines: npt.ArrayLike | None = None,
         tta_sum: npt.ArrayLike | None = None,
         abandoned: npt.ArrayLike | None = None,
+        flight_ages: Sequence[npt.ArrayLike] | npt.ArrayLike | None = None,
+        flight_offsets: npt.ArrayLike | None = None,
     ) -> npt.NDArray[np.uint32]:
         """Dials per campaign at `now`. Busy agents' call ages (seconds since connect) come as
         one sequence per campaign (`busy_ages`) or flat with `offsets` (campaign i owns
-        `ages[offsets[i]:offsets[i+1]]`). Outcome counts are those since the last tick."""
+        `ages[offsets[i]:offsets[i+1]]`). `flight_ages` (seconds since each dial in flight was
+        placed, at most `in_flight[i]` per campaign; the rest count as just placed) likewise:
+        one sequence per campaign, or flat with `flight_offsets`. Outcome counts are those
+        since the last tick."""
         n = self._n
 
         def counts(name: str, v: npt.ArrayLike | None) -> npt.NDArray[np.uint32]:
@@ -96,19 +132,21 @@ class Pacer:
         if busy_ages is not None:
             if ages is not None or offsets is not None:
                 raise ValueError("give busy_ages or ages with offsets, not both")
-            parts = [np.asarray(a, dtype=np.float64).ravel() for a in busy_ages]
-            if len(parts) != n:
-                raise ValueError(f"busy_ages has {len(parts)} campaigns, the pacer {n}")
-            flat = np.concatenate(parts) if parts else np.zeros(0)
-            offs = np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(np.uint64)
+            flat, offs = _ragged("busy_ages", busy_ages, n)
         elif ages is not None and offsets is not None:
-            flat = np.ascontiguousarray(ages, dtype=np.float64)
-            offs = np.asarray(offsets)
-            if offs.size and offs.min() < 0:
-                raise ValueError("offsets must be non-negative")
-            offs = np.ascontiguousarray(offs, dtype=np.uint64)
+            flat, offs = _flat("ages", ages, "offsets", offsets)
+        elif ages is not None or offsets is not None:
+            raise ValueError("ages and offsets go together")
         else:
             flat, offs = np.zeros(0), np.zeros(n + 1, dtype=np.uint64)
+        if flight_offsets is not None:
+            if flight_ages is None:
+                raise ValueError("flight_offsets needs flight_ages")
+            f_flat, f_offs = _flat("flight_ages", flight_ages, "flight_offsets", flight_offsets)
+        elif flight_ages is not None:
+            f_flat, f_offs = _ragged("flight_ages", flight_ages, n)
+        else:
+            f_flat, f_offs = np.zeros(0), np.zeros(0, dtype=np.uint64)
         tta = np.zeros(n) if tta_sum is None else np.asarray(tta_sum, dtype=np.float64)
         return self._inner.tick(
             float(now),
@@ -122,6 +160,8 @@ class Pacer:
             counts("machines", machines),
             np.ascontiguousarray(np.broadcast_to(tta, (n,))),
             counts("abandoned", abandoned),
+            f_flat,
+            f_offs,
         )
 
     def state(self, campaign: int) -> dict[str, float]:
