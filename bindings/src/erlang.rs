@@ -114,11 +114,8 @@ fn run<T: Send>(
     array: bool,
     f: impl Fn(usize) -> acdcore::Result<T> + Sync,
 ) -> PyResult<Vec<T>> {
-    let all = || {
-        (0..n)
-            .map(|i| f(i).map_err(|e| (i, e)))
-            .collect::<Result<Vec<T>, _>>()
-    };
+    // Big arrays are split over a few threads (same answers: each item is independent).
+    let all = || erlang::map_items(n, &f);
     let out = if array { py.detach(all) } else { all() };
     out.map_err(|(i, e)| {
         let e = if array {

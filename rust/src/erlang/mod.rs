@@ -16,12 +16,14 @@
 //! hold from 0.01 to beyond 100,000 Erlangs; cost grows like the square root of the traffic,
 //! not like the number of agents.
 
+mod batch;
 mod erlang_a;
 mod erlang_b;
 mod erlang_c;
 mod staffing;
 mod sums;
 
+pub use batch::{map_items, map_items_on, threads_for};
 pub use erlang_a::erlang_a;
 pub use erlang_b::erlang_b;
 pub use erlang_c::erlang_c;

@@ -359,7 +359,7 @@ fn gallop(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::erlang::{erlang_a, erlang_c};
+    use crate::erlang::{erlang_a, erlang_c, map_items_on};
 
     fn sl(v: f64) -> Target {
         Target {
@@ -448,6 +448,62 @@ mod tests {
                     assert!(!target.met(&below), "a={a} p={p} n={}", s.agents);
                 }
             }
+        }
+    }
+
+    /// The fast search (Erlang C guess, carried sums, walk and gallop), alone and split over
+    /// threads, against the plain one: every count from 1 up, each evaluated afresh.
+    #[test]
+    fn fast_search_equals_the_plain_search_on_random_inputs() {
+        let mut rng = crate::rng::Rng::new(11);
+        let mut unit = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let targets = [
+            Target {
+                max_occupancy: Some(0.85),
+                shrinkage: 0.3,
+                ..sl(0.8)
+            },
+            Target {
+                service_level: None,
+                max_asa: Some(15.0),
+                ..Target::default()
+            },
+            Target {
+                service_level: None,
+                max_abandon: Some(0.03),
+                ..Target::default()
+            },
+        ];
+        let cases: Vec<(f64, f64, Option<f64>, usize)> = (0..9000)
+            .map(|i| {
+                let traffic = 0.05 * 4000f64.powf(unit()); // 0.05 .. 200 Erlangs
+                let aht = 60.0 + 540.0 * unit();
+                let patience = (i % 3 != 0).then(|| 20.0 + 580.0 * unit());
+                let t = if patience.is_some() { i % 3 } else { i % 2 };
+                (traffic, aht, patience, t)
+            })
+            .collect();
+        let fast = |i: usize| {
+            let (a, aht, p, t) = cases[i];
+            staff(a, aht, p, &targets[t])
+        };
+        let one = map_items_on(1, cases.len(), fast).unwrap();
+        assert_eq!(map_items_on(2, cases.len(), fast).unwrap(), one);
+        for (&(a, aht, p, t), got) in cases.iter().zip(&one) {
+            let target = &targets[t];
+            let at = |n: u64| match p {
+                None => erlang_c(n, a, aht, target.threshold),
+                Some(p) => erlang_a(n, a, aht, p, target.threshold),
+            };
+            let first = p.map_or(a.floor() as u64 + 1, |_| 1);
+            let plain = (first..)
+                .find(|&n| at(n).is_ok_and(|m| target.met(&m)))
+                .unwrap();
+            assert_eq!(got.agents, plain, "a={a} aht={aht} p={p:?} target {t}");
+            assert_eq!(got.scheduled, target.scheduled(plain));
+            let direct = at(plain).unwrap();
+            let rel = (direct.p_wait - got.metrics.p_wait).abs() / direct.p_wait.max(1e-300);
+            assert!(rel < 1e-11, "a={a}: {direct:?} vs {:?}", got.metrics);
         }
     }
 

@@ -5,6 +5,7 @@
 //! Reproducible by seed: replication r runs with the r-th draw of a SplitMix64 seeded with
 //! the scenario seed, so adding replications never changes the earlier ones.
 
+mod agenda;
 pub mod dist;
 pub mod outbound;
 mod run;

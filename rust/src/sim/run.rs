@@ -1,22 +1,20 @@
 //! The discrete-event loop. Arrivals, patience, call completions and agent schedules sit in
-//! one binary heap; the engine's own timers (wrap-ups ending, max waits, escalation steps) are
+//! one agenda (a 4-ary heap, `agenda.rs`); the engine's own timers (wrap-ups ending, max waits, escalation steps) are
 //! merged in by asking the engine when its next one is due, so every routing decision is made
 //! by the real engine at the moment it happens. Nothing here decides who gets a call.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::Arc;
 
+use super::agenda::Agenda;
 use super::dist::{exp1, uniform};
 use super::scenario::Prepared;
 use super::stats::{Interval, Measured, RunResult, WAIT_BINS};
 use crate::error::{Error, Result};
 use crate::model::{AgentState, Event, Id};
 use crate::rng::Rng;
-use crate::time::Time;
 use crate::{CallKey, Engine, NewCall, Options};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ev {
     Arrive {
         stream: u32,
@@ -92,7 +90,7 @@ pub struct Simulation {
     scn: Arc<Prepared>,
     engine: Engine,
     rng: Rng,
-    heap: BinaryHeap<Reverse<(Time, u64, Ev)>>,
+    heap: Agenda<Ev>,
     seq: u64,
     calls: Vec<CallRec>,
     /// Engine call id of each slot (its decimal number), made once and shared with the engine.
@@ -134,7 +132,7 @@ impl Simulation {
             engine,
             // Distinct from the engine's stream, so strategy draws and arrivals never correlate.
             rng: Rng::new(seed ^ 0x5EED_0FA1_1CA1_1000),
-            heap: BinaryHeap::new(),
+            heap: Agenda::new(),
             seq: 0,
             calls: Vec::new(),
             ids: Vec::new(),
@@ -198,7 +196,7 @@ impl Simulation {
             self.arrivals_due += 1;
         }
         self.seq += 1;
-        self.heap.push(Reverse((Time(at), self.seq, ev)));
+        self.heap.push(at, self.seq, ev);
     }
 
     fn interval_of(&self, t: f64) -> u32 {
@@ -252,7 +250,7 @@ impl Simulation {
     /// Runs every event up to and including `until`; false once the run is over.
     pub fn run_until(&mut self, until: f64) -> Result<bool> {
         while !self.done {
-            let next_ev = self.heap.peek().map(|Reverse((t, _, _))| t.0);
+            let next_ev = self.heap.peek_time();
             let next_timer = self.engine.next_timer_at();
             // Figures are kept per interval: a run that would span millions of them (a tiny
             // interval, or calls so rare they take years to arrive) is refused, not ground through.
@@ -286,12 +284,12 @@ impl Simulation {
                     if next_ev.is_some_and(|e| e > until) {
                         return Ok(true);
                     }
-                    let Reverse((at, _, ev)) = self.heap.pop().expect("peeked");
+                    let (at, ev) = self.heap.pop().expect("peeked");
                     if matches!(ev, Ev::Arrive { .. } | Ev::Retry { .. }) {
                         self.arrivals_due -= 1;
                     }
-                    self.now = at.0;
-                    self.apply(at.0, ev)?;
+                    self.now = at;
+                    self.apply(at, ev)?;
                     self.absorb();
                 }
             }
