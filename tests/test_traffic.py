@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from acdcore.media.calls import CallMedia
 from acdcore.sip.acd import AcdB2bua
+from acdcore.sip.registrar import Registrar
 from acdcore.sip.uas import Uas, serve_uas
 from acdcore.traffic import (
     AgentPhone,
@@ -166,5 +167,31 @@ def test_run_traffic_plan_against_the_acd_is_seeded_and_bounded() -> None:
             assert "calls" in summary.lines()[0]
         with pytest.raises(ValueError, match="rate"):
             TrafficPlan(("127.0.0.1", 5060), "5000", rate=0)
+
+    run(main)
+
+
+def test_agent_phone_refreshes_before_its_binding_expires() -> None:
+    async def main() -> None:
+        reg = Registrar(USERS, min_expires=2, default_expires=2, max_expires=2)
+        uas = Uas()
+        uas.handlers["REGISTER"] = reg.on_register
+        server = await serve_uas(uas, port=0, timers=FAST)
+        phone = AgentPhone(server.address, "agent2", USERS["agent2"], expires=10, timers=FAST)
+        try:
+            await phone.start()
+            assert phone.granted == 2  # clamped by the registrar: refresh every second
+            await asyncio.sleep(4.5)  # more than twice the expiry
+            assert phone.refreshes >= 2
+            assert [b.contact for b in reg.lookup("sip:agent2@127.0.0.1")] == [
+                f"sip:agent2@127.0.0.1:{phone.endpoint.local[1]}"
+            ]
+            assert reg.stats.expired == 0
+            await phone.unregister()
+            assert reg.lookup("sip:agent2@127.0.0.1") == []
+        finally:
+            await phone.close()
+            reg.close()
+            server.close()
 
     run(main)

@@ -47,6 +47,9 @@ class TrafficPlan:
             value = getattr(self, name)
             if not value > 0:
                 raise ValueError(f"traffic {name} must be positive, got {value!r}")
+        for digit in self.disposition or "":
+            if digit not in "0123456789*#ABCD":
+                raise ValueError(f"disposition {self.disposition!r}: {digit!r} is not a DTMF digit")
         if self.max_calls < 1:
             raise ValueError(f"max_calls must be at least 1, got {self.max_calls}")
         if any(not w >= 0 for w in self.menu.values()) or (
