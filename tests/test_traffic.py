@@ -23,7 +23,7 @@ from acdcore.traffic import (
     run_traffic,
 )
 from test_sip_acd import USERS, acd_server, live_engine
-from test_sip_transport import FAST, run, run_sipp, sipp_totals
+from test_sip_transport import FAST, free_port, run, run_sipp, sipp_totals
 
 
 def test_agent_phones_register_take_queue_calls_and_exchange_dtmf() -> None:
@@ -100,6 +100,9 @@ def test_caller_abandons_before_and_after_the_answer_and_sends_digits_in_order()
         echo = await serve_uas(Uas(media=media), port=0, timers=FAST)
         line = await open_endpoint(timers=FAST)
         try:
+            nobody = ("127.0.0.1", free_port())
+            lost = await Caller(line, nobody, CallerScript("100", patience=1.0)).run()
+            assert (lost.outcome, lost.status, lost.answered) == ("failed", 408, False)
             ringing = await Caller(line, slow.address, CallerScript("100", patience=1.0)).run()
             assert (ringing.outcome, ringing.answered) == ("abandoned", False)
             assert slow.uas.stats.cancelled == 1

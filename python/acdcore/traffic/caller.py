@@ -89,8 +89,12 @@ class Caller:
             try:
                 response = await asyncio.wait_for(asyncio.shield(call.answered), script.patience)
             except TimeoutError:
+                # Nothing at all came back (not even 100): the server is not there.
+                silent = not call.provisional
                 call.cancel()
-                result.outcome = "abandoned"
+                result.outcome = "failed" if silent else "abandoned"
+                if silent:
+                    result.status, result.reason = 408, "no response before the patience ran out"
                 with contextlib.suppress(CallFailed, TimeoutError):
                     # A 2xx crossing the CANCEL is taken and ended with BYE by the UAC.
                     await asyncio.wait_for(asyncio.shield(call.answered), 32.0)
