@@ -132,8 +132,8 @@ def test_sipp_calls_an_agent_phone_that_waits_for_the_bye(tmp_path: Path) -> Non
         try:
             stat = tmp_path / "uac.csv"
             rc = await run_sipp(
-                phone.endpoint.local, "-sn", "uac", "-s", "agent1", "-r", "2", "-m", "3",
-                "-d", "500", stat=stat,
+                phone.endpoint.local, "-sn", "uac", "-s", "agent1", "-r", "1", "-m", "3",
+                "-d", "300", stat=stat,
             )  # fmt: skip
             assert rc == 0
             assert sipp_totals(stat) == {"ok": 3, "failed": 0, "created": 3}
@@ -196,5 +196,30 @@ def test_agent_phone_refreshes_before_its_binding_expires() -> None:
             await phone.close()
             reg.close()
             server.close()
+
+    run(main)
+
+
+def test_an_agent_phone_on_a_call_is_busy_to_a_second_one() -> None:
+    async def main() -> None:
+        phone = AgentPhone(("127.0.0.1", 9), "agent1", "x", answer_delay=0.1, talk_mean=None)
+        await phone.start(register=False)
+        line = await open_endpoint(timers=FAST)
+        try:
+            first = asyncio.ensure_future(
+                Caller(line, phone.endpoint.local, CallerScript("agent1", patience=3.0)).run()
+            )
+            assert await phone.wait_until(lambda: phone.busy, 10.0)
+            second = await Caller(line, phone.endpoint.local, CallerScript("agent1")).run()
+            assert (second.outcome, second.status, second.answered) == ("failed", 486, False)
+            r = await asyncio.wait_for(first, 20.0)
+            assert (r.outcome, r.answered) == ("abandoned", True)
+            assert r.rtp_received > 20  # the phone's tone
+            assert await phone.wait_until(lambda: not phone.busy, 10.0)
+            assert [c.ended_by for c in phone.calls] == ["caller"]
+            assert phone.calls[0].rtp_received > 20
+        finally:
+            line.close()
+            await phone.close()
 
     run(main)

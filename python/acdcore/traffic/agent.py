@@ -110,7 +110,8 @@ class AgentPhone:
         self.refreshes = 0
         self._endpoint: UaEndpoint | None = None
         self._live: dict[DialogKey, _Live] = {}
-        self._ringing: dict[tuple[str, str], asyncio.TimerHandle] = {}  # INVITE txn key[:2]
+        # By INVITE transaction key[:2]: the answer timer and the To tag the 180 carried.
+        self._ringing: dict[tuple[str, str], tuple[asyncio.TimerHandle, str]] = {}
         self._call_id = f"{new_tag()}{new_tag()}@{host}"
         self._from_tag = new_tag()
         self._cseq = 0
@@ -247,23 +248,31 @@ class AgentPhone:
             txn.respond(request.reply(488 if method == "INVITE" else 405))
 
     def _ring(self, txn: ServerTransaction, request: SipMessage) -> None:
+        if self._live or self._ringing:
+            txn.respond(request.reply(486))  # one line: an agent on a call is busy
+            return
         tag = new_tag()
         txn.respond(request.reply(180, to_tag=tag, headers=[("Contact", self._contact())]))
         loop = asyncio.get_running_loop()
         key = (txn.key[0], txn.key[1])
-        self._ringing[key] = loop.call_later(self.answer_delay, self._answer, txn, request, tag)
+        handle = loop.call_later(self.answer_delay, self._answer, txn, request, tag)
+        self._ringing[key] = (handle, tag)
 
     def _cancelled(self, txn: ServerTransaction, request: SipMessage) -> None:
         invite = self.endpoint.layer.invite_for(request)
-        handle = None if invite is None else self._ringing.pop(invite.key[:2], None)
+        ringing = None if invite is None else self._ringing.pop(invite.key[:2], None)
         txn.respond(request.reply(200 if invite is not None else 481))
-        if invite is not None and handle is not None:
-            handle.cancel()
-            invite.respond(invite.request.reply(487, to_tag=new_tag()))
+        if invite is not None and ringing is not None:
+            ringing[0].cancel()
+            invite.respond(invite.request.reply(487, to_tag=ringing[1]))
 
     def _answer(self, txn: ServerTransaction, request: SipMessage, tag: str) -> None:
         self._ringing.pop((txn.key[0], txn.key[1]), None)
-        sock = bind_rtp_socket(self.host)
+        try:
+            sock = bind_rtp_socket(self.host)
+        except OSError as e:
+            txn.respond(request.reply(503, f"no RTP port: {e}"[:100], to_tag=tag))
+            return
         try:
             answer = sdp_answer(request.body, self.host, sock.getsockname()[1])
         except (NotAcceptableError, SipParseError, ValueError) as e:
@@ -356,7 +365,7 @@ class AgentPhone:
 
     async def close(self, unregister: bool = True) -> None:
         """Hangs up what is live, unregisters (when asked and possible) and closes the port."""
-        for handle in self._ringing.values():
+        for handle, _ in self._ringing.values():
             handle.cancel()
         self._ringing.clear()
         for live in list(self._live.values()):
