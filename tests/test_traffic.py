@@ -6,6 +6,7 @@ up at their patience against the plain UAS; SIPp calls an agent phone. Bounded i
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 
 import pytest
@@ -223,3 +224,27 @@ def test_an_agent_phone_on_a_call_is_busy_to_a_second_one() -> None:
             await phone.close()
 
     run(main)
+
+
+def test_plan_schedule_is_seeded_poisson_within_the_duration() -> None:
+    target = ("127.0.0.1", 5060)
+    menu = {"1": 3.0, "2": 1.0}
+    plan = TrafficPlan(target, "5000", rate=2.0, duration=2000.0, seed=11, menu=menu,
+                       patience_mean=20.0, max_calls=10_000)  # fmt: skip
+    schedule = plan.schedule()
+    assert schedule == TrafficPlan(**{**plan.__dict__}).schedule()  # same seed, same callers
+    assert schedule != TrafficPlan(**{**plan.__dict__, "seed": 12}).schedule()
+    times = [at for at, _ in schedule]
+    assert times == sorted(times) and times[0] > 0 and times[-1] < 2000.0
+    # About rate * duration = 4000 arrivals (Poisson sd 63): 5 sd either side.
+    assert 3680 < len(schedule) < 4320
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert 0.45 < sum(gaps) / len(gaps) < 0.55  # exponential gaps of mean 1 / rate
+    pressed = [s.steps[0][1] for _, s in schedule]
+    assert 0.70 < pressed.count("1") / len(pressed) < 0.80  # weight 3 of 4
+    patience = [s.patience for _, s in schedule]
+    assert min(patience) >= 1.0 and max(patience) <= 101.0
+    assert 18.0 < sum(patience) / len(patience) < 23.0  # mean 20 (+1, a little capped)
+    assert len(TrafficPlan(target, "5000", rate=50.0, duration=100.0, max_calls=7).schedule()) == 7
+    no_menu = TrafficPlan(target, "1", duration=20.0).schedule()
+    assert no_menu and all(s.steps == [] for _, s in no_menu)

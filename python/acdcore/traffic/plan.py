@@ -57,6 +57,22 @@ class TrafficPlan:
         ):
             raise ValueError(f"menu weights must be non-negative with a positive sum: {self.menu}")
 
+    def schedule(self) -> list[tuple[float, CallerScript]]:
+        """The callers, in order: (seconds from the start, script). Poisson arrivals at `rate`
+        within `duration` (at most `max_calls`), exponential patience capped at five means
+        plus one second, a weighted menu choice; the same seed gives the same schedule."""
+        rng = random.Random(self.seed)
+        choices, weights = list(self.menu), list(self.menu.values())
+        out: list[tuple[float, CallerScript]] = []
+        at = rng.expovariate(self.rate)
+        while at < self.duration and len(out) < self.max_calls:
+            digits = [(self.menu_delay, rng.choices(choices, weights)[0])] if choices else []
+            patience = min(rng.expovariate(1 / self.patience_mean), 5 * self.patience_mean)
+            script = CallerScript(self.number, digits, patience + 1.0, f"caller{len(out) + 1}")
+            out.append((at, script))
+            at += rng.expovariate(self.rate)
+        return out
+
 
 @dataclass
 class TrafficSummary:
@@ -85,7 +101,7 @@ async def run_traffic(
     plan: TrafficPlan, timers: Timers | None = None, host: str = "127.0.0.1"
 ) -> TrafficSummary:
     """Runs `plan` to its end and returns what happened."""
-    rng = random.Random(plan.seed)
+    rng = random.Random(plan.seed ^ 0x5EED)  # the phones' talk seeds; callers use plan.seed
     summary = TrafficSummary()
     phones = [
         AgentPhone(
@@ -108,19 +124,10 @@ async def run_traffic(
             await phone.start()
             summary.agents_registered += phone.registered
         loop = asyncio.get_running_loop()
-        end = loop.time() + plan.duration
-        choices, weights = list(plan.menu), list(plan.menu.values())
-        while len(tasks) < plan.max_calls:
-            await asyncio.sleep(rng.expovariate(plan.rate))
-            if loop.time() >= end:
-                break
-            digits = [(plan.menu_delay, rng.choices(choices, weights)[0])] if choices else []
-            script = CallerScript(
-                plan.number,
-                digits,
-                patience=min(rng.expovariate(1 / plan.patience_mean), 5 * plan.patience_mean) + 1.0,
-                from_user=f"caller{len(tasks) + 1}",
-            )
+        start = loop.time()
+        for at, script in plan.schedule():
+            # Absolute offsets: a late wake-up does not push every later caller back.
+            await asyncio.sleep(max(0.0, start + at - loop.time()))
             tasks.append(loop.create_task(Caller(endpoint, plan.target, script).run()))
         if tasks:
             # Every caller ends by its patience (capped at 5 means) or a CANCEL's 32 s wait.
