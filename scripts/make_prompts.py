@@ -17,7 +17,7 @@ import numpy as np
 
 RATE = 8000
 OUT = Path(__file__).resolve().parent.parent / "python" / "acdcore" / "prompts"
-VOICE = ["-v", "en-us", "-s", "150", "-p", "45"]
+VOICE = ["-v", "en-us", "-s", "170", "-p", "45"]
 
 NUMBERS = [
     "one",
@@ -41,21 +41,32 @@ NUMBERS = [
     "nineteen",
     "twenty",
 ]
-WAITS = {1: "one minute", 2: "two minutes", 5: "five minutes", 10: "ten minutes"}
+WAITS = 10  # wait-1-minutes .. wait-10-minutes
 
+# Names are the ones examples/contact_center/flow.toml and the flow defaults
+# (`position-{position}`, `wait-{minutes}-minutes`) ask for.
 SPEECH = {
     "welcome": "Thank you for calling. Your call is important to us.",
-    "menu": "For sales, press 1. For support, press 2.",
-    "invalid": "Sorry, that is not a valid choice.",
-    "all_busy": "All our agents are busy. Please stay on the line.",
-    "position": "You are caller number",
-    "voicemail": "Please leave a message after the tone. Hang up when you are done.",
+    "main-menu": "For sales, press 1. For support, press 2. For the operator, press 0.",
+    "invalid-choice": "Sorry, that is not a valid choice.",
+    "no-choice": "Sorry, we did not get your choice.",
+    "enter-customer-number": "Please enter your customer number, then press the hash key.",
+    "enter-pin": "Please enter your PIN, then press the hash key.",
+    "login-failed": "Sorry, those details are not correct.",
+    "please-hold": "All our agents are busy. Please hold, and we will be with you shortly.",
+    "press-1-voicemail-2-callback": "To leave a message, press 1. To be called back, press 2.",
+    "still-trying": "We are still trying to connect you. Thank you for waiting.",
+    "leave-a-message": "Please leave a message after the tone. Hang up when you are done.",
+    "we-will-call-you-back": "Thank you. We will call you back when an agent is free. Goodbye.",
+    "we-are-closed": "We are closed. Our opening hours are 9 to 5, Monday to Friday.",
+    "survey-press-1-to-5": "Please rate your call from 1 to 5, where 5 is excellent.",
     "goodbye": "Thank you for calling. Goodbye.",
-    "survey": "Please rate your call from 1 to 5, where 5 is excellent.",
-    "callback": "Thank you. We will call you back when an agent is free. Goodbye.",
-    "after_hours": "We are closed. Our opening hours are 9 to 5, Monday to Friday.",
-    **{f"number_{i}": word for i, word in enumerate(NUMBERS, 1)},
-    **{f"wait_{n}": f"Your estimated wait is about {text}." for n, text in WAITS.items()},
+    **{f"position-{i}": f"You are caller number {word}." for i, word in enumerate(NUMBERS, 1)},
+    **{
+        f"wait-{n}-minutes": f"Your estimated wait is about {NUMBERS[n - 1]} "
+        + ("minute." if n == 1 else "minutes.")
+        for n in range(1, WAITS + 1)
+    },
 }
 
 
@@ -70,12 +81,12 @@ def write(path: Path, samples: np.ndarray) -> None:
 def speak(name: str, text: str, tmp: Path) -> None:
     raw = tmp / f"{name}.raw.wav"
     subprocess.run(["espeak-ng", *VOICE, "-w", str(raw), text], check=True)
-    # Telephone band, a little headroom, leading/trailing silence trimmed to 50 ms.
+    # Telephone band, a little headroom, leading and trailing silence trimmed to 30 ms.
     subprocess.run(
         ["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(OUT / f"{name}.wav"),
          "highpass", "300", "lowpass", "3400", "norm", "-3",
          "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%", "reverse",
-         "pad", "0.05", "0.05"],
+         "pad", "0.03", "0.03"],
         check=True,
     )  # fmt: skip
 

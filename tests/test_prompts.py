@@ -3,7 +3,9 @@ music on hold loops without a click, and unknown names are refused by name."""
 
 from __future__ import annotations
 
+import re
 import wave
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,10 +13,13 @@ from acdcore import prompts
 from acdcore.media.wav import load_wav
 
 EXPECTED = {
-    "welcome", "menu", "invalid", "all_busy", "position", "voicemail", "beep", "goodbye",
-    "survey", "callback", "after_hours", "moh",
-    *(f"number_{i}" for i in range(1, 21)), *(f"wait_{n}" for n in prompts.WAITS),
+    "welcome", "main-menu", "invalid-choice", "no-choice", "enter-customer-number", "enter-pin",
+    "login-failed", "please-hold", "press-1-voicemail-2-callback", "still-trying",
+    "leave-a-message", "beep", "we-will-call-you-back", "we-are-closed", "survey-press-1-to-5",
+    "goodbye", "moh",
+    *(f"position-{i}" for i in range(1, 21)), *(f"wait-{n}-minutes" for n in range(1, 11)),
 }  # fmt: skip
+FLOW = Path(__file__).resolve().parent.parent / "examples" / "contact_center" / "flow.toml"
 
 
 def test_every_expected_prompt_is_shipped_and_small() -> None:
@@ -53,12 +58,18 @@ def test_unknown_prompt_is_a_key_error_naming_it() -> None:
             prompts.path(bad)
 
 
-def test_announcements_pick_the_pieces() -> None:
-    assert prompts.position_announcement(3) == [prompts.path("position"), prompts.path("number_3")]
+def test_announcements_pick_the_prompt() -> None:
+    assert prompts.position_announcement(3) == prompts.path("position-3")
     with pytest.raises(ValueError, match="position 21"):
         prompts.position_announcement(21)
-    assert prompts.wait_announcement(0.5) == prompts.path("wait_1")
-    assert prompts.wait_announcement(3) == prompts.path("wait_5")
-    assert prompts.wait_announcement(60) == prompts.path("wait_10")
+    assert prompts.wait_announcement(0) == prompts.path("wait-1-minutes")
+    assert prompts.wait_announcement(2.5) == prompts.path("wait-3-minutes")
+    assert prompts.wait_announcement(60) == prompts.path("wait-10-minutes")
     with pytest.raises(ValueError, match="not a non-negative"):
         prompts.wait_announcement(float("nan"))
+
+
+def test_every_prompt_the_example_flow_names_is_shipped() -> None:
+    named = set(re.findall(r'prompts? = \[?"([^"]+)"', FLOW.read_text()))
+    assert "main-menu" in named and len(named) > 10
+    assert named <= set(prompts.names()), named - set(prompts.names())

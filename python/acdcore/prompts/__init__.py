@@ -2,19 +2,21 @@
 
 Speech was synthesized with espeak-ng, the beep and the music on hold (`moh`, a loop that
 joins without a click) computed with numpy; `scripts/make_prompts.py` regenerates them and
-README.md in this folder states their license. Positions and waits are pieces to play in
-turn: `position_announcement(3)` is "you are caller number" then "three".
+README.md in this folder states their license. Names are the ones the example flow
+(examples/contact_center/flow.toml) and the queue node's defaults (`position-{position}`,
+`wait-{minutes}-minutes`) ask for.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
 POSITIONS = range(1, 21)
 """Caller positions that have a spoken number."""
-WAITS = (1, 2, 5, 10)
-"""Minutes that have an estimated-wait sentence."""
+WAITS = range(1, 11)
+"""Whole minutes that have an estimated-wait sentence."""
 
 
 def names() -> list[str]:
@@ -30,16 +32,16 @@ def path(name: str) -> Path:
     return found
 
 
-def position_announcement(position: int) -> list[Path]:
-    """The prompts that say "you are caller number <position>", to play one after the other."""
+def position_announcement(position: int) -> Path:
+    """ "You are caller number <position>."; ValueError outside 1..20."""
     if position not in POSITIONS:
         raise ValueError(f"position {position} has no announcement (1 to {POSITIONS[-1]})")
-    return [path("position"), path(f"number_{position}")]
+    return path(f"position-{position}")
 
 
 def wait_announcement(minutes: float) -> Path:
-    """The estimated-wait sentence closest to `minutes` (rounded up to a spoken value)."""
+    """ "Your estimated wait is about N minutes.", N the whole minutes rounded up (1 to 10)."""
     if not minutes >= 0:
         raise ValueError(f"wait of {minutes!r} minutes is not a non-negative number")
-    spoken = next((m for m in WAITS if minutes <= m), WAITS[-1])
-    return path(f"wait_{spoken}")
+    spoken = min(WAITS[-1], max(1, math.ceil(minutes)))
+    return path(f"wait-{spoken}-minutes")
