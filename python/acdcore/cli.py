@@ -14,6 +14,7 @@ from acdcore import (
     simulate_outbound_cli,
     sip_cli,
     staffing_cli,
+    traffic_cli,
 )
 
 
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     sip_cli.register(sub)
     flow_cli.register(sub)
     records_cli.register(sub)
+    traffic_cli.register(sub)
 
     return parser
 

@@ -61,6 +61,7 @@ class OutgoingCall:
     _auth: list[tuple[str, str]] = field(default_factory=list, init=False)
     _cancel_wanted: bool = field(default=False, init=False)
     _cancel_sent: bool = field(default=False, init=False)
+    provisional: bool = field(default=False, init=False)  # any 1xx, 100 too: CANCEL may go
 
     def __post_init__(self) -> None:
         loop = self.uac.layer.loop
@@ -118,6 +119,7 @@ class OutgoingCall:
         self._auth = [("Proxy-Authorization" if proxy else "Authorization", value)]
 
     def _provisional(self, response: SipMessage) -> None:
+        self.provisional = True
         if (response.status or 0) > 100 and self.state == "calling":
             self.state = "ringing"
         if self._cancel_wanted:
@@ -155,7 +157,7 @@ class OutgoingCall:
         if self.state not in ("calling", "ringing") or self._cancel_wanted:
             return
         self._cancel_wanted = True
-        if self.state == "ringing":
+        if self.provisional:
             self._send_cancel()
 
     def _send_cancel(self) -> None:
