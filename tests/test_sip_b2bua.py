@@ -323,3 +323,44 @@ def test_uac_timeout_and_rejection_are_call_failed() -> None:
                 await asyncio.wait_for(call.answered, 2.0)
 
     run(main)
+
+
+def test_uac_in_dialog_requests_follow_the_record_route_set_12_1_2() -> None:
+    async def main() -> None:
+        async with uac_and_peer() as (uac, endpoint, callee):
+            target = f"sip:agent@127.0.0.1:{callee.port}"
+            contact = [("Contact", f"<{target}>")]
+            # Two loose routers: the 2xx lists the one nearest the callee first.
+            call = uac.invite(target, ("127.0.0.1", callee.port), OFFER)
+            first = await next_request(callee, "INVITE")
+            assert first.header("Route") is None
+            rr = [("Record-Route", "<sip:p2@127.0.0.1:5999;lr>, <sip:p1@127.0.0.1:5998;lr>")]
+            ok = first.reply(200, to_tag="r1", headers=contact + rr, body=OFFER,
+                             content_type="application/sdp")  # fmt: skip
+            callee.send(ok, endpoint.local_address)
+            await asyncio.wait_for(call.answered, 2.0)
+            ack = await next_request(callee, "ACK")
+            routes = ["<sip:p1@127.0.0.1:5998;lr>", "<sip:p2@127.0.0.1:5999;lr>"]
+            assert ack.header_lines("Route") == routes and ack.request_uri == target
+            bye_task = asyncio.ensure_future(call.bye())
+            bye = await next_request(callee, "BYE")
+            assert bye.header_lines("Route") == routes and bye.request_uri == target
+            callee.send(bye.reply(200), endpoint.local_address)
+            await asyncio.wait_for(bye_task, 2.0)
+            # A strict router (no ;lr) becomes the Request-URI, the target the last Route.
+            call = uac.invite(target, ("127.0.0.1", callee.port), OFFER)
+            second = await next_request(callee, "INVITE")
+            while second.call_id != call.leg.call_id:
+                second = await next_request(callee, "INVITE")
+            strict = [("Record-Route", "<sip:p1@127.0.0.1:5998>")]
+            ok = second.reply(200, to_tag="r2", headers=contact + strict, body=OFFER,
+                              content_type="application/sdp")  # fmt: skip
+            callee.send(ok, endpoint.local_address)
+            await asyncio.wait_for(call.answered, 2.0)
+            ack = await next_request(callee, "ACK")
+            while ack.call_id != call.leg.call_id:
+                ack = await next_request(callee, "ACK")
+            assert ack.request_uri == "sip:p1@127.0.0.1:5998"
+            assert ack.header_lines("Route") == [f"<{target}>"]
+
+    run(main)

@@ -131,6 +131,7 @@ class OutgoingCall:
         contacts = response.contacts()
         if contacts:
             leg.remote_target = contacts[0].uri.text
+        leg.take_routes(response)
         leg.state = self.state = "confirmed"
         assert self._invite is not None
         ack = leg.request("ACK", cseq=self._invite.cseq[0], headers=self._auth)
