@@ -231,9 +231,7 @@ def test_options_allow_names_register_when_the_registrar_serves_it() -> None:
     run(main)
 
 
-def test_a_login_the_engine_refuses_is_a_403_naming_the_agent_and_the_registrar_stays_up() -> (
-    None
-):
+def test_a_login_the_engine_refuses_is_a_403_naming_the_agent_and_the_registrar_stays_up() -> None:
     async def main() -> None:
         engine = acdcore.Engine(seed=1)
         engine.add_queue("support")

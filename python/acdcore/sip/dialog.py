@@ -42,6 +42,7 @@ class Leg:
     cseq: int
     state: str = "early"  # early -> confirmed -> ended
     route_set: list[NameAddr] = field(default_factory=list)
+    transport: str = "UDP"  # what our Via and Contact name: UDP or TCP
 
     @property
     def key(self) -> DialogKey:
@@ -82,13 +83,13 @@ class Leg:
             cseq = self.cseq
         host, port = self.local
         all_headers = [
-            ("Via", f"SIP/2.0/UDP {host}:{port};branch={new_branch()};rport"),
+            ("Via", f"SIP/2.0/{self.transport} {host}:{port};branch={new_branch()};rport"),
             ("Max-Forwards", "70"),
             ("From", f"<{self.local_uri}>;tag={self.local_tag}"),
             ("To", f"<{self.remote_uri}>" + (f";tag={self.remote_tag}" if self.remote_tag else "")),
             ("Call-ID", self.call_id),
             ("CSeq", f"{cseq} {method}"),
-            ("Contact", f"<sip:acd@{host}:{port}>"),
+            ("Contact", f"<sip:acd@{host}:{port}{_uri_transport(self.transport)}>"),
             *headers,
         ]
         target = self.remote_target
@@ -101,6 +102,10 @@ class Leg:
                 target = first.text
             all_headers[1:1] = [("Route", r) for r in routes]
         return SipMessage.request(method, target, all_headers, body, content_type)
+
+
+def _uri_transport(transport: str) -> str:
+    return "" if transport == "UDP" else f";transport={transport.lower()}"
 
 
 def _record_routes(message: SipMessage) -> list[NameAddr]:

@@ -242,7 +242,10 @@ class SipTcpConnection(asyncio.Protocol):
 
 
 class SipTcpServer:
-    """A listening SIP TCP socket and its open connections, keyed by peer address."""
+    """A listening SIP TCP socket and its open connections, keyed by peer address.
+
+    Sending to an address with no connection opens one (a UAC's requests, RFC 3261 18.1.1);
+    what is sent meanwhile waits in order and is dropped (counted) if the connect fails."""
 
     def __init__(self, handler: Handler, max_message: int = 65535) -> None:
         self.handler = handler
@@ -250,6 +253,9 @@ class SipTcpServer:
         self.stats = TransportStats()
         self.connections: dict[Addr, SipTcpConnection] = {}
         self.server: asyncio.Server | None = None
+        self._connecting: dict[Addr, list[bytes]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     @property
     def local_address(self) -> Addr:
@@ -259,17 +265,44 @@ class SipTcpServer:
         return (str(host), int(port))
 
     def send(self, data: bytes, addr: Addr) -> None:
-        """Writes to the connection `addr` opened; dropped (and counted) when it is gone."""
+        """Writes to the connection with `addr`, opening one when there is none."""
         connection = self.connections.get(addr)
-        if connection is None or connection.transport is None:
+        if connection is not None and connection.transport is not None:
+            self.stats.sent += 1
+            connection.transport.write(data)
+            return
+        if self._closed:
             self.stats.dropped += 1
             return
-        self.stats.sent += 1
-        connection.transport.write(data)
+        waiting = self._connecting.get(addr)
+        if waiting is None:
+            waiting = self._connecting[addr] = []
+            task = asyncio.ensure_future(self._connect(addr))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        waiting.append(data)
+
+    async def _connect(self, addr: Addr) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            _, connection = await loop.create_connection(
+                lambda: SipTcpConnection(self), addr[0], addr[1]
+            )
+        except OSError as e:
+            log.debug("SIP TCP connect to %s failed: %s", addr, e)
+            self.stats.dropped += len(self._connecting.pop(addr, []))
+            return
+        # Keyed by the address we were given too, in case the peer name reads differently.
+        self.connections.setdefault(addr, connection)
+        for data in self._connecting.pop(addr, []):
+            self.send(data, addr)
 
     def close(self) -> None:
         if self.server is not None:
             self.server.close()
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
         for connection in list(self.connections.values()):
             if connection.transport is not None:
                 connection.transport.close()

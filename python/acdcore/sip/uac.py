@@ -187,7 +187,10 @@ class OutgoingCall:
 
 
 class Uac:
-    """Starts calls on a transaction layer; `local` is our address for Via and Contact."""
+    """Starts calls on a transaction layer; `local` is our address for Via and Contact.
+
+    On a TCP layer (`open_transactions(..., transport="tcp")`) calls go over TCP: the
+    connection to `dest` is opened on the first request and reused in the dialog."""
 
     def __init__(self, layer: TransactionLayer, local: Addr) -> None:
         self.layer = layer
@@ -217,6 +220,7 @@ class Uac:
             dest=dest,
             local=self.local,
             cseq=0,
+            transport="TCP" if self.layer.reliable else "UDP",
         )
         call = OutgoingCall(self, leg, sdp, credentials, on_provisional)
         task = asyncio.ensure_future(call._run())
