@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from acdcore.sip import SipMessage, sdp_offer
@@ -14,11 +15,20 @@ from acdcore.sip.b2bua import B2bua, B2buaServer, serve_b2bua
 from acdcore.sip.digest import DigestServer, Verdict
 from acdcore.sip.registrar import Registrar
 from acdcore.sip.transaction import new_branch, open_transactions
-from acdcore.sip.transport import SipEndpoint
+from acdcore.sip.transport import SipEndpoint, SipTcpServer
 from acdcore.sip.uac import CallFailed, Credentials, Uac
-from acdcore.sip.uas import Uas
+from acdcore.sip.uas import Uas, serve_uas
 from test_sip_registrar import Phone
-from test_sip_transport import FAST, Peer, open_peer, request, run
+from test_sip_transport import (
+    FAST,
+    Peer,
+    free_port,
+    open_peer,
+    request,
+    run,
+    run_sipp,
+    sipp_totals,
+)
 
 AOR = "sip:agent1@127.0.0.1"
 OFFER = sdp_offer("127.0.0.1", 40000)
@@ -321,5 +331,150 @@ def test_uac_timeout_and_rejection_are_call_failed() -> None:
             silent.send(got.reply(401, to_tag="t"), endpoint.local_address)
             with pytest.raises(CallFailed, match="401"):
                 await asyncio.wait_for(call.answered, 2.0)
+
+    run(main)
+
+
+def test_uac_in_dialog_requests_follow_the_record_route_set_12_1_2() -> None:
+    async def main() -> None:
+        async with uac_and_peer() as (uac, endpoint, callee):
+            target = f"sip:agent@127.0.0.1:{callee.port}"
+            contact = [("Contact", f"<{target}>")]
+            # Two loose routers: the 2xx lists the one nearest the callee first.
+            call = uac.invite(target, ("127.0.0.1", callee.port), OFFER)
+            first = await next_request(callee, "INVITE")
+            assert first.header("Route") is None
+            rr = [("Record-Route", "<sip:p2@127.0.0.1:5999;lr>, <sip:p1@127.0.0.1:5998;lr>")]
+            ok = first.reply(200, to_tag="r1", headers=contact + rr, body=OFFER,
+                             content_type="application/sdp")  # fmt: skip
+            callee.send(ok, endpoint.local_address)
+            await asyncio.wait_for(call.answered, 2.0)
+            ack = await next_request(callee, "ACK")
+            routes = ["<sip:p1@127.0.0.1:5998;lr>", "<sip:p2@127.0.0.1:5999;lr>"]
+            assert ack.header_lines("Route") == routes and ack.request_uri == target
+            bye_task = asyncio.ensure_future(call.bye())
+            bye = await next_request(callee, "BYE")
+            assert bye.header_lines("Route") == routes and bye.request_uri == target
+            callee.send(bye.reply(200), endpoint.local_address)
+            await asyncio.wait_for(bye_task, 2.0)
+            # A strict router (no ;lr) becomes the Request-URI, the target the last Route.
+            call = uac.invite(target, ("127.0.0.1", callee.port), OFFER)
+            second = await next_request(callee, "INVITE")
+            while second.call_id != call.leg.call_id:
+                second = await next_request(callee, "INVITE")
+            strict = [("Record-Route", "<sip:p1@127.0.0.1:5998>")]
+            ok = second.reply(200, to_tag="r2", headers=contact + strict, body=OFFER,
+                              content_type="application/sdp")  # fmt: skip
+            callee.send(ok, endpoint.local_address)
+            await asyncio.wait_for(call.answered, 2.0)
+            ack = await next_request(callee, "ACK")
+            while ack.call_id != call.leg.call_id:
+                ack = await next_request(callee, "ACK")
+            assert ack.request_uri == "sip:p1@127.0.0.1:5998"
+            assert ack.header_lines("Route") == [f"<{target}>"]
+
+    run(main)
+
+
+async def answer_first(agent: Peer, server: B2buaServer, answered: int) -> None:
+    """The agent phone: answers its first `answered` INVITEs, only rings for the rest;
+    answers BYE, and CANCEL with 200 and 487 (the B2BUA's ring timeout)."""
+    invites: dict[str, SipMessage] = {}
+    while True:
+        message = await agent.next(60.0)
+        if message.method == "INVITE":
+            invites[message.call_id] = message
+            if len(invites) <= answered:
+                reply(agent, server, message, 200, to_tag="ag1", body=OFFER,
+                      content_type="application/sdp")  # fmt: skip
+            else:
+                reply(agent, server, message, 180, to_tag="ag1")
+        elif message.method in ("BYE", "CANCEL"):
+            reply(agent, server, message, 200)
+            ringing = invites.get(message.call_id)
+            if message.method == "CANCEL" and ringing is not None:
+                reply(agent, server, ringing, 487, to_tag="ag1")
+
+
+def test_sipp_flood_beyond_max_setups_gets_503_while_established_calls_go_on(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        async with setup(max_setups=2, retry_after=3, ring_timeout=3.0) as (server, agent, _):
+            # Every 503 the B2BUA sends, read off its own socket.
+            refused: dict[str, str | None] = {}
+            real_send = server.protocol.send
+
+            def spy(data: bytes, addr: tuple[str, int]) -> None:
+                if data.startswith(b"SIP/2.0 503"):
+                    busy = SipMessage.parse(data)
+                    refused[busy.call_id] = busy.header("Retry-After")
+                real_send(data, addr)
+
+            server.protocol.send = spy  # type: ignore[method-assign]
+            phone = asyncio.ensure_future(answer_first(agent, server, answered=2))
+            stat = tmp_path / "flood.csv"
+            try:
+                # 30 calls at 20/s: 2 answered and held 1 s (their BYE comes mid-flood),
+                # 2 left ringing hold both setup slots, so every later INVITE is refused.
+                await run_sipp(
+                    server.address, "-sn", "uac", "-s", "agent1", "-r", "20", "-m", "30",
+                    "-d", "1000", stat=stat,
+                )  # fmt: skip
+            finally:
+                phone.cancel()
+            stats = server.b2bua.stats
+            assert sipp_totals(stat) == {"ok": 2, "failed": 28, "created": 30}
+            assert (stats.answered, stats.ended) == (2, 2)
+            assert stats.overloaded >= 20 and len(refused) == stats.overloaded
+            assert set(refused.values()) == {"3"}
+            assert server.b2bua.calls == {}
+
+    run(main)
+
+
+def test_uac_calls_over_tcp_to_a_tcp_uas_and_hangs_up() -> None:
+    async def main() -> None:
+        callee = Uas()
+        server = await serve_uas(callee, port=0, timers=FAST, transport="tcp")
+        endpoint, layer = await open_transactions(Uas(), port=0, timers=FAST, transport="tcp")
+        try:
+            uac = Uac(layer, endpoint.local_address)
+            host, port = server.address
+            call = uac.invite(f"sip:agent@{host}:{port};transport=tcp", server.address, OFFER)
+            ok = await asyncio.wait_for(call.answered, 5.0)
+            assert ok.status == 200 and ok.vias()[0].transport == "TCP"
+            assert ok.contacts()[0].uri.text.endswith(";transport=tcp")
+            for _ in range(100):  # the ACK confirms the callee's dialog
+                if [d.state for d in callee.dialogs.values()] == ["confirmed"]:
+                    break
+                await asyncio.sleep(0.02)
+            assert [d.state for d in callee.dialogs.values()] == ["confirmed"]
+            await asyncio.wait_for(call.bye(), 5.0)
+            assert call.ended.result() == "bye-sent"
+            assert callee.stats.ended == 1 and callee.dialogs == {}
+            # One connection carried the whole dialog; nothing was dropped.
+            # INVITE, ACK, BYE (and an ACK again if a loaded machine let the 2xx be resent).
+            assert endpoint.stats.dropped == 0 and endpoint.stats.sent >= 3
+            assert isinstance(endpoint, SipTcpServer)
+            assert list(endpoint.connections) == [server.address]
+        finally:
+            endpoint.close()
+            server.close()
+
+    run(main)
+
+
+def test_uac_over_tcp_to_nobody_fails_with_408() -> None:
+    async def main() -> None:
+        endpoint, layer = await open_transactions(Uas(), port=0, timers=FAST, transport="tcp")
+        try:
+            uac = Uac(layer, endpoint.local_address)
+            call = uac.invite("sip:x@127.0.0.1", ("127.0.0.1", free_port()), OFFER)
+            with pytest.raises(CallFailed) as info:
+                await asyncio.wait_for(call.answered, 10.0)
+            assert info.value.status == 408 and endpoint.stats.dropped == 1
+        finally:
+            endpoint.close()
 
     run(main)

@@ -11,11 +11,17 @@ import acdcore
 import pytest
 from acdcore.sip import SipMessage
 from acdcore.sip.digest import authorization
-from acdcore.sip.registrar import AgentLogin, AgentProfile, Binding, Registrar
+from acdcore.sip.registrar import (
+    AgentLogin,
+    AgentProfile,
+    Binding,
+    Registrar,
+    RegistrationRefused,
+)
 from acdcore.sip.transaction import new_branch
 from acdcore.sip.transport import Addr
 from acdcore.sip.uas import Uas, UasServer
-from test_sip_transport import Peer, run, uas_and_peer
+from test_sip_transport import Peer, request, run, uas_and_peer
 
 USERS = {"agent1": "secret", "agent2": "other"}
 
@@ -211,3 +217,72 @@ def test_bad_configuration_is_refused() -> None:
         "h",
         5099,
     )
+
+
+def test_options_allow_names_register_when_the_registrar_serves_it() -> None:
+    async def main() -> None:
+        async with registrar() as (_, server, phone):
+            options = request(phone.peer.port, "OPTIONS", server.address, "opt-1")
+            phone.peer.send(options, server.address)
+            ok = await phone.peer.next()
+            assert ok.status == 200
+            assert ok.values("Allow") == ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER"]
+
+    run(main)
+
+
+def test_a_login_the_engine_refuses_is_a_403_naming_the_agent_and_the_registrar_stays_up() -> None:
+    async def main() -> None:
+        engine = acdcore.Engine(seed=1)
+        engine.add_queue("support")
+        refused: list[str] = []
+        async with registrar() as (reg, server, phone):
+            login = AgentLogin(
+                reg,
+                engine,
+                {
+                    "agent1": AgentProfile("alice", queues=["no-such-queue"]),
+                    "agent2": AgentProfile("bob", queues=["support"]),
+                },
+                now=lambda: 0.0,
+            )
+            reg.on_unregistered.append(lambda b, why: refused.append(why))
+            no = await phone.send(contact=contact(5081))
+            assert no.status == 403
+            assert no.reason is not None and "alice" in no.reason and "log in" in no.reason
+            assert reg.lookup("sip:agent1@127.0.0.1") == []
+            assert login.logged_in == set() and refused == ["refused"]
+            assert reg.stats.registered == 0 and reg.stats.refused == 1
+            bob = Phone(phone.peer, server.address, user="agent2")
+            ok = await bob.send(password="other", contact="<sip:agent2@127.0.0.1:5082>")
+            assert ok.status == 200 and login.logged_in == {"bob"}
+            assert [b.contact for b in reg.lookup("sip:agent2@127.0.0.1")] == [
+                "sip:agent2@127.0.0.1:5082"
+            ]
+
+    run(main)
+
+
+def test_a_failing_listener_is_a_500_and_a_listener_may_refuse_with_its_own_4xx() -> None:
+    def broken(binding: Binding, why: str) -> None:
+        raise RuntimeError("listener bug")
+
+    def picky(binding: Binding, why: str) -> None:
+        raise RegistrationRefused(404, f"no agent at {binding.aor}")
+
+    async def main() -> None:
+        async with registrar() as (reg, _, phone):
+            reg.on_registered.append(broken)
+            failed = await phone.send(contact=contact(5081))
+            assert failed.status == 500 and reg.lookup("sip:agent1@127.0.0.1") == []
+            reg.on_registered[:] = [picky]
+            missing = await phone.send(contact=contact(5081))
+            assert missing.status == 404
+            assert missing.reason == "no agent at sip:agent1@127.0.0.1"
+            reg.on_registered.clear()
+            assert (await phone.send(contact=contact(5081))).status == 200
+            assert len(reg.lookup("sip:agent1@127.0.0.1")) == 1
+
+    run(main)
+    with pytest.raises(ValueError, match="4xx"):
+        RegistrationRefused(200, "fine")

@@ -28,7 +28,7 @@ from acdcore.sip.transaction import (
     new_branch,
     open_transactions,
 )
-from acdcore.sip.transport import Addr, SipEndpoint, error_reply
+from acdcore.sip.transport import UDP_BATCH, Addr, SipEndpoint, SipUdpProtocol, error_reply
 from acdcore.sip.uas import Uas, UasServer, serve_uas
 
 SCENARIOS = Path(__file__).resolve().parent / "sipp"
@@ -740,3 +740,29 @@ def test_timers_validate() -> None:
         Timers(t1=0)
     with pytest.raises(ValueError, match="t2"):
         Timers(t1=1.0, t2=0.5)
+
+
+def test_a_burst_of_queued_datagrams_is_read_in_batches_and_every_one_answered() -> None:
+    async def main() -> None:
+        async with uas_and_peer(Uas()) as (server, peer):
+            protocol = server.protocol
+            assert isinstance(protocol, SipUdpProtocol)
+            wakeups = [0]
+            real = protocol.datagram_received
+
+            def counted(data: bytes, addr: tuple[str | int, ...]) -> None:
+                wakeups[0] += 1
+                real(data, addr)
+
+            protocol.datagram_received = counted  # type: ignore[method-assign]
+            target = server.address
+            # All queued in the socket before the loop runs again.
+            for i in range(100):
+                peer.send(request(peer.port, "OPTIONS", target, f"burst-{i}"), target)
+            answers = [await peer.next(5.0) for _ in range(100)]
+            assert sorted(a.call_id for a in answers) == sorted(f"burst-{i}" for i in range(100))
+            assert {a.status for a in answers} == {200}
+            assert protocol.stats.received == 100
+            assert wakeups[0] <= 100 // UDP_BATCH + 10  # ~2 wake-ups, not 100
+
+    run(main)

@@ -31,7 +31,7 @@ from .registrar import Registrar, aor_of
 from .transaction import ServerTransaction, Timers, TransactionLayer, open_transactions
 from .transport import Addr
 from .uac import CallFailed, OutgoingCall, Uac
-from .uas import ALLOW, Uas, UasServer
+from .uas import Uas, UasServer
 
 _BUSY = frozenset({486, 600, 603})
 
@@ -261,7 +261,7 @@ class B2bua:
             request.reply(
                 200,
                 to_tag=tag,
-                headers=[self._contact(), ("Allow", ALLOW + ", INFO")],
+                headers=[self._contact(), ("Allow", self.allow)],
                 body=body,
                 content_type=response.content_type if body else None,
             )
@@ -318,10 +318,10 @@ class B2bua:
             self.stats.reinvites += 1
             self._spawn(self._relay_reinvite(txn, request, other))
         elif method == "OPTIONS":
-            txn.respond(request.reply(200, headers=[("Allow", ALLOW + ", INFO")]))
+            txn.respond(request.reply(200, headers=[("Allow", self.allow)]))
         else:
             txn.respond(
-                request.reply(405 if method != "INVITE" else 491, headers=[("Allow", ALLOW)])
+                request.reply(405 if method != "INVITE" else 491, headers=[("Allow", self.allow)])
             )
 
     def _info(self, call: BridgedCall, txn: ServerTransaction, request: SipMessage) -> None:
@@ -382,6 +382,12 @@ class B2bua:
         txn = self.uac.layer.request(request, leg.dest)
         with contextlib.suppress(TimeoutError):
             await txn.response
+
+    @property
+    def allow(self) -> str:
+        """Allow in our answers: the UAS's methods (REGISTER with the registrar) and INFO."""
+        allow = self.uas.allow
+        return allow if "INFO" in self.uas.handlers else f"{allow}, INFO"
 
     def _allowed(self, source: Addr) -> bool:
         if self.allowed is None:

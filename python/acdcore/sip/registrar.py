@@ -8,12 +8,16 @@ Call-ID, so a phone with a bad password stops instead of looping; an unknown use
 403 at once. Bindings are AOR -> contacts with an expiry clamped to [min, max] (423 with
 Min-Expires below min, `Expires: 0` or `*` removes); each binding's expiry is a loop timer,
 so nothing polls. `on_registered` / `on_unregistered` listeners see every binding added or
-removed (with the reason); `AgentLogin` turns them into Engine.login / logout.
+removed (with the reason); `AgentLogin` turns them into Engine.login / logout. A listener
+refuses a new binding by raising `RegistrationRefused` (the phone gets its 4xx); any other
+exception from a listener is logged and answered 500. Either way the binding is undone (the
+listeners see it "refused") and the registrar keeps serving.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +30,18 @@ from .transaction import ServerTransaction
 from .transport import Addr
 
 _MAX_TRACKED = 10000
+log = logging.getLogger(__name__)
+
+
+class RegistrationRefused(Exception):
+    """Raised by an `on_registered` listener to refuse a new binding with `status` (4xx)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        if not 400 <= status < 500:
+            raise ValueError(f"a refused registration needs a 4xx status, got {status}")
+        super().__init__(f"{status} {reason}")
+        self.status = status
+        self.reason = reason
 
 
 @dataclass
@@ -47,7 +63,8 @@ class Binding:
 
 
 Listener = Callable[[Binding, str], None]
-"""Called with the binding and why: "added", "removed" (by the phone) or "expired"."""
+"""Called with the binding and why: "added", "removed" (by the phone), "expired", or
+"refused" (an `on_registered` listener raised, so the binding was undone)."""
 
 
 def aor_of(uri: str) -> str:
@@ -216,11 +233,23 @@ class Registrar:
         binding.handle = loop.call_at(binding.expires_at, self._expire, binding)
         contacts[uri] = binding
         if old is None:
+            self._announce(binding)
             self.stats.registered += 1
-            for listener in self.on_registered:
-                listener(binding, "added")
         else:
             self.stats.refreshed += 1
+
+    def _announce(self, binding: Binding) -> None:
+        """Tells the listeners of a new binding; undoes it when one of them refuses it."""
+        try:
+            for listener in self.on_registered:
+                listener(binding, "added")
+        except RegistrationRefused as e:
+            self._remove(binding, "refused")
+            raise _Refusal(e.status, e.reason[:120]) from None
+        except Exception:
+            log.exception("registration listener failed for %s", binding.contact)
+            self._remove(binding, "refused")
+            raise _Refusal(500, "Registration listener failed") from None
 
     def _expire(self, binding: Binding) -> None:
         if self._bindings.get(binding.aor, {}).get(binding.contact) is binding:
@@ -237,6 +266,8 @@ class Registrar:
             del self._bindings[binding.aor]
         if reason == "removed":
             self.stats.removed += 1
+        elif reason == "refused":
+            self.stats.refused += 1
         for listener in self.on_unregistered:
             listener(binding, reason)
 
@@ -263,7 +294,8 @@ class AgentLogin:
 
     `agents` maps a registrar username (the AOR's user part) to the engine agent id and its
     login arguments; `now` gives engine time (the caller's clock: the engine never reads one).
-    Events the engine returns are passed to `on_events`.
+    Events the engine returns are passed to `on_events`. When the engine refuses the login
+    (unknown queue, agent in a state that cannot log in) the REGISTER gets 403 naming the agent.
     """
 
     def __init__(
@@ -293,9 +325,15 @@ class AgentLogin:
         if found is None or found[1].agent in self.logged_in:
             return
         profile = found[1]
-        events = self.engine.login(
-            self.now(), profile.agent, skills=dict(profile.skills), queues=list(profile.queues)
-        )
+        try:
+            events = self.engine.login(
+                self.now(), profile.agent, skills=dict(profile.skills), queues=list(profile.queues)
+            )
+        except Exception as e:
+            # Bad profile or engine state: the phone is told, the registrar keeps serving.
+            log.warning("agent %s (%s) cannot log in: %s", profile.agent, binding.aor, e)
+            why = " ".join(str(e).split())  # one line: it becomes the reason phrase
+            raise RegistrationRefused(403, f"Agent {profile.agent} cannot log in: {why}") from e
         self.logged_in.add(profile.agent)
         if self.on_events is not None:
             self.on_events(list(events))

@@ -9,13 +9,17 @@ Responses go back to the address the request came from (symmetric response, as w
 `rport`, RFC 3581): it is what NATed phones and SIPp expect, and it needs no DNS. On TCP a
 message is framed by Content-Length (`SipMessage.parse_stream`); one that does not parse
 gets its error response and the connection is closed, since the framing can no longer be
-trusted. TCP only answers on connections peers opened: it does not dial out yet.
+trusted. TCP dials out when asked to send to an address it has no connection with.
+
+Under load the UDP endpoint reads up to `UDP_BATCH` queued datagrams per readiness callback
+(non-blocking `recvfrom` until EAGAIN) instead of one event-loop turn each.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, cast
@@ -26,6 +30,10 @@ log = logging.getLogger(__name__)
 
 Addr = tuple[str, int]
 """(host, port) of the peer a datagram came from or goes to."""
+
+UDP_BATCH = 64
+"""Datagrams read per wake-up at most: bounded so timers and other sockets still get turns."""
+_DATAGRAM = 65536
 
 Handler = Callable[[SipMessage, Addr], None]
 
@@ -108,11 +116,15 @@ class SipEndpoint(Protocol):
 class SipUdpProtocol(asyncio.DatagramProtocol):
     """Parses each datagram and hands messages to `handler(message, source)`."""
 
-    def __init__(self, handler: Handler, max_message: int = 65535) -> None:
+    def __init__(
+        self, handler: Handler, max_message: int = 65535, sock: socket.socket | None = None
+    ) -> None:
         self.handler = handler
         self.max_message = max_message
         self.stats = TransportStats()
         self.transport: asyncio.DatagramTransport | None = None
+        # The bound socket asyncio reads from, for draining what else is queued (open_udp).
+        self._sock = sock
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -143,6 +155,23 @@ class SipUdpProtocol(asyncio.DatagramProtocol):
             self.transport.close()
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        self._receive(data, addr)
+        sock = self._sock
+        if sock is None:
+            return
+        for _ in range(UDP_BATCH - 1):
+            if self.transport is None:
+                return
+            try:
+                data, addr = sock.recvfrom(_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:  # ICMP errors surface here too; asyncio would log them
+                self.error_received(e)
+                return
+            self._receive(data, addr)
+
+    def _receive(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         source = (str(addr[0]), int(addr[1]))
         self.stats.received += 1
         if not data.strip(b"\r\n"):
@@ -177,8 +206,17 @@ async def open_udp(
 ) -> SipUdpProtocol:
     """Binds a SIP UDP endpoint; `port=0` picks a free port (see `local_address`)."""
     loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setblocking(False)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
     _, protocol = await loop.create_datagram_endpoint(
-        lambda: SipUdpProtocol(handler, max_message), local_addr=(host, port)
+        lambda: SipUdpProtocol(handler, max_message, sock), sock=sock
     )
     return protocol
 
@@ -242,7 +280,10 @@ class SipTcpConnection(asyncio.Protocol):
 
 
 class SipTcpServer:
-    """A listening SIP TCP socket and its open connections, keyed by peer address."""
+    """A listening SIP TCP socket and its open connections, keyed by peer address.
+
+    Sending to an address with no connection opens one (a UAC's requests, RFC 3261 18.1.1);
+    what is sent meanwhile waits in order and is dropped (counted) if the connect fails."""
 
     def __init__(self, handler: Handler, max_message: int = 65535) -> None:
         self.handler = handler
@@ -250,6 +291,9 @@ class SipTcpServer:
         self.stats = TransportStats()
         self.connections: dict[Addr, SipTcpConnection] = {}
         self.server: asyncio.Server | None = None
+        self._connecting: dict[Addr, list[bytes]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     @property
     def local_address(self) -> Addr:
@@ -259,17 +303,44 @@ class SipTcpServer:
         return (str(host), int(port))
 
     def send(self, data: bytes, addr: Addr) -> None:
-        """Writes to the connection `addr` opened; dropped (and counted) when it is gone."""
+        """Writes to the connection with `addr`, opening one when there is none."""
         connection = self.connections.get(addr)
-        if connection is None or connection.transport is None:
+        if connection is not None and connection.transport is not None:
+            self.stats.sent += 1
+            connection.transport.write(data)
+            return
+        if self._closed:
             self.stats.dropped += 1
             return
-        self.stats.sent += 1
-        connection.transport.write(data)
+        waiting = self._connecting.get(addr)
+        if waiting is None:
+            waiting = self._connecting[addr] = []
+            task = asyncio.ensure_future(self._connect(addr))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        waiting.append(data)
+
+    async def _connect(self, addr: Addr) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            _, connection = await loop.create_connection(
+                lambda: SipTcpConnection(self), addr[0], addr[1]
+            )
+        except OSError as e:
+            log.debug("SIP TCP connect to %s failed: %s", addr, e)
+            self.stats.dropped += len(self._connecting.pop(addr, []))
+            return
+        # Keyed by the address we were given too, in case the peer name reads differently.
+        self.connections.setdefault(addr, connection)
+        for data in self._connecting.pop(addr, []):
+            self.send(data, addr)
 
     def close(self) -> None:
         if self.server is not None:
             self.server.close()
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
         for connection in list(self.connections.values()):
             if connection.transport is not None:
                 connection.transport.close()

@@ -133,6 +133,7 @@ class OutgoingCall:
         contacts = response.contacts()
         if contacts:
             leg.remote_target = contacts[0].uri.text
+        leg.take_routes(response)
         leg.state = self.state = "confirmed"
         assert self._invite is not None
         ack = leg.request("ACK", cseq=self._invite.cseq[0], headers=self._auth)
@@ -188,7 +189,10 @@ class OutgoingCall:
 
 
 class Uac:
-    """Starts calls on a transaction layer; `local` is our address for Via and Contact."""
+    """Starts calls on a transaction layer; `local` is our address for Via and Contact.
+
+    On a TCP layer (`open_transactions(..., transport="tcp")`) calls go over TCP: the
+    connection to `dest` is opened on the first request and reused in the dialog."""
 
     def __init__(self, layer: TransactionLayer, local: Addr) -> None:
         self.layer = layer
@@ -218,6 +222,7 @@ class Uac:
             dest=dest,
             local=self.local,
             cseq=0,
+            transport="TCP" if self.layer.reliable else "UDP",
         )
         call = OutgoingCall(self, leg, sdp, credentials, on_provisional)
         task = asyncio.ensure_future(call._run())

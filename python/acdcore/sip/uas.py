@@ -22,10 +22,12 @@ from .transaction import ServerTransaction, Timers, TransactionLayer, open_trans
 from .transport import Addr, SipEndpoint
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+"""The methods a bare `Uas` serves; `Uas.allow` adds those of its `handlers`."""
 # Methods we know but do not serve here get 405 with Allow; anything else 501.
 _KNOWN = frozenset(
     {"REGISTER", "INFO", "UPDATE", "PRACK", "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE", "PUBLISH"}
 )
+_OWN = frozenset(m.strip() for m in ALLOW.split(","))
 DialogKey = tuple[str, str, str]
 """(Call-ID, local tag, remote tag)."""
 
@@ -117,7 +119,7 @@ class Uas:
                 request.reply(
                     200,
                     to_tag=_tag(),
-                    headers=[("Allow", ALLOW), ("Accept", "application/sdp")],
+                    headers=[("Allow", self.allow), ("Accept", "application/sdp")],
                 )
             )
         elif method == "BYE":
@@ -125,9 +127,15 @@ class Uas:
         elif method == "CANCEL":
             self._cancel(txn, request)
         elif method in _KNOWN:
-            txn.respond(request.reply(405, to_tag=_tag(), headers=[("Allow", ALLOW)]))
+            txn.respond(request.reply(405, to_tag=_tag(), headers=[("Allow", self.allow)]))
         else:
-            txn.respond(request.reply(501, to_tag=_tag(), headers=[("Allow", ALLOW)]))
+            txn.respond(request.reply(501, to_tag=_tag(), headers=[("Allow", self.allow)]))
+
+    @property
+    def allow(self) -> str:
+        """The Allow value (RFC 3261 20.5): our own methods and every method with a handler."""
+        extra = [m for m in self.handlers if m not in _OWN]
+        return ", ".join([ALLOW, *extra])
 
     def on_ack(self, request: SipMessage, source: Addr) -> None:
         dialog = self.dialogs.get(_dialog_key(request))
@@ -212,7 +220,7 @@ class Uas:
             request.reply(
                 200,
                 to_tag=tag,
-                headers=[("Contact", _contact(request)), ("Allow", ALLOW)],
+                headers=[("Contact", _contact(request)), ("Allow", self.allow)],
                 body=answer.sdp,
                 content_type="application/sdp",
             )
