@@ -246,7 +246,7 @@ impl PyMohPump {
 
     /// Starts a stream from socket `fd` to (host, port) playing `audio` (G.711 codes of
     /// `payload_type`), numbered on from `sequence`/`timestamp`. Returns its id.
-    #[pyo3(signature = (now, fd, host, port, payload_type, ssrc, sequence, timestamp, audio, looping, marker = true, offset = 0, silence = 0xFF))]
+    #[pyo3(signature = (now, fd, host, port, payload_type, ssrc, sequence, timestamp, audio, looping, marker = true, offset = 0, silence = Int(0xFF)))]
     #[allow(clippy::too_many_arguments)]
     fn start(
         &self,

@@ -193,7 +193,7 @@ impl<R: Clone> Pump<R> {
 
     /// When the next frame is due, on the caller's clock (None while no stream runs).
     pub fn next_due(&self) -> Option<f64> {
-        (!self.streams.is_empty()).then(|| self.epoch + self.frame as f64 * FRAME)
+        (!self.streams.is_empty()).then_some(self.epoch + self.frame as f64 * FRAME)
     }
 
     /// Adds a stream; its first packet goes out on the next tick (at once when the pump was
