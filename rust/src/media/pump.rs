@@ -71,7 +71,11 @@ impl<R> Stream<R> {
         Position {
             sequence: self.spec.sequence,
             timestamp: self.spec.timestamp,
-            offset: self.spec.offset,
+            offset: if self.spec.looping {
+                self.spec.offset % self.spec.audio.len()
+            } else {
+                self.spec.offset
+            },
             marker: self.spec.marker,
             sent: self.sent,
             skipped: self.skipped,
