@@ -20,9 +20,11 @@ __all__ = [
     "Engine",
     "Event",
     "LeadList",
+    "MohPump",
     "NameAddr",
     "NotAcceptableError",
     "Pacer",
+    "PumpTick",
     "QueueStats",
     "RtpPacket",
     "Scenario",
@@ -389,7 +391,7 @@ class MohPump:
         looping: bool,
         marker: bool = True,
         offset: int = 0,
-        silence: int = 0xFF,
+        silence: int = ...,
     ) -> int: ...
     def stop(self, id: int) -> tuple[int, int, int, bool, int, int] | None: ...
     def position(self, id: int) -> tuple[int, int, int, bool, int, int] | None: ...
