@@ -1,14 +1,16 @@
 """Concurrent music-on-hold streams one acdcore process holds with no arrival gap over 40 ms.
 A figure, not a test.
 
-    .venv/bin/python benches/rtp_moh.py --streams 100,300,1000 --seconds 10
+    .venv/bin/python benches/rtp_moh.py --streams 100,300,1000 --seconds 10 --path python,pump
 
 For each count, this process opens that many `RtpSession`s on 127.0.0.1 looping one encoded
 PCMU file (as `CallMedia` does for held calls) towards a receiver in a child process. The
 receiver reads with SO_TIMESTAMPNS, so arrival times are the kernel's, not the moment a
 (possibly busy) receiver got round to reading. Per run: packets expected and received,
 streams with any gap over 40 ms, the 99th percentile and maximum gap, frames the pacer
-skipped after stalls, and the sender's CPU seconds per second of audio.
+skipped after stalls, and the sender's CPU seconds per second of audio. `--path` picks the
+sender: `pump` (the loop's Rust pump, the default for sessions) or `python` (a timer and a
+`sendto` per stream, `RtpSession.use_pump = False`), both in one run for a same-run ratio.
 """
 
 from __future__ import annotations
@@ -74,9 +76,12 @@ def receive(port_file: str, seconds: float) -> None:
     )
 
 
-async def send(streams: int, seconds: float, port: int) -> dict[str, float | int]:
+async def send(streams: int, seconds: float, port: int, path: str) -> dict[str, float | int]:
     from acdcore._core import ulaw_encode
     from acdcore.media import open_rtp
+    from acdcore.media.session import RtpSession
+
+    RtpSession.use_pump = path == "pump"
 
     t = np.arange(8000 * 3) / 8000
     codes = ulaw_encode((8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16))
@@ -100,7 +105,7 @@ async def send(streams: int, seconds: float, port: int) -> dict[str, float | int
     }
 
 
-def run(streams: int, seconds: float) -> dict[str, object]:
+def run(streams: int, seconds: float, path: str) -> dict[str, object]:
     port_file = f"/tmp/rtp_moh_{os.getpid()}.port"
     if os.path.exists(port_file):
         os.unlink(port_file)
@@ -112,23 +117,25 @@ def run(streams: int, seconds: float) -> dict[str, object]:
     while not ready.exists() or not ready.read_text():
         time.sleep(0.05)
     port = int(ready.read_text())
-    sender = asyncio.run(send(streams, seconds, port))
+    sender = asyncio.run(send(streams, seconds, port, path))
     out, _ = child.communicate(timeout=seconds + 30)
     os.unlink(port_file)
-    return {"streams": streams, "seconds": seconds, **sender, **json.loads(out)}
+    return {"path": path, "streams": streams, "seconds": seconds, **sender, **json.loads(out)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--streams", default="100,300,1000")
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--path", default="python,pump")
     ap.add_argument("--receive", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.receive:
         receive(args.receive, args.seconds)
         return
     for n in (int(x) for x in args.streams.split(",")):
-        print(json.dumps(run(n, args.seconds)), flush=True)
+        for path in args.path.split(","):
+            print(json.dumps(run(n, args.seconds, path)), flush=True)
 
 
 if __name__ == "__main__":

@@ -68,4 +68,4 @@ pub trait Bounded {
 macro_rules! bounded {
     ($($t:ty),*) => {$(impl Bounded for $t { const MIN: Self = <$t>::MIN; const MAX: Self = <$t>::MAX; })*};
 }
-bounded!(u8, u32, u64, i32, i64);
+bounded!(u8, u16, u32, u64, i32, i64);

@@ -10,6 +10,8 @@ mod forecast;
 mod media;
 mod outbound;
 mod pacing;
+#[cfg(target_os = "linux")]
+mod pump;
 mod replay;
 mod simulate;
 mod sip;
@@ -42,6 +44,9 @@ mod _core {
     use super::outbound::{PyCampaign, PyDncList, PyLeadList, parse_e164};
     #[pymodule_export]
     use super::pacing::{PyPacer, simulate_outbound};
+    #[cfg(target_os = "linux")]
+    #[pymodule_export]
+    use super::pump::{PyMohPump, PyPumpTick};
     #[pymodule_export]
     use super::replay::{replay_bytes, replay_file};
     #[pymodule_export]

@@ -20,9 +20,11 @@ __all__ = [
     "Engine",
     "Event",
     "LeadList",
+    "MohPump",
     "NameAddr",
     "NotAcceptableError",
     "Pacer",
+    "PumpTick",
     "QueueStats",
     "RtpPacket",
     "Scenario",
@@ -359,6 +361,47 @@ class Simulation:
     def result(self) -> dict[str, Any]: ...
 
 def mean_ci(values: Sequence[float]) -> tuple[float, float]: ...
+
+@final
+class PumpTick:
+    """What one `MohPump.tick` did."""
+    @property
+    def finished(self) -> list[tuple[int, tuple[int, int, int, bool, int, int]]]: ...
+    @property
+    def dropped(self) -> list[tuple[int, str, tuple[int, int, int, bool, int, int]]]: ...
+    @property
+    def sent(self) -> int: ...
+    @property
+    def overflowed(self) -> int: ...
+    @property
+    def skipped(self) -> int: ...
+
+@final
+class MohPump:
+    """One pacer for all music-on-hold and prompt streams (Linux; `sendmmsg`)."""
+    def __new__(cls) -> MohPump: ...
+    def __len__(self) -> int: ...
+    def start(
+        self,
+        now: float,
+        fd: int,
+        host: str,
+        port: int,
+        payload_type: int,
+        ssrc: int,
+        sequence: int,
+        timestamp: int,
+        audio: bytes,
+        looping: bool,
+        marker: bool = True,
+        offset: int = 0,
+        silence: int = ...,
+    ) -> int: ...
+    def stop(self, id: int) -> tuple[int, int, int, bool, int, int] | None: ...
+    def position(self, id: int) -> tuple[int, int, int, bool, int, int] | None: ...
+    def replace(self, id: int, audio: bytes, looping: bool, offset: int = 0) -> None: ...
+    def next_due(self) -> float | None: ...
+    def tick(self, now: float) -> PumpTick: ...
 
 @final
 class Pacer:

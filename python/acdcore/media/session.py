@@ -4,18 +4,24 @@ packets are parsed and built and samples coded in Rust (`acdcore._core`).
 Sending is paced on absolute times (start + n * 20 ms on the loop's clock), so timers firing
 late do not accumulate drift; after a stall of two frames or more the missed frames are
 skipped (the RTP timestamp jumps with them) instead of being sent in a burst.
+
+Music on hold and prompts normally go through the loop's Rust pump (`pump.py`: one 20 ms
+timer for every session, `sendmmsg` from Rust); the per-session pacer here takes over where the
+pump does not apply (DTMF being sent, relaying, recording, no pump on this platform), with
+sequence numbers and timestamps carried across either way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import itertools
 import secrets
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import ClassVar, cast
 
 import numpy as np
 
@@ -30,6 +36,7 @@ from acdcore._core import (
     ulaw_encode,
 )
 
+from . import pump
 from .wav import RATE, Samples, load_wav, write_stereo
 
 FRAME = 0.020
@@ -185,6 +192,10 @@ class RtpSession(asyncio.DatagramProtocol):
     """One RTP stream pair. Open with `open_rtp` (or `start` on a socket from
     `bind_rtp_socket`); `remote` comes from the SDP (or is learnt from the first packet)."""
 
+    use_pump: ClassVar[bool] = True
+    """Send music on hold and prompts through the loop's Rust pump where it applies (False:
+    always the per-session Python pacer, as benches/rtp_moh.py --path python compares)."""
+
     def __init__(
         self,
         sock: socket.socket,
@@ -198,8 +209,11 @@ class RtpSession(asyncio.DatagramProtocol):
         self.codec = codec
         self.payload_type = PAYLOAD_TYPES[codec]
         self.dtmf_payload_type = dtmf_payload_type
-        self.remote = remote
-        self.stats = RtpStats()
+        self._pump_id: int | None = None
+        self._pump_driver: pump.Driver | None = None
+        self._pump_base = (0, 0)  # stats.sent, stats.skipped when the pump took the stream
+        self._remote = remote
+        self._stats = RtpStats()
         self.echo = False
         self.on_packet: Callable[[RtpSession, RtpPacket], None] | None = None
         """Called for every valid packet received (a bridge relays from here)."""
@@ -221,6 +235,31 @@ class RtpSession(asyncio.DatagramProtocol):
         self._forward: dict[int, int] = {}  # relayed source SSRC -> timestamp offset
         self._recording: _Recording | None = None
         self.closed = False
+
+    @property
+    def stats(self) -> RtpStats:
+        if self._pump_id is not None:
+            assert self._pump_driver is not None
+            pos = self._pump_driver.position(self._pump_id)
+            if pos is not None:
+                self._count(pos)
+        return self._stats
+
+    @stats.setter
+    def stats(self, value: RtpStats) -> None:
+        self._stats = value
+
+    @property
+    def remote(self) -> Addr | None:
+        return self._remote
+
+    @remote.setter
+    def remote(self, value: Addr | None) -> None:
+        moved = value != self._remote
+        self._remote = value
+        if moved and self._pump_id is not None:
+            self._unpump()  # re-INVITE to a new address: re-route through the pump
+            self._pace_play()
 
     @property
     def local_address(self) -> Addr:
@@ -248,7 +287,7 @@ class RtpSession(asyncio.DatagramProtocol):
         except ValueError:
             self.stats.malformed += 1
             return
-        if self.remote is None:
+        if self._remote is None:
             self.remote = addr  # symmetric RTP when the SDP gave nothing usable
         loop = self._loop
         assert loop is not None
@@ -314,13 +353,93 @@ class RtpSession(asyncio.DatagramProtocol):
         many calls, as music on hold is)."""
         if not codes:
             raise ValueError("nothing to play: the audio is empty")
-        self.stop_playing()
         done: asyncio.Future[None] = self._running_loop().create_future()
+        if self._pump_id is not None:
+            assert self._pump_driver is not None
+            old = self._play
+            self._pump_driver.pump.replace(self._pump_id, codes, loop)  # numbering goes on
+            self._play = _Play(codes, loop, done)
+            if old is not None and not old.done.done():
+                old.done.set_result(None)
+            return done
+        self.stop_playing()
         self._play = _Play(codes, loop, done)
-        self._pace()
+        self._pace_play()
         return done
 
+    def _pace_play(self) -> None:
+        """Hands the play to the pump where it applies, else to this session's pacer."""
+        if not self._pump_start():
+            self._pace()
+
+    def _pump_start(self) -> bool:
+        play = self._play
+        if (
+            not self.use_pump
+            or play is None
+            or self._timer is not None  # the Python pacer is running (DTMF): let it go on
+            or self._digits
+            or self._recording is not None
+            or self._transport is None
+            or self._remote is None
+            or self.closed
+        ):
+            return False
+        drv = pump.driver(self._running_loop())
+        if drv is None:
+            return False
+        try:
+            host = str(ipaddress.ip_address(self._remote[0]))
+        except ValueError:
+            return False  # a host name: the transport resolves it
+        self._pump_base = (self._stats.sent, self._stats.skipped)
+        self._pump_id = drv.start(
+            self._pump_ended,
+            fd=self.sock.fileno(),
+            host=host,
+            port=self._remote[1],
+            payload_type=self.payload_type,
+            ssrc=self._ssrc,
+            sequence=self._seq,
+            timestamp=self._ts,
+            audio=play.codes,
+            looping=play.loop,
+            marker=True,
+            offset=play.pos,
+            silence=_SILENCE[self.codec],
+        )
+        self._pump_driver = drv
+        return True
+
+    def _count(self, pos: pump.Position) -> None:
+        self._stats.sent = self._pump_base[0] + pos[4]
+        self._stats.skipped = self._pump_base[1] + pos[5]
+
+    def _unpump(self) -> None:
+        """Takes the stream back from the pump, numbering on from where it stopped."""
+        sid, drv = self._pump_id, self._pump_driver
+        self._pump_id = None
+        if sid is None or drv is None:
+            return
+        pos = drv.stop(sid)
+        if pos is not None:
+            self._seq, self._ts, self._marker = pos[0], pos[1], pos[3]
+            self._count(pos)
+            if self._play is not None:
+                self._play.pos = pos[2]
+
+    def _pump_ended(self, reason: str | None, pos: pump.Position) -> None:
+        """The pump finished a one-shot play, or dropped the stream on a socket error (the
+        driver logged why); either way the play is over and numbering goes on from `pos`."""
+        self._pump_id = None
+        self._seq, self._ts = pos[0], pos[1]
+        self._count(pos)
+        play, self._play = self._play, None
+        if play is not None and not play.done.done():
+            play.done.set_result(None)
+
     def stop_playing(self) -> None:
+        self._unpump()
         if self._play is not None and not self._play.done.done():
             self._play.done.set_result(None)
         self._play = None
@@ -333,6 +452,7 @@ class RtpSession(asyncio.DatagramProtocol):
         frames = max(1, round(duration / FRAME))
         for d in digits:
             telephone_event(d)  # ValueError naming a bad digit before anything is queued
+        self._unpump()  # events take the place of audio: this session's pacer interleaves them
         self._digits.extend(_Digit(d, frames) for d in digits)
         if self._digits_done is None or self._digits_done.done():
             self._digits_done = self._running_loop().create_future()
@@ -347,6 +467,9 @@ class RtpSession(asyncio.DatagramProtocol):
     ) -> None:
         """Sends a payload relayed from `source` (an SSRC) at once, keeping its timestamp
         spacing under our SSRC and sequence (echo, bridges)."""
+        if self._pump_id is not None:
+            self._unpump()  # one sequence for both: this session's pacer sends the play
+            self._pace(marker=self._marker)
         offset = self._forward.get(source)
         if offset is None:
             offset = self._forward[source] = (self._ts - timestamp) & 0xFFFFFFFF
@@ -365,11 +488,11 @@ class RtpSession(asyncio.DatagramProtocol):
             self._loop = asyncio.get_running_loop()
         return self._loop
 
-    def _pace(self) -> None:
+    def _pace(self, marker: bool = True) -> None:
         if self._timer is not None or self.closed:
             return
         loop = self._running_loop()
-        self._t0, self._n, self._marker = loop.time(), 0, True
+        self._t0, self._n, self._marker = loop.time(), 0, marker
         self._timer = loop.call_at(self._t0, self._tick)
 
     def _tick(self) -> None:
@@ -433,6 +556,9 @@ class RtpSession(asyncio.DatagramProtocol):
     def record(self, path: str | Path) -> None:
         """Records from now until `close`: a stereo WAV, left what the caller sent, right
         what this session sent."""
+        if self._pump_id is not None:
+            self._unpump()  # the recording needs our frames: this session's pacer sends them
+            self._pace(marker=self._marker)
         self._recording = _Recording(Path(path), self._running_loop().time())
         for src in self._sources.values():
             src.anchor = None

@@ -1,9 +1,11 @@
 //! Plain SIP audio media: RTP packets (RFC 3550), G.711 (ITU-T G.711 mu-law and A-law),
 //! telephone-event DTMF payloads (RFC 4733) and a Goertzel tone meter. Pure functions over
-//! bytes and samples; sockets and clocks stay with the caller.
+//! bytes and samples; sockets and clocks stay with the caller. `pump` paces many outgoing
+//! streams on one frame clock.
 
 pub mod g711;
 pub mod goertzel;
+pub mod pump;
 pub mod rtp;
 pub mod telephone_event;
 
