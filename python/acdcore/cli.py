@@ -10,6 +10,7 @@ from acdcore import (
     flow_cli,
     forecast_cli,
     records_cli,
+    serve_cli,
     simulate_cli,
     simulate_outbound_cli,
     sip_cli,
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     sip_cli.register(sub)
     flow_cli.register(sub)
     records_cli.register(sub)
+    serve_cli.register(sub)
 
     return parser
 
