@@ -45,7 +45,9 @@ def _run(args: Any) -> int:
         return _fail(str(e))
 
 
-async def _serve(config: Any, sip: tuple[str, int] | None, db: str | None, duration: float | None) -> int:
+async def _serve(
+    config: Any, sip: tuple[str, int] | None, db: str | None, duration: float | None
+) -> int:
     from acdcore.app.server import ContactCenter
     from acdcore.app.wallboard import run_wallboard
 
@@ -59,7 +61,9 @@ async def _serve(config: Any, sip: tuple[str, int] | None, db: str | None, durat
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    board = asyncio.ensure_future(run_wallboard(center.engine, center.sb.now, config.wallboard_every))
+    board = asyncio.ensure_future(
+        run_wallboard(center.engine, center.sb.now, config.wallboard_every)
+    )
     try:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), duration)

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -65,7 +65,8 @@ class SipChannel:
         if self.gone.done():
             raise CallerHungUp(self.gone.result())
         task = asyncio.ensure_future(aw)
-        done, _ = await asyncio.wait({task, self.gone}, return_when=asyncio.FIRST_COMPLETED)
+        waits: set[asyncio.Future[Any]] = {task, self.gone}
+        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         if task in done:
             return task.result()
         task.cancel()
@@ -158,4 +159,3 @@ class SipChannel:
 
     async def hangup(self) -> None:
         self.center.end_caller(self.call_id)
-

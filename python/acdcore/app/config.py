@@ -186,12 +186,14 @@ class _Reader:
                 self.fail(where, "expected a table")
                 continue
             options: dict[str, Any] = {}
-            for key, value in table.items():
+            for key in table:
                 if key == "number":
                     continue
                 kind = _QUEUE_OPTIONS.get(key)
                 if kind is None:
-                    self.fail((*where, key), f"unknown field (known: number, {', '.join(_QUEUE_OPTIONS)})")
+                    self.fail(
+                        (*where, key), f"unknown field (known: number, {', '.join(_QUEUE_OPTIONS)})"
+                    )
                     continue
                 got = self.get(table, where, key, kind, None)
                 if got is not None:
@@ -212,7 +214,9 @@ class _Reader:
                 continue
             for key in table:
                 if key not in ("id", "user", "password", "queues", "skills"):
-                    self.fail((*where, key), "unknown field (known: id, user, password, queues, skills)")
+                    self.fail(
+                        (*where, key), "unknown field (known: id, user, password, queues, skills)"
+                    )
             aid = self.get(table, where, "id", str, _REQUIRED)
             user = self.get(table, where, "user", str, aid)
             password = self.get(table, where, "password", str, _REQUIRED)
@@ -223,7 +227,10 @@ class _Reader:
             skills = self.get(table, where, "skills", dict, {}) or {}
             for name, level in skills.items():
                 if not isinstance(level, int) or isinstance(level, bool) or level < 0:
-                    self.fail((*where, "skills", name), f"level must be a whole number >= 0, got {level!r}")
+                    self.fail(
+                        (*where, "skills", name),
+                        f"level must be a whole number >= 0, got {level!r}",
+                    )
             if user in users:
                 self.fail((*where, "user"), f"SIP user {user!r} is given twice")
             users.add(user)

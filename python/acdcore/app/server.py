@@ -247,10 +247,10 @@ class ContactCenter:
 
     def ended(self, result: CallResult) -> None:
         self.stats.by_outcome[result.outcome] = self.stats.by_outcome.get(result.outcome, 0) + 1
-        self.sb.callers.pop(result.call_id, None)
+        self.sb.callers.pop(result.call, None)
         notes: dict[str, Any] = {}
         if result.agent is not None:
-            code = self.sb.disposition(result.call_id) or self.config.default_disposition
+            code = result.agent_disposition or self.config.default_disposition
             notes["disposition"] = code
         if result.voicemail:
             notes["voicemail_path"] = str(self.voicemail_path(result.voicemail))
@@ -258,7 +258,7 @@ class ContactCenter:
             notes["survey_score"] = result.survey_score
         if notes and result.queue is not None:
             with contextlib.suppress(KeyError, ValueError):
-                self.recorder.annotate(result.call_id, **notes)
+                self.recorder.annotate(result.call, **notes)
 
     # Transaction user.
 
