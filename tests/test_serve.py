@@ -132,12 +132,16 @@ def test_menu_queue_agent_answers_talk_hangup_and_records(tmp_path: Path) -> Non
             home = tmp_path / "agent1"
             home.mkdir()
             baresip_config(home, center.address, "secret1", "agent1", "auto")
+            # baresip hangs up when its audio file ends: make it outlast the talk.
+            write_wav(home / "prompt.wav", tone(30.0, 350.0))
             async with baresip(home, 40):
                 assert await wait_for(lambda: center.login.logged_in == {"ann"}, 10.0)
                 await call_in(center, tmp_path, 6000)
                 assert await wait_for(lambda: center.stats.by_outcome, 10.0)
             assert center.stats.by_outcome == {"answered": 1}
             assert center.stats.offers == 1
+            # Media was anchored: the agent's audio went through our bridge to the caller.
+            assert center.stats.relayed > 50
             stats = center.engine.queue_stats("sales")
             assert (stats.offered, stats.answered, stats.abandoned) == (1, 1, 0)
         with SqliteStore(tmp_path / "records.db", create=False) as store:

@@ -148,13 +148,15 @@ class SipChannel:
         """Bridge until one side leaves; True when the agent left first."""
         link = bridge(self.rtp, leg.rtp)
         try:
-            await self._race(asyncio.shield(leg.call.ended))
+            why = await self._race(asyncio.shield(leg.call.ended))
+            log.info("call %s: %s left first (%s)", self.call_id, leg.target, why)
             return True
         except CallerHungUp:
             await leg.call.bye()
             raise
         finally:
             link.close()
+            self.center.stats.relayed += link.relayed
             leg.rtp.close()
 
     async def hangup(self) -> None:

@@ -60,11 +60,12 @@ _QUEUE_OPTIONS = {
 
 
 def parse_hostport(text: str, default_port: int = 5060) -> tuple[str, int]:
-    """`HOST:PORT` (or `HOST`) as a pair; ValueError naming the text otherwise."""
+    """`HOST:PORT` (or `HOST`) as a pair, port 0 meaning any free one; ValueError naming the
+    text otherwise."""
     host, sep, port = text.rpartition(":")
     if not sep:
         host, port = text, str(default_port)
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
         raise ValueError(f"{text!r} is not HOST:PORT")
     return host, int(port)
 

@@ -126,6 +126,7 @@ class CenterStats:
     offers: int = 0
     agent_failures: int = 0
     dispositions: int = 0
+    relayed: int = 0  # RTP packets bridged between callers and agents
     by_outcome: dict[str, int] = field(default_factory=dict)
 
 
@@ -246,6 +247,7 @@ class ContactCenter:
         pass
 
     def ended(self, result: CallResult) -> None:
+        log.info("call %s ended %s via %s", result.call, result.outcome, result.path)
         self.stats.by_outcome[result.outcome] = self.stats.by_outcome.get(result.outcome, 0) + 1
         self.sb.callers.pop(result.call, None)
         notes: dict[str, Any] = {}
