@@ -5,7 +5,9 @@ Bounded in time; without the peers these fail in CI and skip elsewhere."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -19,7 +21,7 @@ from acdcore.media.wav import write_wav
 from acdcore.records.sqlite import SqliteStore
 from acdcore.records.store import Query
 from test_sip_peers import baresip, baresip_config, wait_for
-from test_sip_transport import SCENARIOS, run, run_sipp, sipp_totals
+from test_sip_transport import SCENARIOS, free_port, run, run_sipp, sipp_totals
 
 FLOW = """
 [flow]
@@ -211,3 +213,51 @@ def test_serve_cli_runs_for_a_duration_and_stops_cleanly(tmp_path: Path) -> None
     assert "queue=sales waiting=0" in done.stdout
     assert "stopped; calls=0" in done.stdout
     assert (tmp_path / "other.db").is_file()
+
+
+def test_sigterm_sends_bye_to_a_waiting_caller_and_flushes_its_record(tmp_path: Path) -> None:
+    async def main() -> None:
+        port = free_port()
+        path = center_files(tmp_path, CONFIG.replace("127.0.0.1:0", f"127.0.0.1:{port}"))
+        server = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "acdcore", "serve", "--config", str(path),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            assert server.stdout is not None
+            first = await asyncio.wait_for(server.stdout.readline(), 30.0)
+            assert f"SIP on 127.0.0.1:{port}" in first.decode()
+            stat = tmp_path / "caller.csv"
+            scenario = str(SCENARIOS / "uac_menu_wait_bye.xml")
+            caller = asyncio.ensure_future(
+                run_sipp(
+                    ("127.0.0.1", port),
+                    "-sf",
+                    scenario,
+                    "-s",
+                    "5000",
+                    "-m",
+                    "1",
+                    "-d",
+                    "30000",
+                    stat=stat,
+                )  # fmt: skip
+            )
+            await asyncio.sleep(4.0)  # menu key pressed, waiting in the queue
+            server.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(server.communicate(), 30.0)
+            assert server.returncode == 0, err.decode()
+            assert "outcomes={'abandoned': 1}" in out.decode()
+            # Our BYE ended SIPp's call (an unexpected BYE for its scenario: a failed call).
+            await asyncio.wait_for(caller, 30.0)
+            assert sipp_totals(stat)["created"] == 1
+        finally:
+            if server.returncode is None:
+                server.kill()
+                await server.wait()
+        with SqliteStore(tmp_path / "records.db", create=False) as store:
+            (record,) = store.search(Query())
+            assert (record.queue, record.outcome) == ("sales", "abandoned")
+            assert [e.event for e in store.queue_log(record.call_id)] == ["enter", "abandon"]
+
+    run(main)
