@@ -229,20 +229,8 @@ def test_sigterm_sends_bye_to_a_waiting_caller_and_flushes_its_record(tmp_path: 
             assert f"SIP on 127.0.0.1:{port}" in first.decode()
             stat = tmp_path / "caller.csv"
             scenario = str(SCENARIOS / "uac_menu_wait_bye.xml")
-            caller = asyncio.ensure_future(
-                run_sipp(
-                    ("127.0.0.1", port),
-                    "-sf",
-                    scenario,
-                    "-s",
-                    "5000",
-                    "-m",
-                    "1",
-                    "-d",
-                    "30000",
-                    stat=stat,
-                )  # fmt: skip
-            )
+            args = ["-sf", scenario, "-s", "5000", "-m", "1", "-d", "30000"]
+            caller = asyncio.ensure_future(run_sipp(("127.0.0.1", port), *args, stat=stat))
             await asyncio.sleep(4.0)  # menu key pressed, waiting in the queue
             server.send_signal(signal.SIGTERM)
             out, err = await asyncio.wait_for(server.communicate(), 30.0)
