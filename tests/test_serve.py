@@ -10,6 +10,7 @@ import contextlib
 import signal
 import subprocess
 import sys
+import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -91,7 +92,7 @@ def tone(seconds: float, freq: float) -> np.ndarray:
     return (np.sin(2 * np.pi * freq * t) * 8000).astype(np.int16)
 
 
-def center_files(directory: Path, config: str = CONFIG) -> Path:
+def center_files(directory: Path, config: str = CONFIG, flow: str = FLOW) -> Path:
     prompts = directory / "prompts"
     prompts.mkdir()
     for name, seconds, freq in (
@@ -102,15 +103,15 @@ def center_files(directory: Path, config: str = CONFIG) -> Path:
         ("beep", 0.2, 1000.0),
     ):
         write_wav(prompts / f"{name}.wav", tone(seconds, freq))
-    (directory / "flow.toml").write_text(FLOW)
+    (directory / "flow.toml").write_text(flow)
     path = directory / "config.toml"
     path.write_text(config)
     return path
 
 
 @contextlib.asynccontextmanager
-async def serving(directory: Path) -> AsyncIterator[ContactCenter]:
-    center = ContactCenter(load_config(center_files(directory)))
+async def serving(directory: Path, flow: str = FLOW) -> AsyncIterator[ContactCenter]:
+    center = ContactCenter(load_config(center_files(directory, flow=flow)))
     await center.start()
     try:
         yield center
@@ -247,5 +248,29 @@ def test_sigterm_sends_bye_to_a_waiting_caller_and_flushes_its_record(tmp_path: 
             (record,) = store.search(Query())
             assert (record.queue, record.outcome) == ("sales", "abandoned")
             assert [e.event for e in store.queue_log(record.call_id)] == ["enter", "abandon"]
+
+    run(main)
+
+
+VOICEMAIL_FLOW = (
+    FLOW.replace('options = { "1" = "sales" }', 'options = { "1" = "vm", "2" = "sales" }')
+    + """
+[nodes.vm]
+type = "voicemail"
+path = "voicemail/{call}.wav"
+max_seconds = 20
+"""
+)
+
+
+def test_menu_to_voicemail_records_a_wav_beside_the_database(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with serving(tmp_path, VOICEMAIL_FLOW) as center:
+            await call_in(center, tmp_path, 3000)  # key 1, then 3 s on the line, then BYE
+            assert await wait_for(lambda: center.stats.by_outcome, 10.0)
+            assert center.stats.by_outcome == {"voicemail": 1}
+        (wav,) = (tmp_path / "voicemail").glob("*.wav")
+        with wave.open(str(wav)) as w:  # SIPp sent digits, no speech: the WAV may be empty
+            assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2)
 
     run(main)
