@@ -100,7 +100,7 @@ def center_files(directory: Path, config: str = CONFIG, flow: str = FLOW) -> Pat
         ("welcome", 0.3, 440.0),
         ("main-menu", 0.3, 660.0),
         ("please-hold", 0.2, 550.0),
-        ("music", 1.0, 300.0),
+        ("moh", 1.0, 300.0),
         ("beep", 0.2, 1000.0),
     ):
         write_wav(prompts / f"{name}.wav", tone(seconds, freq))
@@ -289,3 +289,13 @@ def test_agent_keys_star_code_pound_set_the_disposition(tmp_path: Path) -> None:
         center.store.close()
 
     run(main)
+
+
+def test_the_example_config_loads() -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "contact_center"
+    if not (example / "../../python/acdcore/prompts").resolve().is_dir():
+        pytest.skip("the shipped prompts (python/acdcore/prompts) are not in this checkout")
+    config = load_config(example / "config.toml")
+    assert config.sip == ("127.0.0.1", 5060)
+    assert [a.user for a in config.agents] == ["agent1", "agent2", "agent3"]
+    assert {q.id for q in config.queues} == {"sales", "support"}

@@ -81,7 +81,7 @@ class SipChannel:
         await self._race(self.rtp.play_encoded(codes))
 
     async def play_moh(self) -> None:
-        codes = self.center.prompts.encoded("music", self.rtp.codec)
+        codes = self.center.prompts.encoded(self.center.config.music, self.rtp.codec)
         if self.gone.done():
             raise CallerHungUp(self.gone.result())
         if codes is not None:

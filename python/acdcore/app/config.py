@@ -44,6 +44,7 @@ class Config:
     digest: tuple[str, ...] = ("SHA-256", "MD5")
     default_disposition: str = "none"
     wallboard_every: float = 5.0
+    music: str = "moh"  # the prompt looped as music on hold
 
 
 _QUEUE_OPTIONS = {
@@ -149,6 +150,7 @@ class _Reader:
             self.fail(("flow", "file"), f"no such file: {flow}")
         database = self.path(self.table(doc, "records"), ("records",), "database", "records.db")
         prompts = self.path(self.table(doc, "prompts"), ("prompts",), "directory", _REQUIRED)
+        music = self.get(self.table(doc, "prompts"), ("prompts",), "music", str, "moh") or "moh"
         if "directory" in self.table(doc, "prompts") and not prompts.is_dir():
             self.fail(("prompts", "directory"), f"no such directory: {prompts}")
         wrap = self.table(doc, "wrapup")
@@ -174,6 +176,7 @@ class _Reader:
             tuple(digest),
             disposition,
             every,
+            music,
         )
 
     def queues(self, raw: Any) -> tuple[QueueConfig, ...]:
