@@ -38,7 +38,8 @@ from acdcore._core import (
 from acdcore.app.channel import SipChannel
 from acdcore.app.config import Config
 from acdcore.app.prompts import Prompts
-from acdcore.flows import FlowContext, FlowRunner, Switchboard, load
+from acdcore.app.switchboard import RecordingSwitchboard
+from acdcore.flows import FlowContext, FlowRunner, load
 from acdcore.flows.result import CallResult
 from acdcore.media.session import RtpSession, bind_rtp_socket
 from acdcore.records.recorder import CallRecorder
@@ -54,51 +55,6 @@ from acdcore.sip.uac import CallFailed, OutgoingCall, Uac
 log = logging.getLogger(__name__)
 CODECS = ("PCMU", "PCMA")
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER"
-
-
-class RecordingSwitchboard(Switchboard):
-    """A Switchboard whose every engine event also feeds the call records; enqueues go
-    through `CallRecorder.enter` so each record opens with the caller's number."""
-
-    def __init__(self, engine: Engine, recorder: CallRecorder, **kwargs: Any) -> None:
-        super().__init__(engine, **kwargs)
-        self.recorder = recorder
-        self.callers: dict[str, tuple[str, str]] = {}  # engine call id -> (caller, called)
-        self._fed = False
-
-    def apply(self, events: Iterable[Event]) -> list[Event]:
-        out = list(events)
-        if not self._fed:
-            self.recorder.feed(out)
-        return super().apply(out)
-
-    def enqueue(
-        self,
-        call: str,
-        queue: str,
-        *,
-        priority: int = 0,
-        skills: dict[str, int] | None = None,
-        preferred_agent: str | None = None,
-        preferred_wait: float = 0.0,
-    ) -> list[Event]:
-        caller, called = self.callers.get(call, (None, None))
-        events = self.recorder.enter(
-            self.now(),
-            call,
-            queue,
-            caller=caller,
-            called=called,
-            priority=priority,
-            skills=skills or None,
-            preferred_agent=preferred_agent,
-            preferred_wait=preferred_wait if preferred_agent else 0.0,
-        )
-        self._fed = True  # enter() fed them already
-        try:
-            return self.apply(events)
-        finally:
-            self._fed = False
 
 
 @dataclass
