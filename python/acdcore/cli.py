@@ -10,6 +10,7 @@ from acdcore import (
     flow_cli,
     forecast_cli,
     records_cli,
+    serve_cli,
     simulate_cli,
     simulate_outbound_cli,
     sip_cli,
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     flow_cli.register(sub)
     records_cli.register(sub)
     traffic_cli.register(sub)
+    serve_cli.register(sub)
 
     return parser
 

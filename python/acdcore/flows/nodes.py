@@ -172,7 +172,10 @@ async def queue(node: Queue, call: Call) -> str | None:
             await _announce(node, call, sb, current)
             announce_at = call.now() + node.announce_every
             continue
-        ev, key = await _wait_in_queue(call, inbox, max(left, 0.0), listen=bool(node.options))
+        # Always listening: keys that are no option are ignored, and a live channel's digits()
+        # raises CallerHungUp at once when the caller leaves while waiting (not at the next
+        # announcement).
+        ev, key = await _wait_in_queue(call, inbox, max(left, 0.0), listen=True)
         if ev is not None:
             outcome = await _queue_event(node, call, sb, ev)
             if outcome is not _WAIT:

@@ -1,0 +1,246 @@
+"""The contact-center server's configuration (TOML): SIP and RTP addresses, queues, agents,
+the flow file, the records database and the prompts directory. Mistakes are refused with the
+flows' `FlowError`, each naming the file, line and field."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from acdcore.flows.errors import FlowError, Problem
+from acdcore.flows.positions import Positions
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    id: str
+    number: str  # the dialled user part that reaches this queue's flow (informational)
+    options: dict[str, Any] = field(default_factory=dict)  # Engine.add_queue keywords
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    id: str
+    user: str  # SIP user (registrar username and AOR user part)
+    password: str
+    queues: tuple[str, ...]
+    skills: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    source: str
+    sip: tuple[str, int]
+    rtp_ports: tuple[int, int]
+    flow: Path
+    database: Path
+    prompts: Path
+    queues: tuple[QueueConfig, ...]
+    agents: tuple[AgentConfig, ...]
+    realm: str = "acdcore"
+    digest: tuple[str, ...] = ("SHA-256", "MD5")
+    default_disposition: str = "none"
+    wallboard_every: float = 5.0
+    music: str = "moh"  # the prompt looped as music on hold
+
+
+_QUEUE_OPTIONS = {
+    "strategy": str,
+    "wrapup": float,
+    "sl": float,
+    "max_waiting": int,
+    "max_wait": float,
+    "overflow": str,
+    "ring_timeout": float,
+    "retry": float,
+    "max_no_answers": int,
+}
+
+
+def parse_hostport(text: str, default_port: int = 5060) -> tuple[str, int]:
+    """`HOST:PORT` (or `HOST`) as a pair, port 0 meaning any free one; ValueError naming the
+    text otherwise."""
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = text, str(default_port)
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"{text!r} is not HOST:PORT")
+    return host, int(port)
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read a config file; relative paths in it are relative to the file's directory."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise FlowError([Problem(source, None, "file", f"cannot read: {e}")]) from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise FlowError([Problem(source, None, "toml", str(e))]) from None
+    return _Reader(source, Positions(text), Path(path).parent).config(doc)
+
+
+class _Reader:
+    def __init__(self, source: str, positions: Positions, base: Path) -> None:
+        self.source = source
+        self.positions = positions
+        self.base = base
+        self.problems: list[Problem] = []
+
+    def fail(self, path: tuple[str | int, ...], message: str) -> None:
+        line = self.positions.line(path)
+        self.problems.append(Problem(self.source, line, ".".join(map(str, path)), message))
+
+    def get(
+        self, table: dict[str, Any], path: tuple[str | int, ...], key: str, kind: type, default: Any
+    ) -> Any:
+        if key not in table:
+            if default is _REQUIRED:
+                self.fail(path, f"missing field {key!r}")
+            return None if default is _REQUIRED else default
+        value = table[key]
+        ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            self.fail((*path, key), f"expected {kind.__name__}, got {value!r}")
+            return None
+        return value
+
+    def table(self, doc: dict[str, Any], key: str) -> dict[str, Any]:
+        value = doc.get(key, {})
+        if not isinstance(value, dict):
+            self.fail((key,), "expected a table")
+            return {}
+        return value
+
+    def path(self, table: dict[str, Any], where: tuple[str, ...], key: str, default: Any) -> Path:
+        raw = self.get(table, where, key, str, default)
+        return self.base / (raw or ".")
+
+    def config(self, doc: dict[str, Any]) -> Config:
+        known = {"sip", "rtp", "flow", "records", "prompts", "wrapup", "wallboard", "queues"}
+        for key in doc:
+            if key not in known | {"agents"}:
+                self.fail((key,), f"unknown section (known: {', '.join(sorted(known))}, agents)")
+        sip_t, rtp_t = self.table(doc, "sip"), self.table(doc, "rtp")
+        address = self.get(sip_t, ("sip",), "address", str, "127.0.0.1:5060")
+        sip = ("127.0.0.1", 5060)
+        if address is not None:
+            try:
+                sip = parse_hostport(address)
+            except ValueError as e:
+                self.fail(("sip", "address"), str(e))
+        realm = self.get(sip_t, ("sip",), "realm", str, "acdcore") or "acdcore"
+        digest = self.get(sip_t, ("sip",), "digest", list, ["SHA-256", "MD5"]) or ["MD5"]
+        for name in digest:
+            if name not in ("SHA-256", "MD5"):
+                self.fail(("sip", "digest"), f"unknown digest algorithm {name!r} (SHA-256, MD5)")
+        lo = self.get(rtp_t, ("rtp",), "port_min", int, 40000)
+        hi = self.get(rtp_t, ("rtp",), "port_max", int, 49999)
+        if lo is not None and hi is not None and not 1024 <= lo < hi <= 65535:
+            self.fail(("rtp",), f"need 1024 <= port_min < port_max <= 65535, got {lo}, {hi}")
+        flow = self.path(self.table(doc, "flow"), ("flow",), "file", _REQUIRED)
+        if "file" in self.table(doc, "flow") and not flow.is_file():
+            self.fail(("flow", "file"), f"no such file: {flow}")
+        database = self.path(self.table(doc, "records"), ("records",), "database", "records.db")
+        prompts = self.path(self.table(doc, "prompts"), ("prompts",), "directory", _REQUIRED)
+        music = self.get(self.table(doc, "prompts"), ("prompts",), "music", str, "moh") or "moh"
+        if "directory" in self.table(doc, "prompts") and not prompts.is_dir():
+            self.fail(("prompts", "directory"), f"no such directory: {prompts}")
+        wrap = self.table(doc, "wrapup")
+        disposition = self.get(wrap, ("wrapup",), "default_disposition", str, "none") or "none"
+        board = self.table(doc, "wallboard")
+        every = self.get(board, ("wallboard",), "every", float, 5.0) or 5.0
+        if every <= 0:
+            self.fail(("wallboard", "every"), "must be positive")
+        queues = self.queues(doc.get("queues", {}))
+        agents = self.agents(doc.get("agents", []), {q.id for q in queues})
+        if self.problems:
+            raise FlowError(self.problems)
+        return Config(
+            self.source,
+            sip,
+            (lo or 40000, hi or 49999),
+            flow,
+            database,
+            prompts,
+            queues,
+            agents,
+            realm,
+            tuple(digest),
+            disposition,
+            every,
+            music,
+        )
+
+    def queues(self, raw: Any) -> tuple[QueueConfig, ...]:
+        if not isinstance(raw, dict) or not raw:
+            self.fail(("queues",), "expected a table of queues, e.g. [queues.sales]")
+            return ()
+        out = []
+        for qid, table in raw.items():
+            where = ("queues", qid)
+            if not isinstance(table, dict):
+                self.fail(where, "expected a table")
+                continue
+            options: dict[str, Any] = {}
+            for key in table:
+                if key == "number":
+                    continue
+                kind = _QUEUE_OPTIONS.get(key)
+                if kind is None:
+                    self.fail(
+                        (*where, key), f"unknown field (known: number, {', '.join(_QUEUE_OPTIONS)})"
+                    )
+                    continue
+                got = self.get(table, where, key, kind, None)
+                if got is not None:
+                    options[key] = got
+            number = self.get(table, where, "number", str, qid) or qid
+            out.append(QueueConfig(qid, number, options))
+        return tuple(out)
+
+    def agents(self, raw: Any, queues: set[str]) -> tuple[AgentConfig, ...]:
+        if not isinstance(raw, list) or not raw:
+            self.fail(("agents",), "expected an array of agents, e.g. [[agents]]")
+            return ()
+        out, users = [], set()
+        for i, table in enumerate(raw):
+            where: tuple[str | int, ...] = ("agents", i)
+            if not isinstance(table, dict):
+                self.fail(where, "expected a table")
+                continue
+            for key in table:
+                if key not in ("id", "user", "password", "queues", "skills"):
+                    self.fail(
+                        (*where, key), "unknown field (known: id, user, password, queues, skills)"
+                    )
+            aid = self.get(table, where, "id", str, _REQUIRED)
+            user = self.get(table, where, "user", str, aid)
+            password = self.get(table, where, "password", str, _REQUIRED)
+            aq = self.get(table, where, "queues", list, _REQUIRED) or []
+            for q in aq:
+                if q not in queues:
+                    self.fail((*where, "queues"), f"no queue named {q!r}")
+            skills = self.get(table, where, "skills", dict, {}) or {}
+            for name, level in skills.items():
+                if not isinstance(level, int) or isinstance(level, bool) or level < 0:
+                    self.fail(
+                        (*where, "skills", name),
+                        f"level must be a whole number >= 0, got {level!r}",
+                    )
+            if user in users:
+                self.fail((*where, "user"), f"SIP user {user!r} is given twice")
+            users.add(user)
+            if aid and user and password is not None:
+                out.append(AgentConfig(aid, user, password, tuple(aq), dict(skills)))
+        return tuple(out)
+
+
+_REQUIRED = object()

@@ -1,0 +1,57 @@
+"""The flows' Switchboard with call records: every engine event is also fed to a
+`CallRecorder`, and enqueues go through `CallRecorder.enter` so each record opens with the
+caller's and the called number."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from acdcore._core import Engine, Event
+from acdcore.flows import Switchboard
+from acdcore.records.recorder import CallRecorder
+
+
+class RecordingSwitchboard(Switchboard):
+    """A Switchboard whose every engine event also feeds the call records; enqueues go
+    through `CallRecorder.enter` so each record opens with the caller's number."""
+
+    def __init__(self, engine: Engine, recorder: CallRecorder, **kwargs: Any) -> None:
+        super().__init__(engine, **kwargs)
+        self.recorder = recorder
+        self.callers: dict[str, tuple[str, str]] = {}  # engine call id -> (caller, called)
+        self._fed = False
+
+    def apply(self, events: Iterable[Event]) -> list[Event]:
+        out = list(events)
+        if not self._fed:
+            self.recorder.feed(out)
+        return super().apply(out)
+
+    def enqueue(
+        self,
+        call: str,
+        queue: str,
+        *,
+        priority: int = 0,
+        skills: dict[str, int] | None = None,
+        preferred_agent: str | None = None,
+        preferred_wait: float = 0.0,
+    ) -> list[Event]:
+        caller, called = self.callers.get(call, (None, None))
+        events = self.recorder.enter(
+            self.now(),
+            call,
+            queue,
+            caller=caller,
+            called=called,
+            priority=priority,
+            skills=skills or None,
+            preferred_agent=preferred_agent,
+            preferred_wait=preferred_wait if preferred_agent else 0.0,
+        )
+        self._fed = True  # enter() fed them already
+        try:
+            return self.apply(events)
+        finally:
+            self._fed = False

@@ -1,0 +1,83 @@
+"""`acdcore serve --config FILE`: runs the example contact-center server until Ctrl-C,
+SIGTERM or `--duration` seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from typing import Any
+
+from acdcore.flows.errors import FlowError
+from acdcore.records.store import StoreError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("serve", help="run the example contact center (SIP, flows, records)")
+    p.add_argument("--config", required=True, help="the server's TOML configuration")
+    p.add_argument("--sip", default=None, help="HOST:PORT to serve SIP on (overrides config)")
+    p.add_argument("--db", default=None, help="records database path (overrides config)")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.set_defaults(func=_run)
+
+
+def _fail(message: str) -> int:
+    print(f"acdcore serve: {message}", file=sys.stderr)
+    return 2
+
+
+def _run(args: Any) -> int:
+    from acdcore.app.config import load_config, parse_hostport
+
+    if args.duration is not None and not args.duration > 0:
+        return _fail(f"--duration must be positive, got {args.duration}")
+    try:
+        config = load_config(args.config)
+        sip = None if args.sip is None else parse_hostport(args.sip)
+    except (FlowError, ValueError) as e:
+        return _fail(str(e))
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return asyncio.run(_serve(config, sip, args.db, args.duration))
+    except (FlowError, StoreError, ValueError, OSError) as e:
+        return _fail(str(e))
+
+
+async def _serve(
+    config: Any, sip: tuple[str, int] | None, db: str | None, duration: float | None
+) -> int:
+    from acdcore.app.server import ContactCenter
+    from acdcore.app.wallboard import run_wallboard
+
+    center = ContactCenter(config, database=db)
+    address = await center.start(sip)
+    print(
+        f"acdcore serve: SIP on {address[0]}:{address[1]}, records in {center.store.path}",
+        flush=True,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    board = asyncio.ensure_future(
+        run_wallboard(center.engine, center.sb.now, config.wallboard_every)
+    )
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), duration)
+    finally:
+        board.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await board
+        await center.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    s = center.stats
+    print(
+        f"acdcore serve: stopped; calls={s.calls} offers={s.offers} "
+        f"outcomes={dict(sorted(s.by_outcome.items()))}",
+        flush=True,
+    )
+    return 0
