@@ -368,7 +368,7 @@ impl Engine {
 
     pub(crate) fn cancel_call_timer(&mut self, c: u32) {
         if let Some(key) = self.call_mut(c).timer.take() {
-            self.timers.remove(&key);
+            self.timers.cancel(key);
         }
     }
 
@@ -378,7 +378,7 @@ impl Engine {
         let call = self.calls[c as usize].take().expect("live call slot");
         self.reqs.release(call.req);
         if let Some(key) = call.timer {
-            self.timers.remove(&key);
+            self.timers.cancel(key);
         }
         self.free_calls.push(c);
     }

@@ -270,8 +270,8 @@ impl Engine {
         if self.held.values().flatten().any(|k| !live(k.call)) {
             return bad("held calls");
         }
-        for timer in self.timers.values() {
-            let ok = match *timer {
+        for (_, timer) in self.timers.iter() {
+            let ok = match timer {
                 super::Timer::WrapEnd(a) | super::Timer::RestEnd(a) => (a as usize) < na,
                 super::Timer::Deadline(c) | super::Timer::OfferTimeout(c) => live(c),
             };
