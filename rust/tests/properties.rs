@@ -1666,7 +1666,10 @@ fn regression_pause_survives_an_offer_ringing_through_wrap_up() {
     e.advance(5.0).unwrap();
     // Wrap-up over, c2 still ringing: not paused yet, and the pause is still asked for.
     let info = e.agent_info("a").unwrap();
-    assert_eq!((info.state, info.pending_pause), (AgentState::Reserved, true));
+    assert_eq!(
+        (info.state, info.pending_pause),
+        (AgentState::Reserved, true)
+    );
     e.accept(6.0, "c2", "a").unwrap();
     e.hangup(7.0, "c2").unwrap();
     e.enqueue(8.0, &call("c3", &[])).unwrap();

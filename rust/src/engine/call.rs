@@ -483,6 +483,20 @@ mod tests {
         }
     }
 
+    /// `live_calls` counts every call still in the engine, connected ones too.
+    #[test]
+    fn live_calls_counts_waiting_and_connected_calls() {
+        let mut e = engine(QueueConfig::default());
+        e.login(0.0, "a", &[], &[("q", 1)], 1).unwrap();
+        e.enqueue(1.0, &call("c1", None)).unwrap();
+        e.enqueue(1.0, &call("c2", None)).unwrap();
+        assert_eq!(e.live_calls(), 2);
+        assert_eq!(e.queue_stats("q").unwrap().waiting, 1);
+        e.hangup(2.0, "c1").unwrap();
+        e.hangup(3.0, "c2").unwrap();
+        assert_eq!(e.live_calls(), 0);
+    }
+
     /// Longest wait comes from a count per arrival time: calls arriving together leave one by
     /// one without losing the earliest time too soon.
     #[test]

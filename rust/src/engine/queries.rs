@@ -90,7 +90,10 @@ impl Engine {
         self.agents.iter().map(|a| (&a.id, a.state()))
     }
 
-    pub fn waiting_calls(&self) -> usize {
+    /// Calls in the engine: waiting, held for an agent, ringing or connected. (Named
+    /// `waiting_calls` before, which it never counted alone; per queue, `queue_stats` has the
+    /// waiting ones.)
+    pub fn live_calls(&self) -> usize {
         self.call_ids.len()
     }
 
