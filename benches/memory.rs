@@ -199,7 +199,7 @@ fn main() {
     }
     let events = e.take_events();
     assert!(events.is_empty(), "no call may be answered or leave");
-    assert_eq!(e.waiting_calls(), n_calls);
+    assert_eq!(e.live_calls(), n_calls);
     let m4 = mark();
     let call = per_item("waiting call", &m3, &m4, n_calls);
 

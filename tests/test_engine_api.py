@@ -206,6 +206,21 @@ def test_every_method_returns_plain_typed_values() -> None:
     assert isinstance(e.finish(), list)
 
 
+def test_next_timer_at_names_the_earliest_pending_timer_and_none_without_one() -> None:
+    e = live()
+    e.add_queue("q", wrapup=5, ring_timeout=20)
+    assert e.next_timer_at() is None
+    e.login(0, "a", queues=["q"])
+    e.enqueue(1, "c1", "q")
+    assert e.next_timer_at() == 21.0  # the offer's ring timeout
+    e.accept(2, "c1", "a")
+    assert e.next_timer_at() is None  # cancelled by the answer
+    e.hangup(10, "c1")
+    assert e.next_timer_at() == 15.0  # the wrap-up's end
+    assert kinds(e.advance(e.next_timer_at() or 0)) == []
+    assert e.agent("a").state == "available" and e.next_timer_at() is None
+
+
 def test_wrapup_ends_on_its_own_time_and_the_agent_takes_the_next_call() -> None:
     e = auto()
     e.add_queue("q", wrapup=5)

@@ -307,6 +307,12 @@ impl PyEngine {
         self.lock().now()
     }
 
+    /// When the next timer fires (a wrap-up ending, an offer timing out...), or None: a
+    /// discrete-event host advances to it instead of polling.
+    fn next_timer_at(&self) -> Option<f64> {
+        self.lock().next_timer_at()
+    }
+
     #[getter]
     fn auto_accept(&self) -> bool {
         self.lock().auto_accept()

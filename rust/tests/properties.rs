@@ -1643,6 +1643,51 @@ fn regression_pause_lost_when_the_last_call_ends_into_wrap_up() {
     );
 }
 
+/// [pause-lost-in-wrap-up], live: an agent with a limit of 2 on a call and ringing for a second
+/// asks for a pause. Its first call ends; when that wrap-up is over `become_available` saw no
+/// *connected* call and paused the agent with the offer still ringing. The agent then answered,
+/// held a call while paused, and when it ended fell into wrap-up and then available: the pause
+/// (and its reason) was lost. Now the pause waits for the offer too.
+#[test]
+fn regression_pause_survives_an_offer_ringing_through_wrap_up() {
+    let mut e = engine(
+        false,
+        QueueConfig {
+            wrapup: 1.0,
+            ..QueueConfig::default()
+        },
+    );
+    e.login(0.0, "a", &[], &[("q", 1)], 2).unwrap();
+    e.enqueue(0.0, &call("c1", &[])).unwrap();
+    e.accept(0.0, "c1", "a").unwrap();
+    e.enqueue(1.0, &call("c2", &[])).unwrap();
+    e.pause(2.0, "a", "lunch").unwrap();
+    e.hangup(3.0, "c1").unwrap();
+    e.advance(5.0).unwrap();
+    // Wrap-up over, c2 still ringing: not paused yet, and the pause is still asked for.
+    let info = e.agent_info("a").unwrap();
+    assert_eq!(
+        (info.state, info.pending_pause),
+        (AgentState::Reserved, true)
+    );
+    e.accept(6.0, "c2", "a").unwrap();
+    e.hangup(7.0, "c2").unwrap();
+    e.enqueue(8.0, &call("c3", &[])).unwrap();
+    e.advance(20.0).unwrap();
+    let info = e.agent_info("a").unwrap();
+    assert_eq!(
+        (info.state, info.pause_reason.as_deref()),
+        (AgentState::Paused, Some("lunch")),
+        "the pause asked for on a call holds after the last call and its wrap-up"
+    );
+    assert!(
+        e.take_events()
+            .iter()
+            .all(|ev| !matches!(ev, Event::Offer { call, .. } if &**call == "c3")),
+        "a paused agent is offered no call"
+    );
+}
+
 /// [timer-due-now-deferred] An escalation step with `after = 0` is due the moment the call
 /// arrives, but the timer it sets at `now` only runs at the next operation: `enqueue` returns
 /// no assignment although the lowered requirement fits the available agent.

@@ -197,8 +197,11 @@ impl Engine {
     pub(crate) fn become_available(&mut self, a: u32) {
         let t = self.t;
         self.modify_agent_unindexed(a, |ag| {
-            // A pause waits until the agent holds no call at all (limit > 1).
+            // A pause waits until the agent holds no call at all (limit > 1), not even one
+            // ringing: a paused agent that then answered would hold a call while paused, and
+            // the end of that call would put it into wrap-up, losing the pause.
             if ag.active.is_empty()
+                && ag.offers.is_empty()
                 && let Some(reason) = ag.pending_pause.take()
             {
                 ag.status = Status::Paused;
@@ -222,7 +225,7 @@ impl Engine {
         }
         let key = self.add_timer(self.t + secs, super::Timer::RestEnd(a));
         if let Some(old) = self.modify_agent(a, |ag| ag.rest.replace(key)) {
-            self.timers.remove(&old);
+            self.timers.cancel(old);
         }
     }
 
@@ -232,7 +235,7 @@ impl Engine {
             .into_iter()
             .flatten()
         {
-            self.timers.remove(&key);
+            self.timers.cancel(key);
         }
         self.modify_agent(a, |ag| {
             ag.status = Status::LoggedOut;

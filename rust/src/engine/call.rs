@@ -368,7 +368,7 @@ impl Engine {
 
     pub(crate) fn cancel_call_timer(&mut self, c: u32) {
         if let Some(key) = self.call_mut(c).timer.take() {
-            self.timers.remove(&key);
+            self.timers.cancel(key);
         }
     }
 
@@ -378,7 +378,7 @@ impl Engine {
         let call = self.calls[c as usize].take().expect("live call slot");
         self.reqs.release(call.req);
         if let Some(key) = call.timer {
-            self.timers.remove(&key);
+            self.timers.cancel(key);
         }
         self.free_calls.push(c);
     }
@@ -481,6 +481,20 @@ mod tests {
             };
             assert_eq!((*t, &**agent, &**queue), (10.0, "b", "r"));
         }
+    }
+
+    /// `live_calls` counts every call still in the engine, connected ones too.
+    #[test]
+    fn live_calls_counts_waiting_and_connected_calls() {
+        let mut e = engine(QueueConfig::default());
+        e.login(0.0, "a", &[], &[("q", 1)], 1).unwrap();
+        e.enqueue(1.0, &call("c1", None)).unwrap();
+        e.enqueue(1.0, &call("c2", None)).unwrap();
+        assert_eq!(e.live_calls(), 2);
+        assert_eq!(e.queue_stats("q").unwrap().waiting, 1);
+        e.hangup(2.0, "c1").unwrap();
+        e.hangup(3.0, "c2").unwrap();
+        assert_eq!(e.live_calls(), 0);
     }
 
     /// Longest wait comes from a count per arrival time: calls arriving together leave one by

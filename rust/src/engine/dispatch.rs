@@ -386,6 +386,9 @@ impl Engine {
         });
         if logout {
             self.do_logout(a);
+        } else if self.agents[a as usize].status == Status::Paused {
+            // Paused while holding this call (no path leads here now, but a pause is never
+            // dropped): it stays paused, with its reason, and the wrap-up is moot.
         } else if wrapup > 0.0 {
             let key = self.add_timer(t + wrapup, Timer::WrapEnd(a));
             let old = self.modify_agent(a, |ag| {
@@ -393,7 +396,7 @@ impl Engine {
                 ag.wrap_until.replace(key)
             });
             if let Some(old) = old {
-                self.timers.remove(&old);
+                self.timers.cancel(old);
             }
         } else if self.agents[a as usize].status == Status::Ready {
             self.become_available(a);

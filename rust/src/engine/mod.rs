@@ -10,10 +10,11 @@ mod call_index;
 mod dispatch;
 mod queries;
 mod queue;
+mod timers;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::num::NonZeroU64;
 
 use crate::error::{Error, Result, clip};
@@ -92,7 +93,7 @@ pub struct Engine {
     call_ids: call_index::CallIndex,
     /// Calls waiting for one named agent (which may not even be logged in yet).
     held: FxHashMap<Id, BTreeSet<WaitKey>>,
-    timers: BTreeMap<TimerKey, Timer>,
+    timers: timers::Timers,
     timer_seq: u64,
     call_seq: u64,
     login_seq: u64,
@@ -121,7 +122,7 @@ impl Engine {
             waits: Treaps::default(),
             call_ids: call_index::CallIndex::default(),
             held: FxHashMap::default(),
-            timers: BTreeMap::new(),
+            timers: timers::Timers::default(),
             timer_seq: 0,
             call_seq: 0,
             login_seq: 0,
@@ -158,7 +159,7 @@ impl Engine {
     /// When the engine's next timer fires (a wrap-up ending, an offer timing out...), if any:
     /// a discrete-event host advances to it so what the timer causes happens at its own time.
     pub fn next_timer_at(&self) -> Option<f64> {
-        self.timers.first_key_value().map(|((t, _), _)| t.0)
+        self.timers.next_at()
     }
 
     pub(crate) fn add_timer(&mut self, at: f64, timer: Timer) -> TimerKey {
@@ -204,11 +205,7 @@ impl Engine {
     }
 
     fn run_timers(&mut self, until: Time) {
-        while let Some(entry) = self.timers.first_entry() {
-            if entry.key().0 > until {
-                break;
-            }
-            let ((at, _), timer) = entry.remove_entry();
+        while let Some(((at, _), timer)) = self.timers.pop_due(until) {
             self.t = at.0;
             match timer {
                 Timer::WrapEnd(a) => {

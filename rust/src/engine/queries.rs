@@ -90,7 +90,10 @@ impl Engine {
         self.agents.iter().map(|a| (&a.id, a.state()))
     }
 
-    pub fn waiting_calls(&self) -> usize {
+    /// Calls in the engine: waiting, held for an agent, ringing or connected. (Named
+    /// `waiting_calls` before, which it never counted alone; per queue, `queue_stats` has the
+    /// waiting ones.)
+    pub fn live_calls(&self) -> usize {
         self.call_ids.len()
     }
 
@@ -270,8 +273,8 @@ impl Engine {
         if self.held.values().flatten().any(|k| !live(k.call)) {
             return bad("held calls");
         }
-        for timer in self.timers.values() {
-            let ok = match *timer {
+        for (_, timer) in self.timers.iter() {
+            let ok = match timer {
                 super::Timer::WrapEnd(a) | super::Timer::RestEnd(a) => (a as usize) < na,
                 super::Timer::Deadline(c) | super::Timer::OfferTimeout(c) => live(c),
             };
