@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 BUILT := $(VENV)/.built
 SOURCES := Cargo.toml Cargo.lock pyproject.toml rust/Cargo.toml bindings/Cargo.toml $(shell find rust/src bindings/src -name '*.rs')
 
-.PHONY: demo test build lint rust-test py-test bench clean peers
+.PHONY: demo demo-engine test build lint rust-test py-test bench clean peers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,12 @@ $(BUILT): $(STAMP) $(SOURCES)
 	$(VENV)/bin/maturin develop --release --extras dev -q
 	touch $(BUILT)
 
+# The contact center over real SIP on loopback with generated callers and agent phones;
+# Ctrl-C stops it. `make demo-engine` is the engine alone over a generated day.
 demo: build
+	$(PY) examples/contact_center/demo.py
+
+demo-engine: build
 	$(PY) examples/demo.py
 
 rust-test:
