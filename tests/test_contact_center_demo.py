@@ -49,7 +49,7 @@ def test_sigint_stops_the_demo_cleanly(tmp_path: Path) -> None:
     os.kill(p.pid, signal.SIGINT)
     rest, _ = p.communicate(timeout=60)
     assert p.returncode == 0, rest
-    assert "demo: stopping" in rest and "demo: calls=" in rest, rest
+    assert "demo: stopping" in rest and "demo: stopped; calls=" in rest, rest
 
 
 def test_a_bad_config_is_refused_naming_it(tmp_path: Path) -> None:

@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import signal
 import sys
 from pathlib import Path
 
 from acdcore.app.config import load_config, parse_hostport
+from acdcore.app.run import run_center
 from acdcore.app.server import ContactCenter
-from acdcore.app.wallboard import run_wallboard
 from acdcore.flows.errors import FlowError
 from acdcore.records.reports import report
 from acdcore.records.sqlite import SqliteStore
-from acdcore.traffic import TrafficPlan, run_traffic
+from acdcore.sip.transport import Addr
+from acdcore.traffic import TrafficPlan, TrafficSummary, run_traffic
 
 HERE = Path(__file__).resolve().parent
 
@@ -46,43 +45,27 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 async def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    center = ContactCenter(config, database=args.db)
-    address = await center.start(parse_hostport(args.sip))
-    print(f"demo: contact center on sip:{address[0]}:{address[1]}, records in {center.store.path}")
-    plan = TrafficPlan(
-        target=address,
-        number=config.queues[0].number,
-        agents=[(a.user, a.password) for a in config.agents],
-        rate=args.rate,
-        duration=args.duration,
-        seed=args.seed,
-        patience_mean=60.0,
-        menu={"1": 2, "2": 1},
-        menu_delay=6.0,  # the greeting and the menu prompt play first
-        talk_mean=args.talk,
-        max_calls=100_000,
+
+    async def traffic(center: ContactCenter, address: Addr) -> TrafficSummary:
+        return await run_traffic(
+            TrafficPlan(
+                target=address,
+                number=config.queues[0].number,
+                agents=[(a.user, a.password) for a in config.agents],
+                rate=args.rate,
+                duration=args.duration,
+                seed=args.seed,
+                patience_mean=60.0,
+                menu={"1": 2, "2": 1},
+                menu_delay=6.0,  # the greeting and the menu prompt play first
+                talk_mean=args.talk,
+                max_calls=100_000,
+            )
+        )
+
+    center, summary = await run_center(
+        config, sip=parse_hostport(args.sip), database=args.db, companion=traffic, name="demo"
     )
-    loop = asyncio.get_running_loop()
-    traffic = asyncio.ensure_future(run_traffic(plan))
-    board = asyncio.ensure_future(
-        run_wallboard(center.engine, center.sb.now, config.wallboard_every)
-    )
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, traffic.cancel)
-    summary = None
-    try:
-        summary = await traffic
-    except asyncio.CancelledError:
-        print("\ndemo: stopping")
-    finally:
-        board.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await board
-        await center.stop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-    s = center.stats
-    print(f"demo: calls={s.calls} offers={s.offers} outcomes={dict(sorted(s.by_outcome.items()))}")
     if summary is not None:
         print("\n".join(f"demo: traffic {line}" for line in summary.lines()))
     store = SqliteStore(center.store.path, create=False)

@@ -4,9 +4,7 @@ SIGTERM or `--duration` seconds."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 import sys
 from typing import Any
 
@@ -48,36 +46,7 @@ def _run(args: Any) -> int:
 async def _serve(
     config: Any, sip: tuple[str, int] | None, db: str | None, duration: float | None
 ) -> int:
-    from acdcore.app.server import ContactCenter
-    from acdcore.app.wallboard import run_wallboard
+    from acdcore.app.run import run_center
 
-    center = ContactCenter(config, database=db)
-    address = await center.start(sip)
-    print(
-        f"acdcore serve: SIP on {address[0]}:{address[1]}, records in {center.store.path}",
-        flush=True,
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    board = asyncio.ensure_future(
-        run_wallboard(center.engine, center.sb.now, config.wallboard_every)
-    )
-    try:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), duration)
-    finally:
-        board.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await board
-        await center.stop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-    s = center.stats
-    print(
-        f"acdcore serve: stopped; calls={s.calls} offers={s.offers} "
-        f"outcomes={dict(sorted(s.by_outcome.items()))}",
-        flush=True,
-    )
+    await run_center(config, sip=sip, database=db, duration=duration)
     return 0

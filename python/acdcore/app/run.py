@@ -1,0 +1,68 @@
+"""Running a `ContactCenter` until Ctrl-C, SIGTERM, a duration or a companion task's end,
+with its wallboard: what `acdcore serve` and `make demo` (which adds generated traffic) share."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from acdcore.sip.transport import Addr
+
+from .config import Config
+from .server import ContactCenter
+from .wallboard import run_wallboard
+
+Companion = Callable[[ContactCenter, Addr], Awaitable[Any]]
+
+
+async def run_center(
+    config: Config,
+    *,
+    sip: Addr | None = None,
+    database: str | None = None,
+    duration: float | None = None,
+    companion: Companion | None = None,
+    name: str = "acdcore serve",
+) -> tuple[ContactCenter, Any]:
+    """Serves until a signal, `duration` seconds or `companion(center, address)` returning;
+    then stops the center (BYE to calls in progress, records flushed). Returns the stopped
+    center and the companion's result (None when it did not finish)."""
+    center = ContactCenter(config, database=database)
+    address = await center.start(sip)
+    print(f"{name}: SIP on {address[0]}:{address[1]}, records in {center.store.path}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    board = asyncio.ensure_future(
+        run_wallboard(center.engine, center.sb.now, config.wallboard_every)
+    )
+    waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(stop.wait())}
+    task = None if companion is None else asyncio.ensure_future(companion(center, address))
+    if task is not None:
+        waits.add(task)
+    result = None
+    try:
+        await asyncio.wait(waits, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
+        if task is not None and task.done():
+            result = task.result()
+        elif stop.is_set():
+            print(f"\n{name}: stopping", flush=True)
+    finally:
+        for w in (*waits, board):
+            w.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*waits, board, return_exceptions=True)
+        await center.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    s = center.stats
+    print(
+        f"{name}: stopped; calls={s.calls} offers={s.offers} "
+        f"outcomes={dict(sorted(s.by_outcome.items()))}",
+        flush=True,
+    )
+    return center, result
