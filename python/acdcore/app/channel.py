@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -63,10 +64,18 @@ class SipChannel:
     async def _race(self, aw: Awaitable[T]) -> T:
         """`aw`'s result, or CallerHungUp when the caller leaves first."""
         if self.gone.done():
+            if inspect.iscoroutine(aw):
+                aw.close()  # never started: closing it spares a "never awaited" warning
             raise CallerHungUp(self.gone.result())
         task = asyncio.ensure_future(aw)
         waits: set[asyncio.Future[Any]] = {task, self.gone}
-        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # our caller gave up (a queue wait's key listener)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            raise
         if task in done:
             return task.result()
         task.cancel()
@@ -93,6 +102,8 @@ class SipChannel:
     async def digits(self, timeout: float, max_digits: int, terminator: str = "") -> str:
         got = ""
         while len(got) < max_digits:
+            if self.gone.done():  # before making the coroutines _race would not start
+                raise CallerHungUp(self.gone.result())
             try:
                 d = await self._race(asyncio.wait_for(self._digits.get(), timeout))
             except TimeoutError:
