@@ -20,12 +20,10 @@ class RecordingSwitchboard(Switchboard):
         super().__init__(engine, **kwargs)
         self.recorder = recorder
         self.callers: dict[str, tuple[str, str]] = {}  # engine call id -> (caller, called)
-        self._fed = False
 
     def apply(self, events: Iterable[Event]) -> list[Event]:
         out = list(events)
-        if not self._fed:
-            self.recorder.feed(out)
+        self.recorder.feed(out)
         return super().apply(out)
 
     def enqueue(
@@ -50,8 +48,4 @@ class RecordingSwitchboard(Switchboard):
             preferred_agent=preferred_agent,
             preferred_wait=preferred_wait if preferred_agent else 0.0,
         )
-        self._fed = True  # enter() fed them already
-        try:
-            return self.apply(events)
-        finally:
-            self._fed = False
+        return super().apply(events)  # enter() fed the records already
