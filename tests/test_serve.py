@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from acdcore.app import ContactCenter, load_config
-from acdcore.app.server import AgentLeg
+from acdcore.app.legs import AgentLeg
 from acdcore.flows.errors import FlowError
 from acdcore.media.wav import write_wav
 from acdcore.records.sqlite import SqliteStore
@@ -282,7 +282,7 @@ def test_agent_keys_star_code_pound_set_the_disposition(tmp_path: Path) -> None:
         center = ContactCenter(load_config(center_files(tmp_path)))
         leg = AgentLeg("call-1", "ann", call=None, rtp=None)  # type: ignore[arg-type]
         for key in "12*42#9*#*7":  # digits before '*' and an empty code are ignored
-            center._agent_key(leg, key)
+            center.legs._agent_key(leg, key)
         assert center.sb.disposition("call-1") == "42"
         assert center.stats.dispositions == 1
         center.writer.close()

@@ -25,7 +25,8 @@ from acdcore.media.session import RtpSession
 from acdcore.media.wav import write_wav
 
 if TYPE_CHECKING:
-    from acdcore.app.server import AgentLeg, ContactCenter
+    from acdcore.app.legs import AgentLeg
+    from acdcore.app.server import ContactCenter
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -142,14 +143,14 @@ class SipChannel:
         return await self.ring([target], 30.0) is not None
 
     async def ring(self, targets: Sequence[str], timeout: float) -> str | None:
-        leg = await self._race(self.center.ring_first(self.call_id, targets, timeout))
+        leg = await self._race(self.center.legs.ring_first(self.call_id, targets, timeout))
         if leg is None:
             return None
         await self._talk(leg)
         return leg.target
 
     async def connect(self, agent: str) -> bool:
-        leg = self.center.answered_leg(self.call_id, agent)
+        leg = self.center.legs.answered_leg(self.call_id, agent)
         if leg is None:
             log.warning("call %s: assigned to %s but no answered leg", self.call_id, agent)
             return True
