@@ -28,6 +28,7 @@ from acdcore._core import (
     SipParseError,
     sdp_answer,
 )
+from acdcore.app.callbacks import CallbackDialer
 from acdcore.app.channel import SipChannel
 from acdcore.app.config import Config
 from acdcore.app.legs import CODECS, OutboundLegs, configure
@@ -96,6 +97,9 @@ class ContactCenter:
         self._caller_by_id: dict[str, CallerLeg] = {}
         self.legs = OutboundLegs(self, {a.id: a.user for a in config.agents})
         self.sb.listeners.append(self.legs.on_event)
+        self.callbacks = CallbackDialer(self)  # virtual hold: calling the caller back
+        self.sb.listeners.append(self.callbacks.on_event)
+        self.sb.on_hold_request = self.callbacks.requested
         self._tasks: set[asyncio.Task[Any]] = set()
         self._endpoint: SipEndpoint | None = None
         self._layer: TransactionLayer | None = None
@@ -119,6 +123,7 @@ class ContactCenter:
 
     async def stop(self) -> None:
         """BYE to every call in progress, flows ended, records committed and the file closed."""
+        await self.callbacks.close()
         await self.legs.close()
         for caller in list(self.callers.values()):
             caller.channel.hung_up("shutdown")
