@@ -106,9 +106,11 @@ class CallbackDialer:
         called = sb.callers.get(call, (caller_id, ""))[1]
         self.held[call] = Held(caller_id, queue, call, called, 1, priority)
         self.stats.requested += 1
-        sb.apply(sb.engine.advance(sb.now()))  # what fell due first, in the log and the flows
+        # What fell due first goes to the flows and listeners too; at the engine's own time the
+        # recorder's advance then finds nothing more to run.
+        sb.apply(sb.engine.advance(sb.now()))
         with contextlib.suppress(KeyError):  # a call entered without the records: no row
-            self.center.recorder.callback(sb.now(), call, caller_id)
+            self.center.recorder.callback(sb.engine.now, call, caller_id)
             self.center.recorder.add_attributes(call, callback_attempt=1)
 
     def on_event(self, ev: Event) -> None:
@@ -372,7 +374,7 @@ class CallbackDialer:
             self._record_failure(call, held)  # refused at once (a full queue)
             return
         with contextlib.suppress(KeyError):
-            self.center.recorder.callback(sb.now(), call, held.number)
+            self.center.recorder.callback(sb.engine.now, call, held.number)
             self.center.recorder.add_attributes(
                 call, callback_of=held.origin, callback_attempt=attempt
             )
