@@ -87,7 +87,7 @@ class CallbackDialer:
         self.held: dict[str, Held] = {}  # engine call id -> the callback it stands for
         self.ringing: dict[tuple[str, str], AgentLeg] = {}  # (call, agent) -> agent leg ringing
         self.stats = CallbackStats()
-        self._live: set[AgentLeg] = set()  # legs placed and not yet closed, for close()
+        self._live: dict[str, AgentLeg] = {}  # SIP Call-ID -> leg placed, not yet closed
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def owns(self, call: str) -> bool:
@@ -167,7 +167,7 @@ class CallbackDialer:
         offer = sdp_offer(host, rtp.local_address[1], CODECS)
         from_uri = None if number is None else f"sip:{number}@{host}"
         leg = AgentLeg(call, target, center.uac.invite(uri, dest, offer, from_uri=from_uri), rtp)
-        self._live.add(leg)
+        self._live[leg.call.leg.call_id] = leg
         return leg
 
     def _reject(self, call: str, agent: str) -> None:
@@ -401,7 +401,7 @@ class CallbackDialer:
 
     def _close_now(self, leg: AgentLeg) -> None:
         leg.rtp.close()
-        self._live.discard(leg)
+        self._live.pop(leg.call.leg.call_id, None)
 
     async def _close(self, leg: AgentLeg) -> None:
         leg.call.cancel()
@@ -415,7 +415,7 @@ class CallbackDialer:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        for leg in list(self._live):
+        for leg in list(self._live.values()):
             with contextlib.suppress(Exception):  # shutting down: a failed BYE changes nothing
                 await self._close(leg)
 
