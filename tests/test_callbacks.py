@@ -211,9 +211,13 @@ def test_callback_config_mistakes_name_the_line_and_field(tmp_path: Path) -> Non
     with pytest.raises(FlowError) as e:
         load_config(path)
     text = str(e.value)
-    assert "callbacks.uri: expected a sip: URI template, got 'tel:{number}'" in text
+    line = bad.splitlines().index('uri = "tel:{number}"') + 1
+    assert (
+        f"{path}:{line}: callbacks.uri: expected a sip: URI template, got 'tel:{{number}}'" in text
+    )
     assert "callbacks.max_attempts: must be at least 1, got 0" in text
     assert "callbacks.retries: unknown field" in text
+    (tmp_path / "ok").mkdir()
     good = load_config(center_files(tmp_path / "ok", callback_config(5070), FLOW))
     assert good.callbacks.uri == "sip:{number}@127.0.0.1:5070"
     assert (good.callbacks.max_attempts, good.callbacks.retry_after) == (3, 120.0)
