@@ -221,3 +221,67 @@ def test_callback_config_mistakes_name_the_line_and_field(tmp_path: Path) -> Non
     good = load_config(center_files(tmp_path / "ok", callback_config(5070), FLOW))
     assert good.callbacks.uri == "sip:{number}@127.0.0.1:5070"
     assert (good.callbacks.max_attempts, good.callbacks.retry_after) == (3, 120.0)
+
+
+def test_a_busy_customer_on_the_last_try_is_a_failed_callback(tmp_path: Path) -> None:
+    async def main() -> None:
+        customer_port = free_port()
+        center, _ = make_center(tmp_path, callback_config(customer_port, max_attempts=1))
+        await center.start()
+        try:
+            await ask_for_callback(center, tmp_path)
+            stat = tmp_path / "customer.csv"
+            customer = asyncio.ensure_future(
+                run_sipp(
+                    None, "-sf", str(SCENARIOS / "uas_busy.xml"), "-m", "1",
+                    port=customer_port, stat=stat, timeout=90.0,
+                )
+            )  # fmt: skip
+            await asyncio.sleep(0.5)
+            home = agent_phone(center, tmp_path, 60.0)
+            async with baresip(home, 60):
+                assert await customer == 0
+                assert await wait_for(lambda: center.callbacks.stats.failed == 1, 10.0)
+                assert await wait_for(lambda: center.engine.agent("ann").state == "available", 10.0)
+            assert center.callbacks.stats.attempts == 1
+        finally:
+            await center.stop()
+        with SqliteStore(tmp_path / "records.db", create=False) as store:
+            (record,) = store.search(Query())
+            assert record.attributes["callback_result"] == "failed"
+            log = store.queue_log(record.call_id)
+            assert [e.data.get("result") for e in log if e.event == "callback"] == [
+                None,  # the request
+                "busy",
+                "failed",
+            ]
+            assert log[3].data["status"] == 486
+
+    run(main)
+
+
+def test_without_a_dial_plan_a_due_callback_is_recorded_failed_and_no_phone_rings(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        center, _ = make_center(tmp_path, CONFIG)  # no [callbacks] uri
+        await center.start()
+        try:
+            await ask_for_callback(center, tmp_path)
+            home = agent_phone(center, tmp_path, 60.0)
+            async with baresip(home, 30):
+                assert await wait_for(lambda: center.login.logged_in == {"ann"}, 15.0)
+                assert await wait_for(lambda: center.callbacks.stats.failed == 1, 10.0)
+                assert center.stats.offers == 0  # the agent's phone never rang
+                assert center.engine.agent("ann").state == "available"
+                assert center.engine.queue_stats("sales").waiting == 0
+        finally:
+            await center.stop()
+        with SqliteStore(tmp_path / "records.db", create=False) as store:
+            (record,) = store.search(Query())
+            assert record.attributes["callback_result"] == "failed"
+            log = store.queue_log(record.call_id)
+            assert [e.event for e in log] == ["enter", "callback", "callback", "abandon"]
+            assert log[2].data["why"] == "no [callbacks] uri in the config"
+
+    run(main)

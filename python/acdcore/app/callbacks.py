@@ -45,6 +45,7 @@ from acdcore._core import (
     sdp_offer,
 )
 from acdcore.app.legs import CODECS, AgentLeg, configure
+from acdcore.flows.model import Callback, Flow
 from acdcore.media.bridge import bridge
 from acdcore.media.session import RtpSession, bind_rtp_socket
 from acdcore.sip.transaction import ServerTransaction
@@ -89,6 +90,11 @@ class CallbackDialer:
         self.stats = CallbackStats()
         self._live: dict[str, AgentLeg] = {}  # SIP Call-ID -> leg placed, not yet closed
         self._tasks: set[asyncio.Task[Any]] = set()
+
+    def check(self, flow: Flow) -> None:
+        """Warn at start when the flow offers callbacks that nobody could dial."""
+        if self.config.uri is None and any(isinstance(n, Callback) for n in flow.nodes.values()):
+            log.warning("the flow has callback nodes but [callbacks] has no uri: none will be made")
 
     def owns(self, call: str) -> bool:
         return call in self.held
@@ -388,8 +394,10 @@ class CallbackDialer:
         self.center.recorder.callback_result(
             sb.now(), call, held.queue, agent, result="failed", why=why, number=held.number
         )
+        with contextlib.suppress(KeyError):
+            self.center.recorder.add_attributes(call, callback_result="failed")
         self.stats.failed += 1
-        sb.hangup(call)
+        sb.hangup(call)  # an abandon in the engine: the agent's offer is withdrawn
 
     # Life cycle.
 

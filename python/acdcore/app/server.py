@@ -100,6 +100,7 @@ class ContactCenter:
         self.callbacks = CallbackDialer(self)  # virtual hold: calling the caller back
         self.sb.listeners.append(self.callbacks.on_event)
         self.sb.on_hold_request = self.callbacks.requested
+        self.callbacks.check(self.flow)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._endpoint: SipEndpoint | None = None
         self._layer: TransactionLayer | None = None
