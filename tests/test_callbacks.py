@@ -15,6 +15,7 @@ import pytest
 from acdcore.app import ContactCenter, load_config
 from acdcore.flows.errors import FlowError
 from acdcore.media.wav import write_wav
+from acdcore.records.recorder import CallRecorder
 from acdcore.records.sqlite import SqliteStore
 from acdcore.records.store import Query
 from test_serve import CONFIG, center_files, tone
@@ -283,5 +284,32 @@ def test_without_a_dial_plan_a_due_callback_is_recorded_failed_and_no_phone_ring
             log = store.queue_log(record.call_id)
             assert [e.event for e in log] == ["enter", "callback", "callback", "abandon"]
             assert log[2].data["why"] == "no [callbacks] uri in the config"
+
+    run(main)
+
+
+def test_resume_takes_back_the_callbacks_a_restored_engine_holds(tmp_path: Path) -> None:
+    async def main() -> None:
+        center, _ = make_center(tmp_path, callback_config(5070))
+        rec = center.recorder
+        rec.enter(1.0, "c1", "sales", caller=CALLER, called="5000", priority=3)
+        rec.callback(2.0, "c1", CALLER)
+        rec.enter(3.0, "c2~cb2", "sales", caller="+331", attributes={"callback_of": "c2"})
+        rec.add_attributes("c2~cb2", callback_attempt=2)
+        rec.callback(3.0, "c2~cb2", "+331")
+        rec.enter(4.0, "c3", "sales", caller="+332")  # an ordinary waiting call
+        rec.commit().wait(10.0)
+        resumed = CallRecorder.resume(center.store, center.writer)
+        assert resumed is not None
+        center.recorder, center.engine, center.sb.engine = resumed, resumed.engine, resumed.engine
+        assert center.callbacks.resume() == 2
+        one, two = center.callbacks.held["c1"], center.callbacks.held["c2~cb2"]
+        assert (one.number, one.origin, one.attempt, one.priority, one.called) == (
+            CALLER, "c1", 1, 3, "5000"
+        )  # fmt: skip
+        assert (two.number, two.origin, two.attempt) == ("+331", "c2", 2)
+        assert not center.callbacks.owns("c3")
+        center.writer.close()
+        center.store.close()
 
     run(main)

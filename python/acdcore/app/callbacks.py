@@ -104,7 +104,7 @@ class CallbackDialer:
     def requested(self, call: str, caller_id: str, queue: str) -> None:
         """The flow put `call` on virtual hold: queue-log "callback" and the record marked."""
         if call in self.held:
-            return  # a retry's own hold: already known
+            return  # already known
         sb = self.center.sb
         priority = 0
         with contextlib.suppress(KeyError):
@@ -118,6 +118,22 @@ class CallbackDialer:
         with contextlib.suppress(KeyError):  # a call entered without the records: no row
             self.center.recorder.callback(sb.engine.now, call, caller_id)
             self.center.recorder.add_attributes(call, callback_attempt=1)
+
+    def resume(self) -> int:
+        """After a restart from the records (`CallRecorder.resume`): the callbacks the restored
+        engine still holds in line are ours again. Returns how many. A retry that was waiting
+        out `retry_after` when the process died is not in the engine and is not restored."""
+        for call, rec in self.center.recorder.open_calls().items():
+            if not rec["callback"] or rec["answer"] is not None or call in self.held:
+                continue
+            attrs = rec["attributes"]
+            number = rec["notes"].get("callback_number") or rec["caller"] or ""
+            held = Held(number, rec["queue"], attrs.get("callback_of", call), rec["called"] or "")
+            held.attempt = int(attrs.get("callback_attempt", 1))
+            with contextlib.suppress(KeyError):
+                held.priority = round(self.center.engine.call(call).priority)
+            self.held[call] = held
+        return len(self.held)
 
     def on_event(self, ev: Event) -> None:
         """Switchboard listener for held calls: offers ring agents, unoffers cancel them."""
