@@ -11,13 +11,17 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import acdcore
 import pytest
 from acdcore.app import ContactCenter, load_config
+from acdcore.flows import CallbackRequest
 from acdcore.flows.errors import FlowError
+from acdcore.flows.result import CallResult
 from acdcore.media.wav import write_wav
 from acdcore.records.recorder import CallRecorder
 from acdcore.records.sqlite import SqliteStore
 from acdcore.records.store import Query
+from test_flow_interpreter import ScriptedCaller, run_flow
 from test_serve import CONFIG, center_files, tone
 from test_sip_peers import baresip, baresip_config, wait_for
 from test_sip_transport import SCENARIOS, free_port, run, run_sipp, sipp_totals
@@ -313,3 +317,45 @@ def test_resume_takes_back_the_callbacks_a_restored_engine_holds(tmp_path: Path)
         center.store.close()
 
     run(main)
+
+
+LEAVE_A_NUMBER = """
+[flow]
+start = "number"
+
+[nodes.number]
+type = "collect"
+prompt = "enter-number"
+into = "callback_number"
+min_digits = 4
+max_digits = 12
+next = "cb"
+
+[nodes.cb]
+type = "callback"
+queue = "support"
+prompt = "we-call-back"
+"""
+
+
+def test_a_number_the_caller_left_is_the_one_called_back() -> None:
+    async def scenario() -> tuple[CallResult, list[CallbackRequest]]:
+        engine = acdcore.Engine(seed=1)
+        engine.add_queue("support")
+        fired: list[CallbackRequest] = []
+
+        async def hook(req: CallbackRequest) -> None:
+            fired.append(req)
+
+        caller = ScriptedCaller(on_prompt={"enter-number": ["0612345678#"]})
+        result, _, sb = await run_flow(LEAVE_A_NUMBER, engine, caller, on_callback=hook)
+        assert caller.played == ["enter-number", "we-call-back"]
+        sb.apply(engine.login(sb.now(), "alice", queues=["support"]))
+        await asyncio.sleep(0)
+        return result, fired
+
+    result, fired = asyncio.run(scenario())
+    assert result.outcome == "callback"
+    assert result.attributes["callback_number"] == "0612345678"
+    (req,) = fired
+    assert (req.call, req.caller_id, req.agent) == ("c1", "0612345678", "alice")
