@@ -511,16 +511,63 @@ def test_garbage_gets_400_or_is_dropped_and_the_server_keeps_answering() -> None
 
 def test_server_transaction_table_is_capped_with_503() -> None:
     async def main() -> None:
-        async with uas_and_peer(Uas(), max_transactions=3) as (server, peer):
+        # INVITEs waiting for their answer are in progress; the cap counts those.
+        async with uas_and_peer(Uas(answer_delay=1.0), max_transactions=3) as (server, peer):
             target = server.address
+            offer = sdp_offer("127.0.0.1", 6000)
             for i in range(5):
-                peer.send(request(peer.port, "OPTIONS", target, f"cap-{i}"), target)
-            got = sorted([m.status or 0 for m in [await peer.next() for _ in range(5)]])
-            assert got == [200, 200, 200, 503, 503]
-            assert server.layer.stats.overloaded == 2 and len(server.layer) == 3
-            await asyncio.sleep(64 * FAST.t1 + 0.3)  # timer J frees the table
+                peer.send(request(peer.port, "INVITE", target, f"cap-{i}", body=offer), target)
+            got = sorted([m.status or 0 for m in [await peer.next() for _ in range(8)]])
+            assert got == [100, 100, 100, 180, 180, 180, 503, 503]
+            assert server.layer.stats.overloaded == 2 and server.layer.in_progress == 3
+            peer.send(request(peer.port, "OPTIONS", target, "cap-options"), target)
+            assert (await peer.next()).status == 503
+            answers: dict[str, SipMessage] = {}  # by Call-ID: the 200s are retransmitted
+            for _ in range(50):
+                if len(answers) == 3:
+                    break
+                m = await peer.next(5.0)
+                if m.status == 200:
+                    answers[m.call_id] = m
+            assert len(answers) == 3
+            for answer in answers.values():  # the ACK ends each accepted INVITE
+                ack = request(peer.port, "ACK", target, answer.call_id, to_tag=answer.to.tag)
+                peer.send(ack, target)
+            for _ in range(100):
+                if server.layer.in_progress == 0:
+                    break
+                await asyncio.sleep(0.02)
+            assert server.layer.in_progress == 0
             peer.send(request(peer.port, "OPTIONS", target, "cap-later"), target)
-            assert (await peer.next()).status == 200
+            for _ in range(50):  # past any 200 retransmitted before its ACK arrived
+                m = await peer.next()
+                if m.call_id == "cap-later":
+                    break
+            assert m.status == 200
+
+    run(main)
+
+
+def test_answered_transactions_linger_outside_the_cap_and_are_bounded() -> None:
+    async def main() -> None:
+        async with uas_and_peer(Uas(), max_transactions=3) as (server, peer):
+            layer, target = server.layer, server.address
+            layer.max_lingering = 5
+            sent = []
+            for i in range(20):  # each answered at once, then lingering for timer J
+                sent.append(request(peer.port, "OPTIONS", target, f"linger-{i}"))
+                peer.send(sent[-1], target)
+                assert (await peer.next()).status == 200
+            assert layer.stats.overloaded == 0
+            assert (layer.lingering, layer.in_progress, len(layer)) == (5, 0, 5)
+            assert layer.stats.lingering_ended_early == 15
+            # The newest still absorbs a retransmission, answering it the same way.
+            peer.send(sent[-1], target)
+            again = await peer.next()
+            assert (again.status, again.call_id) == (200, "linger-19")
+            assert layer.stats.retransmissions_absorbed == 1
+            await asyncio.sleep(64 * FAST.t1 + 0.3)  # timer J ends the rest
+            assert len(layer) == 0 and layer.lingering == 0
 
     run(main)
 
