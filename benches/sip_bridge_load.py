@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import dataclasses
 import json
 import math
@@ -51,7 +52,7 @@ def users(agents: int) -> dict[str, str]:
 # The server (child process).
 
 
-async def serve(agents: int, port_file: str) -> None:
+async def serve(agents: int, port_file: str, profile: str | None) -> None:
     from acdcore import Engine
     from acdcore.sip.acd import AcdB2bua
     from acdcore.sip.b2bua import serve_b2bua
@@ -67,15 +68,30 @@ async def serve(agents: int, port_file: str) -> None:
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     mark = [time.process_time()]
+    profiler = cProfile.Profile() if profile else None
 
     def on_mark() -> None:  # the agents are registered: count CPU from here
         mark[0] = time.process_time()
+        if profiler is not None:
+            profiler.enable()
         print(json.dumps({"logged_in": len(acd.login.logged_in)}), flush=True)
 
     loop.add_signal_handler(signal.SIGUSR1, on_mark)
     loop.add_signal_handler(signal.SIGTERM, done.set)
+    peak = {"transactions": 0, "in_progress": 0}
+
+    def sample() -> None:  # how full the transaction table got (max_transactions: 10,000)
+        peak["transactions"] = max(peak["transactions"], len(server.layer))
+        peak["in_progress"] = max(peak["in_progress"], server.layer.in_progress)
+        if not done.is_set():
+            loop.call_later(0.1, sample)
+
+    sample()
     await done.wait()
     cpu = time.process_time() - mark[0]
+    if profiler is not None and profile:
+        profiler.disable()
+        profiler.dump_stats(profile)
     queue = engine.queue_stats("support")
     print(
         json.dumps(
@@ -89,6 +105,7 @@ async def serve(agents: int, port_file: str) -> None:
                     k: getattr(queue, k) for k in ("offered", "answered", "abandoned", "ended")
                 },
                 "transactions": dataclasses.asdict(server.layer.stats),
+                "peak_table": peak,
                 "transport": dataclasses.asdict(server.protocol.stats),
             }
         ),
@@ -154,7 +171,8 @@ def run_acdcore(rate: int, args: argparse.Namespace, work: Path) -> dict[str, An
     calls = int(rate * args.seconds)
     port_file = work / f"port-{rate}"
     server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(port_file), "--agents", str(args.agents)],
+        [sys.executable, __file__, "--serve", str(port_file), "--agents", str(args.agents)]
+        + (["--profile", str(Path(args.profile).resolve())] if args.profile else []),
         stdout=subprocess.PIPE,
     )
     try:
@@ -252,10 +270,11 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=1000, help="generated agent phones")
     parser.add_argument("--hold-ms", type=int, default=500, help="talk time of each call")
     parser.add_argument("--servers", default="acdcore,sipp")
+    parser.add_argument("--profile", help="cProfile the server's calls into this file")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        asyncio.run(serve(args.agents, args.serve))
+        asyncio.run(serve(args.agents, args.serve, args.profile))
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         for rate in (int(r) for r in args.rates.split(",")):
