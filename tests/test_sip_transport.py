@@ -28,7 +28,14 @@ from acdcore.sip.transaction import (
     new_branch,
     open_transactions,
 )
-from acdcore.sip.transport import UDP_BATCH, Addr, SipEndpoint, SipUdpProtocol, error_reply
+from acdcore.sip.transport import (
+    UDP_BATCH,
+    Addr,
+    SipEndpoint,
+    SipUdpProtocol,
+    error_reply,
+    open_tcp,
+)
 from acdcore.sip.uas import Uas, UasServer, serve_uas
 
 SCENARIOS = Path(__file__).resolve().parent / "sipp"
@@ -756,6 +763,51 @@ def test_tcp_framing_keepalives_and_a_bad_message_closing_the_connection() -> No
             server.close()
 
     run(main)
+
+
+def test_idle_tcp_connections_are_closed_and_keepalives_keep_them() -> None:
+    async def main() -> None:
+        received: list[SipMessage] = []
+        server = await open_tcp(lambda m, _: received.append(m), port=0, idle_timeout=0.4)
+        host, port = server.local_address
+        try:
+            loop = asyncio.get_running_loop()
+            silent_reader, silent = await asyncio.open_connection(host, port)
+            chatty_reader, chatty = await asyncio.open_connection(host, port)
+            opened = loop.time()
+            for _ in range(8):  # 1.2 s of CRLF keepalives, three idle timeouts' worth
+                chatty.write(b"\r\n\r\n")
+                await chatty.drain()
+                await asyncio.sleep(0.15)
+            # The silent one is gone (EOF), after the timeout and not long before it.
+            assert await asyncio.wait_for(silent_reader.read(1), 5) == b""
+            assert loop.time() - opened >= 0.4
+            assert server.stats.idle_closed == 1 and len(server.connections) == 1
+            assert server.stats.keepalives == 8
+            # Writes from our side count as activity too.
+            (peer,) = server.connections
+            for _ in range(4):
+                server.send(b"\r\n\r\n", peer)
+                await asyncio.sleep(0.15)
+            assert server.stats.idle_closed == 1
+            assert await asyncio.wait_for(chatty_reader.read(4), 2) == b"\r\n\r\n"
+            # Then silence: closed too.
+            for _ in range(100):
+                if not server.connections:
+                    break
+                await asyncio.sleep(0.05)
+            assert server.stats.idle_closed == 2 and not server.connections
+            silent.close()
+            chatty.close()
+        finally:
+            server.close()
+
+    run(main)
+
+
+def test_tcp_idle_timeout_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="idle_timeout must be positive or None, got 0"):
+        asyncio.run(open_tcp(lambda m, _: None, port=0, idle_timeout=0))
 
 
 def test_unknown_transport_is_refused() -> None:
