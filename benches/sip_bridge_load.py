@@ -68,7 +68,7 @@ async def serve(agents: int, port_file: str, profile: str | None) -> None:
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     mark = [time.process_time()]
-    profiler = cProfile.Profile() if profile else None
+    profiler = cProfile.Profile(time.process_time) if profile else None  # CPU, not wall
 
     def on_mark() -> None:  # the agents are registered: count CPU from here
         mark[0] = time.process_time()
