@@ -42,8 +42,10 @@ def baresip_config(
     password: str,
     user: str = "agent1",
     answermode: str = "auto",
+    transport: str = "udp",
 ) -> tuple[int, int]:
-    """A headless auto-answering agent phone config in `directory`; its SIP and control ports."""
+    """A headless auto-answering agent phone config in `directory`; its SIP and control ports.
+    `transport="tcp"` registers (and so is reached) over TCP."""
     port, control = free_port(), free_port()
     prompt = directory / "prompt.wav"
     with wave.open(str(prompt), "wb") as w:
@@ -72,7 +74,8 @@ def baresip_config(
     (directory / "contacts").write_text("")
     host, reg_port = registrar
     (directory / "accounts").write_text(
-        f"<sip:{user}@{host}:{reg_port}>;auth_pass={password};regint=60;"
+        f"<sip:{user}@{host}:{reg_port}{';transport=tcp' if transport == 'tcp' else ''}>;"
+        f"auth_pass={password};regint=60;"
         f"answermode={answermode};audio_codecs=PCMU,PCMA\n"
     )
     return port, control
@@ -208,6 +211,43 @@ def test_sipp_calls_through_the_b2bua_to_baresip_and_hangs_up(tmp_path: Path) ->
                 assert call.agent is not None
                 assert await asyncio.wait_for(call.agent.ended, 5.0) == "bye-sent"
             assert b2bua.calls == {} and b2bua.uac.calls == {}
+
+    run(main)
+
+
+def test_an_agent_registered_over_tcp_gets_its_leg_over_that_connection(tmp_path: Path) -> None:
+    async def main() -> None:
+        reg = Registrar({"agent1": "secret"}, algorithms=["MD5"])
+        server = await serve_b2bua(B2bua(reg), port=0, timers=FAST, transport="both")
+        try:
+            [tcp] = server.others
+            baresip_config(tmp_path, server.address, "secret", transport="tcp")
+            async with baresip(tmp_path, 30):
+                assert await wait_for(lambda: reg.lookup("sip:agent1@127.0.0.1"), 10.0)
+                [binding] = reg.lookup("sip:agent1@127.0.0.1")
+                assert binding.transport == "tcp" and binding.source in tcp.protocol.connections
+                b2bua = server.b2bua
+                ended: list[BridgedCall] = []
+                b2bua.on_ended.append(ended.append)
+                udp_sent = server.protocol.stats.sent
+                stat = tmp_path / "calls.csv"
+                rc = await run_sipp(
+                    server.address, "-sn", "uac", "-s", "agent1", "-r", "1", "-m", "1",
+                    "-d", "500", stat=stat,
+                )  # fmt: skip
+                assert rc == 0
+                assert sipp_totals(stat) == {"ok": 1, "failed": 0, "created": 1}
+                [call] = ended
+                assert call.ended_by == "caller" and call.agent is not None
+                assert await asyncio.wait_for(call.agent.ended, 5.0) == "bye-sent"
+                assert call.agent.leg.transport == "TCP" and call.agent.leg.dest == binding.source
+                # INVITE, ACK and BYE to the agent went over TCP, and its answers came back so:
+                # over UDP only the caller's 100, 180, 200 and the 200 to its BYE.
+                assert tcp.layer.stats.created >= 1 and tcp.protocol.stats.sent >= 3
+                assert server.protocol.stats.sent - udp_sent == 4
+        finally:
+            reg.close()
+            server.close()
 
     run(main)
 

@@ -10,9 +10,11 @@ Responses go back to the address the request came from (symmetric response, as w
 message is framed by Content-Length (`SipMessage.parse_stream`); one that does not parse
 gets its error response and the connection is closed, since the framing can no longer be
 trusted. TCP dials out when asked to send to an address it has no connection with. A TCP
-connection with nothing read or written for `idle_timeout` seconds (default 300) is closed,
-so peers that vanish without a FIN do not hold sockets forever; CRLF keepalives (RFC 5626)
-count as activity.
+connection with nothing read or written for `idle_timeout` seconds is closed, so peers that
+vanish without a FIN do not hold sockets forever; CRLF keepalives (RFC 5626) count as
+activity. The default, `IDLE_TIMEOUT`, outlasts the registrar's default longest
+registration (3600 s): a phone registered over TCP refreshes before it, and is reached over
+that connection.
 
 Under load the UDP endpoint reads up to `UDP_BATCH` queued datagrams per readiness callback
 (non-blocking `recvfrom` until EAGAIN) instead of one event-loop turn each.
@@ -37,6 +39,8 @@ Addr = tuple[str, int]
 UDP_BATCH = 64
 """Datagrams read per wake-up at most: bounded so timers and other sockets still get turns."""
 _DATAGRAM = 65536
+IDLE_TIMEOUT = 3900.0
+"""Seconds a TCP connection may carry nothing before we close it (see the module doc)."""
 
 Handler = Callable[[SipMessage, Addr], None]
 
@@ -321,7 +325,7 @@ class SipTcpServer:
     what is sent meanwhile waits in order and is dropped (counted) if the connect fails."""
 
     def __init__(
-        self, handler: Handler, max_message: int = 65535, idle_timeout: float | None = 300.0
+        self, handler: Handler, max_message: int = 65535, idle_timeout: float | None = IDLE_TIMEOUT
     ) -> None:
         if idle_timeout is not None and not idle_timeout > 0:
             raise ValueError(f"idle_timeout must be positive or None, got {idle_timeout!r}")
@@ -391,7 +395,7 @@ async def open_tcp(
     host: str = "127.0.0.1",
     port: int = 5060,
     max_message: int = 65535,
-    idle_timeout: float | None = 300.0,
+    idle_timeout: float | None = IDLE_TIMEOUT,
 ) -> SipTcpServer:
     """Listens for SIP over TCP; `port=0` picks a free port (see `local_address`)."""
     server = SipTcpServer(handler, max_message, idle_timeout)
