@@ -16,7 +16,6 @@ import os
 import random
 import shutil
 import socket
-import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any, cast
@@ -36,7 +35,6 @@ from acdcore.sip.transport import (
     SipUdpProtocol,
     error_reply,
     open_tcp,
-    open_udp,
 )
 from acdcore.sip.uas import Uas, UasServer, serve_uas
 
@@ -864,38 +862,6 @@ def test_a_burst_of_queued_datagrams_is_read_in_batches_and_every_one_answered()
             assert sorted(a.call_id for a in answers) == sorted(f"burst-{i}" for i in range(100))
             assert {a.status for a in answers} == {200}
             assert protocol.stats.received == 100
-            # Batches, not one wake-up each (fewer than UDP_BATCH each when the time runs out).
-            assert 100 // UDP_BATCH <= wakeups[0] < 50
-
-    run(main)
-
-
-def test_a_slow_batch_hands_the_loop_back_to_due_timers() -> None:
-    async def main() -> None:
-        order: list[str] = []
-
-        def slow(message: SipMessage, source: Addr) -> None:
-            order.append(message.call_id)
-            time.sleep(0.002)  # 40 of these are 80 ms, far past UDP_BATCH_SECONDS
-
-        protocol = await open_udp(slow, port=0)
-        peer = await open_peer()
-        try:
-            target = protocol.local_address
-            for i in range(40):  # all queued in the socket before the loop reads
-                peer.send(request(peer.port, "OPTIONS", target, f"slow-{i}"), target)
-            loop = asyncio.get_running_loop()
-            loop.call_later(0.001, order.append, "timer")
-            for _ in range(200):
-                if len(order) == 41:
-                    break
-                await asyncio.sleep(0.02)
-            assert sorted(order) == sorted(["timer", *(f"slow-{i}" for i in range(40))])
-            # The timer ran a few datagrams in, not after the whole queue.
-            assert order.index("timer") < 20
-            assert protocol.stats.received == 40
-        finally:
-            peer.close()
-            protocol.close()
+            assert wakeups[0] <= 100 // UDP_BATCH + 10  # ~2 wake-ups, not 100
 
     run(main)

@@ -17,9 +17,7 @@ registration (3600 s): a phone registered over TCP refreshes before it, and is r
 that connection.
 
 Under load the UDP endpoint reads up to `UDP_BATCH` queued datagrams per readiness callback
-(non-blocking `recvfrom` until EAGAIN) instead of one event-loop turn each, and for at most
-`UDP_BATCH_SECONDS`: a batch of INVITEs that each open an RTP session must not hold up the
-timers behind it (the music-on-hold pump's 20 ms tick runs on the same loop).
+(non-blocking `recvfrom` until EAGAIN) instead of one event-loop turn each.
 """
 
 from __future__ import annotations
@@ -27,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, cast
@@ -41,8 +38,6 @@ Addr = tuple[str, int]
 
 UDP_BATCH = 64
 """Datagrams read per wake-up at most: bounded so timers and other sockets still get turns."""
-UDP_BATCH_SECONDS = 0.005
-"""Wall time a wake-up's batch may take before it hands the loop back (see the module doc)."""
 _DATAGRAM = 65536
 IDLE_TIMEOUT = 3900.0
 """Seconds a TCP connection may carry nothing before we close it (see the module doc)."""
@@ -168,15 +163,13 @@ class SipUdpProtocol(asyncio.DatagramProtocol):
             self.transport.close()
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
-        clock = time.monotonic
-        deadline = clock() + UDP_BATCH_SECONDS
         self._receive(data, addr)
         sock = self._sock
         if sock is None:
             return
         for _ in range(UDP_BATCH - 1):
-            if self.transport is None or clock() > deadline:
-                return  # the rest waits in the socket for the next wake-up
+            if self.transport is None:
+                return
             try:
                 data, addr = sock.recvfrom(_DATAGRAM)
             except (BlockingIOError, InterruptedError):
