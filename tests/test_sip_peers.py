@@ -11,9 +11,11 @@ import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from acdcore.sip.b2bua import B2bua, B2buaServer, BridgedCall, serve_b2bua
 from acdcore.sip.registrar import Binding, Registrar
+from acdcore.sip.transport import Addr
 from acdcore.sip.uas import Uas, UasServer, serve_uas
 from test_sip_transport import FAST, SCENARIOS, free_port, need, run, run_sipp, sipp_totals
 
@@ -229,7 +231,15 @@ def test_an_agent_registered_over_tcp_gets_its_leg_over_that_connection(tmp_path
                 b2bua = server.b2bua
                 ended: list[BridgedCall] = []
                 b2bua.on_ended.append(ended.append)
-                udp_sent = server.protocol.stats.sent
+                sent: dict[str, list[bytes]] = {"udp": [], "tcp": []}
+                for kind, endpoint in (("udp", server.protocol), ("tcp", tcp.protocol)):
+                    real = endpoint.send
+
+                    def record(data: bytes, addr: Addr, k: str = kind, send: Any = real) -> None:
+                        sent[k].append(data.split(b" ", 1)[0])
+                        send(data, addr)
+
+                    endpoint.send = record  # type: ignore[method-assign]
                 stat = tmp_path / "calls.csv"
                 rc = await run_sipp(
                     server.address, "-sn", "uac", "-s", "agent1", "-r", "1", "-m", "1",
@@ -241,10 +251,10 @@ def test_an_agent_registered_over_tcp_gets_its_leg_over_that_connection(tmp_path
                 assert call.ended_by == "caller" and call.agent is not None
                 assert await asyncio.wait_for(call.agent.ended, 5.0) == "bye-sent"
                 assert call.agent.leg.transport == "TCP" and call.agent.leg.dest == binding.source
-                # INVITE, ACK and BYE to the agent went over TCP, and its answers came back so:
-                # over UDP only the caller's 100, 180, 200 and the 200 to its BYE.
-                assert tcp.layer.stats.created >= 1 and tcp.protocol.stats.sent >= 3
-                assert server.protocol.stats.sent - udp_sent == 4
+                # INVITE, ACK and BYE to the agent went over TCP; over UDP only responses to
+                # the caller (retransmitted 200s included, on a loaded machine).
+                assert {b"INVITE", b"ACK", b"BYE"} <= set(sent["tcp"])
+                assert sent["udp"] and set(sent["udp"]) == {b"SIP/2.0"}
         finally:
             reg.close()
             server.close()
