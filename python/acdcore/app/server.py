@@ -28,6 +28,7 @@ from acdcore._core import (
     SipParseError,
     sdp_answer,
 )
+from acdcore.app.cdr import engine_never_held, record_unqueued
 from acdcore.app.channel import SipChannel
 from acdcore.app.config import Config
 from acdcore.app.legs import CODECS, OutboundLegs, configure
@@ -183,7 +184,11 @@ class ContactCenter:
     def ended(self, result: CallResult) -> None:
         log.info("call %s ended %s via %s", result.call, result.outcome, result.path)
         self.stats.by_outcome[result.outcome] = self.stats.by_outcome.get(result.outcome, 0) + 1
-        self.sb.callers.pop(result.call, None)
+        caller, called = self.sb.callers.pop(result.call, (None, None))
+        if engine_never_held(result):
+            vm = str(self.voicemail_path(result.voicemail)) if result.voicemail else None
+            record_unqueued(self.recorder, result, caller=caller, called=called, voicemail_path=vm)
+            return
         notes: dict[str, Any] = {}
         if result.agent is not None:
             code = result.agent_disposition or self.config.default_disposition
