@@ -146,7 +146,11 @@ class SipChannel:
         leg = await self._race(self.center.legs.ring_first(self.call_id, targets, timeout))
         if leg is None:
             return None
-        await self._talk(leg)
+        # Bridged: the flow is done with the call (the interpreter will not hang it up), so
+        # either side leaving is its normal end, and the other side is ours to hang up.
+        with contextlib.suppress(CallerHungUp):  # _talk sent the target its BYE
+            if await self._talk(leg):
+                self.center.end_caller(self.call_id)
         return leg.target
 
     async def connect(self, agent: str) -> bool:
