@@ -174,6 +174,10 @@ class SipChannel:
             link.close()
             self.center.stats.relayed += link.relayed
             leg.rtp.close()
+            # Keys the caller pressed while talking were for the agent (relayed with the
+            # media): left here they would answer the survey that follows.
+            while not self._digits.empty():
+                self._digits.get_nowait()
 
     async def hangup(self) -> None:
         self.center.end_caller(self.call_id)
