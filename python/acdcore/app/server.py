@@ -35,6 +35,7 @@ from acdcore.app.legs import CODECS, OutboundLegs, configure
 from acdcore.app.prompts import Prompts
 from acdcore.app.switchboard import RecordingSwitchboard
 from acdcore.flows import FlowContext, FlowRunner, load
+from acdcore.flows.errors import FlowError, Problem
 from acdcore.flows.result import CallResult
 from acdcore.media.session import RtpSession, bind_rtp_socket
 from acdcore.records.recorder import CallRecorder
@@ -79,7 +80,12 @@ class ContactCenter:
         self.writer = RecordWriter(self.store)
         self.recorder = CallRecorder(self.engine, self.writer, epoch=time.time())
         for q in config.queues:
-            self.recorder.add_queue(q.id, **q.options)
+            try:
+                self.recorder.add_queue(q.id, **q.options)
+            except (KeyError, ValueError, TypeError) as e:  # e.g. a bad escalation argument
+                self.writer.close()
+                self.store.close()
+                raise FlowError([Problem(config.source, None, f"queues.{q.id}", str(e))]) from None
         self.flow = load(config.flow, queues=self.engine.queues())
         self.sb = RecordingSwitchboard(self.engine, self.recorder, tick=0.2)
         self.registrar = Registrar(
