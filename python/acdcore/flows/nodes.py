@@ -253,6 +253,9 @@ async def _queue_event(node: Queue, call: Call, sb: Switchboard, ev: Event) -> o
         return _WAIT
     if ev.kind == "overflow" and ev.target is not None:
         result.attributes.setdefault("overflows", []).append(ev.target)
+        if node.escalate_prompt is not None:  # moved to another queue: an escalation too
+            await ch.play(node.escalate_prompt)
+            await ch.play_moh()
         return _WAIT
     if ev.kind in ("timeout", "overflow", "fallback"):
         # The engine let the call go: max wait, a full queue, or an escalation's fallback.
