@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from acdcore.app import ContactCenter, load_config
+from acdcore.flows.errors import FlowError
 from acdcore.media.wav import write_wav
 from acdcore.records.model import CallRecord, LogEvent
 from acdcore.records.sqlite import SqliteStore
@@ -767,3 +768,21 @@ def test_serve_accepts_the_same_flow_without_the_mistake(tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stderr
     assert "SIP on 127.0.0.1:" in done.stdout
+
+
+def test_escalation_mistakes_in_the_config_name_the_queue(tmp_path: Path) -> None:
+    bad = 'escalation = [[5, "teleport"], [10, "add-queues", ["overflow"]], "soon"]'
+    path = center_files(tmp_path, CONFIG.replace("{sales}", bad), GOOD_FLOW)
+    with pytest.raises(FlowError) as e:
+        load_config(path)
+    text = str(e.value)
+    line = CONFIG.replace("{sales}", bad).splitlines().index(bad) + 1
+    assert f"{path}:{line}: queues.sales.escalation: step 0: unknown action 'teleport'" in text
+    assert "step 2: expected [after, action, arg?], got 'soon'" in text
+    assert "step 1" not in text
+    # The engine checks the arguments: a step without its argument is refused naming the queue.
+    missing = CONFIG.replace("{sales}", 'escalation = [[5, "lower-skills"]]')
+    path.write_text(missing)
+    with pytest.raises(FlowError) as e:
+        ContactCenter(load_config(path), database=tmp_path / "x.db")
+    assert 'queues.sales: escalation action "lower-skills" needs a level step' in str(e.value)
