@@ -354,6 +354,10 @@ def test_login_by_webhook_then_agent_answers_and_keys_the_disposition(tmp_path: 
         assert (record.outcome, record.queue, record.agent) == ("answered", "sales", "ann")
         assert record.caller == CALLER and record.called == "5000"
         assert record.disposition == "42"  # keyed on the agent's phone, not the default
+        # What the flow learnt before the queue: the menu key, the login and its attributes.
+        assert record.attributes["authenticated_id"] == "7135"
+        assert record.attributes["tier"] == "gold"
+        assert record.attributes["menu.menu"] == "2"
         assert record.talk is not None and 1.5 < record.talk < 20.0
         assert [e.event for e in log] == ["enter", "connect", "complete"]
         assert log[1].agent == "ann"

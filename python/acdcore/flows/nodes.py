@@ -158,6 +158,7 @@ async def queue(node: Queue, call: Call) -> str | None:
             skills=call.skills,
             preferred_agent=call.preferred_agent,
             preferred_wait=node.preferred_wait,
+            attributes=dict(call.result.attributes),
         )
     except (KeyError, ValueError, StateError) as e:  # e.g. a call id the engine already holds
         call.result.attributes["queue_error"] = str(e)
