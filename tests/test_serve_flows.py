@@ -482,6 +482,23 @@ def test_a_holiday_today_plays_the_closed_prompt_and_hangs_up(tmp_path: Path) ->
     run(main)
 
 
+def test_a_caller_leaving_in_the_menu_is_recorded_as_an_abandon_before_any_queue(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        async with serving(tmp_path, QUEUE_FLOW.format(survey="")) as (center, _):
+            await sipp_call(center, tmp_path, "", hold_ms=2000)  # the menu waits 8 s for a key
+            assert await ended(center) == {"abandoned": 1}
+            assert center.engine.queue_stats("sales").offered == 0
+        record, log = records(tmp_path)
+        assert (record.outcome, record.queue, record.caller) == ("abandoned", "", CALLER)
+        assert record.attributes["path"] == ["menu"]
+        assert record.end is not None and 1.0 < record.end - record.arrival < 8.0
+        assert log == []
+
+    run(main)
+
+
 # 3. Escalation to an overflow queue.
 
 
