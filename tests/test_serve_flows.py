@@ -179,11 +179,16 @@ async def sipp_call(
     scenario = directory / "caller.xml"
     scenario.write_text(sipp_caller(keys, **kwargs))
     stat = directory / "caller.csv"
-    stat.unlink(missing_ok=True)
-    rc = await run_sipp(
-        center.address, "-sf", str(scenario), "-s", "5000", "-m", "1", stat=stat, timeout=90.0
-    )
-    totals = sipp_totals(stat)
+    for _ in range(3):
+        stat.unlink(missing_ok=True)
+        rc = await run_sipp(
+            center.address, "-sf", str(scenario), "-s", "5000", "-m", "1", stat=stat, timeout=90.0
+        )
+        totals = sipp_totals(stat) if stat.is_file() else {"created": 0}
+        if totals["created"] or rc == 0:
+            break
+        # SIPp stopped before its call (a port taken between free_port() and its bind, by a
+        # parallel run): nothing was sent, so another go is the same test.
     assert rc == 0, totals
     return totals
 
