@@ -257,6 +257,7 @@ class Webhook(http.server.ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _WebhookHandler)
         self.delay = 0.0
+        self.status = 200
         self.seen: list[dict[str, Any]] = []
 
     @property
@@ -274,7 +275,7 @@ class _WebhookHandler(http.server.BaseHTTPRequestHandler):
         good = body["id"] == "7135" and body["pin"] == "90"
         answer = {"ok": good, "attributes": {"tier": "gold"}} if good else {"ok": False}
         data = json.dumps(answer).encode()
-        self.send_response(200)
+        self.send_response(self.server.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -389,17 +390,25 @@ def test_login_with_a_wrong_pin_takes_the_failed_branch_and_is_recorded(tmp_path
     run(main)
 
 
-def test_a_webhook_slower_than_its_timeout_takes_the_error_branch(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("delay", "status", "why"),
+    [(4.0, 200, "no answer within 1.5 s"), (0.0, 500, "HTTP status 500")],
+    ids=["slow", "status-500"],
+)
+def test_a_webhook_too_slow_or_failing_takes_the_error_branch(
+    tmp_path: Path, delay: float, status: int, why: str
+) -> None:
     async def main() -> None:
         with webhook() as hook:
-            hook.delay = 4.0  # the node's timeout is 1.5 s
+            hook.delay, hook.status = delay, status  # the node's timeout is 1.5 s
             async with serving(tmp_path, LOGIN_FLOW.format(url=hook.url)) as (center, played):
                 await sipp_call(center, tmp_path, "27135#90#")
                 assert await ended(center) == {"hangup": 1}
                 assert played[-1] == "still-trying"  # the error branch's prompt
+                assert len(hook.seen) == 1
         record, _ = records(tmp_path)
         assert record.attributes["path"] == ["welcome", "menu", "login", "later"]
-        assert "no answer within 1.5 s" in record.attributes["auth_error"]
+        assert why in record.attributes["auth_error"]
 
     run(main)
 
