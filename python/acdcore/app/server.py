@@ -79,14 +79,18 @@ class ContactCenter:
         self.store = SqliteStore(db)
         self.writer = RecordWriter(self.store)
         self.recorder = CallRecorder(self.engine, self.writer, epoch=time.time())
-        for q in config.queues:
-            try:
-                self.recorder.add_queue(q.id, **q.options)
-            except (KeyError, ValueError, TypeError) as e:  # e.g. a bad escalation argument
-                self.writer.close()
-                self.store.close()
-                raise FlowError([Problem(config.source, None, f"queues.{q.id}", str(e))]) from None
-        self.flow = load(config.flow, queues=self.engine.queues())
+        try:
+            for q in config.queues:
+                try:
+                    self.recorder.add_queue(q.id, **q.options)
+                except (KeyError, ValueError, TypeError) as e:  # e.g. a bad escalation step
+                    problem = Problem(config.source, None, f"queues.{q.id}", str(e))
+                    raise FlowError([problem]) from None
+            self.flow = load(config.flow, queues=self.engine.queues())
+        except FlowError:  # refused: the records file we opened is closed again
+            self.writer.close()
+            self.store.close()
+            raise
         self.sb = RecordingSwitchboard(self.engine, self.recorder, tick=0.2)
         self.registrar = Registrar(
             {a.user: a.password for a in config.agents},
