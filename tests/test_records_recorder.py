@@ -190,3 +190,28 @@ def test_corrupt_checkpoint_is_a_store_error(tmp_path: Path) -> None:
         store.write(Batch(checkpoint=Checkpoint(good, {"version": 1, "epoch": 0.0})))
         with pytest.raises(StoreError, match="corrupt checkpoint"):
             CallRecorder.resume(store, w)
+
+
+def test_a_call_that_never_reached_a_queue_gets_a_record_of_its_own(rec: CallRecorder) -> None:
+    rec.unqueued(3.0, 9.5, "ivr1", "hangup", caller="+1Z", attributes={"hours": "closed"})
+    rec.unqueued(4.0, 30.0, "ivr2", "voicemail", caller="+1Y", voicemail_path="/vm/ivr2.wav")
+    with pytest.raises(ValueError, match="unknown outcome 'gone'"):
+        rec.unqueued(5.0, 6.0, "ivr3", "gone")
+    with pytest.raises(ValueError, match="survey_score"):
+        rec.unqueued(5.0, 6.0, "ivr3", "hangup", survey_score=9)
+    rec.enter(7.0, "q1", "support")
+    with pytest.raises(ValueError, match="is in a queue"):
+        rec.unqueued(7.0, 8.0, "q1", "hangup")
+    rec.commit().wait(5)
+    got = {r.call_id: r for r in rec.writer.store.search(Query(queue=""))}
+    assert set(got) == {"ivr1", "ivr2"}
+    one, two = got["ivr1"], got["ivr2"]
+    assert (one.outcome, one.caller, one.arrival, one.end) == (
+        "hangup",
+        "+1Z",
+        EPOCH + 3,
+        EPOCH + 9.5,
+    )
+    assert one.attributes == {"hours": "closed"} and one.agent is None and one.wait is None
+    assert (two.outcome, two.voicemail_path) == ("voicemail", "/vm/ivr2.wav")
+    assert rec.writer.store.queue_log("ivr1") == []

@@ -146,7 +146,11 @@ class SipChannel:
         leg = await self._race(self.center.legs.ring_first(self.call_id, targets, timeout))
         if leg is None:
             return None
-        await self._talk(leg)
+        # Bridged: the flow is done with the call (the interpreter will not hang it up), so
+        # either side leaving is its normal end, and the other side is ours to hang up.
+        with contextlib.suppress(CallerHungUp):  # _talk sent the target its BYE
+            if await self._talk(leg):
+                self.center.end_caller(self.call_id)
         return leg.target
 
     async def connect(self, agent: str) -> bool:
@@ -170,6 +174,10 @@ class SipChannel:
             link.close()
             self.center.stats.relayed += link.relayed
             leg.rtp.close()
+            # Keys the caller pressed while talking were for the agent (relayed with the
+            # media): left here they would answer the survey that follows.
+            while not self._digits.empty():
+                self._digits.get_nowait()
 
     async def hangup(self) -> None:
         self.center.end_caller(self.call_id)

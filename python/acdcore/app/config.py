@@ -70,6 +70,8 @@ _QUEUE_OPTIONS = {
     "max_no_answers": int,
 }
 
+_ESCALATION_ACTIONS = ("lower-skills", "clear-skills", "add-queues", "raise-priority", "fallback")
+
 
 def parse_hostport(text: str, default_port: int = 5060) -> tuple[str, int]:
     """`HOST:PORT` (or `HOST`) as a pair, port 0 meaning any free one; ValueError naming the
@@ -239,10 +241,16 @@ class _Reader:
             for key in table:
                 if key == "number":
                     continue
+                if key == "escalation":
+                    steps = self.escalation(table[key], (*where, key))
+                    if steps is not None:
+                        options[key] = steps
+                    continue
                 kind = _QUEUE_OPTIONS.get(key)
                 if kind is None:
                     self.fail(
-                        (*where, key), f"unknown field (known: number, {', '.join(_QUEUE_OPTIONS)})"
+                        (*where, key),
+                        f"unknown field (known: number, escalation, {', '.join(_QUEUE_OPTIONS)})",
                     )
                     continue
                 got = self.get(table, where, key, kind, None)
@@ -251,6 +259,26 @@ class _Reader:
             number = self.get(table, where, "number", str, qid) or qid
             out.append(QueueConfig(qid, number, options))
         return tuple(out)
+
+    def escalation(self, raw: Any, where: tuple[str | int, ...]) -> list[tuple[Any, ...]] | None:
+        """`[[after, action, arg?], ...]` as the engine's step tuples; the engine checks the
+        actions' arguments, this names the place of a mistake in the file."""
+        if not isinstance(raw, list):
+            self.fail(where, 'expected an array of steps, e.g. [[30, "add-queues", ["other"]]]')
+            return None
+        steps = []
+        for i, step in enumerate(raw):
+            ok = isinstance(step, list) and 2 <= len(step) <= 3
+            after = step[0] if ok else None
+            if not ok or isinstance(after, bool) or not isinstance(after, int | float):
+                self.fail(where, f"step {i}: expected [after, action, arg?], got {step!r}")
+                continue
+            if step[1] not in _ESCALATION_ACTIONS:
+                known = ", ".join(_ESCALATION_ACTIONS)
+                self.fail(where, f"step {i}: unknown action {step[1]!r} (known: {known})")
+                continue
+            steps.append(tuple(step))
+        return steps
 
     def agents(self, raw: Any, queues: set[str]) -> tuple[AgentConfig, ...]:
         if not isinstance(raw, list) or not raw:

@@ -29,12 +29,14 @@ from acdcore._core import (
     sdp_answer,
 )
 from acdcore.app.callbacks import CallbackDialer
+from acdcore.app.cdr import engine_never_held, record_unqueued
 from acdcore.app.channel import SipChannel
 from acdcore.app.config import Config
 from acdcore.app.legs import CODECS, OutboundLegs, configure
 from acdcore.app.prompts import Prompts
 from acdcore.app.switchboard import RecordingSwitchboard
 from acdcore.flows import FlowContext, FlowRunner, load
+from acdcore.flows.errors import FlowError, Problem
 from acdcore.flows.result import CallResult
 from acdcore.media.session import RtpSession, bind_rtp_socket
 from acdcore.records.recorder import CallRecorder
@@ -78,9 +80,18 @@ class ContactCenter:
         self.store = SqliteStore(db)
         self.writer = RecordWriter(self.store)
         self.recorder = CallRecorder(self.engine, self.writer, epoch=time.time())
-        for q in config.queues:
-            self.recorder.add_queue(q.id, **q.options)
-        self.flow = load(config.flow, queues=self.engine.queues())
+        try:
+            for q in config.queues:
+                try:
+                    self.recorder.add_queue(q.id, **q.options)
+                except (KeyError, ValueError, TypeError) as e:  # e.g. a bad escalation step
+                    problem = Problem(config.source, None, f"queues.{q.id}", str(e))
+                    raise FlowError([problem]) from None
+            self.flow = load(config.flow, queues=self.engine.queues())
+        except FlowError:  # refused: the records file we opened is closed again
+            self.writer.close()
+            self.store.close()
+            raise
         self.sb = RecordingSwitchboard(self.engine, self.recorder, tick=0.2)
         self.registrar = Registrar(
             {a.user: a.password for a in config.agents},
@@ -189,7 +200,11 @@ class ContactCenter:
     def ended(self, result: CallResult) -> None:
         log.info("call %s ended %s via %s", result.call, result.outcome, result.path)
         self.stats.by_outcome[result.outcome] = self.stats.by_outcome.get(result.outcome, 0) + 1
-        self.sb.callers.pop(result.call, None)
+        caller, called = self.sb.callers.pop(result.call, (None, None))
+        if engine_never_held(result):
+            vm = str(self.voicemail_path(result.voicemail)) if result.voicemail else None
+            record_unqueued(self.recorder, result, caller=caller, called=called, voicemail_path=vm)
+            return
         notes: dict[str, Any] = {}
         if result.agent is not None:
             code = result.agent_disposition or self.config.default_disposition

@@ -1,6 +1,6 @@
 """The flows' Switchboard with call records: every engine event is also fed to a
 `CallRecorder`, and enqueues go through `CallRecorder.enter` so each record opens with the
-caller's and the called number."""
+caller's and the called number, and the flow's attributes (login, menu keys, CRM)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from acdcore._core import Engine, Event
 from acdcore.flows import Switchboard
+from acdcore.records.model import dumps
 from acdcore.records.recorder import CallRecorder
 
 
@@ -37,14 +38,20 @@ class RecordingSwitchboard(Switchboard):
         skills: dict[str, int] | None = None,
         preferred_agent: str | None = None,
         preferred_wait: float = 0.0,
+        attributes: dict[str, Any] | None = None,
     ) -> list[Event]:
         caller, called = self.callers.get(call, (None, None))
+        try:
+            dumps(attributes or {})
+        except ValueError:  # a callable's attribute JSON cannot hold: queue the call anyway
+            attributes = None
         events = self.recorder.enter(
             self.now(),
             call,
             queue,
             caller=caller,
             called=called,
+            attributes=attributes,
             priority=priority,
             skills=skills or None,
             preferred_agent=preferred_agent,

@@ -158,6 +158,7 @@ async def queue(node: Queue, call: Call) -> str | None:
             skills=call.skills,
             preferred_agent=call.preferred_agent,
             preferred_wait=node.preferred_wait,
+            attributes=dict(call.result.attributes),
         )
     except (KeyError, ValueError, StateError) as e:  # e.g. a call id the engine already holds
         call.result.attributes["queue_error"] = str(e)
@@ -253,6 +254,9 @@ async def _queue_event(node: Queue, call: Call, sb: Switchboard, ev: Event) -> o
         return _WAIT
     if ev.kind == "overflow" and ev.target is not None:
         result.attributes.setdefault("overflows", []).append(ev.target)
+        if node.escalate_prompt is not None:  # moved to another queue: an escalation too
+            await ch.play(node.escalate_prompt)
+            await ch.play_moh()
         return _WAIT
     if ev.kind in ("timeout", "overflow", "fallback"):
         # The engine let the call go: max wait, a full queue, or an escalation's fallback.

@@ -14,6 +14,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from acdcore._core import Engine, Event, StateError
 
@@ -97,7 +98,10 @@ class Switchboard:
         skills: dict[str, int] | None = None,
         preferred_agent: str | None = None,
         preferred_wait: float = 0.0,
+        attributes: dict[str, Any] | None = None,
     ) -> list[Event]:
+        """`attributes`: what the flow learnt of the call (login, menu keys, CRM), for a
+        subclass that records calls; the engine does not route on them."""
         return self.apply(
             self.engine.enqueue(
                 self.now(),

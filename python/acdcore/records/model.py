@@ -7,7 +7,18 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-OUTCOMES = ("answered", "abandoned", "timeout", "transferred", "callback", "voicemail", "refused")
+# "hangup": the flow ended the call before any queue (closed hours, a failed login, a menu
+# fallback); only `CallRecorder.unqueued` writes it.
+OUTCOMES = (
+    "answered",
+    "abandoned",
+    "timeout",
+    "transferred",
+    "callback",
+    "voicemail",
+    "refused",
+    "hangup",
+)
 LOG_EVENTS = ("enter", "abandon", "connect", "complete", "transfer", "timeout", "callback")
 # Fields a host may set on a record after the engine is done with it (wrap-up, survey...).
 ANNOTATIONS = (

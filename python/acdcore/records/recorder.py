@@ -17,6 +17,7 @@ from typing import Any
 
 from acdcore._core import Engine, Event
 from acdcore.records.model import (
+    OUTCOMES,
     Batch,
     CallRecord,
     Checkpoint,
@@ -156,6 +157,42 @@ class CallRecorder:
         self.feed(self.engine.advance(now))
         rec.transferred = target
         self._log(now, "transfer", call, rec.queue, rec.agent, {"to": target})
+
+    def unqueued(
+        self,
+        arrival: float,
+        end: float,
+        call: str,
+        outcome: str,
+        *,
+        caller: str | None = None,
+        called: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> None:
+        """The CDR of a call that ended before any queue (closed hours, a failed login, a
+        transfer or voicemail from the menu): the engine never held it, so no event will
+        write it. Its queue is "" and it has no queue-log events."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r} (one of {', '.join(OUTCOMES)})")
+        if call in self._open:
+            raise ValueError(f"call {call!r} is in a queue: the engine's events record it")
+        check_annotations(fields)
+        attrs = dict(attributes or {})
+        dumps(attrs)
+        record = CallRecord(
+            call_id=call,
+            queue="",
+            arrival=self.epoch + arrival,
+            outcome=outcome,
+            caller=caller,
+            called=called,
+            end=self.epoch + end,
+            attributes=attrs,
+        )
+        for name, value in fields.items():
+            setattr(record, name, value)
+        self._pending.calls.append(record)
 
     def annotate(self, call: str, **fields: Any) -> None:
         """Set disposition, hold, wrapup, recording_path, voicemail_path, survey_score (or
