@@ -306,7 +306,13 @@ async def callback(node: Callback, call: Call) -> str | None:
     if not (call.in_engine and sb.waiting(call.id)):
         result.queue = node.queue
         try:
-            sb.enqueue(call.id, node.queue, priority=call.priority, skills=call.skills)
+            sb.enqueue(
+                call.id,
+                node.queue,
+                priority=call.priority,
+                skills=call.skills,
+                attributes=dict(result.attributes),
+            )
         except (KeyError, ValueError, StateError) as e:
             result.attributes["queue_error"] = str(e)
             return None
