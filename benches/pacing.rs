@@ -42,6 +42,9 @@ struct Columns {
 
 fn columns() -> Columns {
     let mut rng = Rng::new(42);
+    // The flight ages and answer times from their own generator, so the other columns are
+    // those of the earlier runs.
+    let mut extra = Rng::new(43);
     let mut c = Columns {
         ready: Vec::new(),
         in_flight: Vec::new(),
@@ -64,11 +67,11 @@ fn columns() -> Columns {
         let in_flight = rng.below(30) as u32;
         c.in_flight.push(in_flight);
         for _ in 0..in_flight {
-            c.flight_ages.push(rng.below(25) as f64);
+            c.flight_ages.push(extra.below(25) as f64);
         }
         c.flight_offsets.push(c.flight_ages.len() as u64);
         // One answer per tick, at 2-15 s.
-        c.answer_times.push(2.0 + rng.below(14) as f64);
+        c.answer_times.push(2.0 + extra.below(14) as f64);
         c.answer_offsets.push(c.answer_times.len() as u64);
         for _ in ready..AGENTS {
             c.ages.push(rng.below(600) as f64);
