@@ -2,6 +2,10 @@
 //! Each campaign is a predictive one of 20 agents: 0-4 ready, the rest busy with call ages
 //! spread over 0-600 s, a few dials in flight and a tick's outcomes to learn from. The clock
 //! moves one second per tick, so every tick also runs the estimators and the controller.
+//! Three variants in one run: `predictive_10k_campaigns` (no ring timeout: dials in flight
+//! count in full, as before), `given_shape_10k` (25 s ring, the dials in flight's ages
+//! weighed with the given lognormal shape, `tta_sum`) and `learned_shape_10k` (the same with
+//! each answer's time reported, so the shape is learned and used).
 //! Prints the median tick in wall and thread CPU time besides criterion's own figures.
 
 #[path = "scenario.rs"]
@@ -10,7 +14,7 @@ mod scenario;
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
-use acdcore::pacing::{Batch, Config, Mode, Pacer, Service};
+use acdcore::pacing::{Batch, Config, Mode, Pacer, Ringing, Service};
 use acdcore::rng::Rng;
 use acdcore::sim::Dist;
 use criterion::{Criterion, Throughput};
@@ -30,10 +34,17 @@ struct Columns {
     machines: Vec<u32>,
     tta_sum: Vec<f64>,
     abandoned: Vec<u32>,
+    flight_ages: Vec<f64>,
+    flight_offsets: Vec<u64>,
+    answer_times: Vec<f64>,
+    answer_offsets: Vec<u64>,
 }
 
 fn columns() -> Columns {
     let mut rng = Rng::new(42);
+    // The flight ages and answer times from their own generator, so the other columns are
+    // those of the earlier runs.
+    let mut extra = Rng::new(43);
     let mut c = Columns {
         ready: Vec::new(),
         in_flight: Vec::new(),
@@ -45,11 +56,23 @@ fn columns() -> Columns {
         machines: vec![0; CAMPAIGNS],
         tta_sum: Vec::new(),
         abandoned: vec![0; CAMPAIGNS],
+        flight_ages: Vec::new(),
+        flight_offsets: vec![0],
+        answer_times: Vec::new(),
+        answer_offsets: vec![0],
     };
     for _ in 0..CAMPAIGNS {
         let ready = rng.below(5) as u32;
         c.ready.push(ready);
-        c.in_flight.push(rng.below(30) as u32);
+        let in_flight = rng.below(30) as u32;
+        c.in_flight.push(in_flight);
+        for _ in 0..in_flight {
+            c.flight_ages.push(extra.below(25) as f64);
+        }
+        c.flight_offsets.push(c.flight_ages.len() as u64);
+        // One answer per tick, at 2-15 s.
+        c.answer_times.push(2.0 + extra.below(14) as f64);
+        c.answer_offsets.push(c.answer_times.len() as u64);
         for _ in ready..AGENTS {
             c.ages.push(rng.below(600) as f64);
         }
@@ -61,16 +84,28 @@ fn columns() -> Columns {
     c
 }
 
-fn main() {
+#[derive(Clone, Copy)]
+enum Variant {
+    Plain,
+    Given,
+    Learned,
+}
+
+/// Median (wall ms, thread CPU ms) of the variant's ticks, from criterion's own iterations.
+fn bench(crit: &mut Criterion, name: &str, variant: Variant, c: &Columns) -> (f64, f64, usize) {
     let service = Service::new(&Dist::exponential(180.0), 10.0).expect("valid service");
-    let config = Config::new(Mode::Predictive, 0.03, service).expect("valid config");
+    let mut config = Config::new(Mode::Predictive, 0.03, service).expect("valid config");
+    if !matches!(variant, Variant::Plain) {
+        let shape = Dist::Lognormal { mean: 1.0, sd: 0.5 };
+        config = config.with_ringing(Ringing::new(&shape, 25.0).expect("valid ringing"));
+    }
     let mut pacer = Pacer::new(vec![config; CAMPAIGNS]);
-    let c = columns();
     let mut out = vec![0u32; CAMPAIGNS];
+    let zeros = vec![0.0; CAMPAIGNS];
     let mut now = 0.0;
     let mut tick = |pacer: &mut Pacer, out: &mut [u32]| {
         now += 1.0;
-        let batch = Batch {
+        let mut batch = Batch {
             now,
             ready: &c.ready,
             in_flight: &c.in_flight,
@@ -84,17 +119,27 @@ fn main() {
             abandoned: &c.abandoned,
             flight_ages: &[],
             flight_offsets: &[],
+            answer_times: &[],
+            answer_offsets: &[],
         };
+        if !matches!(variant, Variant::Plain) {
+            batch.flight_ages = &c.flight_ages;
+            batch.flight_offsets = &c.flight_offsets;
+        }
+        if matches!(variant, Variant::Learned) {
+            batch.tta_sum = &zeros;
+            batch.answer_times = &c.answer_times;
+            batch.answer_offsets = &c.answer_offsets;
+        }
         pacer.tick(&batch, out).expect("valid batch");
     };
     let runs: RefCell<Vec<(f64, Option<f64>)>> = RefCell::new(Vec::new());
-    let mut crit = Criterion::default().configure_from_args();
     let mut group = crit.benchmark_group("pacing");
     group
         .sample_size(30)
         .measurement_time(Duration::from_secs(5))
         .throughput(Throughput::Elements(CAMPAIGNS as u64));
-    group.bench_function("predictive_10k_campaigns", |b| {
+    group.bench_function(name, |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
@@ -117,9 +162,23 @@ fn main() {
     let cpu = median(runs.iter().filter_map(|r| r.1.map(|s| s * 1e3)).collect());
     let dialing = out.iter().filter(|&&n| n > 0).count();
     println!(
-        "pacing/predictive_10k_campaigns: median of {} ticks: {wall:.2} ms wall, {cpu:.2} ms CPU \
+        "pacing/{name}: median of {} ticks: {wall:.2} ms wall, {cpu:.2} ms CPU \
          ({dialing} campaigns dialing in the last)",
         runs.len()
+    );
+    (wall, cpu, runs.len())
+}
+
+fn main() {
+    let c = columns();
+    let mut crit = Criterion::default().configure_from_args();
+    let plain = bench(&mut crit, "predictive_10k_campaigns", Variant::Plain, &c);
+    let given = bench(&mut crit, "given_shape_10k", Variant::Given, &c);
+    let learned = bench(&mut crit, "learned_shape_10k", Variant::Learned, &c);
+    println!(
+        "pacing: thread CPU learned / given {:.3}, given / plain {:.3}",
+        learned.1 / given.1,
+        given.1 / plain.1
     );
     crit.final_summary();
 }

@@ -79,6 +79,26 @@ def test_dials_in_flight_weighed_by_their_ages_dial_more() -> None:
     assert a["abandoned"] <= 0.05 * a["connects"] + 2
 
 
+def test_dial_results_teach_the_pacer_the_time_to_answer_shape() -> None:
+    # The answers come 6-10 s after their dial (whole seconds): all that the learned histogram
+    # took from them is in the 1 s bins from 6 to 10; the rest is what remains of the prior
+    # shape after n answers, 0.99^n.
+    paced, _ = _day(agents=10, seconds=900, ring=20.0)
+    shape = paced.pacer.answer_shape(0)
+    assert shape is not None
+    masses, edges = shape
+    assert edges[-1] == 20.0 and len(masses) == 20
+    st = paced.campaign.stats()
+    prior = 0.99 ** (st["connects"] + st["machines"])
+    assert st["connects"] > 100 and prior < 0.4
+    assert masses[6:11].sum() >= 1 - prior - 1e-9, masses
+    assert masses[:6].sum() + masses[11:].sum() <= prior + 1e-9, masses
+    # Without ring the times only feed the mean.
+    plain, _ = _day(agents=10, seconds=300)
+    assert plain.pacer.answer_shape(0) is None
+    assert plain.pacer.state(0)["time_to_answer"] < 10.0
+
+
 def test_no_agents_no_dials_and_only_predictive_campaigns() -> None:
     paced, per_tick = _day(agents=0, seconds=30)
     assert all(n == 0 for _, n in per_tick)

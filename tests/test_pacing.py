@@ -124,6 +124,114 @@ def test_bad_flight_ages_are_refused() -> None:
     pacer.tick(0.0, ready=[1, 1])
 
 
+def _learned(times: list[np.ndarray]) -> Pacer:
+    """A pacer of len(times) campaigns with a 25 s ring, each fed 1,500 ticks of 10 dials
+    resolved and 2 answered, the answers' times drawn in turn from its array."""
+    n = len(times)
+    pacer = Pacer(n, ring=25.0)
+    for s in range(1500):
+        pacer.tick(
+            float(s),
+            ready=[5] * n,
+            resolved=[10] * n,
+            answered=[2] * n,
+            answer_times=[t[2 * s % len(t) : 2 * s % len(t) + 2] for t in times],
+        )
+    return pacer
+
+
+def _faded(times: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """What `_learned` should hold: the histogram of the times fed, each tick's two answers
+    moving it by 1 - 0.99^2 (the prior's share after 3,000 answers, 0.99^3000, is below 1e-13)."""
+    ticks = 1500
+    fed = np.concatenate([times[2 * s % len(times) :][:2] for s in range(ticks)])
+    weight = np.repeat((1 - 0.99**2) / 2 * 0.99 ** (2 * (ticks - 1 - np.arange(ticks))), 2)
+    got, _ = np.histogram(np.minimum(fed, edges[-1] - 1e-9), bins=edges, weights=weight)
+    return got
+
+
+def test_the_learned_shape_converges_to_the_answer_times_fed_in() -> None:
+    rng = np.random.default_rng(4)
+    late = rng.uniform(12.0, 15.0, 3000)
+    lognormal = np.minimum(rng.lognormal(np.log(5.0), 0.4, 3000), 25.0)
+    pacer = _learned([late, lognormal])
+    masses, edges = pacer.answer_shape(0)  # type: ignore[misc]
+    assert edges[0] == 0.0 and edges[-1] == 25.0 and len(masses) == len(edges) - 1 == 25
+    assert masses.sum() == pytest.approx(1.0)
+    # Exactly the faded histogram of the times fed in...
+    assert masses == pytest.approx(_faded(late, edges), abs=1e-9)
+    # ... which is near the distribution they come from (uniform on 12..15 s), within the
+    # sampling error of about 200 effective answers.
+    assert masses[12:15] == pytest.approx([1 / 3] * 3, abs=0.12)
+    assert masses[:12].sum() + masses[15:].sum() < 1e-9
+    assert pacer.state(0)["time_to_answer"] == pytest.approx(13.5, abs=0.3)
+    masses, edges = pacer.answer_shape(1)  # type: ignore[misc]
+    assert masses == pytest.approx(_faded(lognormal, edges), abs=1e-9)
+    cdf = np.cumsum(masses)
+    # The lognormal's median is 5 s; P(under 10 s) = 0.96.
+    assert cdf[4] == pytest.approx(0.5, abs=0.1) and cdf[9] > 0.88
+    # No answer times, or no ring: nothing learned, the given shape stands.
+    assert Pacer(1, ring=25.0).answer_shape(0) is None
+    plain = Pacer(1)
+    plain.tick(0.0, ready=[1], resolved=[1], answered=[1], answer_times=[[3.0]])
+    assert plain.answer_shape(0) is None
+    assert plain.state(0)["time_to_answer"] < 10.0
+    with pytest.raises(IndexError):
+        plain.answer_shape(1)
+
+
+def test_late_answers_weigh_old_dials_more_and_dial_fewer() -> None:
+    rng = np.random.default_rng(5)
+    pacer = _learned([rng.uniform(12.0, 15.0, 3000), rng.uniform(2.0, 3.0, 3000)])
+    # 20 dials that have rung 8 s: after 2-3 s answers they are no-answers, after 12-15 s
+    # answers still all to come. No busy agents, so the late campaign's longer answer time
+    # frees nobody more.
+    late, early = pacer.tick(
+        2000.0, ready=[5, 5], in_flight=[20, 20], flight_ages=[np.full(20, 8.0)] * 2
+    )
+    assert early >= late + 15, (early, late)
+
+
+def test_bad_answer_times_are_refused() -> None:
+    pacer = Pacer(2, ring=25.0)
+    kw: dict[str, object] = {"ready": [1, 1], "resolved": [3, 3], "answered": [2, 2]}
+    for times, named in [
+        ([[-1.0], []], "campaign 0: answer time must be a non-negative"),
+        ([[], [float("nan")]], "campaign 1: answer time"),
+        ([[1.0, 2.0, 3.0], []], "campaign 0: 3 answer times for 2 answered"),
+        ([[1.0]], "answer_times has 1 campaigns, the pacer 2"),
+    ]:
+        with pytest.raises(ValueError, match=named):
+            pacer.tick(0.0, answer_times=times, **kw)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="tta_sum or answer_times, not both"):
+        pacer.tick(0.0, answer_times=[[1.0], []], tta_sum=[1.0, 0.0], **kw)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="answer_offsets must rise"):
+        pacer.tick(0.0, answer_times=[1.0], answer_offsets=[0, 2, 1], **kw)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="answer_offsets needs answer_times"):
+        pacer.tick(0.0, answer_offsets=[0, 0, 0], **kw)  # type: ignore[arg-type]
+    # Nothing was learned from the refused ticks; flat with offsets is the same form.
+    assert pacer.answer_shape(0) is None
+    pacer.tick(0.0, answer_times=[1.0, 2.0, 4.0], answer_offsets=[0, 2, 3], **kw)  # type: ignore[arg-type]
+    assert pacer.answer_shape(1) is not None
+
+
+def test_the_simulated_day_takes_a_time_to_answer_and_learns_its_shape() -> None:
+    late = "empirical:" + ",".join(str(12 + k / 4) for k in range(13))
+    kw: dict[str, object] = {"wrapup": 10, "hours": 2, "seed": 2, "answer_time": late}
+    # Told a lognormal of cv 0.5 (the Python Pacer's shape) while answers come at 12-15 s.
+    told = "lognormal:1:0.5"
+    fixed = simulate_outbound(20, 0.2, 180, pacer_answer_time=told, learn_answer_shape=False, **kw)
+    learned = simulate_outbound(20, 0.2, 180, pacer_answer_time=told, **kw)
+    for day in (fixed, learned):
+        assert day["abandon_rate"] <= 0.03
+        assert day["live"] == day["connects"] + day["abandoned"]
+    assert learned["dials"] != fixed["dials"]
+    with pytest.raises(ValueError, match="answer_time"):
+        simulate_outbound(20, 0.2, 180, answer_time="normal:3:1")
+    with pytest.raises(ValueError, match="pacer_answer_time"):
+        simulate_outbound(20, 0.2, 180, pacer_answer_time="lognormal:-1:1")
+
+
 def test_the_batch_pacer_refuses_bad_input() -> None:
     pacer = Pacer(2)
     pacer.tick(10.0, ready=[1, 1])
@@ -194,6 +302,14 @@ def test_cli_prints_the_figures() -> None:
     again = _cli("--agents", "10", "--answer-rate", "0.2", "--aht", "180", "--wrapup", "10",
                  "--hours", "1", "--seed", "1", "--json")  # fmt: skip
     assert json.loads(again.stdout) == out
+    # A time to answer the pacer is not told, learned or kept fixed: another day.
+    late = ["--answer-time", "empirical:12,13,14,15", "--pacer-answer-time", "lognormal:1:0.5"]
+    learned = _cli("--agents", "10", "--answer-rate", "0.2", "--aht", "180", "--hours", "1",
+                   "--json", *late)  # fmt: skip
+    fixed = _cli("--agents", "10", "--answer-rate", "0.2", "--aht", "180", "--hours", "1",
+                 "--json", "--fixed-answer-shape", *late)  # fmt: skip
+    assert learned.returncode == fixed.returncode == 0, learned.stderr + fixed.stderr
+    assert json.loads(learned.stdout) != json.loads(fixed.stdout)
 
 
 @pytest.mark.parametrize(
@@ -207,6 +323,9 @@ def test_cli_prints_the_figures() -> None:
         (["--agents", "0"], "--agents"),
         (["--wrapup", "nan"], "--wrapup"),
         (["--hours", "-1"], "--hours"),
+        (["--answer-time", "normal:8:4"], "--answer-time"),
+        (["--answer-time", "lognormal:8:-4"], "--answer-time"),
+        (["--pacer-answer-time", "empirical:"], "--pacer-answer-time"),
     ],
 )
 def test_cli_bad_values_exit_1_naming_them(extra: list[str], named: str) -> None:

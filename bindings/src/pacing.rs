@@ -115,8 +115,13 @@ impl PyPacer {
     /// Dials per campaign now (uint32). Busy agents' call ages of campaign i are
     /// `ages[offsets[i]:offsets[i + 1]]`, the ages of its dials in flight
     /// `flight_ages[flight_offsets[i]:flight_offsets[i + 1]]` (empty `flight_offsets`: none
-    /// known); the outcome counts are those since the last tick.
+    /// known) and the times to answer of its answered dials
+    /// `answer_times[answer_offsets[i]:answer_offsets[i + 1]]` (none given: only `tta_sum`);
+    /// the outcome counts are those since the last tick.
     #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (now, ready, in_flight, waiting, ages, offsets, resolved, answered,
+        machines, tta_sum, abandoned, flight_ages, flight_offsets, answer_times=None,
+        answer_offsets=None))]
     fn tick<'py>(
         &self,
         py: Python<'py>,
@@ -133,7 +138,22 @@ impl PyPacer {
         abandoned: PyReadonlyArray1<'py, u32>,
         flight_ages: PyReadonlyArray1<'py, f64>,
         flight_offsets: PyReadonlyArray1<'py, u64>,
+        answer_times: Option<PyReadonlyArray1<'py, f64>>,
+        answer_offsets: Option<PyReadonlyArray1<'py, u64>>,
     ) -> PyResult<Bound<'py, PyArray1<u32>>> {
+        if answer_times.is_some() != answer_offsets.is_some() {
+            return Err(PyValueError::new_err(
+                "give answer_times and answer_offsets together, or neither",
+            ));
+        }
+        let answer_times = match &answer_times {
+            Some(a) => slice("answer_times", a)?,
+            None => &[],
+        };
+        let answer_offsets = match &answer_offsets {
+            Some(a) => slice("answer_offsets", a)?,
+            None => &[],
+        };
         let batch = Batch {
             now,
             ready: slice("ready", &ready)?,
@@ -148,6 +168,8 @@ impl PyPacer {
             abandoned: slice("abandoned", &abandoned)?,
             flight_ages: slice("flight_ages", &flight_ages)?,
             flight_offsets: slice("flight_offsets", &flight_offsets)?,
+            answer_times,
+            answer_offsets,
         };
         let mut out = vec![0u32; batch.ready.len()];
         py.detach(|| self.lock().tick(&batch, &mut out))
@@ -173,12 +195,41 @@ impl PyPacer {
         d.set_item("risk", st.risk())?;
         Ok(d)
     }
+
+    /// Campaign `i`'s learned time-to-answer shape as (probability per bin, bin edges from 0
+    /// to the ring timeout), like `numpy.histogram`; None before any answer time (or without
+    /// a ring timeout).
+    #[allow(clippy::type_complexity)]
+    fn answer_shape<'py>(
+        &self,
+        py: Python<'py>,
+        i: usize,
+    ) -> PyResult<Option<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>)>> {
+        let pacer = self.lock();
+        let Some(st) = pacer.state(i) else {
+            return Err(pyo3::exceptions::PyIndexError::new_err(format!(
+                "campaign {i} out of range ({} campaigns)",
+                pacer.len()
+            )));
+        };
+        Ok(st.answer_shape().map(|shape| {
+            let masses: Vec<f64> = shape.masses().collect();
+            let edges = (0..=shape.bins())
+                .map(|k| k as f64 * shape.width())
+                .collect();
+            (
+                PyArray1::from_vec(py, masses),
+                PyArray1::from_vec(py, edges),
+            )
+        }))
+    }
 }
 
 /// One outbound day; totals as numbers, per-interval figures as numpy columns.
 #[pyfunction]
 #[pyo3(signature = (agents, answer_rate, aht, *, wrapup=0.0, mode="predictive", ratio=1.0,
-    target=0.03, hours=8.0, seed=1, machine_rate=0.0, handle_sd=None, ring=25.0, interval=900.0))]
+    target=0.03, hours=8.0, seed=1, machine_rate=0.0, handle_sd=None, ring=25.0, interval=900.0,
+    answer_time=None, pacer_answer_time=None, learn_answer_shape=true))]
 #[allow(clippy::too_many_arguments)]
 pub fn simulate_outbound<'py>(
     py: Python<'py>,
@@ -195,8 +246,18 @@ pub fn simulate_outbound<'py>(
     handle_sd: Option<f64>,
     ring: f64,
     interval: f64,
+    answer_time: Option<&str>,
+    pacer_answer_time: Option<&str>,
+    learn_answer_shape: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mode = Mode::parse(mode, ratio).map_err(CoreError)?;
+    let spec = |s: Option<&str>, what: &str| {
+        s.map(|s| Dist::from_spec(s, what))
+            .transpose()
+            .map_err(CoreError)
+    };
+    let answer_time = spec(answer_time, "answer_time")?;
+    let pacer_answer_time = spec(pacer_answer_time, "pacer_answer_time")?;
     let mut cfg = OutboundConfig::new(agents, answer_rate, aht, mode);
     cfg.handle = talk(aht, handle_sd);
     cfg.wrapup = wrapup;
@@ -205,6 +266,11 @@ pub fn simulate_outbound<'py>(
     cfg.machine_rate = machine_rate;
     cfg.ring = ring;
     cfg.interval = interval;
+    if let Some(d) = answer_time {
+        cfg.answer_time = d;
+    }
+    cfg.pacer_answer_time = pacer_answer_time;
+    cfg.learn_answer_shape = learn_answer_shape;
     let r: CoreResult<_> = py.detach(|| run_day(&cfg, seed)).map_err(CoreError);
     let r = r?;
     let d = PyDict::new(py);

@@ -433,8 +433,13 @@ class Pacer:
         abandoned: npt.NDArray[np.uint32],
         flight_ages: npt.NDArray[np.float64],
         flight_offsets: npt.NDArray[np.uint64],
+        answer_times: npt.NDArray[np.float64] | None = None,
+        answer_offsets: npt.NDArray[np.uint64] | None = None,
     ) -> npt.NDArray[np.uint32]: ...
     def state(self, i: int) -> dict[str, float]: ...
+    def answer_shape(
+        self, i: int
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None: ...
 
 def simulate_outbound(
     agents: int,
@@ -451,6 +456,9 @@ def simulate_outbound(
     handle_sd: float | None = None,
     ring: float = 25.0,
     interval: float = 900.0,
+    answer_time: str | None = None,
+    pacer_answer_time: str | None = None,
+    learn_answer_shape: bool = True,
 ) -> dict[str, Any]: ...
 def student_t975(df: int) -> float: ...
 

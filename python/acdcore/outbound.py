@@ -580,7 +580,8 @@ class PacedCampaign:
     `dials_wanted`, so every compliance rule still applies. Report dial outcomes through
     `dial_result` here (it times the answers). `aht` / `wrapup` describe the talk time the
     pacer expects (exponential). With `ring` (the campaign's ring timeout) the dials in flight
-    are weighed by how long they have rung, as in the simulator.
+    are weighed by how long they have rung, as in the simulator, with the time-to-answer shape
+    the pacer learns from the answers timed here.
     """
 
     def __init__(
@@ -600,7 +601,7 @@ class PacedCampaign:
         self.pacer = Pacer(1, mode="predictive", target=target, aht=aht, wrapup=wrapup, ring=ring)
         self._seen = campaign.stats()
         self._placed: dict[int, float] = {}
-        self._tta_sum = 0.0
+        self._answer_times: list[float] = []
 
     def tick(
         self,
@@ -622,6 +623,7 @@ class PacedCampaign:
         waiting = 0
         if c.engine is not None and c.queue is not None:
             waiting = c.engine.queue_stats(c.queue).waiting
+        answered = delta["connects"] + delta["machines"]
         [wanted] = self.pacer.tick(
             now,
             ready=[ready],
@@ -629,13 +631,14 @@ class PacedCampaign:
             in_flight=[st["in_flight"]],
             waiting=[waiting],
             resolved=[sum(delta[k] for k in _RESOLVED)],
-            answered=[delta["connects"] + delta["machines"]],
+            answered=[answered],
             machines=[delta["machines"]],
-            tta_sum=[self._tta_sum],
+            answer_times=[self._answer_times[:answered]],
             abandoned=[delta["abandoned"]],
             flight_ages=[[now - t for t in self._placed.values()][: st["in_flight"]]],
         )
-        self._seen, self._tta_sum = st, 0.0
+        self._seen = st
+        self._answer_times.clear()
         staffed = ready + len(np.ravel(busy_ages)) if staffed is None else staffed
         dials = c.tick(now, ready, staffed, dials_wanted=int(wanted))
         for d in dials:
@@ -647,5 +650,5 @@ class PacedCampaign:
         actions = self.campaign.dial_result(lead, outcome, now)
         placed = self._placed.pop(lead, None)
         if placed is not None and outcome in ("human", "machine"):
-            self._tta_sum += max(0.0, now - placed)
+            self._answer_times.append(max(0.0, now - placed))
         return actions

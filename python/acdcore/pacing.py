@@ -61,7 +61,9 @@ class Pacer:
     `wrapup`: seconds of after-call work. With `ring` (seconds a dial rings before it is
     given up) the dials in flight are weighed by their ages (`tick(flight_ages=...)`): one that
     has rung long is likely a no-answer and leaves room for another dial. `answer_cv` is the
-    time to answer's coefficient of variation (lognormal shape; its mean is learned live).
+    time to answer's coefficient of variation (lognormal shape; its mean is learned live): the
+    shape assumed until the campaign reports its answers' times (`tick(answer_times=...)`),
+    from which the pacer learns the shape itself (`answer_shape`).
     """
 
     def __init__(
@@ -112,13 +114,18 @@ class Pacer:
         abandoned: npt.ArrayLike | None = None,
         flight_ages: Sequence[npt.ArrayLike] | npt.ArrayLike | None = None,
         flight_offsets: npt.ArrayLike | None = None,
+        answer_times: Sequence[npt.ArrayLike] | npt.ArrayLike | None = None,
+        answer_offsets: npt.ArrayLike | None = None,
     ) -> npt.NDArray[np.uint32]:
         """Dials per campaign at `now`. Busy agents' call ages (seconds since connect) come as
         one sequence per campaign (`busy_ages`) or flat with `offsets` (campaign i owns
         `ages[offsets[i]:offsets[i+1]]`). `flight_ages` (seconds since each dial in flight was
         placed, at most `in_flight[i]` per campaign; the rest count as just placed) likewise:
         one sequence per campaign, or flat with `flight_offsets`. Outcome counts are those
-        since the last tick."""
+        since the last tick. `answer_times`: seconds from dial to answer of (some of) the
+        dials answered since the last tick, at most `answered[i]` per campaign, one sequence
+        per campaign or flat with `answer_offsets`; the pacer learns the time-to-answer shape
+        and mean from them, so give them instead of `tta_sum`."""
         n = self._n
 
         def counts(name: str, v: npt.ArrayLike | None) -> npt.NDArray[np.uint32]:
@@ -147,6 +154,19 @@ class Pacer:
             f_flat, f_offs = _ragged("flight_ages", flight_ages, n)
         else:
             f_flat, f_offs = np.zeros(0), np.zeros(0, dtype=np.uint64)
+        times: dict[str, Any] = {}
+        if answer_offsets is not None:
+            if answer_times is None:
+                raise ValueError("answer_offsets needs answer_times")
+            a_flat, a_offs = _flat("answer_times", answer_times, "answer_offsets", answer_offsets)
+            times = {"answer_times": a_flat, "answer_offsets": a_offs}
+        elif answer_times is not None:
+            a_flat, a_offs = _ragged("answer_times", answer_times, n)
+            times = {"answer_times": a_flat, "answer_offsets": a_offs}
+        if times and tta_sum is not None:
+            raise ValueError(
+                "give tta_sum or answer_times, not both (the mean comes from the times)"
+            )
         tta = np.zeros(n) if tta_sum is None else np.asarray(tta_sum, dtype=np.float64)
         return self._inner.tick(
             float(now),
@@ -162,9 +182,18 @@ class Pacer:
             counts("abandoned", abandoned),
             f_flat,
             f_offs,
+            **times,
         )
 
     def state(self, campaign: int) -> dict[str, float]:
         """The campaign's live estimates (answer_rate, machine_rate, time_to_answer),
         measured_abandon and risk level."""
         return self._inner.state(campaign)
+
+    def answer_shape(
+        self, campaign: int
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+        """The time-to-answer shape the campaign has learned, as (probability per bin, bin
+        edges from 0 to the ring timeout) like `numpy.histogram`; None before its first
+        answer time, or without `ring`."""
+        return self._inner.answer_shape(campaign)

@@ -36,6 +36,24 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--machine-rate", type=float, default=0.0, help="share of answers by machines")
     p.add_argument("--handle-sd", type=float, default=None, help="lognormal talk time of this sd")
+    p.add_argument(
+        "--answer-time",
+        default=None,
+        metavar="DIST",
+        help="time to answer: lognormal:MEAN:SD (default lognormal:8:4), exponential:MEAN, "
+        "constant:VALUE or empirical:V1,V2,...",
+    )
+    p.add_argument(
+        "--pacer-answer-time",
+        default=None,
+        metavar="DIST",
+        help="the time-to-answer shape the pacer starts from (default: the true one)",
+    )
+    p.add_argument(
+        "--fixed-answer-shape",
+        action="store_true",
+        help="the pacer keeps the shape it is given instead of learning it from the answers",
+    )
     p.add_argument("--hours", type=float, default=8.0, help="hours of dialing")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -96,6 +114,9 @@ def _day(args: argparse.Namespace, mode: str, ratio: float) -> dict[str, Any]:
         seed=args.seed,
         machine_rate=args.machine_rate,
         handle_sd=args.handle_sd,
+        answer_time=args.answer_time,
+        pacer_answer_time=args.pacer_answer_time,
+        learn_answer_shape=not args.fixed_answer_shape,
     )
 
 
@@ -121,7 +142,13 @@ def run(args: argparse.Namespace) -> int:
             except OSError as e:
                 return _fail(f"--report {args.report}: {e}", 2)
     except ValueError as e:
-        return _fail(str(e))
+        msg = str(e)
+        # The core names the keyword; the user typed the flag.
+        for key in ("pacer_answer_time", "answer_time"):
+            if msg.startswith(f"{key}:"):
+                msg = "--" + key.replace("_", "-") + msg[len(key) :]
+                break
+        return _fail(msg)
     if args.json or not sys.stdout.isatty():
         print(json.dumps(out))
     else:

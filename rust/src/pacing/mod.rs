@@ -16,9 +16,11 @@
 mod freeing;
 mod ringing;
 mod risk;
+mod shape;
 
 pub use freeing::Service;
 pub use ringing::Ringing;
+pub use shape::AnswerShape;
 
 use crate::error::{Error, Result};
 
@@ -165,15 +167,20 @@ pub struct Tick<'a> {
 
 /// Outcomes since the campaign's last tick.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Observed {
+pub struct Observed<'a> {
     /// Dials that ended ringing (answered, no answer, busy, failed).
     pub resolved: u32,
     /// Of those, answered by a person or a machine.
     pub answered: u32,
     /// Of the answered, machines.
     pub machines: u32,
-    /// Sum of the answered dials' seconds from dial to answer.
+    /// Sum of the answered dials' seconds from dial to answer (0 when `answer_times` are
+    /// given instead).
     pub tta_sum: f64,
+    /// Seconds from dial to answer of some or all of the answered dials (at most
+    /// `answered`): the pacer learns the shape of the time to answer from them, and its mean
+    /// in place of `tta_sum`.
+    pub answer_times: &'a [f64],
     /// Live answers that found no agent in time.
     pub abandoned: u32,
 }
@@ -201,6 +208,9 @@ pub struct State {
     /// Multiplier on the target: the risk level the model is held to.
     risk: f64,
     last: Option<f64>,
+    /// The time-to-answer shape learned from answer times (with a ring timeout configured),
+    /// from the first answer time on; before it the given shape stands.
+    shape: Option<AnswerShape>,
 }
 
 impl State {
@@ -211,7 +221,13 @@ impl State {
             abandoned: 0.0,
             risk: SETPOINT,
             last: None,
+            shape: None,
         }
+    }
+
+    /// The learned time-to-answer shape, once answer times have been reported.
+    pub fn answer_shape(&self) -> Option<&AnswerShape> {
+        self.shape.as_ref()
     }
 
     pub fn estimates(&self) -> Estimates {
@@ -227,7 +243,7 @@ impl State {
         self.risk
     }
 
-    fn learn(&mut self, cfg: &Config, obs: &Observed, now: f64) {
+    fn learn(&mut self, cfg: &Config, obs: &Observed<'_>, now: f64, scratch: &mut Vec<f64>) {
         let blend = |est: &mut f64, n: u32, mean: f64| {
             if n > 0 {
                 let w = 1.0 - (1.0 - SMOOTHING).powi(n as i32);
@@ -241,7 +257,25 @@ impl State {
             obs.answered,
             f64::from(obs.machines) / answered,
         );
-        blend(&mut self.est.tta, obs.answered, obs.tta_sum / answered);
+        match obs.answer_times {
+            [] => blend(&mut self.est.tta, obs.answered, obs.tta_sum / answered),
+            times => {
+                if let Some(ringing) = &cfg.ringing {
+                    let tta = self.est.tta;
+                    self.shape
+                        .get_or_insert_with(|| {
+                            AnswerShape::new(ringing.ring(), |a| ringing.prior_survival(a, tta))
+                        })
+                        .learn(times, SMOOTHING, scratch);
+                }
+                let n = times.len();
+                blend(
+                    &mut self.est.tta,
+                    n as u32,
+                    times.iter().sum::<f64>() / n as f64,
+                );
+            }
+        }
         let dt = self.last.map_or(0.0, |t| now - t);
         let fade = (-dt / cfg.window).exp();
         self.live = self.live * fade + f64::from(obs.answered - obs.machines);
@@ -263,7 +297,7 @@ fn check_ages(what: &str, ages: &[f64]) -> Result<()> {
     }
 }
 
-fn check(state: &State, tick: &Tick<'_>, obs: &Observed) -> Result<()> {
+fn check(state: &State, tick: &Tick<'_>, obs: &Observed<'_>) -> Result<()> {
     if !tick.now.is_finite() {
         return Err(Error::invalid(format!(
             "now must be finite, got {}",
@@ -305,11 +339,26 @@ fn check(state: &State, tick: &Tick<'_>, obs: &Observed) -> Result<()> {
             obs.tta_sum
         )));
     }
+    if !obs.answer_times.is_empty() {
+        if obs.answer_times.len() > obs.answered as usize {
+            return Err(Error::invalid(format!(
+                "{} answer times for {} answered dials",
+                obs.answer_times.len(),
+                obs.answered
+            )));
+        }
+        shape::check_times(obs.answer_times)?;
+        if obs.tta_sum != 0.0 {
+            return Err(Error::invalid(
+                "give tta_sum or answer times, not both (the mean comes from the times)",
+            ));
+        }
+    }
     Ok(())
 }
 
 /// Dials to place now for one campaign; learns from `obs` first. Bad input changes nothing.
-pub fn pace(cfg: &Config, state: &mut State, tick: &Tick<'_>, obs: &Observed) -> Result<u32> {
+pub fn pace(cfg: &Config, state: &mut State, tick: &Tick<'_>, obs: &Observed<'_>) -> Result<u32> {
     check(state, tick, obs)?;
     let mut buf = Vec::new();
     Ok(pace_checked(cfg, state, tick, obs, &mut buf))
@@ -319,10 +368,10 @@ fn pace_checked(
     cfg: &Config,
     state: &mut State,
     tick: &Tick<'_>,
-    obs: &Observed,
+    obs: &Observed<'_>,
     buf: &mut Vec<f64>,
 ) -> u32 {
-    state.learn(cfg, obs, tick.now);
+    state.learn(cfg, obs, tick.now, buf);
     let busy = tick.busy_ages.len() as u64;
     if u64::from(tick.ready) + busy == 0 {
         return 0;
@@ -361,7 +410,7 @@ fn predictive_dials(cfg: &Config, state: &State, tick: &Tick<'_>, buf: &mut Vec<
     let n = risk::admissible_dials(
         &free,
         f64::from(tick.waiting),
-        flight_weight(cfg, &est, tick, p),
+        flight_weight(cfg, state, tick, p),
         p,
         cfg.target * state.risk,
         cap,
@@ -371,24 +420,34 @@ fn predictive_dials(cfg: &Config, state: &State, tick: &Tick<'_>, buf: &mut Vec<
 }
 
 /// The dials in flight as a number of fresh dials: each aged one weighs its chance of a live
-/// answer still to come over a fresh dial's.
-fn flight_weight(cfg: &Config, est: &Estimates, tick: &Tick<'_>, p: f64) -> f64 {
+/// answer still to come over a fresh dial's, from the learned shape once there is one.
+fn flight_weight(cfg: &Config, state: &State, tick: &Tick<'_>, p: f64) -> f64 {
     let Some(ringing) = &cfg.ringing else {
         return f64::from(tick.in_flight);
     };
+    let est = &state.est;
     let fresh = tick.in_flight as usize - tick.flight_ages.len();
-    let aged: f64 = tick
-        .flight_ages
-        .iter()
-        .map(|&a| ringing.p_live_later(a, est.answer, est.machine, est.tta))
-        .sum();
+    let aged: f64 = match &state.shape {
+        Some(shape) => tick
+            .flight_ages
+            .iter()
+            .map(|&a| ringing::live_later(shape.survival(a), est.answer, est.machine))
+            .sum(),
+        None => tick
+            .flight_ages
+            .iter()
+            .map(|&a| ringing.p_live_later(a, est.answer, est.machine, est.tta))
+            .sum(),
+    };
     fresh as f64 + aged / p
 }
 
 /// Many campaigns' ticks as columns: campaign `i` has `ready[i]`, `in_flight[i]`, ..., the
 /// busy ages `ages[offsets[i]..offsets[i + 1]]` and the ages of its dials in flight
 /// `flight_ages[flight_offsets[i]..flight_offsets[i + 1]]` (no `flight_offsets` at all: no
-/// dial's age is known, all count as just placed).
+/// dial's age is known, all count as just placed), and the times to answer of its answered
+/// dials `answer_times[answer_offsets[i]..answer_offsets[i + 1]]` (no `answer_offsets`: only
+/// `tta_sum`).
 #[derive(Debug, Clone, Copy)]
 pub struct Batch<'a> {
     pub now: f64,
@@ -404,6 +463,8 @@ pub struct Batch<'a> {
     pub abandoned: &'a [u32],
     pub flight_ages: &'a [f64],
     pub flight_offsets: &'a [u64],
+    pub answer_times: &'a [f64],
+    pub answer_offsets: &'a [u64],
 }
 
 /// `offsets` cut `values` into `n` runs: n + 1 of them rising from 0 to `values`.
@@ -485,6 +546,15 @@ impl Pacer {
                 n,
             )?;
         }
+        if !(b.answer_offsets.is_empty() && b.answer_times.is_empty()) {
+            check_offsets(
+                "answer_offsets",
+                b.answer_offsets,
+                "answer times",
+                b.answer_times.len(),
+                n,
+            )?;
+        }
         for i in 0..n {
             let (tick, obs) = b.campaign(i);
             check(&self.states[i], &tick, &obs)
@@ -505,11 +575,15 @@ impl Pacer {
 }
 
 impl<'a> Batch<'a> {
-    fn campaign(&self, i: usize) -> (Tick<'a>, Observed) {
+    fn campaign(&self, i: usize) -> (Tick<'a>, Observed<'a>) {
         let ages = &self.ages[self.offsets[i] as usize..self.offsets[i + 1] as usize];
         let flight_ages = match self.flight_offsets {
             [] => &[][..],
             o => &self.flight_ages[o[i] as usize..o[i + 1] as usize],
+        };
+        let answer_times = match self.answer_offsets {
+            [] => &[][..],
+            o => &self.answer_times[o[i] as usize..o[i + 1] as usize],
         };
         let tick = Tick {
             now: self.now,
@@ -524,6 +598,7 @@ impl<'a> Batch<'a> {
             answered: self.answered[i],
             machines: self.machines[i],
             tta_sum: self.tta_sum[i],
+            answer_times,
             abandoned: self.abandoned[i],
         };
         (tick, obs)

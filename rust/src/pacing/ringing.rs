@@ -6,7 +6,9 @@
 //!
 //! `S` the survival of `A`, and 0 from `a >= L` on. A fresh dial counts at the full
 //! `q (1 - machine)`; one that has rung past most answer times is very likely a no-answer.
-//! The shape of `A` is given; its scale follows the live mean time to answer.
+//! The shape of `A` is given here, its scale following the live mean time to answer, until
+//! the campaign reports answer times: from then on the pacer uses the shape it learns
+//! ([`super::shape`]), starting from this one.
 
 use crate::error::{Error, Result};
 use crate::sim::Dist;
@@ -41,19 +43,33 @@ impl Ringing {
         Ok(Ringing { shape, mean, ring })
     }
 
+    pub fn ring(&self) -> f64 {
+        self.ring
+    }
+
+    /// The given shape's survival at age `age`, scaled to the mean time to answer `tta`.
+    pub fn prior_survival(&self, age: f64, tta: f64) -> f64 {
+        self.shape.survival(age * self.mean / tta.max(1e-9))
+    }
+
     /// Expected live answers still to come from one dial ringing for `age` seconds, with
-    /// answer rate `answer`, machine share `machine` and mean time to answer `tta`.
+    /// answer rate `answer`, machine share `machine` and the given shape at mean `tta`.
     pub fn p_live_later(&self, age: f64, answer: f64, machine: f64, tta: f64) -> f64 {
         if age >= self.ring {
             return 0.0;
         }
-        let s = self.shape.survival(age * self.mean / tta.max(1e-9));
-        let still = 1.0 - answer + answer * s;
-        if still <= 0.0 {
-            return 0.0;
-        }
-        (answer * (1.0 - machine) * s / still).clamp(0.0, 1.0)
+        live_later(self.prior_survival(age, tta), answer, machine)
     }
+}
+
+/// `P(live answer later | ringing)` from the survival `s` of the time to answer at the
+/// dial's age (Bayes, as above).
+pub(super) fn live_later(s: f64, answer: f64, machine: f64) -> f64 {
+    let still = 1.0 - answer + answer * s;
+    if still <= 0.0 {
+        return 0.0;
+    }
+    (answer * (1.0 - machine) * s / still).clamp(0.0, 1.0)
 }
 
 #[cfg(test)]

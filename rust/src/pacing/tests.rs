@@ -88,20 +88,27 @@ fn feed(
     seconds: u32,
     ready: u32,
     ages: &[f64],
-    obs: impl Fn(u32) -> Observed,
+    obs: impl Fn(u32) -> Observed<'static>,
 ) {
     for s in 0..seconds {
         pace(cfg, st, &tick(f64::from(s), ready, ages, 0), &obs(s)).unwrap();
     }
 }
 
-fn outcomes(resolved: u32, answered: u32, machines: u32, tta: f64, abandoned: u32) -> Observed {
+fn outcomes(
+    resolved: u32,
+    answered: u32,
+    machines: u32,
+    tta: f64,
+    abandoned: u32,
+) -> Observed<'static> {
     Observed {
         resolved,
         answered,
         machines,
         tta_sum: tta * f64::from(answered),
         abandoned,
+        ..Observed::default()
     }
 }
 
@@ -228,6 +235,8 @@ fn the_batch_paces_each_campaign_as_alone() {
         abandoned: &[0, 0, 0],
         flight_ages: &[],
         flight_offsets: &[],
+        answer_times: &[],
+        answer_offsets: &[],
     };
     let mut out = [0u32; 3];
     pacer.tick(&batch, &mut out).unwrap();
@@ -320,4 +329,178 @@ fn bad_flight_ages_are_refused() {
         let e = pace(&cfg, &mut State::new(&cfg), &t, &Observed::default()).unwrap_err();
         assert!(e.to_string().contains(want), "{e}");
     }
+}
+
+/// A predictive campaign with 25 s of ringing and the lognormal (cv 0.5) shape the Python
+/// `Pacer` assumes, fed `ticks` seconds of answers whose times come from `time(k)`: 10 dials
+/// resolved a tick, 2 answered, each answer's time reported.
+fn learned(ticks: u32, time: impl Fn(u32) -> f64) -> (Config, State) {
+    let shape = Dist::Lognormal { mean: 1.0, sd: 0.5 };
+    let cfg = config(Mode::Predictive).with_ringing(Ringing::new(&shape, 25.0).unwrap());
+    let mut st = State::new(&cfg);
+    let busy = [100.0; 20];
+    for s in 0..ticks {
+        let times = [time(2 * s), time(2 * s + 1)];
+        let obs = Observed {
+            resolved: 10,
+            answered: 2,
+            answer_times: &times,
+            ..Observed::default()
+        };
+        pace(&cfg, &mut st, &tick(f64::from(s), 5, &busy, 0), &obs).unwrap();
+    }
+    (cfg, st)
+}
+
+/// A spread over 0..1 from a counter (golden-ratio steps): a known distribution fed in
+/// without a random generator.
+fn spread(k: u32) -> f64 {
+    (f64::from(k) * 0.618_033_988_749_895).fract()
+}
+
+#[test]
+fn the_learned_shape_converges_to_the_answer_times_fed_in() {
+    // Uniform on 12..15 s.
+    let (_, st) = learned(1500, |k| 12.0 + 3.0 * spread(k));
+    let shape = st.answer_shape().expect("answer times were reported");
+    assert_eq!(shape.learned(), 3000);
+    for (a, want) in [
+        (6.0, 1.0),
+        (12.0, 1.0),
+        (13.5, 0.5),
+        (15.0, 0.0),
+        (24.0, 0.0),
+    ] {
+        let s = shape.survival(a);
+        assert!((s - want).abs() < 0.03, "S({a}) = {s}, want {want}");
+    }
+    // The mean follows the same times.
+    assert!(
+        (st.estimates().tta - 13.5).abs() < 0.1,
+        "{:?}",
+        st.estimates()
+    );
+    // Without reported times the given shape stands.
+    let cfg = config(Mode::Predictive);
+    let mut plain = State::new(&cfg);
+    feed(&cfg, &mut plain, 100, 1, &[], |_| {
+        outcomes(10, 2, 0, 13.5, 0)
+    });
+    assert!(plain.answer_shape().is_none());
+}
+
+#[test]
+fn late_answers_weigh_old_dials_more_than_early_ones() {
+    let (cfg, late) = learned(1500, |k| 12.0 + 3.0 * spread(k));
+    let (_, early) = learned(1500, |k| 2.0 + spread(k));
+    // No busy agents: the longer window of the late campaign frees nobody more.
+    let busy: [f64; 0] = [];
+    // 20 dials that have rung 8 s: after early answers (2-3 s) they are no-answers; after
+    // late ones (12-15 s) still the dials most likely to be answered.
+    let ages = [8.0; 20];
+    let weight = |st: &State| {
+        let t = Tick {
+            flight_ages: &ages,
+            ..tick(2000.0, 5, &busy, 20)
+        };
+        let p = st.est.answer * (1.0 - st.est.machine);
+        (flight_weight(&cfg, st, &t, p), t)
+    };
+    let (w_late, t) = weight(&late);
+    let (w_early, _) = weight(&early);
+    assert!(w_early < 0.5, "{w_early}");
+    // With every answer at 12-15 s, a dial at 8 s has lost nothing yet: as likely live as a
+    // fresh one, one fresh dial each.
+    assert!(w_late > 19.0, "{w_late}");
+    // The dial counts go the other way: the early campaign has room for more.
+    let mut late_st = late.clone();
+    let mut early_st = early.clone();
+    let n_late = pace(&cfg, &mut late_st, &t, &Observed::default()).unwrap();
+    let n_early = pace(&cfg, &mut early_st, &t, &Observed::default()).unwrap();
+    assert!(n_early >= n_late + 15, "early {n_early}, late {n_late}");
+}
+
+#[test]
+fn bad_answer_times_are_refused_and_change_nothing() {
+    let (cfg, mut st) = learned(10, |_| 5.0);
+    let before = st.clone();
+    let cases: [(&[f64], f64, &str); 5] = [
+        (&[-1.0], 0.0, "answer time must be a non-negative"),
+        (&[f64::NAN], 0.0, "answer time"),
+        (&[f64::INFINITY], 0.0, "answer time"),
+        (&[1.0, 2.0, 3.0], 0.0, "3 answer times for 2 answered"),
+        (&[1.0], 4.0, "tta_sum or answer times, not both"),
+    ];
+    for (times, tta_sum, want) in cases {
+        let obs = Observed {
+            resolved: 5,
+            answered: 2,
+            tta_sum,
+            answer_times: times,
+            ..Observed::default()
+        };
+        let e = pace(&cfg, &mut st, &tick(20.0, 1, &[], 0), &obs).unwrap_err();
+        assert!(e.to_string().contains(want), "{want}: {e}");
+    }
+    assert_eq!(st, before);
+}
+
+#[test]
+fn the_batch_takes_answer_times_per_campaign() {
+    let shape = Dist::Lognormal { mean: 1.0, sd: 0.5 };
+    let cfg = config(Mode::Predictive).with_ringing(Ringing::new(&shape, 25.0).unwrap());
+    let mut pacer = Pacer::new(vec![cfg.clone(), cfg.clone()]);
+    let times = [3.0, 4.0, 13.0];
+    let batch = Batch {
+        now: 1.0,
+        ready: &[3, 3],
+        in_flight: &[0, 0],
+        waiting: &[0, 0],
+        ages: &[],
+        offsets: &[0, 0, 0],
+        resolved: &[10, 10],
+        answered: &[2, 2],
+        machines: &[0, 0],
+        tta_sum: &[0.0, 0.0],
+        abandoned: &[0, 0],
+        flight_ages: &[],
+        flight_offsets: &[],
+        answer_times: &times,
+        answer_offsets: &[0, 2, 3],
+    };
+    let mut out = [0u32; 2];
+    pacer.tick(&batch, &mut out).unwrap();
+    for (i, want) in [(0, &times[..2]), (1, &times[2..])] {
+        let mut st = State::new(&cfg);
+        let obs = Observed {
+            resolved: 10,
+            answered: 2,
+            answer_times: want,
+            ..Observed::default()
+        };
+        pace(&cfg, &mut st, &tick(1.0, 3, &[], 0), &obs).unwrap();
+        assert_eq!(pacer.state(i), Some(&st), "campaign {i}");
+    }
+    let e = pacer
+        .tick(
+            &Batch {
+                now: 2.0,
+                answer_offsets: &[0, 3],
+                ..batch
+            },
+            &mut out,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("answer_offsets"), "{e}");
+    let e = pacer
+        .tick(
+            &Batch {
+                now: 2.0,
+                answer_times: &[1.0, -2.0, 3.0],
+                ..batch
+            },
+            &mut out,
+        )
+        .unwrap_err();
+    assert!(e.to_string().starts_with("campaign 0: answer time"), "{e}");
 }

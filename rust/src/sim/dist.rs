@@ -77,6 +77,35 @@ impl Dist {
         }
     }
 
+    /// A distribution from a short spec, as a command line gives one: `exponential:MEAN`,
+    /// `lognormal:MEAN:SD`, `constant:VALUE` or `empirical:V1,V2,...` (seconds; checked).
+    pub fn from_spec(spec: &str, what: &str) -> Result<Self> {
+        let bad = || {
+            Error::invalid(format!(
+                "{what}: {:?} is not exponential:MEAN, lognormal:MEAN:SD, constant:VALUE or \
+                 empirical:V1,V2,...",
+                crate::error::clip(spec)
+            ))
+        };
+        let num = |s: &str| s.trim().parse::<f64>().map_err(|_| bad());
+        let (name, rest) = spec.split_once(':').ok_or_else(bad)?;
+        let args: Vec<&str> = rest.split(':').collect();
+        let d = match (name.trim(), args.as_slice()) {
+            ("exponential", [m]) => Dist::Exponential { mean: num(m)? },
+            ("lognormal", [m, sd]) => Dist::Lognormal {
+                mean: num(m)?,
+                sd: num(sd)?,
+            },
+            ("constant", [v]) => Dist::Constant { value: num(v)? },
+            ("empirical", [vs]) => Dist::Empirical {
+                values: vs.split(',').map(num).collect::<Result<_>>()?,
+            },
+            _ => return Err(bad()),
+        };
+        d.check(what)?;
+        Ok(d)
+    }
+
     pub fn mean(&self) -> f64 {
         match self {
             Dist::Exponential { mean } | Dist::Lognormal { mean, .. } => *mean,
@@ -154,6 +183,34 @@ mod tests {
             300_000,
         );
         assert!((m / 30.0 - 1.0).abs() < 0.01, "{m}");
+    }
+
+    #[test]
+    fn specs_parse_and_bad_ones_are_named() {
+        assert_eq!(
+            Dist::from_spec("lognormal:8:4", "t").unwrap(),
+            Dist::Lognormal { mean: 8.0, sd: 4.0 }
+        );
+        assert_eq!(
+            Dist::from_spec("empirical:12,13.5,15", "t").unwrap(),
+            Dist::Empirical {
+                values: vec![12.0, 13.5, 15.0]
+            }
+        );
+        assert_eq!(
+            Dist::from_spec("exponential:8", "t").unwrap(),
+            Dist::exponential(8.0)
+        );
+        for bad in [
+            "lognormal:8",
+            "normal:3:1",
+            "empirical:1,x",
+            "8",
+            "exponential:-2",
+        ] {
+            let e = Dist::from_spec(bad, "answer time").unwrap_err();
+            assert!(e.to_string().starts_with("answer time:"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -24,6 +24,12 @@ pub struct OutboundConfig {
     pub wrapup: f64,
     /// Seconds from dial to answer of answered dials (cut at `ring`).
     pub answer_time: Dist,
+    /// The time-to-answer shape the pacer is told (its scale follows the live mean); `None`:
+    /// the true `answer_time`.
+    pub pacer_answer_time: Option<Dist>,
+    /// The pacer gets each answer's time and learns the shape live from the told one
+    /// (docs/pacing.md); without it the told shape stays.
+    pub learn_answer_shape: bool,
     /// Seconds an unanswered dial rings before it is given up (at least 15).
     pub ring: f64,
     /// Seconds a person who answered waits for an agent before the call is abandoned.
@@ -50,6 +56,8 @@ impl OutboundConfig {
             handle: Dist::exponential(aht),
             wrapup: 0.0,
             answer_time: Dist::Lognormal { mean: 8.0, sd: 4.0 },
+            pacer_answer_time: None,
+            learn_answer_shape: true,
             ring: 25.0,
             grace: 2.0,
             mode,
@@ -82,6 +90,10 @@ impl OutboundConfig {
         }
         self.handle.check("handle")?;
         self.answer_time.check("answer time")?;
+        if let Some(d) = &self.pacer_answer_time {
+            d.check("pacer answer time")?;
+            crate::pacing::Ringing::new(d, self.ring)?;
+        }
         crate::time::check_seconds("wrapup", self.wrapup)?;
         if !(self.ring.is_finite() && (15.0..=600.0).contains(&self.ring)) {
             return Err(Error::invalid(format!(

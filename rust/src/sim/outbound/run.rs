@@ -54,7 +54,9 @@ pub struct OutboundSim {
     /// Dials in flight by the tick that placed them, oldest first: (tick time, dials).
     flights: VecDeque<(f64, u32)>,
     flight_ages: Vec<f64>,
-    observed: Observed,
+    /// Outcomes since the last tick; their answer times in `answer_times`.
+    observed: Observed<'static>,
+    answer_times: Vec<f64>,
     intervals: Vec<OutboundInterval>,
     ages: Vec<f64>,
     id: String,
@@ -66,7 +68,8 @@ impl OutboundSim {
         cfg.check()?;
         let service = Service::new(&cfg.handle, cfg.wrapup)?;
         let pacer = pacing::Config::new(cfg.mode, cfg.target, service)?;
-        let mut pacer = pacer.with_ringing(Ringing::new(&cfg.answer_time, cfg.ring)?);
+        let told = cfg.pacer_answer_time.as_ref().unwrap_or(&cfg.answer_time);
+        let mut pacer = pacer.with_ringing(Ringing::new(told, cfg.ring)?);
         pacer.grace = cfg.grace;
         let state = pacing::State::new(&pacer);
         let mut engine = Engine::new(Options {
@@ -101,6 +104,7 @@ impl OutboundSim {
             flights: VecDeque::new(),
             flight_ages: Vec::new(),
             observed: Observed::default(),
+            answer_times: Vec::new(),
             intervals: vec![OutboundInterval::default(); n_intervals],
             ages: Vec::with_capacity(cfg.agents as usize),
             id: String::new(),
@@ -165,7 +169,11 @@ impl OutboundSim {
                 self.resolve(placed.0)?;
                 self.observed.resolved += 1;
                 self.observed.answered += 1;
-                self.observed.tta_sum += after.0;
+                if self.cfg.learn_answer_shape {
+                    self.answer_times.push(after.0);
+                } else {
+                    self.observed.tta_sum += after.0;
+                }
                 if machine {
                     self.observed.machines += 1;
                     self.interval(t).machines += 1;
@@ -250,8 +258,12 @@ impl OutboundSim {
             flight_ages: &self.flight_ages,
             waiting: self.engine.queue_counters(QUEUE)?.waiting as u32,
         };
-        let obs = std::mem::take(&mut self.observed);
+        let obs = Observed {
+            answer_times: &self.answer_times,
+            ..std::mem::take(&mut self.observed)
+        };
         let n = pacing::pace(&self.pacer, &mut self.state, &tick, &obs)?;
+        self.answer_times.clear();
         self.interval(t).dials += u64::from(n);
         self.in_flight += n;
         if n > 0 {
