@@ -35,6 +35,7 @@ class RecordingSwitchboard(Switchboard):
         skills: dict[str, int] | None = None,
         preferred_agent: str | None = None,
         preferred_wait: float = 0.0,
+        attributes: dict[str, Any] | None = None,
     ) -> list[Event]:
         caller, called = self.callers.get(call, (None, None))
         events = self.recorder.enter(
@@ -43,6 +44,7 @@ class RecordingSwitchboard(Switchboard):
             queue,
             caller=caller,
             called=called,
+            attributes=attributes,
             priority=priority,
             skills=skills or None,
             preferred_agent=preferred_agent,

@@ -7,7 +7,10 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-OUTCOMES = ("answered", "abandoned", "timeout", "transferred", "callback", "voicemail", "refused")
+OUTCOMES = (
+    "answered", "abandoned", "timeout", "transferred", "callback", "voicemail", "refused",
+    "busy", "no-answer", "failed",  # outbound dials nobody answered (app/dialer.py)
+)  # fmt: skip
 LOG_EVENTS = ("enter", "abandon", "connect", "complete", "transfer", "timeout", "callback")
 # Fields a host may set on a record after the engine is done with it (wrap-up, survey...).
 ANNOTATIONS = (
