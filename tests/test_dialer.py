@@ -48,7 +48,9 @@ def campaign_files(
     rows = "\n".join(f"{phone},{zone},{port}" for phone, zone, port in leads)
     (directory / "leads.csv").write_text(f"phone,timezone,port\n{rows}\n")
     (directory / "dnc.txt").write_text(f"# do not call\n{dnc}\n")
-    config = CONFIG + f"""
+    config = (
+        CONFIG
+        + f"""
 [campaign]
 id = "spring"
 leads = "leads.csv"
@@ -61,6 +63,7 @@ ring_timeout = 15
 tick = 0.3
 {extra}
 """
+    )
     path = center_files(directory, config)
     write_wav(directory / "prompts" / "info.wav", tone(1.5, INFO_HZ))
     return path
@@ -85,7 +88,9 @@ def lead_sipp(directory: Path, name: str, port: int, *args: str) -> asyncio.Futu
     """A SIPp UAS lead on `port` for one call, running in the background."""
     stat = directory / f"{name}.csv"
     scenario = str(SCENARIOS / f"{name}.xml")
-    return asyncio.ensure_future(run_sipp(None, "-sf", scenario, "-m", "1", *args, stat=stat, port=port))
+    return asyncio.ensure_future(
+        run_sipp(None, "-sf", scenario, "-m", "1", *args, stat=stat, port=port)
+    )
 
 
 def records(directory: Path) -> list[object]:
@@ -255,7 +260,11 @@ def test_busy_no_answer_dnc_and_out_of_hours_leads(tmp_path: Path) -> None:
         cdrs = {r.called: r for r in records(tmp_path)}  # type: ignore[attr-defined]
         assert set(cdrs) == {"+12125550101", "+12125550102"}
         b_cdr, n_cdr = cdrs["+12125550101"], cdrs["+12125550102"]
-        assert (b_cdr.outcome, b_cdr.queue, b_cdr.attributes["sip_status"]) == ("busy", "spring", 486)  # type: ignore[attr-defined]
+        assert (b_cdr.outcome, b_cdr.queue, b_cdr.attributes["sip_status"]) == (
+            "busy",
+            "spring",
+            486,
+        )  # type: ignore[attr-defined]
         assert (n_cdr.outcome, n_cdr.attributes["sip_status"]) == ("no-answer", 487)  # type: ignore[attr-defined]
         assert n_cdr.wait >= 15.0  # type: ignore[attr-defined]
 
@@ -268,8 +277,10 @@ def test_campaign_config_mistakes_name_the_line_and_field(tmp_path: Path) -> Non
         [("+12125550100", "UTC", 5999)],
         extra='mode = "preview-ish"\nconnect_wait = 1.9',
     )
-    text = path.read_text().replace("ring_timeout = 15", "ring_timeout = 10").replace(
-        'info_message = "info"', 'info_message = "nothing"'
+    text = (
+        path.read_text()
+        .replace("ring_timeout = 15", "ring_timeout = 10")
+        .replace('info_message = "info"', 'info_message = "nothing"')
     )
     path.write_text(text)
     with pytest.raises(FlowError) as e:

@@ -287,9 +287,7 @@ class Dialer:
         [action] = self._answer_actions(dial.lead, answered)
         attempt = self.campaign.lead(dial.lead)["attempts"]
         call_id = f"{self.config.id}:{dial.lead}:{attempt}"
-        channel = LeadChannel(
-            center, call_id, _user(self.from_uri), dial.number, rtp, out
-        )
+        channel = LeadChannel(center, call_id, _user(self.from_uri), dial.number, rtp, out)
         out.on_request = lambda _, txn, request: self._lead_request(channel, txn, request)
         out.ended.add_done_callback(lambda f: channel.hung_up(f.result()))
         center.adopt_caller(out.leg, channel)
@@ -415,7 +413,9 @@ class Dialer:
         if agent_left:
             await channel.hangup()
 
-    def _lead_request(self, channel: LeadChannel, txn: ServerTransaction, request: SipMessage) -> None:
+    def _lead_request(
+        self, channel: LeadChannel, txn: ServerTransaction, request: SipMessage
+    ) -> None:
         if request.method == "BYE":
             return  # answered by the UAC; `ended` tells the channel
         if request.method == "INFO":

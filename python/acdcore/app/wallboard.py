@@ -13,9 +13,9 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TextIO
 
-Lines = Callable[[], list[str]]  # more lines for the board (the dialer's campaign figures)
-
 from acdcore._core import Engine
+
+Lines = Callable[[], list[str]]  # more lines for the board (the dialer's campaign figures)
 
 
 def snapshot(engine: Engine) -> tuple[list[tuple[str, int, float, float | None]], dict[str, int]]:
