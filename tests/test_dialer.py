@@ -291,7 +291,10 @@ def test_campaign_config_mistakes_name_the_line_and_field(tmp_path: Path) -> Non
     assert "campaign.mode: unknown dialing mode 'preview-ish'" in message
     assert "campaign.connect_wait: must be above 0 and at most 1.5 s" in message
     lines = text.splitlines()
-    ring_line = next(i for i, line in enumerate(lines, 1) if line.startswith("ring_timeout"))
+    start = lines.index("[campaign]")
+    ring_line = next(
+        i for i, line in enumerate(lines, 1) if i > start and line.startswith("ring_timeout")
+    )
     assert f"{path}:{ring_line}: campaign.ring_timeout" in message
 
 

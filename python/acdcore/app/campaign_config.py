@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from acdcore.app.config import _Reader
 
 #: Modes the dialer places calls for (click-to-dial and voice broadcast need an agent screen
-#: or a message-only flow, which the app does not have).
-DIALER_MODES = ("progressive", "power", "predictive")
+#: or a message-only flow, which the app does not have). Preview shows the lead on the agent's
+#: phone first: its INVITE comes from the lead's number, and answering it dials the lead.
+DIALER_MODES = ("progressive", "power", "predictive", "preview")
 #: Fields of a dial target template besides the lead's own CSV columns.
 TEMPLATE_FIELDS = ("number", "digits", "lead")
 #: The information message must start within 2 s of answer; waiting for an offered agent to
@@ -50,6 +51,7 @@ class CampaignConfig:
     aht: float = 180.0  # talk time the predictive pacer expects
     wrapup: float = 0.0
     tick: float = 1.0
+    preview_timeout: float = 30.0  # preview: how long a lead is offered to agents
 
 
 _FIELDS: dict[str, type] = {
@@ -76,6 +78,7 @@ _FIELDS: dict[str, type] = {
     "aht": float,
     "wrapup": float,
     "tick": float,
+    "preview_timeout": float,
 }
 _REQUIRED = ("leads", "queue", "dial_uri", "info_message")
 
@@ -158,7 +161,7 @@ def read_campaign(
         if value is not None and (value < lo or (hi is not None and value > hi)):
             span = f">= {lo}" if hi is None else f"from {lo} to {hi}"
             bad(key, f"must be {span}, got {value}")
-    for key in ("aht", "tick"):
+    for key in ("aht", "tick", "preview_timeout"):
         if key in got and not got[key] > 0:
             bad(key, f"must be positive, got {got[key]}")
     for key in ("wrapup", "min_gap"):
@@ -211,4 +214,5 @@ def read_campaign(
         aht=got.get("aht", 180.0),
         wrapup=got.get("wrapup", queues[queue]),
         tick=got.get("tick", 1.0),
+        preview_timeout=got.get("preview_timeout", 30.0),
     )

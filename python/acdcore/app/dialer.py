@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,7 @@ from acdcore.flows.channel import CallerHungUp
 from acdcore.media.session import RtpSession, bind_rtp_socket
 from acdcore.outbound import Campaign, Dial, DncList, LeadList, PacedCampaign
 from acdcore.records.model import CallRecord
+from acdcore.sip.dialog import Leg
 from acdcore.sip.info_dtmf import answer_info
 from acdcore.sip.transaction import ServerTransaction
 from acdcore.sip.transport import Addr
@@ -89,13 +91,14 @@ class LeadChannel(SipChannel):
 
     def __init__(
         self, center: ContactCenter, call_id: str, caller_id: str, called: str, rtp: RtpSession,
-        out: OutgoingCall,
+        out: OutgoingCall | None,
     ) -> None:  # fmt: skip
         super().__init__(center, call_id, caller_id, called, rtp)
-        self.out = out
+        self.out = out  # None while a previewing agent decides
 
     async def hangup(self) -> None:
-        await self.out.bye()
+        if self.out is not None:
+            await self.out.bye()
         self.hung_up("hung up by us")
 
 
@@ -152,6 +155,7 @@ class Dialer:
         self._live: dict[int, OutgoingCall] = {}  # lead -> its call in progress
         self._talking: dict[int, float] = {}  # lead -> engine time it reached an agent
         self._tasks: set[asyncio.Task[None]] = set()
+        self._previews = 0  # preview leads not yet offered to an agent
 
     def _check_targets(self) -> list[str]:
         """Every lead's dial target, made once: a template field no lead column fills is a
@@ -203,6 +207,14 @@ class Dialer:
     def tick(self) -> list[Dial]:
         now = self.now()
         ready, staffed = self.agents()
+        if self.config.mode == "preview":
+            for _ in range(max(0, ready - self._previews)):
+                lead = self.campaign.preview(now)
+                if lead is None:
+                    break
+                self._previews += 1  # until its call is in the queue (the agent then counts)
+                self._spawn(self._preview(lead))
+            return []
         if self.paced is not None:
             # Our calls' ages since they reached an agent; other busy agents (inbound calls,
             # wrap-up) count as just connected, the cautious guess.
@@ -213,10 +225,13 @@ class Dialer:
         else:
             dials = self.campaign.tick(now, ready, staffed)
         for dial in dials:
-            task = asyncio.ensure_future(self._call(dial, now))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._call(dial, now))
         return dials
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _result(self, lead: int, outcome: str, now: float) -> None:
         if self.paced is not None:
@@ -247,14 +262,19 @@ class Dialer:
             return
         try:
             await self._dial(dial, dialed, target, dest, rtp)
+        except Exception:  # one call's surprise must not take the dialer or the server down
+            log.exception("lead %d: the call to %s failed", dial.lead, target)
         finally:
             rtp.close()
             self._live.pop(dial.lead, None)
             self._talking.pop(dial.lead, None)
 
-    async def _dial(
+    async def _ring_lead(
         self, dial: Dial, dialed: float, target: str, dest: Addr, rtp: RtpSession
-    ) -> None:
+    ) -> OutgoingCall | None:
+        """INVITEs the lead and rings it up to the ring timeout: the answered call with our
+        RTP session set up from its SDP, or None once the outcome and the CDR of a dial
+        nobody answered are recorded."""
         center = self.center
         loop = asyncio.get_running_loop()
         offer = sdp_offer(center.address[0], rtp.local_address[1], CODECS)
@@ -267,11 +287,9 @@ class Dialer:
         except CallFailed as e:
             outcome = self.outcome(e.status, self.now() - dialed, out.provisional)
             self._unanswered(dial, dialed, outcome, e.status)
-            return
+            return None
         finally:
             give_up.cancel()
-        answered = self.now()
-        answered_at = loop.time()
         self._count_status(response.status or 200)
         try:  # their answer read as an offer gives the codec and address they chose
             got = sdp_answer(response.body, center.address[0], rtp.local_address[1], CODECS)
@@ -279,17 +297,33 @@ class Dialer:
             log.warning("lead %d answered with unusable SDP: %s", dial.lead, e)
             await out.bye()
             self._unanswered(dial, dialed, "failed", 488)
-            return
+            return None
         configure(rtp, got.codec, got.payload_type, got.dtmf_payload_type)
         rtp.remote = (got.remote_address, got.remote_port)
         await rtp.start()
         self.stats.answered += 1
+        return out
+
+    def _follow(self, channel: LeadChannel, out: OutgoingCall) -> None:
+        """The lead's in-dialog requests and hang-up reach its channel."""
+        channel.out = out
+        out.on_request = lambda _, txn, request: self._lead_request(channel, txn, request)
+        out.ended.add_done_callback(lambda f: channel.hung_up(f.result()))
+
+    async def _dial(
+        self, dial: Dial, dialed: float, target: str, dest: Addr, rtp: RtpSession
+    ) -> None:
+        center = self.center
+        out = await self._ring_lead(dial, dialed, target, dest, rtp)
+        if out is None:
+            return
+        answered = self.now()
+        answered_at = asyncio.get_running_loop().time()
         [action] = self._answer_actions(dial.lead, answered)
         attempt = self.campaign.lead(dial.lead)["attempts"]
         call_id = f"{self.config.id}:{dial.lead}:{attempt}"
         channel = LeadChannel(center, call_id, _user(self.from_uri), dial.number, rtp, out)
-        out.on_request = lambda _, txn, request: self._lead_request(channel, txn, request)
-        out.ended.add_done_callback(lambda f: channel.hung_up(f.result()))
+        self._follow(channel, out)
         center.adopt_caller(out.leg, channel)
         try:
             agent = await self._connect(dial, call_id, channel, action.agent, answered_at)
@@ -299,6 +333,90 @@ class Dialer:
                 await self._talk(dial, call_id, channel, agent)
         finally:
             center.release_caller(call_id)
+
+    async def _preview(self, lead: int) -> None:
+        """Preview: the lead is offered to an agent of the queue as a call from the lead's
+        number; the agent answering means "dial it", and the lead is then rung and bridged
+        to that agent. Nobody answering within `preview_timeout` puts the lead back."""
+        center, sb = self.center, self.center.sb
+        loop = asyncio.get_running_loop()
+        number, target = self.leads.numbers[lead], self._targets[lead]
+        call_id = f"{self.config.id}:{lead}:preview-{self.campaign.lead(lead)['attempts'] + 1}"
+        try:
+            uri = Uri.parse(target)
+            dest: Addr = (uri.host, uri.port or 5060)
+            rtp = RtpSession(bind_rtp_socket(center.address[0], center.config.rtp_ports))
+        except (SipParseError, OSError) as e:
+            self._previews -= 1
+            log.warning("lead %d: cannot preview %s: %s", lead, target, e)
+            self.campaign.release(lead, self.now())
+            return
+        channel = LeadChannel(center, call_id, _user(self.from_uri), number, rtp, None)
+        # The agent's phone shows the lead: our INVITE to it comes from the lead's URI.
+        shown = Leg(call_id, "", "", self.from_uri, target, target, dest, center.address, 0)
+        center.adopt_caller(shown, channel)
+        inbox = sb.watch(call_id)
+        sb.callers[call_id] = (_user(self.from_uri), number)
+        try:
+            attrs = {"direction": "outbound", "campaign": self.config.id, "lead": lead}
+            sb.enqueue(call_id, self.config.queue, priority=self.config.priority,
+                       attributes={**attrs, "lead_outcome": "preview"})  # fmt: skip
+            self._previews -= 1
+            agent = None
+            deadline = loop.time() + self.config.preview_timeout
+            while agent is None and (left := deadline - loop.time()) > 0:
+                ev = await _next_event(inbox, channel.gone, left)
+                if ev is not None and ev.kind == "assign":
+                    agent = ev.agent
+                elif ev is not None and ev.kind in ("timeout", "overflow", "fallback"):
+                    break
+            if agent is None:
+                sb.hangup(call_id)
+                self.campaign.release(lead, self.now())
+                return
+            await self._dial_previewed(lead, call_id, agent, channel, target, dest)
+        except Exception:
+            log.exception("lead %d: the preview call failed", lead)
+        finally:
+            sb.unwatch(call_id)
+            sb.callers.pop(call_id, None)
+            sb.hangup(call_id)  # a call the engine no longer holds is fine
+            center.release_caller(call_id)
+            rtp.close()
+            self._live.pop(lead, None)
+            self._talking.pop(lead, None)
+
+    async def _dial_previewed(
+        self, lead: int, call_id: str, agent: str, channel: LeadChannel, target: str, dest: Addr
+    ) -> None:
+        center = self.center
+        leg = center.legs.answered.get((call_id, agent))
+        try:
+            dial = self.campaign.dial(lead, self.now())
+        except StateError as e:  # a rule refused it meanwhile (hours, DNC): the agent is told
+            log.info("previewed lead %d refused: %s", lead, e)
+            if leg is not None:
+                center.legs.answered.pop((call_id, agent), None)
+                await leg.call.bye()
+                leg.rtp.close()
+            return
+        dialed = self.now()
+        if leg is not None:  # the agent hanging up while the lead rings gives up the dial
+            leg.call.ended.add_done_callback(lambda _: self._give_up(lead))
+        out = await self._ring_lead(dial, dialed, target, dest, channel.rtp)
+        if out is None:
+            if leg is not None and center.legs.answered.pop((call_id, agent), None) is not None:
+                await leg.call.bye()
+                leg.rtp.close()
+            return
+        self._follow(channel, out)
+        self._answer_actions(lead, self.now())
+        await self._talk(dial, call_id, channel, agent)
+
+    def _give_up(self, lead: int) -> None:
+        out = self._live.get(lead)
+        if out is not None:
+            out.cancel()
 
     def _answer_actions(self, lead: int, now: float) -> list[Any]:
         if self.paced is not None:
@@ -347,6 +465,7 @@ class Dialer:
         sb = self.center.sb
         loop = asyncio.get_running_loop()
         inbox = sb.watch(call_id)
+        sb.callers[call_id] = (channel.caller_id, channel.called)  # for the CDR
         try:
             events = sb.enqueue(
                 call_id,
@@ -369,6 +488,7 @@ class Dialer:
             return None
         finally:
             sb.unwatch(call_id)
+            sb.callers.pop(call_id, None)
 
     async def _abandon(
         self, dial: Dial, call_id: str, channel: LeadChannel, answered: float
@@ -460,8 +580,9 @@ async def _next_event(
 ) -> Event | None:
     """The call's next engine event, or None at the timeout or when the lead hangs up."""
     get = asyncio.ensure_future(inbox.get())
+    waits: set[asyncio.Future[Any]] = {get, gone}
     try:
-        await asyncio.wait({get, gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     finally:
         if not get.done():
             get.cancel()  # a cancelled Queue.get leaves its event in the queue
