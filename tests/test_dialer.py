@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import re
 import socket
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -328,5 +329,117 @@ def test_sip_statuses_map_to_lead_outcomes(tmp_path: Path) -> None:
             center.writer.close()
             center.store.close()
             center.registrar.close()
+
+    run(main)
+
+
+def test_preview_shows_the_lead_to_the_agent_who_answers_to_dial_it(tmp_path: Path) -> None:
+    async def main() -> None:
+        port = free_port()
+        path = campaign_files(
+            tmp_path, [("+12125550100", zone_at(12), port)], extra='mode = "preview"'
+        )
+        async with serving(path) as center:
+            d = dialer(center)
+            lead = lead_sipp(tmp_path, "uas_lead_answers", port, "-rtp_echo")
+            phone = AgentPhone(
+                center.address, "agent1", "secret1", answer_delay=0.3, talk_mean=4.0,
+                talk_min=3.5, seed=4,
+            )  # fmt: skip
+            await phone.start()
+            try:
+                # The agent's phone rings first, showing the lead; the lead is not dialed yet.
+                assert await phone.wait_until(lambda: phone.calls, 20)
+                assert d.campaign.lead(0)["attempts"] == 0 and d.stats.placed == 0
+                assert await phone.wait_until(lambda: any(c.ended_at for c in phone.calls), 30)
+                assert await wait_for(lambda: d.stats.connected == 1 and not d._live, 10.0)
+            finally:
+                await phone.close()
+            assert await asyncio.wait_for(lead, 30.0) == 0
+            (call,) = phone.calls
+            assert call.caller.startswith("sip:+12125550100@")
+            assert call.rtp_received > 50  # the lead's (echoed) audio reached the agent
+            st = d.campaign.stats()
+            assert (st["dials"], st["connects"], st["abandoned"]) == (1, 1, 0)
+        (cdr,) = records(tmp_path)
+        assert (cdr.outcome, cdr.agent, cdr.called) == ("answered", "ann", "+12125550100")  # type: ignore[attr-defined]
+        assert cdr.attributes["lead_outcome"] == "preview"  # type: ignore[attr-defined]
+
+    run(main)
+
+
+def test_a_preview_no_agent_takes_puts_the_lead_back_undialed(tmp_path: Path) -> None:
+    async def main() -> None:
+        port = free_port()
+        path = campaign_files(
+            tmp_path,
+            [("+12125550100", zone_at(12), port)],
+            extra='mode = "preview"\npreview_timeout = 2.0',
+        )
+        watch = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        watch.bind(("127.0.0.1", port))
+        watch.setblocking(False)
+        try:
+            async with serving(path) as center:
+                d = dialer(center)
+                phone = AgentPhone(center.address, "agent1", "secret1", answer_delay=30.0)
+                await phone.start()
+                try:
+                    state = lambda: d.campaign.lead(0)["state"]  # noqa: E731
+                    assert await wait_for(lambda: state() == "previewing", 20.0)
+                    assert await wait_for(lambda: center.stats.offers >= 1, 10.0)
+                    # Not answered within preview_timeout: the lead is put back (then
+                    # offered again at a later tick).
+                    assert await wait_for(lambda: state() == "new", 10.0)
+                finally:
+                    await phone.close()
+                assert d.campaign.stats()["dials"] == 0 and d.stats.placed == 0
+            with pytest.raises(BlockingIOError):
+                watch.recv(2048)  # the lead was never called
+        finally:
+            watch.close()
+
+    run(main)
+
+
+def test_serve_runs_a_campaign_and_reports_it(tmp_path: Path) -> None:
+    """`acdcore serve --config` with a [campaign]: a busy SIPp lead, an agent phone logged in;
+    the wallboard lines and the stop summary carry the campaign's figures."""
+
+    async def main() -> None:
+        sip, busy = free_port(), free_port()
+        path = campaign_files(tmp_path, [("+12125550101", zone_at(12), busy)])
+        path.write_text(
+            path.read_text()
+            .replace("127.0.0.1:0", f"127.0.0.1:{sip}")
+            .replace("[prompts]", "[wallboard]\nevery = 0.5\n\n[prompts]")
+        )
+        lead = lead_sipp(tmp_path, "uas_lead_busy", busy)
+        server = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "acdcore", "serve", "--config", str(path), "--duration", "6",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            assert server.stdout is not None
+            first = await asyncio.wait_for(server.stdout.readline(), 30.0)
+            assert f"SIP on 127.0.0.1:{sip}" in first.decode()
+            phone = AgentPhone(("127.0.0.1", sip), "agent1", "secret1", seed=5)
+            await phone.start()
+            try:
+                out, err = await asyncio.wait_for(server.communicate(), 30.0)
+            finally:
+                await phone.close(unregister=False)
+            assert server.returncode == 0, err.decode()
+        finally:
+            if server.returncode is None:
+                server.kill()
+                await server.wait()
+        assert await asyncio.wait_for(lead, 30.0) == 0
+        text = out.decode()
+        assert "campaign=spring mode=progressive dials=0" in text  # before the agent came
+        summary = [line for line in text.splitlines() if line.startswith("acdcore serve: t=")]
+        assert len(summary) == 1 and "dials=1 connects=0 busy=1" in summary[0], text
+        (cdr,) = records(tmp_path)
+        assert (cdr.outcome, cdr.called) == ("busy", "+12125550101")  # type: ignore[attr-defined]
 
     run(main)
