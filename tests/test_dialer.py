@@ -443,3 +443,28 @@ def test_serve_runs_a_campaign_and_reports_it(tmp_path: Path) -> None:
         assert (cdr.outcome, cdr.called) == ("busy", "+12125550101")  # type: ignore[attr-defined]
 
     run(main)
+
+
+def test_the_example_outbound_config_loads(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "contact_center"
+    config = load_config(example / "outbound.toml")
+    campaign = config.campaign
+    assert campaign is not None
+    assert (campaign.queue, campaign.mode, campaign.info_message) == (
+        "outbound", "progressive", "outbound-info",
+    )  # fmt: skip
+    assert campaign.wrapup == 5.0  # the outbound queue's wrap-up, for the pacer
+
+    async def main() -> None:
+        center = ContactCenter(config, database=tmp_path / "outbound.db")
+        try:
+            d = dialer(center)
+            assert len(d.leads) == 5 and d.leads.bad_rows == []
+            assert d._targets[0] == "sip:12125550100@127.0.0.1:5080"
+            assert center.prompts.encoded("outbound-info", "PCMU")  # the shipped message
+        finally:
+            center.writer.close()
+            center.store.close()
+            center.registrar.close()
+
+    run(main)
