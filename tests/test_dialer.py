@@ -468,3 +468,81 @@ def test_the_example_outbound_config_loads(tmp_path: Path) -> None:
             center.registrar.close()
 
     run(main)
+
+
+def test_power_dialing_abandons_the_answer_no_agent_is_free_for_at_once(tmp_path: Path) -> None:
+    """Power mode, ratio 2, one agent: both leads answer; one reaches the agent, the other
+    finds nobody free and hears the information message at once."""
+
+    async def main() -> None:
+        port = free_port()
+        leads = [("+12125550101", zone_at(12), port), ("+12125550102", zone_at(12), port)]
+        path = campaign_files(tmp_path, leads, extra='mode = "power"\nratio = 2.0')
+        async with serving(path) as center:
+            d = dialer(center)
+            lead = lead_sipp(tmp_path, "uas_lead_answers", port, "-rtp_echo", "-m", "2")
+            phone = AgentPhone(
+                center.address, "agent1", "secret1", answer_delay=0.2, talk_mean=2.0,
+                talk_min=1.5, seed=6,
+            )  # fmt: skip
+            await phone.start()
+            try:
+                done = lambda: d.stats.connected + d.stats.abandoned == 2 and not d._live  # noqa: E731
+                assert await wait_for(done, 30.0)
+            finally:
+                await phone.close()
+            assert await asyncio.wait_for(lead, 30.0) == 0
+            st = d.campaign.stats()
+            assert (st["dials"], st["connects"], st["abandoned"]) == (2, 2, 1)
+            assert d.stats.connected == 1 and len(phone.calls) == 1
+            (info,) = d.stats.info_messages
+            assert info.started - info.answered < 1.0  # nobody to wait for: at once
+        outcomes = sorted((r.outcome, r.agent) for r in records(tmp_path))  # type: ignore[attr-defined]
+        assert outcomes == [("abandoned", None), ("answered", "ann")]
+
+    run(main)
+
+
+def test_predictive_dialing_over_sip_keeps_its_books(tmp_path: Path) -> None:
+    """Predictive pacing with two agents and five answering leads: however many it dials at
+    once, every answer is either bridged to an agent or abandoned with the message, and every
+    dial has its CDR."""
+
+    async def main() -> None:
+        port = free_port()
+        leads = [(f"+1212555010{i}", zone_at(12), port) for i in range(5)]
+        path = campaign_files(tmp_path, leads, extra='mode = "predictive"\naht = 3.0')
+        path.write_text(
+            path.read_text().replace(
+                'queues = ["sales"]',
+                'queues = ["sales"]\n\n[[agents]]\nid = "bob"\nuser = "agent2"\n'
+                'password = "secret2"\nqueues = ["sales"]',
+            )
+        )
+        async with serving(path) as center:
+            d = dialer(center)
+            lead = lead_sipp(tmp_path, "uas_lead_answers", port, "-rtp_echo", "-m", "5")
+            phones = [
+                AgentPhone(center.address, user, secret, answer_delay=0.2, talk_mean=2.0,
+                           talk_min=1.5, seed=7 + i)
+                for i, (user, secret) in enumerate([("agent1", "secret1"), ("agent2", "secret2")])
+            ]  # fmt: skip
+            for phone in phones:
+                await phone.start()
+            try:
+                # Abandoned leads are rescheduled (a day later): count the answers instead.
+                done = lambda: d.stats.connected + d.stats.abandoned == 5 and not d._live  # noqa: E731
+                assert await wait_for(done, 60.0), (d.campaign.stats(), d.stats)
+            finally:
+                for phone in phones:
+                    await phone.close()
+            assert await asyncio.wait_for(lead, 30.0) == 0
+            st = d.campaign.stats()
+            assert st["dials"] == 5 and st["connects"] == 5
+            assert d.stats.connected + d.stats.abandoned == 5
+            assert st["abandoned"] == d.stats.abandoned == len(d.stats.info_messages)
+            assert all(m.started <= m.deadline for m in d.stats.info_messages)
+            assert sum(len(p.calls) for p in phones) == d.stats.connected >= 2
+        assert len(records(tmp_path)) == 5
+
+    run(main)

@@ -222,6 +222,13 @@ class Dialer:
             ages = [engine_now - t for t in self._talking.values()][: staffed - ready]
             ages += [0.0] * (staffed - ready - len(ages))
             dials = self.paced.tick(now, ready, np.asarray(ages, dtype=np.float64))
+            # Never fewer than progressive: one dial per ready agent not covered by a dial in
+            # flight cannot abandon anyone. The pacer's Poisson risk of more answers than
+            # agents is above the target for one or two idle agents even with a single dial,
+            # so without this floor a small team with nobody busy would never be dialed for.
+            short = ready - self.campaign.stats()["in_flight"]
+            if short > 0:
+                dials += self.campaign.tick(now, ready, staffed, dials_wanted=short)
         else:
             dials = self.campaign.tick(now, ready, staffed)
         for dial in dials:
