@@ -21,6 +21,9 @@ slow), the call is abandoned: the information message plays at once (it must sta
 2 s of the answer) and we hang up. Each dial writes a CDR (`attributes.direction` =
 "outbound", the lead, the lead outcome; the agent when one talked).
 
+Preview mode offers the lead to an agent first (our INVITE to the phone comes from the lead's
+URI); the agent's answer dials the lead. Predictive mode never dials fewer than progressive.
+
 Lead calls are found by engine call id or lead number in dicts: nothing scans the calls.
 """
 
