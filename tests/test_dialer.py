@@ -460,7 +460,7 @@ def test_the_example_outbound_config_loads(tmp_path: Path) -> None:
         try:
             d = dialer(center)
             assert len(d.leads) == 5 and d.leads.bad_rows == []
-            assert d._targets[0] == "sip:12125550100@127.0.0.1:5080"
+            assert d.target(0) == ("+12125550100", "sip:12125550100@127.0.0.1:5080")
             assert center.prompts.encoded("outbound-info", "PCMU")  # the shipped message
         finally:
             center.writer.close()

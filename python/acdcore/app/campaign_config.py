@@ -143,6 +143,9 @@ def read_campaign(
                 bad("dial_uri", "must hold {number} or {digits} (the lead's phone number)")
         except ValueError as e:
             bad("dial_uri", str(e))
+    caller = got.get("caller_id")
+    if caller is not None and not caller.startswith("sip:"):
+        bad("caller_id", f"must be a sip: URI (our From), got {caller!r}")
     info = got.get("info_message")
     if info is not None and not (prompts / f"{info}.wav").is_file():
         bad("info_message", f"no prompt {info!r} (looked for {prompts / f'{info}.wav'})")

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -105,7 +106,7 @@ class LeadChannel(SipChannel):
         self.hung_up("hung up by us")
 
 
-def read_dnc(path: str | Any) -> DncList:
+def read_dnc(path: str | os.PathLike[str]) -> DncList:
     """One number per line; blank lines and `#` comments skipped; bad numbers logged."""
     with open(path, encoding="utf-8") as f:
         numbers = [s for s in (line.split("#", 1)[0].strip() for line in f) if s]
@@ -127,7 +128,7 @@ class Dialer:
                 "%s:%d: lead %s %r skipped: %s",
                 config.leads, bad.row, bad.column, bad.value, bad.reason,
             )  # fmt: skip
-        self._targets = self._check_targets()
+        self._check_targets()
         dnc = None if config.dnc is None else read_dnc(config.dnc)
         self.campaign = Campaign(
             self.leads,
@@ -160,24 +161,26 @@ class Dialer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._previews = 0  # preview leads not yet offered to an agent
 
-    def _check_targets(self) -> list[str]:
-        """Every lead's dial target, made once: a template field no lead column fills is a
-        ValueError naming the file, line and field."""
+    def _check_targets(self) -> None:
+        """Once at start: a template field some lead has no value for is a ValueError naming
+        the file, line and field (the leads are walked once here, never per dial)."""
         names = template_fields(self.config.dial_uri)
         rows = self.leads.rows.tolist()
-        out = []
-        for i, number in enumerate(self.leads.numbers):
-            values: dict[str, Any] = dict(self.leads.fields[i])
-            values.update(number=number, digits=number[1:], lead=i)
-            missing = [n for n in names if values.get(n) in (None, "")]
+        for i, fields in enumerate(self.leads.fields):
+            missing = [n for n in names if n not in TEMPLATE_FIELDS and fields.get(n) in (None, "")]
             if missing:
                 raise ValueError(
                     f"{self.config.leads}:{rows[i]}: campaign.dial_uri needs {missing[0]!r}, "
                     f"which this lead has no value for (fields: "
                     f"{', '.join(TEMPLATE_FIELDS)} and the CSV's columns)"
                 )
-            out.append(self.config.dial_uri.format(**values))
-        return out
+
+    def target(self, lead: int) -> tuple[str, str]:
+        """The lead's number and the URI we dial it at (`dial_uri` filled in)."""
+        number = self.campaign.lead(lead)["number"]
+        values: dict[str, Any] = dict(self.leads.fields[lead])
+        values.update(number=number, digits=number[1:], lead=lead)
+        return number, self.config.dial_uri.format(**values)
 
     def now(self) -> float:
         """Unix seconds on the engine's clock (the records' epoch plus engine time)."""
@@ -261,7 +264,7 @@ class Dialer:
 
     async def _call(self, dial: Dial, dialed: float) -> None:
         center = self.center
-        target = self._targets[dial.lead]
+        target = self.target(dial.lead)[1]
         try:
             uri = Uri.parse(target)
             dest: Addr = (uri.host, uri.port or 5060)
@@ -350,7 +353,7 @@ class Dialer:
         to that agent. Nobody answering within `preview_timeout` puts the lead back."""
         center, sb = self.center, self.center.sb
         loop = asyncio.get_running_loop()
-        number, target = self.leads.numbers[lead], self._targets[lead]
+        number, target = self.target(lead)
         call_id = f"{self.config.id}:{lead}:preview-{self.campaign.lead(lead)['attempts'] + 1}"
         try:
             uri = Uri.parse(target)
