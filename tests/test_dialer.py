@@ -225,6 +225,7 @@ def test_busy_no_answer_dnc_and_out_of_hours_leads(tmp_path: Path) -> None:
             ("+12125550102", zone_at(12), silent),
             ("+12125550103", zone_at(12), nobody),  # on the do-not-call list
             ("+12125550104", zone_at(3), nobody),  # 03:00 where the lead lives
+            ("555-0105", zone_at(12), nobody),  # not E.164: reported, skipped
         ]
         path = campaign_files(
             tmp_path, leads, extra='mode = "power"\nratio = 4.0', dnc="+1 212 555 0103"
@@ -248,6 +249,8 @@ def test_busy_no_answer_dnc_and_out_of_hours_leads(tmp_path: Path) -> None:
                 assert await asyncio.wait_for(n, 30.0) == 0
                 st = d.campaign.stats()
                 assert (st["dials"], st["busy"], st["no_answers"], st["connects"]) == (2, 1, 1, 0)
+                assert [(b.row, b.column) for b in d.leads.bad_rows] == [(6, "phone")]
+                assert len(d.campaign) == 4
                 assert d.campaign.lead(2)["refusal"] == "do-not-call"
                 assert d.campaign.lead(2)["state"] == "done"
                 assert d.campaign.lead(3)["refusal"] == "calling-hours"
@@ -282,6 +285,7 @@ def test_campaign_config_mistakes_name_the_line_and_field(tmp_path: Path) -> Non
         path.read_text()
         .replace("ring_timeout = 15", "ring_timeout = 10")
         .replace('info_message = "info"', 'info_message = "nothing"')
+        .replace('caller_id = "sip:+15550001111@127.0.0.1"', 'caller_id = "+1555"')
     )
     path.write_text(text)
     with pytest.raises(FlowError) as e:
@@ -291,6 +295,7 @@ def test_campaign_config_mistakes_name_the_line_and_field(tmp_path: Path) -> Non
     assert "campaign.info_message: no prompt 'nothing'" in message
     assert "campaign.mode: unknown dialing mode 'preview-ish'" in message
     assert "campaign.connect_wait: must be above 0 and at most 1.5 s" in message
+    assert "campaign.caller_id: must be a sip: URI (our From), got '+1555'" in message
     lines = text.splitlines()
     start = lines.index("[campaign]")
     ring_line = next(
