@@ -201,6 +201,8 @@ class Dialer:
                 self.tick()
             except (ValueError, StateError) as e:  # a campaign refusal must not stop the loop
                 log.warning("campaign %s: tick refused: %s", self.config.id, e)
+            except Exception:  # nor anything else: logged, and the next tick tries again
+                log.exception("campaign %s: tick failed", self.config.id)
             await asyncio.sleep(self.config.tick)
 
     def agents(self) -> tuple[int, int]:
