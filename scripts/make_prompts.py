@@ -63,9 +63,8 @@ SPEECH = {
     "goodbye": "Thank you for calling. Goodbye.",
     # Played to a person the dialer called when no agent was free (app/dialer.py): who called
     # and how to reach them, as the abandoned-call rules ask.
-    "outbound-info": "Hello. This call was from the acdcore contact center. We are sorry, no "
-    "agent was free to take it. To call us back, or to ask not to be called again, dial "
-    "5 5 5, 0 1 0 0. Goodbye.",
+    "outbound-info": "This call was from the acdcore contact center. Sorry, no agent was free. "
+    "To call back, or not to be called again, dial 5 5 5, 0 1 0 0.",
     **{f"position-{i}": f"You are caller number {word}." for i, word in enumerate(NUMBERS, 1)},
     **{
         f"wait-{n}-minutes": f"Your estimated wait is about {NUMBERS[n - 1]} "
