@@ -61,6 +61,10 @@ SPEECH = {
     "we-are-closed": "We are closed. Our opening hours are 9 to 5, Monday to Friday.",
     "survey-press-1-to-5": "Please rate your call from 1 to 5, where 5 is excellent.",
     "goodbye": "Thank you for calling. Goodbye.",
+    # Played to a person the dialer called when no agent was free (app/dialer.py): who called
+    # and how to reach them, as the abandoned-call rules ask.
+    "outbound-info": "This call was from the acdcore contact center. Sorry, no agent was free. "
+    "To call back, or not to be called again, dial 5 5 5, 0 1 0 0.",
     **{f"position-{i}": f"You are caller number {word}." for i, word in enumerate(NUMBERS, 1)},
     **{
         f"wait-{n}-minutes": f"Your estimated wait is about {NUMBERS[n - 1]} "

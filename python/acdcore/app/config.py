@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from acdcore.app.campaign_config import CampaignConfig, read_campaign
 from acdcore.flows.errors import FlowError, Problem
 from acdcore.flows.positions import Positions
 
@@ -56,6 +57,7 @@ class Config:
     wallboard_every: float = 5.0
     music: str = "moh"  # the prompt looped as music on hold
     callbacks: CallbackConfig = CallbackConfig()
+    campaign: CampaignConfig | None = None  # the outbound campaign the dialer runs
 
 
 _QUEUE_OPTIONS = {
@@ -139,6 +141,7 @@ class _Reader:
     def config(self, doc: dict[str, Any]) -> Config:
         known = {"sip", "rtp", "flow", "records", "prompts", "wrapup", "wallboard", "queues"}
         known.add("callbacks")
+        known.add("campaign")
         for key in doc:
             if key not in known | {"agents"}:
                 self.fail((key,), f"unknown section (known: {', '.join(sorted(known))}, agents)")
@@ -176,6 +179,10 @@ class _Reader:
         callbacks = self.callbacks(self.table(doc, "callbacks"))
         queues = self.queues(doc.get("queues", {}))
         agents = self.agents(doc.get("agents", []), {q.id for q in queues})
+        campaign = None
+        if "campaign" in doc:
+            wraps = {q.id: float(q.options.get("wrapup", 0.0)) for q in queues}
+            campaign = read_campaign(self, doc["campaign"], wraps, prompts)
         if self.problems:
             raise FlowError(self.problems)
         return Config(
@@ -193,6 +200,7 @@ class _Reader:
             every,
             music,
             callbacks=callbacks,
+            campaign=campaign,
         )
 
     def callbacks(self, table: dict[str, Any]) -> CallbackConfig:

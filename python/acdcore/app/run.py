@@ -38,7 +38,12 @@ async def run_center(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     board = asyncio.ensure_future(
-        run_wallboard(center.engine, center.sb.now, config.wallboard_every)
+        run_wallboard(
+            center.engine,
+            center.sb.now,
+            config.wallboard_every,
+            extra=None if center.dialer is None else center.dialer.lines,
+        )
     )
     waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(stop.wait())}
     task = None if companion is None else asyncio.ensure_future(companion(center, address))
@@ -65,4 +70,7 @@ async def run_center(
         f"outcomes={dict(sorted(s.by_outcome.items()))}",
         flush=True,
     )
+    if center.dialer is not None:
+        for line in center.dialer.lines():
+            print(f"{name}: {line}", flush=True)
     return center, result

@@ -32,6 +32,7 @@ from acdcore.app.callbacks import CallbackDialer
 from acdcore.app.cdr import engine_never_held, record_unqueued
 from acdcore.app.channel import SipChannel
 from acdcore.app.config import Config
+from acdcore.app.dialer import Dialer
 from acdcore.app.legs import CODECS, OutboundLegs, configure
 from acdcore.app.prompts import Prompts
 from acdcore.app.switchboard import RecordingSwitchboard
@@ -112,6 +113,15 @@ class ContactCenter:
         self.sb.listeners.append(self.callbacks.on_event)
         self.sb.on_hold_request = self.callbacks.requested
         self.callbacks.check(self.flow)
+        self.dialer: Dialer | None = None
+        if config.campaign is not None:
+            try:
+                self.dialer = Dialer(self, config.campaign)
+            except (OSError, ValueError):  # the leads or DNC file: nothing may be left open
+                self.writer.close()
+                self.store.close()
+                self.registrar.close()
+                raise
         self._tasks: set[asyncio.Task[Any]] = set()
         self._endpoint: SipEndpoint | None = None
         self._layer: TransactionLayer | None = None
@@ -127,6 +137,8 @@ class ContactCenter:
         self._uac = Uac(self._layer, self._local)
         self.spawn(self.sb.run())
         self.spawn(self._commit_every(1.0))
+        if self.dialer is not None:
+            self.spawn(self.dialer.run())
         return self._local
 
     @property
@@ -136,6 +148,8 @@ class ContactCenter:
     async def stop(self) -> None:
         """BYE to every call in progress, flows ended, records committed and the file closed."""
         await self.callbacks.close()
+        if self.dialer is not None:
+            await self.dialer.close()
         await self.legs.close()
         for caller in list(self.callers.values()):
             caller.channel.hung_up("shutdown")
@@ -187,6 +201,14 @@ class ContactCenter:
 
     def caller(self, call_id: str) -> CallerLeg | None:
         return self._caller_by_id.get(call_id)
+
+    def adopt_caller(self, leg: Leg, channel: SipChannel) -> None:
+        """A call we placed (the dialer's lead), found by id like a caller when its agent leg
+        is rung; its dialog stays with the UAC."""
+        self._caller_by_id[channel.call_id] = CallerLeg(leg, channel, b"")
+
+    def release_caller(self, call_id: str) -> None:
+        self._caller_by_id.pop(call_id, None)
 
     @property
     def store_dir(self) -> Path:

@@ -15,6 +15,8 @@ from typing import TextIO
 
 from acdcore._core import Engine
 
+Lines = Callable[[], list[str]]  # more lines for the board (the dialer's campaign figures)
+
 
 def snapshot(engine: Engine) -> tuple[list[tuple[str, int, float, float | None]], dict[str, int]]:
     """(queue, waiting, longest wait, service level) per queue and agent counts by state."""
@@ -40,20 +42,26 @@ def plain_lines(engine: Engine, now: float) -> list[str]:
 
 
 async def run_wallboard(
-    engine: Engine, clock: Callable[[], float], every: float, out: TextIO | None = None
+    engine: Engine,
+    clock: Callable[[], float],
+    every: float,
+    out: TextIO | None = None,
+    extra: Lines | None = None,
 ) -> None:
     """Until cancelled; `clock()` gives engine time."""
     stream = out or sys.stdout
     if stream.isatty():
-        await _rich(engine, clock, every)
+        await _rich(engine, clock, every, extra)
         return
     while True:
-        for line in plain_lines(engine, clock()):
+        for line in plain_lines(engine, clock()) + (extra() if extra else []):
             print(line, file=stream, flush=True)
         await asyncio.sleep(every)
 
 
-async def _rich(engine: Engine, clock: Callable[[], float], every: float) -> None:
+async def _rich(
+    engine: Engine, clock: Callable[[], float], every: float, extra: Lines | None = None
+) -> None:
     from rich.live import Live
     from rich.table import Table
 
@@ -67,6 +75,8 @@ async def _rich(engine: Engine, clock: Callable[[], float], every: float) -> Non
         table.caption = "agents: " + (
             ", ".join(f"{k} {v}" for k, v in sorted(agents.items())) or "none registered"
         )
+        if extra is not None:
+            table.caption += "\n" + "\n".join(extra())
         return table
 
     with Live(frame(), auto_refresh=False) as live:

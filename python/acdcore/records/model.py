@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # "hangup": the flow ended the call before any queue (closed hours, a failed login, a menu
-# fallback); only `CallRecorder.unqueued` writes it.
+# fallback); only `CallRecorder.unqueued` writes it. "busy", "no-answer", "failed": outbound
+# dials nobody answered (app/dialer.py).
 OUTCOMES = (
     "answered",
     "abandoned",
@@ -18,6 +19,9 @@ OUTCOMES = (
     "voicemail",
     "refused",
     "hangup",
+    "busy",
+    "no-answer",
+    "failed",
 )
 LOG_EVENTS = ("enter", "abandon", "connect", "complete", "transfer", "timeout", "callback")
 # Fields a host may set on a record after the engine is done with it (wrap-up, survey...).

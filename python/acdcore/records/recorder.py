@@ -209,6 +209,11 @@ class CallRecorder:
                 return
         self._pending.updates.append((call, dict(fields)))
 
+    def add_record(self, record: CallRecord) -> None:
+        """A record the host makes itself, for a call the engine never held (an outbound
+        dial nobody answered); written with the next commit."""
+        self._pending.calls.append(record)
+
     # -- what the engine tells us -----------------------------------------------------------
     def feed(self, events: Iterable[Event]) -> None:
         for ev in events:

@@ -1,0 +1,221 @@
+"""The `[campaign]` section of the server's config: one outbound campaign the dialer runs
+(app/dialer.py). Checked when the config loads, each mistake naming its line and field, so a
+campaign that would break a compliance rule (a ring shorter than 15 s, no information message
+for abandoned calls) never starts."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from acdcore.outbound import OUTCOMES, PROFILES
+
+if TYPE_CHECKING:
+    from acdcore.app.config import _Reader
+
+#: Modes the dialer places calls for (click-to-dial and voice broadcast need an agent screen
+#: or a message-only flow, which the app does not have). Preview shows the lead on the agent's
+#: phone first: its INVITE comes from the lead's number, and answering it dials the lead.
+DIALER_MODES = ("progressive", "power", "predictive", "preview")
+#: Fields of a dial target template besides the lead's own CSV columns.
+TEMPLATE_FIELDS = ("number", "digits", "lead")
+#: The information message must start within 2 s of answer; waiting for an offered agent to
+#: answer may use at most this much of it.
+MAX_CONNECT_WAIT = 1.5
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    id: str
+    leads: Path  # CSV: phone, optional timezone, priority, other columns usable in dial_uri
+    queue: str  # the engine queue answered leads join (its agents take them, blended)
+    dial_uri: str  # e.g. "sip:{number}@127.0.0.1:5080"
+    info_message: str  # prompt played to an answered lead no agent takes
+    mode: str = "progressive"
+    ratio: float = 1.0  # lines per ready agent (power)
+    target: float = 0.03  # most abandons per live answer (predictive pacing)
+    ring_timeout: float = 20.0
+    connect_wait: float = 1.0  # how long an answered lead waits for an offered agent
+    caller_id: str | None = None  # our From URI; default sip:acd@<our address>
+    calling_hours: tuple[str, str] = ("08:00", "21:00")
+    dnc: Path | None = None  # one number per line
+    default_zone: str | None = None
+    max_attempts: int = 3
+    min_gap: float = 0.0
+    retry: dict[str, float] = field(default_factory=dict)
+    outbound_share: float = 1.0
+    priority: int = 0
+    profile: str = "us"
+    aht: float = 180.0  # talk time the predictive pacer expects
+    wrapup: float = 0.0
+    tick: float = 1.0
+    preview_timeout: float = 30.0  # preview: how long a lead is offered to agents
+
+
+_FIELDS: dict[str, type] = {
+    "id": str,
+    "leads": str,
+    "queue": str,
+    "dial_uri": str,
+    "info_message": str,
+    "mode": str,
+    "ratio": float,
+    "target": float,
+    "ring_timeout": float,
+    "connect_wait": float,
+    "caller_id": str,
+    "calling_hours": list,
+    "dnc": str,
+    "default_zone": str,
+    "max_attempts": int,
+    "min_gap": float,
+    "retry": dict,
+    "outbound_share": float,
+    "priority": int,
+    "profile": str,
+    "aht": float,
+    "wrapup": float,
+    "tick": float,
+    "preview_timeout": float,
+}
+_REQUIRED = ("leads", "queue", "dial_uri", "info_message")
+
+
+def template_fields(template: str) -> list[str]:
+    """The `{name}` fields of a dial target template; ValueError when it is malformed."""
+    names = []
+    for _, name, spec, conv in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conv:
+            raise ValueError(f"{{{name}}}: only plain {{name}} fields are allowed")
+        names.append(name)
+    return names
+
+
+def read_campaign(
+    reader: _Reader, table: Any, queues: dict[str, float], prompts: Path
+) -> CampaignConfig | None:
+    """The campaign of `[campaign]`, or None (with problems on `reader`) when it is bad.
+    `queues` maps each configured queue to its wrap-up seconds."""
+    where = ("campaign",)
+    if not isinstance(table, dict):
+        reader.fail(where, "expected a table")
+        return None
+    ok = True
+    got: dict[str, Any] = {}
+    for key in table:
+        kind = _FIELDS.get(key)
+        if kind is None:
+            reader.fail((*where, key), f"unknown field (known: {', '.join(_FIELDS)})")
+            ok = False
+            continue
+        value = reader.get(table, where, key, kind, None)
+        if value is None:
+            ok = False
+        else:
+            got[key] = value
+    for key in _REQUIRED:
+        if key not in table:
+            reader.fail(where, f"missing field {key!r}")
+            ok = False
+
+    def bad(key: str, message: str) -> None:
+        nonlocal ok
+        reader.fail((*where, key), message)
+        ok = False
+
+    mode = got.get("mode", "progressive")
+    if mode not in DIALER_MODES:
+        bad("mode", f"unknown dialing mode {mode!r} (known: {', '.join(DIALER_MODES)})")
+    queue = got.get("queue")
+    if queue is not None and queue not in queues:
+        bad("queue", f"no queue named {queue!r}")
+    template = got.get("dial_uri")
+    if template is not None:
+        try:
+            names = template_fields(template)
+            if not template.startswith("sip:"):
+                bad("dial_uri", f"must be a sip: URI template, got {template!r}")
+            elif not {"number", "digits"} & set(names):
+                bad("dial_uri", "must hold {number} or {digits} (the lead's phone number)")
+        except ValueError as e:
+            bad("dial_uri", str(e))
+    caller = got.get("caller_id")
+    if caller is not None and not caller.startswith("sip:"):
+        bad("caller_id", f"must be a sip: URI (our From), got {caller!r}")
+    info = got.get("info_message")
+    if info is not None and not (prompts / f"{info}.wav").is_file():
+        bad("info_message", f"no prompt {info!r} (looked for {prompts / f'{info}.wav'})")
+    ring = got.get("ring_timeout", 20.0)
+    if ring < 15.0:
+        bad("ring_timeout", f"must ring at least 15 s before giving up, got {ring}")
+    wait = got.get("connect_wait", 1.0)
+    if not 0.0 < wait <= MAX_CONNECT_WAIT:
+        bad(
+            "connect_wait",
+            f"must be above 0 and at most {MAX_CONNECT_WAIT} s (the information message "
+            f"starts within 2 s of answer), got {wait}",
+        )
+    for key, lo, hi in (("ratio", 1.0, None), ("target", 0.0, 1.0), ("outbound_share", 0.0, 1.0)):
+        value = got.get(key)
+        if value is not None and (value < lo or (hi is not None and value > hi)):
+            span = f">= {lo}" if hi is None else f"from {lo} to {hi}"
+            bad(key, f"must be {span}, got {value}")
+    for key in ("aht", "tick", "preview_timeout"):
+        if key in got and not got[key] > 0:
+            bad(key, f"must be positive, got {got[key]}")
+    for key in ("wrapup", "min_gap"):
+        if key in got and got[key] < 0:
+            bad(key, f"must not be negative, got {got[key]}")
+    if got.get("max_attempts", 3) < 1:
+        bad("max_attempts", f"must be at least 1, got {got['max_attempts']}")
+    hours = got.get("calling_hours", ["08:00", "21:00"])
+    if len(hours) != 2 or not all(isinstance(h, str) for h in hours):
+        bad("calling_hours", f'expected ["HH:MM", "HH:MM"], got {hours!r}')
+    if got.get("profile", "us") not in PROFILES:
+        bad("profile", f"unknown compliance profile {got['profile']!r} (known: us, uk)")
+    retry: dict[str, float] = {}
+    for outcome, delay in got.get("retry", {}).items():
+        if outcome not in (*OUTCOMES, "abandoned"):
+            bad("retry", f"unknown outcome {outcome!r} (known: {', '.join(OUTCOMES)}, abandoned)")
+        elif isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
+            bad("retry", f"{outcome}: delay must be seconds >= 0, got {delay!r}")
+        else:
+            retry[outcome] = float(delay)
+    leads = reader.base / got.get("leads", ".")
+    if "leads" in got and not leads.is_file():
+        bad("leads", f"no such file: {leads}")
+    dnc = None if "dnc" not in got else reader.base / got["dnc"]
+    if dnc is not None and not dnc.is_file():
+        bad("dnc", f"no such file: {dnc}")
+    if not ok or queue is None or template is None or info is None:
+        return None
+    return CampaignConfig(
+        id=got.get("id", "campaign"),
+        leads=leads,
+        queue=queue,
+        dial_uri=template,
+        info_message=info,
+        mode=mode,
+        ratio=got.get("ratio", 1.0),
+        target=got.get("target", 0.03),
+        ring_timeout=ring,
+        connect_wait=wait,
+        caller_id=got.get("caller_id"),
+        calling_hours=(hours[0], hours[1]),
+        dnc=dnc,
+        default_zone=got.get("default_zone"),
+        max_attempts=got.get("max_attempts", 3),
+        min_gap=got.get("min_gap", 0.0),
+        retry=retry,
+        outbound_share=got.get("outbound_share", 1.0),
+        priority=got.get("priority", 0),
+        profile=got.get("profile", "us"),
+        aht=got.get("aht", 180.0),
+        wrapup=got.get("wrapup", queues[queue]),
+        tick=got.get("tick", 1.0),
+        preview_timeout=got.get("preview_timeout", 30.0),
+    )

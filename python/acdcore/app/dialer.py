@@ -1,0 +1,614 @@
+"""`Dialer`: the `[campaign]` of the config placed as real outbound SIP calls.
+
+Every `tick` seconds the campaign (`acdcore.outbound.Campaign`, paced by `PacedCampaign` in
+predictive mode) says which leads to dial, with every compliance rule already applied (a
+refused lead is never dialed; its reason is on the lead). Each dial is a UAC INVITE with our
+own SDP (anchored media, like the callers' legs), cancelled at the ring timeout. SIP outcomes
+map to lead outcomes:
+
+- 2xx: a person answered ("human"). There is no answering-machine detection here: every
+  answer counts as a live person, which is the cautious reading for the abandonment cap.
+- 486 / 600: busy.
+- 487 after our CANCEL at the ring timeout, or 408 / 480 once the lead rang that long: no
+  answer. Earlier (the far end gave up first) or with no provisional at all: failed.
+- any other final status: failed.
+
+An answered lead joins the campaign's engine queue (blended with inbound calls on the same
+agents); the engine's offer rings the agent's phone through `OutboundLegs`, and once it
+answers the two legs are bridged by the same `SipChannel` code the inbound calls use. When no
+agent takes the call within `connect_wait` of the answer (no agent free, or the offered one
+slow), the call is abandoned: the information message plays at once (it must start within
+2 s of the answer) and we hang up. Each dial writes a CDR (`attributes.direction` =
+"outbound", the lead, the lead outcome; the agent when one talked).
+
+Preview mode offers the lead to an agent first (our INVITE to the phone comes from the lead's
+URI); the agent's answer dials the lead. Predictive mode never dials fewer than progressive.
+
+Lead calls are found by engine call id or lead number in dicts: nothing scans the calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from acdcore._core import (
+    Event,
+    NotAcceptableError,
+    SipMessage,
+    SipParseError,
+    StateError,
+    Uri,
+    sdp_answer,
+    sdp_offer,
+)
+from acdcore.app.campaign_config import TEMPLATE_FIELDS, CampaignConfig, template_fields
+from acdcore.app.channel import SipChannel
+from acdcore.app.legs import CODECS, configure
+from acdcore.flows.channel import CallerHungUp
+from acdcore.media.session import RtpSession, bind_rtp_socket
+from acdcore.outbound import Campaign, Dial, DncList, LeadList, PacedCampaign
+from acdcore.records.model import CallRecord
+from acdcore.sip.dialog import Leg
+from acdcore.sip.info_dtmf import answer_info
+from acdcore.sip.transaction import ServerTransaction
+from acdcore.sip.transport import Addr
+from acdcore.sip.uac import CallFailed, OutgoingCall
+
+if TYPE_CHECKING:
+    from acdcore.app.server import ContactCenter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InfoMessage:
+    """One abandoned call's information message: when the lead answered and when the message
+    started (Unix seconds), against the campaign's deadline."""
+
+    call: str
+    lead: int
+    answered: float
+    started: float
+    deadline: float
+
+
+@dataclass
+class DialerStats:
+    placed: int = 0
+    answered: int = 0
+    connected: int = 0  # bridged to an agent
+    abandoned: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)  # final SIP status of each dial
+    info_messages: list[InfoMessage] = field(default_factory=list)
+
+
+class LeadChannel(SipChannel):
+    """A `SipChannel` over a call we placed: hanging up is our BYE on the UAC dialog."""
+
+    def __init__(
+        self, center: ContactCenter, call_id: str, caller_id: str, called: str, rtp: RtpSession,
+        out: OutgoingCall | None,
+    ) -> None:  # fmt: skip
+        super().__init__(center, call_id, caller_id, called, rtp)
+        self.out = out  # None while a previewing agent decides
+
+    async def hangup(self) -> None:
+        if self.out is not None:
+            await self.out.bye()
+        self.hung_up("hung up by us")
+
+
+def read_dnc(path: str | os.PathLike[str]) -> DncList:
+    """One number per line; blank lines and `#` comments skipped; bad numbers logged."""
+    with open(path, encoding="utf-8") as f:
+        numbers = [s for s in (line.split("#", 1)[0].strip() for line in f) if s]
+    dnc = DncList(numbers)
+    for bad in dnc.bad_rows:
+        log.warning("%s: entry %d %r skipped: %s", path, bad.row + 1, bad.value, bad.reason)
+    return dnc
+
+
+class Dialer:
+    """Runs one campaign for a `ContactCenter` (see the module doc)."""
+
+    def __init__(self, center: ContactCenter, config: CampaignConfig) -> None:
+        self.center = center
+        self.config = config
+        self.leads = LeadList.from_csv(config.leads, default_zone=config.default_zone)
+        for bad in self.leads.bad_rows:
+            log.warning(
+                "%s:%d: lead %s %r skipped: %s",
+                config.leads, bad.row, bad.column, bad.value, bad.reason,
+            )  # fmt: skip
+        self._check_targets()
+        dnc = None if config.dnc is None else read_dnc(config.dnc)
+        self.campaign = Campaign(
+            self.leads,
+            now=self.now(),
+            id=config.id,
+            dnc=dnc,
+            mode=config.mode,
+            ratio=config.ratio,
+            profile=config.profile,
+            amd_false_positive_rate=0.0 if config.profile == "uk" else None,
+            calling_hours=config.calling_hours,
+            min_gap=config.min_gap,
+            max_attempts=config.max_attempts,
+            ring_timeout=config.ring_timeout,
+            retry=config.retry or None,
+            outbound_share=config.outbound_share,
+        )
+        self.paced = None
+        if config.mode == "predictive":
+            self.paced = PacedCampaign(
+                self.campaign,
+                target=config.target,
+                aht=config.aht,
+                wrapup=config.wrapup,
+                ring=config.ring_timeout,
+            )
+        self.stats = DialerStats()
+        self._live: dict[int, OutgoingCall] = {}  # lead -> its call in progress
+        self._talking: dict[int, float] = {}  # lead -> engine time it reached an agent
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._previews = 0  # preview leads not yet offered to an agent
+
+    def _check_targets(self) -> None:
+        """Once at start: a template field some lead has no value for is a ValueError naming
+        the file, line and field (the leads are walked once here, never per dial)."""
+        names = template_fields(self.config.dial_uri)
+        rows = self.leads.rows.tolist()
+        for i, fields in enumerate(self.leads.fields):
+            missing = [n for n in names if n not in TEMPLATE_FIELDS and fields.get(n) in (None, "")]
+            if missing:
+                raise ValueError(
+                    f"{self.config.leads}:{rows[i]}: campaign.dial_uri needs {missing[0]!r}, "
+                    f"which this lead has no value for (fields: "
+                    f"{', '.join(TEMPLATE_FIELDS)} and the CSV's columns)"
+                )
+
+    def target(self, lead: int) -> tuple[str, str]:
+        """The lead's number and the URI we dial it at (`dial_uri` filled in)."""
+        number = self.campaign.lead(lead)["number"]
+        values: dict[str, Any] = dict(self.leads.fields[lead])
+        values.update(number=number, digits=number[1:], lead=lead)
+        return number, self.config.dial_uri.format(**values)
+
+    def now(self) -> float:
+        """Unix seconds on the engine's clock (the records' epoch plus engine time)."""
+        return self.center.recorder.epoch + self.center.sb.now()
+
+    @property
+    def from_uri(self) -> str:
+        host, port = self.center.address
+        return self.config.caller_id or f"sip:acd@{host}:{port}"
+
+    # Ticking.
+
+    async def run(self) -> None:
+        """Starts the campaign and ticks it until cancelled."""
+        self.campaign.start(self.now())
+        while True:
+            try:
+                self.tick()
+            except (ValueError, StateError) as e:  # a campaign refusal must not stop the loop
+                log.warning("campaign %s: tick refused: %s", self.config.id, e)
+            except Exception:  # nor anything else: logged, and the next tick tries again
+                log.exception("campaign %s: tick failed", self.config.id)
+            await asyncio.sleep(self.config.tick)
+
+    def agents(self) -> tuple[int, int]:
+        """(ready, staffed) agents of the campaign's queue, from the engine's counters."""
+        by_state = self.center.engine.queue_stats(self.config.queue).agents
+        ready = by_state.get("available", 0)
+        staffed = ready + sum(by_state.get(s, 0) for s in ("reserved", "busy", "wrap-up"))
+        return ready, staffed
+
+    def tick(self) -> list[Dial]:
+        now = self.now()
+        ready, staffed = self.agents()
+        if self.config.mode == "preview":
+            for _ in range(max(0, ready - self._previews)):
+                lead = self.campaign.preview(now)
+                if lead is None:
+                    break
+                self._previews += 1  # until its call is in the queue (the agent then counts)
+                self._spawn(self._preview(lead))
+            return []
+        if self.paced is not None:
+            # Our calls' ages since they reached an agent; other busy agents (inbound calls,
+            # wrap-up) count as just connected, the cautious guess.
+            engine_now = self.center.sb.now()
+            ages = [engine_now - t for t in self._talking.values()][: staffed - ready]
+            ages += [0.0] * (staffed - ready - len(ages))
+            dials = self.paced.tick(now, ready, np.asarray(ages, dtype=np.float64))
+            # Never fewer than progressive: one dial per ready agent not covered by a dial in
+            # flight cannot abandon anyone. The pacer's Poisson risk of more answers than
+            # agents is above the target for one or two idle agents even with a single dial,
+            # so without this floor a small team with nobody busy would never be dialed for.
+            short = ready - self.campaign.stats()["in_flight"]
+            if short > 0:
+                dials += self.campaign.tick(now, ready, staffed, dials_wanted=short)
+        else:
+            dials = self.campaign.tick(now, ready, staffed)
+        for dial in dials:
+            self._spawn(self._call(dial, now))
+        return dials
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _result(self, lead: int, outcome: str, now: float) -> None:
+        if self.paced is not None:
+            self.paced.dial_result(lead, outcome, now)
+        else:
+            self.campaign.dial_result(lead, outcome, now)
+
+    # One dial.
+
+    def outcome(self, status: int, rang: float, provisional: bool) -> str:
+        """A failed INVITE's final status as a lead outcome (see the module doc)."""
+        if status in (486, 600):
+            return "busy"
+        if status in (408, 480, 487) and provisional and rang >= self.config.ring_timeout:
+            return "no-answer"
+        return "failed"
+
+    async def _call(self, dial: Dial, dialed: float) -> None:
+        center = self.center
+        target = self.target(dial.lead)[1]
+        try:
+            uri = Uri.parse(target)
+            dest: Addr = (uri.host, uri.port or 5060)
+            rtp = RtpSession(bind_rtp_socket(center.address[0], center.config.rtp_ports))
+        except (SipParseError, OSError) as e:
+            log.warning("lead %d: cannot dial %s: %s", dial.lead, target, e)
+            self._unanswered(dial, dialed, "failed", 503)
+            return
+        try:
+            await self._dial(dial, dialed, target, dest, rtp)
+        except Exception:  # one call's surprise must not take the dialer or the server down
+            log.exception("lead %d: the call to %s failed", dial.lead, target)
+        finally:
+            rtp.close()
+            self._live.pop(dial.lead, None)
+            self._talking.pop(dial.lead, None)
+
+    async def _ring_lead(
+        self, dial: Dial, dialed: float, target: str, dest: Addr, rtp: RtpSession
+    ) -> OutgoingCall | None:
+        """INVITEs the lead and rings it up to the ring timeout: the answered call with our
+        RTP session set up from its SDP, or None once the outcome and the CDR of a dial
+        nobody answered are recorded."""
+        center = self.center
+        loop = asyncio.get_running_loop()
+        offer = sdp_offer(center.address[0], rtp.local_address[1], CODECS)
+        out = center.uac.invite(target, dest, offer, from_uri=self.from_uri)
+        self._live[dial.lead] = out
+        self.stats.placed += 1
+        give_up = loop.call_later(self.config.ring_timeout, out.cancel)
+        try:
+            response = await out.answered
+        except CallFailed as e:
+            outcome = self.outcome(e.status, self.now() - dialed, out.provisional)
+            self._unanswered(dial, dialed, outcome, e.status)
+            return None
+        finally:
+            give_up.cancel()
+        self._count_status(response.status or 200)
+        try:  # their answer read as an offer gives the codec and address they chose
+            got = sdp_answer(response.body, center.address[0], rtp.local_address[1], CODECS)
+        except (NotAcceptableError, SipParseError) as e:
+            log.warning("lead %d answered with unusable SDP: %s", dial.lead, e)
+            await out.bye()
+            self._unanswered(dial, dialed, "failed", 488)
+            return None
+        configure(rtp, got.codec, got.payload_type, got.dtmf_payload_type)
+        rtp.remote = (got.remote_address, got.remote_port)
+        await rtp.start()
+        self.stats.answered += 1
+        return out
+
+    def _follow(self, channel: LeadChannel, out: OutgoingCall) -> None:
+        """The lead's in-dialog requests and hang-up reach its channel."""
+        channel.out = out
+        out.on_request = lambda _, txn, request: self._lead_request(channel, txn, request)
+        out.ended.add_done_callback(lambda f: channel.hung_up(f.result()))
+
+    async def _dial(
+        self, dial: Dial, dialed: float, target: str, dest: Addr, rtp: RtpSession
+    ) -> None:
+        center = self.center
+        out = await self._ring_lead(dial, dialed, target, dest, rtp)
+        if out is None:
+            return
+        answered = self.now()
+        answered_at = asyncio.get_running_loop().time()
+        [action] = self._answer_actions(dial.lead, answered)
+        attempt = self.campaign.lead(dial.lead)["attempts"]
+        call_id = f"{self.config.id}:{dial.lead}:{attempt}"
+        channel = LeadChannel(center, call_id, _user(self.from_uri), dial.number, rtp, out)
+        self._follow(channel, out)
+        center.adopt_caller(out.leg, channel)
+        try:
+            agent = await self._connect(dial, call_id, channel, action.agent, answered_at)
+            if agent is None:
+                await self._abandon(dial, call_id, channel, answered)
+            else:
+                await self._talk(dial, call_id, channel, agent)
+        finally:
+            center.release_caller(call_id)
+
+    async def _preview(self, lead: int) -> None:
+        """Preview: the lead is offered to an agent of the queue as a call from the lead's
+        number; the agent answering means "dial it", and the lead is then rung and bridged
+        to that agent. Nobody answering within `preview_timeout` puts the lead back."""
+        center, sb = self.center, self.center.sb
+        loop = asyncio.get_running_loop()
+        number, target = self.target(lead)
+        call_id = f"{self.config.id}:{lead}:preview-{self.campaign.lead(lead)['attempts'] + 1}"
+        try:
+            uri = Uri.parse(target)
+            dest: Addr = (uri.host, uri.port or 5060)
+            rtp = RtpSession(bind_rtp_socket(center.address[0], center.config.rtp_ports))
+        except (SipParseError, OSError) as e:
+            self._previews -= 1
+            log.warning("lead %d: cannot preview %s: %s", lead, target, e)
+            self.campaign.release(lead, self.now())
+            return
+        channel = LeadChannel(center, call_id, _user(self.from_uri), number, rtp, None)
+        # The agent's phone shows the lead: our INVITE to it comes from the lead's URI.
+        shown = Leg(call_id, "", "", self.from_uri, target, target, dest, center.address, 0)
+        center.adopt_caller(shown, channel)
+        inbox = sb.watch(call_id)
+        sb.callers[call_id] = (_user(self.from_uri), number)
+        try:
+            attrs = {"direction": "outbound", "campaign": self.config.id, "lead": lead}
+            sb.enqueue(call_id, self.config.queue, priority=self.config.priority,
+                       attributes={**attrs, "lead_outcome": "preview"})  # fmt: skip
+            self._previews -= 1
+            agent = None
+            deadline = loop.time() + self.config.preview_timeout
+            while agent is None and (left := deadline - loop.time()) > 0:
+                ev = await _next_event(inbox, channel.gone, left)
+                if ev is not None and ev.kind == "assign":
+                    agent = ev.agent
+                elif ev is not None and ev.kind in ("timeout", "overflow", "fallback"):
+                    break
+            if agent is None:
+                sb.hangup(call_id)
+                self.campaign.release(lead, self.now())
+                return
+            await self._dial_previewed(lead, call_id, agent, channel, target, dest)
+        except Exception:
+            log.exception("lead %d: the preview call failed", lead)
+        finally:
+            sb.unwatch(call_id)
+            sb.callers.pop(call_id, None)
+            sb.hangup(call_id)  # a call the engine no longer holds is fine
+            center.release_caller(call_id)
+            rtp.close()
+            self._live.pop(lead, None)
+            self._talking.pop(lead, None)
+
+    async def _dial_previewed(
+        self, lead: int, call_id: str, agent: str, channel: LeadChannel, target: str, dest: Addr
+    ) -> None:
+        center = self.center
+        leg = center.legs.answered.get((call_id, agent))
+        try:
+            dial = self.campaign.dial(lead, self.now())
+        except StateError as e:  # a rule refused it meanwhile (hours, DNC): the agent is told
+            log.info("previewed lead %d refused: %s", lead, e)
+            if leg is not None:
+                center.legs.answered.pop((call_id, agent), None)
+                await leg.call.bye()
+                leg.rtp.close()
+            return
+        dialed = self.now()
+        if leg is not None:  # the agent hanging up while the lead rings gives up the dial
+            leg.call.ended.add_done_callback(lambda _: self._give_up(lead))
+        out = await self._ring_lead(dial, dialed, target, dest, channel.rtp)
+        if out is None:
+            if leg is not None and center.legs.answered.pop((call_id, agent), None) is not None:
+                await leg.call.bye()
+                leg.rtp.close()
+            return
+        self._follow(channel, out)
+        self._answer_actions(lead, self.now())
+        await self._talk(dial, call_id, channel, agent)
+
+    def _give_up(self, lead: int) -> None:
+        out = self._live.get(lead)
+        if out is not None:
+            out.cancel()
+
+    def _answer_actions(self, lead: int, now: float) -> list[Any]:
+        if self.paced is not None:
+            return self.paced.dial_result(lead, "human", now)
+        return self.campaign.dial_result(lead, "human", now)
+
+    def _count_status(self, status: int) -> None:
+        self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
+
+    def _unanswered(self, dial: Dial, dialed: float, outcome: str, status: int) -> None:
+        """The lead outcome to the campaign and a CDR for a dial that never reached the
+        engine (its queue column is the campaign's id: it was never in a queue)."""
+        now = self.now()
+        self._count_status(status)
+        self._result(dial.lead, outcome, now)
+        log.info("lead %d (%s): %s (%d)", dial.lead, dial.number, outcome, status)
+        attempt = self.campaign.lead(dial.lead)["attempts"]
+        self.center.recorder.add_record(
+            CallRecord(
+                call_id=f"{self.config.id}:{dial.lead}:{attempt}",
+                queue=self.config.id,
+                arrival=dialed,
+                outcome=outcome,
+                caller=_user(self.from_uri),
+                called=dial.number,
+                end=now,
+                wait=now - dialed,
+                attributes=self._attributes(dial, outcome, status),
+            )
+        )
+
+    def _attributes(self, dial: Dial, outcome: str, status: int) -> dict[str, Any]:
+        return {
+            "direction": "outbound",
+            "campaign": self.config.id,
+            "lead": dial.lead,
+            "lead_outcome": outcome,
+            "sip_status": status,
+        }
+
+    async def _connect(
+        self, dial: Dial, call_id: str, channel: LeadChannel, preferred: str | None, answered: float
+    ) -> str | None:
+        """The agent the engine assigned the answered lead to, or None when none did within
+        `connect_wait` of the answer (the call then left the engine as an abandon)."""
+        sb = self.center.sb
+        loop = asyncio.get_running_loop()
+        inbox = sb.watch(call_id)
+        sb.callers[call_id] = (channel.caller_id, channel.called)  # for the CDR
+        try:
+            events = sb.enqueue(
+                call_id,
+                self.config.queue,
+                priority=self.config.priority,
+                preferred_agent=preferred,
+                attributes=self._attributes(dial, "human", 200),
+            )
+            if any(e.call == call_id and e.kind in ("offer", "assign") for e in events):
+                deadline = answered + self.config.connect_wait
+                while not channel.gone.done() and (left := deadline - loop.time()) > 0:
+                    ev = await _next_event(inbox, channel.gone, left)
+                    if ev is None:
+                        continue
+                    if ev.kind == "assign" and ev.agent is not None:
+                        return ev.agent
+                    if ev.kind in ("timeout", "overflow", "fallback", "abandon", "end"):
+                        break
+            sb.hangup(call_id)  # an abandon in the engine: its CDR says so
+            return None
+        finally:
+            sb.unwatch(call_id)
+            sb.callers.pop(call_id, None)
+
+    async def _abandon(
+        self, dial: Dial, call_id: str, channel: LeadChannel, answered: float
+    ) -> None:
+        """No agent: the information message at once, then our BYE."""
+        action = self.campaign.abandon(dial.lead, self.now())
+        self.stats.abandoned += 1
+        if channel.gone.done():
+            log.info("lead %d hung up before an agent was free (abandoned)", dial.lead)
+            return
+        started = self.now()
+        deadline = action.deadline if action.deadline is not None else answered + 2.0
+        self.stats.info_messages.append(
+            InfoMessage(call_id, dial.lead, answered, started, deadline)
+        )
+        late = started - deadline
+        (log.warning if late > 0 else log.info)(
+            "lead %d abandoned: information message %.3f s after answer%s",
+            dial.lead, started - answered, f", {late:.3f} s late" if late > 0 else "",
+        )  # fmt: skip
+        with contextlib.suppress(CallerHungUp):
+            await channel.play(self.config.info_message)
+        await channel.hangup()
+
+    async def _talk(self, dial: Dial, call_id: str, channel: LeadChannel, agent: str) -> None:
+        sb = self.center.sb
+        self.campaign.connect(dial.lead, self.now())
+        self._talking[dial.lead] = sb.now()
+        self.stats.connected += 1
+        try:
+            agent_left = await channel.connect(agent)
+        except CallerHungUp:
+            agent_left = False
+        sb.hangup(call_id)  # the talk ends in the engine; the agent goes to wrap-up
+        now = self.now()
+        self._talking.pop(dial.lead, None)
+        self.campaign.hangup(dial.lead, now)
+        self.campaign.disposition(dial.lead, now)
+        code = sb.disposition(call_id) or self.center.config.default_disposition
+        with contextlib.suppress(KeyError, ValueError):
+            self.center.recorder.annotate(call_id, disposition=code)
+        if agent_left:
+            await channel.hangup()
+
+    def _lead_request(
+        self, channel: LeadChannel, txn: ServerTransaction, request: SipMessage
+    ) -> None:
+        if request.method == "BYE":
+            return  # answered by the UAC; `ended` tells the channel
+        if request.method == "INFO":
+            digit = answer_info(txn, request)
+            if digit is not None:
+                channel.digit(digit)
+        else:
+            txn.respond(request.reply(488 if request.method == "INVITE" else 405))
+
+    # Reporting and stopping.
+
+    def lines(self) -> list[str]:
+        """The campaign's statistics as one wallboard line."""
+        st = self.campaign.stats()
+        rate = st["abandon_rate"]
+        refused = ",".join(f"{k}:{v}" for k, v in sorted(st["refused"].items()) if v) or "0"
+        return [
+            f"t={self.center.sb.now():.0f}s campaign={self.config.id} mode={self.campaign.mode} "
+            f"dials={st['dials']} connects={st['connects']} busy={st['busy']} "
+            f"no_answer={st['no_answers']} failed={st['failed']} abandoned={st['abandoned']} "
+            f"abandon_rate={'-' if rate is None else f'{rate:.1%}'} in_flight={st['in_flight']} "
+            f"leads_left={st['leads_left']} refused={refused}"
+        ]
+
+    async def close(self) -> None:
+        """Stops the campaign; calls in progress are cancelled or hung up."""
+        with contextlib.suppress(ValueError, StateError):
+            self.campaign.stop(self.now())
+        for out in list(self._live.values()):
+            out.cancel()
+            with contextlib.suppress(Exception):  # shutting down: a failed BYE changes nothing
+                await out.bye()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+async def _next_event(
+    inbox: asyncio.Queue[Event], gone: asyncio.Future[str], timeout: float
+) -> Event | None:
+    """The call's next engine event, or None at the timeout or when the lead hangs up."""
+    get = asyncio.ensure_future(inbox.get())
+    waits: set[asyncio.Future[Any]] = {get, gone}
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not get.done():
+            get.cancel()  # a cancelled Queue.get leaves its event in the queue
+            with contextlib.suppress(asyncio.CancelledError):
+                await get
+    return get.result() if get.done() and not get.cancelled() else None
+
+
+def _user(uri: str) -> str:
+    """The user part of a SIP URI (our caller id as the records show it)."""
+    try:
+        return Uri.parse(uri).user or uri
+    except SipParseError:
+        return uri
