@@ -7,8 +7,13 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-OUTCOMES = ("answered", "abandoned", "timeout", "transferred", "callback", "voicemail", "refused")
-LOG_EVENTS = ("enter", "abandon", "connect", "complete", "transfer", "timeout", "callback")
+OUTCOMES = (
+    "answered", "abandoned", "timeout", "transferred", "callback", "voicemail", "refused", "lost",
+)  # fmt: skip
+# "lost": the call's SIP dialogs did not survive a restart (CallRecorder.lose).
+LOG_EVENTS = (
+    "enter", "abandon", "connect", "complete", "transfer", "timeout", "callback", "lost",
+)  # fmt: skip
 # Fields a host may set on a record after the engine is done with it (wrap-up, survey...).
 ANNOTATIONS = (
     "disposition",
