@@ -48,8 +48,12 @@ def test_lose_closes_a_waiting_and_a_connected_call_once(tmp_path: Path) -> None
     rec.feed(engine.advance(30.0))
     rec.lose("talking", "restart")
     rec.lose("waiting", "restart")
-    assert engine.agent("alice").state == "available"  # freed at 30, then alice takes nothing
-    assert engine.live_calls() == 0
+    assert engine.agent("alice").state == "wrap-up"  # freed from the lost call at 30
+    for call in ("talking", "waiting"):
+        with pytest.raises(KeyError):
+            engine.call(call)
+    rec.feed(engine.advance(41.0))
+    assert engine.agent("alice").state == "available"  # and the lost waiting call is not hers
     rec.commit().wait(10)
     got = {r.call_id: r for r in store.search(Query())}
     talking, waiting = got["talking"], got["waiting"]
@@ -179,7 +183,9 @@ def test_fresh_start_records_every_call_of_the_old_run_and_starts_empty(tmp_path
         assert not fresh.restart.resumed
         assert fresh.restart.lost == ["held"]  # even a callback: nothing dropped silently
         assert fresh.restart.logged_out == ["cat"]
-        assert fresh.engine.agents() == [] and fresh.engine.live_calls() == 0
+        assert fresh.engine.agents() == []
+        with pytest.raises(KeyError):
+            fresh.engine.call("held")
         assert sorted(fresh.engine.queues()) == ["later", "sales"]
         await fresh.start()
         await fresh.stop()
@@ -188,7 +194,7 @@ def test_fresh_start_records_every_call_of_the_old_run_and_starts_empty(tmp_path
             assert (held.call_id, held.outcome) == ("held", "lost")
             assert held.attributes["lost"]["state"] == "waiting"
         again = _center(tmp_path)
-        assert again.restart.lost == [] and again.engine.live_calls() == 0
+        assert again.restart.lost == [] and again.restart.callbacks == {}
         again.writer.close()
         again.store.close()
 
