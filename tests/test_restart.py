@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from acdcore import Engine
-from acdcore.app import ContactCenter, load_config
+from acdcore.app import ContactCenter, load_config, restore
 from acdcore.records import CallRecorder, Query, RecordWriter, SqliteStore
 from acdcore.records.store import StoreError
 from acdcore.traffic import AgentPhone
@@ -212,3 +212,35 @@ def test_a_restart_with_a_broken_checkpoint_is_refused_naming_it(tmp_path: Path)
             _center(tmp_path)
 
     run(main)
+
+
+def test_a_callback_ringing_an_agent_at_the_crash_goes_back_in_line(tmp_path: Path) -> None:
+    config = load_config(center_files(tmp_path, CONFIG + AGENTS))
+    store = SqliteStore(tmp_path / "records.db")
+    writer = RecordWriter(store)
+    engine = Engine()
+    rec = CallRecorder(engine, writer, epoch=1_800_000_000.0)
+    rec.add_queue("sales", ring_timeout=30)
+    rec.feed(engine.login(0.0, "ann", queues=["sales"]))
+    rec.enter(1.0, "cb", "sales", caller="+33300")
+    rec.callback(2.0, "cb", "+33301")
+    assert engine.call("cb").state == "offered"  # the callback's turn came: ann rang
+    rec.host["center"] = {
+        "callbacks": ["cb"],
+        "registrations": [
+            {"aor": "sip:agent1@127.0.0.1", "contact": "sip:agent1@127.0.0.1:5999",
+             "expires": 4e9, "call_id": "reg-1", "cseq": 2, "source": ["127.0.0.1", 5999]},
+            {"aor": "sip:gone@127.0.0.1", "contact": "sip:gone@127.0.0.1:5998",
+             "expires": 4e9, "call_id": "reg-2", "cseq": 1, "source": ["127.0.0.1", 5998]},
+        ],
+    }  # fmt: skip
+    rec.commit().wait(10)
+    restart = restore.resume(store, writer, config)
+    assert restart.callbacks == {"cb": ("+33300", "sales")} and restart.lost == []
+    assert restart.recorder.engine.call("cb").state == "waiting"
+    assert restart.agents == {"ann": "available"}
+    # Only configured users' registrations come back (no agent "gone" in the config).
+    assert [r["aor"] for r in restart.registrations] == ["sip:agent1@127.0.0.1"]
+    assert sorted(restart.recorder.engine.queues()) == ["later", "sales"]  # "later" is new
+    writer.close()
+    store.close()

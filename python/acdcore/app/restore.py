@@ -97,7 +97,12 @@ def resume(
     if not isinstance(saved, dict):
         raise StoreError(f"corrupt checkpoint: host state {KEY!r} is not an object")
     wall = time.time()
-    regs = [r for r in saved.get("registrations", []) if float(r["expires"]) > wall + 1.0]
+    users = {a.user: a.id for a in config.agents}
+    regs = [
+        r
+        for r in saved.get("registrations", [])
+        if float(r["expires"]) > wall + 1.0 and _user(r["aor"]) in users
+    ]
     out = Restart(old, resumed=not fresh)
     engine = old.engine
     held = set(saved.get("callbacks", []))
@@ -110,8 +115,7 @@ def resume(
         else:
             old.lose(call, LOST_WHY)
             out.lost.append(call)
-    users = {a.user: a.id for a in config.agents}
-    reachable = {users.get(_user(r["aor"])) for r in regs}
+    reachable = {users[_user(r["aor"])] for r in regs}
     for agent in engine.agents():
         state = engine.agent(agent).state
         if state == "logged-out":
