@@ -44,7 +44,8 @@ class Commit:
         return self.ended
 
     async def await_(self) -> list[str]:
-        await asyncio.wrap_future(self.future)
+        # Shielded: a cancelled waiter must not cancel the writer's future (its thread sets it).
+        await asyncio.shield(asyncio.wrap_future(self.future))
         return self.ended
 
 
