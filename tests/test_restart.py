@@ -208,7 +208,28 @@ def test_a_restart_with_a_broken_checkpoint_is_refused_naming_it(tmp_path: Path)
         first.recorder.host["center"] = "not an object"
         await (await first.recorder.acommit()).await_()
         _kill(first)
-        with pytest.raises(StoreError, match="host state 'center'"):
+        with pytest.raises(StoreError, match=r"host state 'center'.*--fresh starts without it"):
+            _center(tmp_path)
+        fresh = _center(tmp_path, fresh=True)  # the way out: set aside, with a warning
+        assert not fresh.restart.resumed and fresh.engine.agents() == []
+        await fresh.start()
+        await fresh.stop()
+        again = _center(tmp_path)  # the fresh run's checkpoint replaced the broken one
+        assert again.restart.resumed
+        again.writer.close()
+        again.store.close()
+
+    run(main)
+
+
+def test_broken_saved_registrations_are_refused_naming_them(tmp_path: Path) -> None:
+    async def main() -> None:
+        first = _center(tmp_path)
+        await first.start()
+        first.recorder.host["center"] = {"registrations": [{"aor": "sip:agent1@127.0.0.1"}]}
+        await (await first.recorder.acommit()).await_()
+        _kill(first)
+        with pytest.raises(StoreError, match="saved registrations: KeyError"):
             _center(tmp_path)
 
     run(main)

@@ -89,20 +89,34 @@ def resume(
     store: RecordStore, writer: RecordWriter, config: Config, *, fresh: bool = False
 ) -> Restart:
     """The recorder (and engine) to serve with: the checkpoint's, with the calls and agents
-    that did not survive closed (module doc), or a new one."""
+    that did not survive closed (module doc), or a new one. An unreadable checkpoint is a
+    StoreError, unless `fresh`: then it is set aside with a warning (its calls get no
+    record: there is no way to read them)."""
+    try:
+        return _resume(store, writer, config, fresh)
+    except StoreError as e:
+        if not fresh:
+            raise StoreError(f"{e} (--fresh starts without it)") from None
+        log.warning("checkpoint unreadable, starting empty without it: %s", e)
+        return Restart(_new(writer, config))
+
+
+def _resume(store: RecordStore, writer: RecordWriter, config: Config, fresh: bool) -> Restart:
     old = CallRecorder.resume(store, writer)
     if old is None:
         return Restart(_new(writer, config))
     saved = old.host.get(KEY, {})
     if not isinstance(saved, dict):
         raise StoreError(f"corrupt checkpoint: host state {KEY!r} is not an object")
-    wall = time.time()
     users = {a.user: a.id for a in config.agents}
-    regs = [
-        r
-        for r in saved.get("registrations", [])
-        if float(r["expires"]) > wall + 1.0 and _user(r["aor"]) in users
-    ]
+    try:
+        regs = [
+            r
+            for r in saved.get("registrations", [])
+            if float(r["expires"]) > time.time() + 1.0 and _user(r["aor"]) in users
+        ]
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise StoreError(f"corrupt checkpoint: saved registrations: {e!r}") from None
     out = Restart(old, resumed=not fresh)
     engine = old.engine
     held = set(saved.get("callbacks", []))
