@@ -4,7 +4,9 @@ One transaction user serves everything: REGISTER (digest-authenticated agents, l
 the engine by `AgentLogin`), callers' INVITEs (answered by us with our own RTP session, then
 the flow runs on a `SipChannel`), and the legs we place (`OutboundLegs`: agent phones the
 engine offers a call to, ring groups, transfers). Records: every engine event goes through the
-switchboard to a `CallRecorder` (see `RecordingSwitchboard`), committed to SQLite every second.
+switchboard to a `CallRecorder` (see `RecordingSwitchboard`), committed to SQLite every second
+and before a caller is told its call ended (`durable`); started on a database with a
+checkpoint, the center resumes from it (app/restore.py).
 
 Calls are found by dialog key or engine id in dicts: no scan over calls or agents per message.
 """
