@@ -115,11 +115,11 @@ def _resume(store: RecordStore, writer: RecordWriter, config: Config, fresh: boo
             for r in saved.get("registrations", [])
             if float(r["expires"]) > time.time() + 1.0 and _user(r["aor"]) in users
         ]
+        held = {str(call) for call in saved.get("callbacks", [])}
     except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise StoreError(f"corrupt checkpoint: saved registrations: {e!r}") from None
+        raise StoreError(f"corrupt checkpoint: saved registrations or callbacks: {e!r}") from None
     out = Restart(old, resumed=not fresh)
     engine = old.engine
-    held = set(saved.get("callbacks", []))
     for call, info in old.open_calls().items():
         if info["callback"]:
             held.add(call)
