@@ -229,7 +229,7 @@ def test_broken_saved_registrations_are_refused_naming_them(tmp_path: Path) -> N
         first.recorder.host["center"] = {"registrations": [{"aor": "sip:agent1@127.0.0.1"}]}
         await (await first.recorder.acommit()).await_()
         _kill(first)
-        with pytest.raises(StoreError, match="saved registrations: KeyError"):
+        with pytest.raises(StoreError, match="saved registrations or callbacks: KeyError"):
             _center(tmp_path)
 
     run(main)
