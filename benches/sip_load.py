@@ -57,11 +57,12 @@ def run_rate(kind: str, rate: int, seconds: float, workdir: Path) -> dict[str, o
     lines = [line for line in stat.read_text().splitlines() if line.strip()]
     row = dict(zip(lines[0].split(";"), lines[-1].split(";"), strict=False))
     ok = int(row["SuccessfulCall(C)"])
-    own = None
+    own = overloaded = None
     cpu = usage.ru_utime + usage.ru_stime
     if kind == "acdcore" and out.strip():
         served = json.loads(out)
         own = served["udp"]["transactions"]["retransmissions_sent"]
+        overloaded = served["udp"]["transactions"]["overloaded"]  # 503: table full
         cpu = served["cpu_seconds"]  # without interpreter start-up
     return {
         "server": kind,
@@ -71,6 +72,7 @@ def run_rate(kind: str, rate: int, seconds: float, workdir: Path) -> dict[str, o
         "failed": int(row["FailedCall(C)"]),
         "sipp_retrans": int(row["Retransmissions(C)"]),
         "server_retrans": own,
+        "server_503_table_full": overloaded,
         "cpu_s_per_1k": round(1000 * cpu / max(ok, 1), 3),
     }
 

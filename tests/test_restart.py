@@ -132,6 +132,7 @@ def test_restart_restores_agents_registrations_callbacks_and_loses_the_rest(
             assert e2.agent("cat").state == "logged-out"
             assert e2.call("held").state == "waiting"
             assert second.sb.on_hold() == ["held"]
+            assert second.callbacks.owns("held")  # the dialer calls it back when its turn comes
             assert second.login.logged_in == {"ann", "bob"}
             assert second.sb.now() >= saved_at
             await second.start()

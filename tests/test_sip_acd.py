@@ -4,6 +4,7 @@ queue's number. Bounded in time; without the peers these fail in CI and skip els
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -166,3 +167,27 @@ def test_acd_refuses_bad_setup() -> None:
         AcdB2bua(reg, live_engine(), {"6000": "sales"}, PROFILES)
     with pytest.raises(ValueError, match="tick"):
         AcdB2bua(reg, live_engine(), {}, PROFILES, tick=0)
+
+
+def test_served_on_udp_and_tcp_the_engine_ticks_once() -> None:
+    class Counting(AcdB2bua):
+        ticks = 0
+
+        def _advance(self) -> None:
+            self.ticks += 1
+            super()._advance()
+
+    async def main() -> None:
+        reg = Registrar(USERS, algorithms=["MD5"])
+        acd = Counting(reg, live_engine(), {"5000": "support"}, PROFILES, tick=0.05)
+        server = await serve_b2bua(acd, port=0, timers=FAST, transport="both")
+        try:
+            assert len(server.others) == 1
+            await asyncio.sleep(0.5)  # about 10 ticks of one timer; two timers would be 20
+            assert 1 <= acd.ticks <= 13
+        finally:
+            acd.close()
+            reg.close()
+            server.close()
+
+    run(main)

@@ -11,9 +11,11 @@ import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from acdcore.sip.b2bua import B2bua, B2buaServer, BridgedCall, serve_b2bua
 from acdcore.sip.registrar import Binding, Registrar
+from acdcore.sip.transport import Addr
 from acdcore.sip.uas import Uas, UasServer, serve_uas
 from test_sip_transport import FAST, SCENARIOS, free_port, need, run, run_sipp, sipp_totals
 
@@ -42,8 +44,10 @@ def baresip_config(
     password: str,
     user: str = "agent1",
     answermode: str = "auto",
+    transport: str = "udp",
 ) -> tuple[int, int]:
-    """A headless auto-answering agent phone config in `directory`; its SIP and control ports."""
+    """A headless auto-answering agent phone config in `directory`; its SIP and control ports.
+    `transport="tcp"` registers (and so is reached) over TCP."""
     port, control = free_port(), free_port()
     prompt = directory / "prompt.wav"
     with wave.open(str(prompt), "wb") as w:
@@ -72,7 +76,8 @@ def baresip_config(
     (directory / "contacts").write_text("")
     host, reg_port = registrar
     (directory / "accounts").write_text(
-        f"<sip:{user}@{host}:{reg_port}>;auth_pass={password};regint=60;"
+        f"<sip:{user}@{host}:{reg_port}{';transport=tcp' if transport == 'tcp' else ''}>;"
+        f"auth_pass={password};regint=60;"
         f"answermode={answermode};audio_codecs=PCMU,PCMA\n"
     )
     return port, control
@@ -208,6 +213,51 @@ def test_sipp_calls_through_the_b2bua_to_baresip_and_hangs_up(tmp_path: Path) ->
                 assert call.agent is not None
                 assert await asyncio.wait_for(call.agent.ended, 5.0) == "bye-sent"
             assert b2bua.calls == {} and b2bua.uac.calls == {}
+
+    run(main)
+
+
+def test_an_agent_registered_over_tcp_gets_its_leg_over_that_connection(tmp_path: Path) -> None:
+    async def main() -> None:
+        reg = Registrar({"agent1": "secret"}, algorithms=["MD5"])
+        server = await serve_b2bua(B2bua(reg), port=0, timers=FAST, transport="both")
+        try:
+            [tcp] = server.others
+            baresip_config(tmp_path, server.address, "secret", transport="tcp")
+            async with baresip(tmp_path, 30):
+                assert await wait_for(lambda: reg.lookup("sip:agent1@127.0.0.1"), 10.0)
+                [binding] = reg.lookup("sip:agent1@127.0.0.1")
+                assert binding.transport == "tcp" and binding.source in tcp.protocol.connections
+                b2bua = server.b2bua
+                ended: list[BridgedCall] = []
+                b2bua.on_ended.append(ended.append)
+                sent: dict[str, list[bytes]] = {"udp": [], "tcp": []}
+                for kind, endpoint in (("udp", server.protocol), ("tcp", tcp.protocol)):
+                    real = endpoint.send
+
+                    def record(data: bytes, addr: Addr, k: str = kind, send: Any = real) -> None:
+                        sent[k].append(data.split(b" ", 1)[0])
+                        send(data, addr)
+
+                    endpoint.send = record  # type: ignore[method-assign]
+                stat = tmp_path / "calls.csv"
+                rc = await run_sipp(
+                    server.address, "-sn", "uac", "-s", "agent1", "-r", "1", "-m", "1",
+                    "-d", "500", stat=stat,
+                )  # fmt: skip
+                assert rc == 0
+                assert sipp_totals(stat) == {"ok": 1, "failed": 0, "created": 1}
+                [call] = ended
+                assert call.ended_by == "caller" and call.agent is not None
+                assert await asyncio.wait_for(call.agent.ended, 5.0) == "bye-sent"
+                assert call.agent.leg.transport == "TCP" and call.agent.leg.dest == binding.source
+                # INVITE, ACK and BYE to the agent went over TCP; over UDP only responses to
+                # the caller (retransmitted 200s included, on a loaded machine).
+                assert {b"INVITE", b"ACK", b"BYE"} <= set(sent["tcp"])
+                assert sent["udp"] and set(sent["udp"]) == {b"SIP/2.0"}
+        finally:
+            reg.close()
+            server.close()
 
     run(main)
 

@@ -28,7 +28,14 @@ from acdcore.sip.transaction import (
     new_branch,
     open_transactions,
 )
-from acdcore.sip.transport import UDP_BATCH, Addr, SipEndpoint, SipUdpProtocol, error_reply
+from acdcore.sip.transport import (
+    UDP_BATCH,
+    Addr,
+    SipEndpoint,
+    SipUdpProtocol,
+    error_reply,
+    open_tcp,
+)
 from acdcore.sip.uas import Uas, UasServer, serve_uas
 
 SCENARIOS = Path(__file__).resolve().parent / "sipp"
@@ -511,16 +518,63 @@ def test_garbage_gets_400_or_is_dropped_and_the_server_keeps_answering() -> None
 
 def test_server_transaction_table_is_capped_with_503() -> None:
     async def main() -> None:
-        async with uas_and_peer(Uas(), max_transactions=3) as (server, peer):
+        # INVITEs waiting for their answer are in progress; the cap counts those.
+        async with uas_and_peer(Uas(answer_delay=1.0), max_transactions=3) as (server, peer):
             target = server.address
+            offer = sdp_offer("127.0.0.1", 6000)
             for i in range(5):
-                peer.send(request(peer.port, "OPTIONS", target, f"cap-{i}"), target)
-            got = sorted([m.status or 0 for m in [await peer.next() for _ in range(5)]])
-            assert got == [200, 200, 200, 503, 503]
-            assert server.layer.stats.overloaded == 2 and len(server.layer) == 3
-            await asyncio.sleep(64 * FAST.t1 + 0.3)  # timer J frees the table
+                peer.send(request(peer.port, "INVITE", target, f"cap-{i}", body=offer), target)
+            got = sorted([m.status or 0 for m in [await peer.next() for _ in range(8)]])
+            assert got == [100, 100, 100, 180, 180, 180, 503, 503]
+            assert server.layer.stats.overloaded == 2 and server.layer.in_progress == 3
+            peer.send(request(peer.port, "OPTIONS", target, "cap-options"), target)
+            assert (await peer.next()).status == 503
+            answers: dict[str, SipMessage] = {}  # by Call-ID: the 200s are retransmitted
+            for _ in range(50):
+                if len(answers) == 3:
+                    break
+                m = await peer.next(5.0)
+                if m.status == 200:
+                    answers[m.call_id] = m
+            assert len(answers) == 3
+            for answer in answers.values():  # the ACK ends each accepted INVITE
+                ack = request(peer.port, "ACK", target, answer.call_id, to_tag=answer.to.tag)
+                peer.send(ack, target)
+            for _ in range(100):
+                if server.layer.in_progress == 0:
+                    break
+                await asyncio.sleep(0.02)
+            assert server.layer.in_progress == 0
             peer.send(request(peer.port, "OPTIONS", target, "cap-later"), target)
-            assert (await peer.next()).status == 200
+            for _ in range(50):  # past any 200 retransmitted before its ACK arrived
+                m = await peer.next()
+                if m.call_id == "cap-later":
+                    break
+            assert m.status == 200
+
+    run(main)
+
+
+def test_answered_transactions_linger_outside_the_cap_and_are_bounded() -> None:
+    async def main() -> None:
+        async with uas_and_peer(Uas(), max_transactions=3) as (server, peer):
+            layer, target = server.layer, server.address
+            layer.max_lingering = 5
+            sent = []
+            for i in range(20):  # each answered at once, then lingering for timer J
+                sent.append(request(peer.port, "OPTIONS", target, f"linger-{i}"))
+                peer.send(sent[-1], target)
+                assert (await peer.next()).status == 200
+            assert layer.stats.overloaded == 0
+            assert (layer.lingering, layer.in_progress, len(layer)) == (5, 0, 5)
+            assert layer.stats.lingering_ended_early == 15
+            # The newest still absorbs a retransmission, answering it the same way.
+            peer.send(sent[-1], target)
+            again = await peer.next()
+            assert (again.status, again.call_id) == (200, "linger-19")
+            assert layer.stats.retransmissions_absorbed == 1
+            await asyncio.sleep(64 * FAST.t1 + 0.3)  # timer J ends the rest
+            assert len(layer) == 0 and layer.lingering == 0
 
     run(main)
 
@@ -709,6 +763,51 @@ def test_tcp_framing_keepalives_and_a_bad_message_closing_the_connection() -> No
             server.close()
 
     run(main)
+
+
+def test_idle_tcp_connections_are_closed_and_keepalives_keep_them() -> None:
+    async def main() -> None:
+        received: list[SipMessage] = []
+        server = await open_tcp(lambda m, _: received.append(m), port=0, idle_timeout=1.0)
+        host, port = server.local_address
+        try:
+            loop = asyncio.get_running_loop()
+            silent_reader, silent = await asyncio.open_connection(host, port)
+            chatty_reader, chatty = await asyncio.open_connection(host, port)
+            opened = loop.time()
+            for _ in range(15):  # 1.5 s of CRLF keepalives, ten a timeout
+                chatty.write(b"\r\n\r\n")
+                await chatty.drain()
+                await asyncio.sleep(0.1)
+            # The silent one is gone (EOF), after the timeout and not long before it.
+            assert await asyncio.wait_for(silent_reader.read(1), 5) == b""
+            assert loop.time() - opened >= 1.0
+            assert server.stats.idle_closed == 1 and len(server.connections) == 1
+            assert server.stats.keepalives >= 1  # writes may coalesce into one segment
+            # Writes from our side count as activity too.
+            (peer,) = server.connections
+            for _ in range(15):
+                server.send(b"\r\n\r\n", peer)
+                await asyncio.sleep(0.1)
+            assert server.stats.idle_closed == 1
+            assert await asyncio.wait_for(chatty_reader.read(4), 2) == b"\r\n\r\n"
+            # Then silence: closed too.
+            for _ in range(100):
+                if not server.connections:
+                    break
+                await asyncio.sleep(0.05)
+            assert server.stats.idle_closed == 2 and not server.connections
+            silent.close()
+            chatty.close()
+        finally:
+            server.close()
+
+    run(main)
+
+
+def test_tcp_idle_timeout_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="idle_timeout must be positive or None, got 0"):
+        asyncio.run(open_tcp(lambda m, _: None, port=0, idle_timeout=0))
 
 
 def test_unknown_transport_is_refused() -> None:

@@ -31,6 +31,16 @@ class AgentConfig:
 
 
 @dataclass(frozen=True)
+class CallbackConfig:
+    """Virtual hold: how a caller who asked for a callback is dialled (app/callbacks.py)."""
+
+    uri: str | None = None  # dial plan, e.g. "sip:{number}@127.0.0.1:5070"; None = no dialling
+    ring_timeout: float = 30.0  # seconds the customer's phone may ring
+    retry_after: float = 120.0  # seconds before the next try after no answer or busy
+    max_attempts: int = 3  # tries in all, then the callback is recorded as failed
+
+
+@dataclass(frozen=True)
 class Config:
     source: str
     sip: tuple[str, int]
@@ -45,6 +55,7 @@ class Config:
     default_disposition: str = "none"
     wallboard_every: float = 5.0
     music: str = "moh"  # the prompt looped as music on hold
+    callbacks: CallbackConfig = CallbackConfig()
 
 
 _QUEUE_OPTIONS = {
@@ -125,6 +136,7 @@ class _Reader:
 
     def config(self, doc: dict[str, Any]) -> Config:
         known = {"sip", "rtp", "flow", "records", "prompts", "wrapup", "wallboard", "queues"}
+        known.add("callbacks")
         for key in doc:
             if key not in known | {"agents"}:
                 self.fail((key,), f"unknown section (known: {', '.join(sorted(known))}, agents)")
@@ -159,6 +171,7 @@ class _Reader:
         every = self.get(board, ("wallboard",), "every", float, 5.0) or 5.0
         if every <= 0:
             self.fail(("wallboard", "every"), "must be positive")
+        callbacks = self.callbacks(self.table(doc, "callbacks"))
         queues = self.queues(doc.get("queues", {}))
         agents = self.agents(doc.get("agents", []), {q.id for q in queues})
         if self.problems:
@@ -177,6 +190,39 @@ class _Reader:
             disposition,
             every,
             music,
+            callbacks=callbacks,
+        )
+
+    def callbacks(self, table: dict[str, Any]) -> CallbackConfig:
+        where = ("callbacks",)
+        fields = {"uri": str, "ring_timeout": float, "retry_after": float, "max_attempts": int}
+        for key in table:
+            if key not in fields:
+                self.fail((*where, key), f"unknown field (known: {', '.join(fields)})")
+        d = CallbackConfig()
+        uri = self.get(table, where, "uri", str, None)
+        if uri is not None:
+            try:
+                uri.format(number="0")
+            except (KeyError, IndexError, ValueError) as e:
+                self.fail((*where, "uri"), f"bad template {uri!r} (only {{number}}): {e!r}")
+                uri = None
+            else:
+                if not uri.startswith("sip:"):
+                    self.fail((*where, "uri"), f"expected a sip: URI template, got {uri!r}")
+        ring = self.get(table, where, "ring_timeout", float, d.ring_timeout)
+        retry = self.get(table, where, "retry_after", float, d.retry_after)
+        attempts = self.get(table, where, "max_attempts", int, d.max_attempts)
+        for key, value in (("ring_timeout", ring), ("retry_after", retry)):
+            if value is not None and value <= 0:
+                self.fail((*where, key), f"must be positive, got {value}")
+        if attempts is not None and attempts < 1:
+            self.fail((*where, "max_attempts"), f"must be at least 1, got {attempts}")
+        return CallbackConfig(
+            uri,
+            d.ring_timeout if ring is None else ring,
+            d.retry_after if retry is None else retry,
+            d.max_attempts if attempts is None else attempts,
         )
 
     def queues(self, raw: Any) -> tuple[QueueConfig, ...]:

@@ -73,8 +73,8 @@ class OutboundLegs:
 
     def on_event(self, ev: Event) -> None:
         """Switchboard listener: offers ring agent phones, unoffers cancel them."""
-        if ev.call is None:
-            return
+        if ev.call is None or self.center.callbacks.owns(ev.call):
+            return  # a caller on virtual hold: app/callbacks.py rings the agent
         if ev.kind == "offer":
             for agent in ev.agents or ([ev.agent] if ev.agent else []):
                 self._ring_agent(ev.call, agent)

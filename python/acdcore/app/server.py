@@ -30,6 +30,7 @@ from acdcore._core import (
     sdp_answer,
 )
 from acdcore.app import restore
+from acdcore.app.callbacks import CallbackDialer
 from acdcore.app.channel import SipChannel
 from acdcore.app.config import Config
 from acdcore.app.legs import CODECS, OutboundLegs, configure
@@ -111,6 +112,11 @@ class ContactCenter:
         self._caller_by_id: dict[str, CallerLeg] = {}
         self.legs = OutboundLegs(self, {a.id: a.user for a in config.agents})
         self.sb.listeners.append(self.legs.on_event)
+        self.callbacks = CallbackDialer(self)  # virtual hold: calling the caller back
+        self.sb.listeners.append(self.callbacks.on_event)
+        self.sb.on_hold_request = self.callbacks.requested
+        self.callbacks.check(self.flow)
+        self.callbacks.resume()  # the callbacks the restart kept in line are dialled again
         self._tasks: set[asyncio.Task[Any]] = set()
         self._endpoint: SipEndpoint | None = None
         self._layer: TransactionLayer | None = None
@@ -139,6 +145,7 @@ class ContactCenter:
 
     async def stop(self) -> None:
         """BYE to every call in progress, flows ended, records committed and the file closed."""
+        await self.callbacks.close()
         await self.legs.close()
         for caller in list(self.callers.values()):
             caller.channel.hung_up("shutdown")

@@ -4,7 +4,7 @@ caller's and the called number."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from acdcore._core import Engine, Event
@@ -20,6 +20,8 @@ class RecordingSwitchboard(Switchboard):
         super().__init__(engine, **kwargs)
         self.recorder = recorder
         self.callers: dict[str, tuple[str, str]] = {}  # engine call id -> (caller, called)
+        # Told of each call the flows put on virtual hold (the app's CallbackDialer).
+        self.on_hold_request: Callable[[str, str, str], None] | None = None
 
     def apply(self, events: Iterable[Event]) -> list[Event]:
         out = list(events)
@@ -49,3 +51,8 @@ class RecordingSwitchboard(Switchboard):
             preferred_wait=preferred_wait if preferred_agent else 0.0,
         )
         return super().apply(events)  # enter() fed the records already
+
+    def hold_for_callback(self, call: str, caller_id: str, queue: str) -> None:
+        super().hold_for_callback(call, caller_id, queue)
+        if self.on_hold_request is not None:
+            self.on_hold_request(call, caller_id, queue)

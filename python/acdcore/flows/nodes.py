@@ -309,7 +309,10 @@ async def callback(node: Callback, call: Call) -> str | None:
         call.in_engine = True
     if not sb.waiting(call.id):
         return None  # refused at once (full queue): nothing to hold
-    sb.hold_for_callback(call.id, result.caller_id, result.queue or node.queue)
+    # A number the caller left (e.g. a collect node `into = "callback_number"`), else theirs.
+    left = result.attributes.get("callback_number")
+    number = left if isinstance(left, str) and left else result.caller_id
+    sb.hold_for_callback(call.id, number, result.queue or node.queue)
     call.on_hold = True
     result.outcome = "callback"
     if node.prompt is not None:

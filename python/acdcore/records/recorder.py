@@ -139,6 +139,19 @@ class CallRecorder:
         rec.notes["callback_number"] = number or rec.caller
         self._log(now, "callback", call, rec.queue, None, {"number": number or rec.caller})
 
+    def callback_result(
+        self, now: float, call: str, queue: str | None, agent: str | None, **data: Any
+    ) -> None:
+        """A queue-log "callback" line for a try at calling the caller back (`result`
+        connected / no-answer / busy / failed...); the call may have ended already."""
+        dumps(data)
+        self._log(now, "callback", call, queue, agent, data)
+
+    def add_attributes(self, call: str, **attributes: Any) -> None:
+        """Merge JSON-safe attributes into an open call's record (e.g. a callback's result)."""
+        dumps(attributes)
+        self._get(call).attributes.update(attributes)
+
     def transfer(self, now: float, call: str, target: str) -> None:
         """The agent transferred the call out; its record ends as `transferred`."""
         rec = self._get(call)

@@ -27,7 +27,7 @@ from acdcore import Engine, StateError
 from acdcore._core import Event, SipMessage, SipParseError
 
 from .b2bua import B2bua, BridgedCall
-from .dialog import Leg, new_tag
+from .dialog import new_tag
 from .registrar import AgentLogin, AgentProfile, Registrar
 from .transaction import ServerTransaction, TransactionLayer
 from .transport import Addr
@@ -104,7 +104,8 @@ class AcdB2bua(B2bua):
     def attach(self, layer: TransactionLayer, local: Addr) -> None:
         super().attach(layer, local)
         self.now()
-        self._ticker = layer.loop.call_later(self.tick, self._advance)
+        if self._ticker is None:  # one tick however many transports are attached
+            self._ticker = layer.loop.call_later(self.tick, self._advance)
 
     def close(self) -> None:
         """Stops the engine timer tick (the transport is closed by its server)."""
@@ -134,7 +135,7 @@ class AcdB2bua(B2bua):
             txn.respond(request.reply(482, "Loop Detected (call already queued)"))
             return
         tag = new_tag()
-        bridged = BridgedCall(Leg.from_request(request, tag, txn.source, self._local), txn, "")
+        bridged = BridgedCall(self._caller_leg(txn, request, tag), txn, "")
         queued = QueuedCall(call_id, queue, bridged)
         self._setting_up[txn.key[:2]] = bridged
         self.queued[call_id] = queued
@@ -226,7 +227,7 @@ class AcdB2bua(B2bua):
             return
         binding = max(bindings, key=lambda b: b.expires_at)
         request = queued.bridged.invite.request
-        leg = self.uac.invite(
+        leg = self.uac_for(binding).invite(
             binding.contact, binding.source, request.body, from_uri=request.from_.uri.text
         )
         leg.on_request = lambda _, t, r: self._agent_request(queued.bridged, t, r)

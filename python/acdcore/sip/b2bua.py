@@ -27,7 +27,7 @@ from acdcore._core import SipMessage, SipParseError
 
 from .dialog import DialogKey, Leg, dialog_key_at_uas, new_tag
 from .info_dtmf import answer_info
-from .registrar import Registrar, aor_of
+from .registrar import Binding, Registrar, aor_of
 from .transaction import ServerTransaction, Timers, TransactionLayer, open_transactions
 from .transport import Addr
 from .uac import CallFailed, OutgoingCall, Uac
@@ -98,11 +98,31 @@ class B2bua:
         self._by_agent: dict[DialogKey, BridgedCall] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._uac: Uac | None = None
+        self._uacs: dict[str, Uac] = {}  # by transport, "udp" / "tcp": one per layer served
         self._local: Addr = ("127.0.0.1", 5060)
 
     def attach(self, layer: TransactionLayer, local: Addr) -> None:
-        self._uac = Uac(layer, local)
-        self._local = local
+        """Serves `layer`; the first one attached is the default for agent legs, and an agent
+        registered over another attached transport is called over that one."""
+        uac = Uac(layer, local)
+        self._uacs.setdefault("tcp" if layer.reliable else "udp", uac)
+        if self._uac is None:
+            self._uac = uac
+            self._local = local
+
+    def uac_for(self, binding: Binding) -> Uac:
+        """The UAC core on the transport the agent's phone registered over (its TCP
+        connection is reused: `binding.source` is the phone's end of it)."""
+        return self._uacs.get(binding.transport) or self.uac
+
+    def _caller_leg(self, txn: ServerTransaction, request: SipMessage, tag: str) -> Leg:
+        leg = Leg.from_request(request, tag, txn.source, self._local)
+        leg.transport = "TCP" if txn.layer.reliable else "UDP"
+        return leg
+
+    def _layer_for(self, leg: Leg) -> TransactionLayer:
+        uac = self._uacs.get(leg.transport.lower())
+        return (uac or self.uac).layer
 
     @property
     def uac(self) -> Uac:
@@ -136,7 +156,7 @@ class B2bua:
             if call is not None:
                 self._in_dialog(call, call.agent.leg if call.agent else None, txn, request)
                 return
-            if self.uac.on_request(txn, request):
+            if any(uac.on_request(txn, request) for uac in self._uacs.values()):
                 return
         elif method == "INVITE":
             self._new_call(txn, request)
@@ -198,9 +218,9 @@ class B2bua:
             return
         assert aor is not None
         binding = max(bindings, key=lambda b: b.expires_at)
-        call = BridgedCall(Leg.from_request(request, tag, txn.source, self._local), txn, aor)
+        call = BridgedCall(self._caller_leg(txn, request, tag), txn, aor)
         self._setting_up[txn.key[:2]] = call
-        agent = self.uac.invite(
+        agent = self.uac_for(binding).invite(
             binding.contact,
             binding.source,
             request.body,
@@ -338,7 +358,7 @@ class B2bua:
         body = request.body
         reinvite = out.request("INVITE", body, request.content_type if body else None)
         try:
-            response = await self.uac.layer.request(reinvite, out.dest).response
+            response = await self._layer_for(out).request(reinvite, out.dest).response
         except TimeoutError:
             txn.respond(request.reply(408))
             return
@@ -346,7 +366,7 @@ class B2bua:
         headers = []
         if status < 300:
             ack = out.request("ACK", cseq=reinvite.cseq[0])
-            self.uac.layer.send(ack.to_bytes(), out.dest)
+            self._layer_for(out).send(ack.to_bytes(), out.dest)
             headers.append(self._contact())
         answer = response.body
         txn.respond(
@@ -379,7 +399,7 @@ class B2bua:
             self._spawn(call.agent.bye())
 
     async def _request(self, leg: Leg, request: SipMessage) -> None:
-        txn = self.uac.layer.request(request, leg.dest)
+        txn = self._layer_for(leg).request(request, leg.dest)
         with contextlib.suppress(TimeoutError):
             await txn.response
 
@@ -410,9 +430,16 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 
 @dataclass
 class B2buaServer(UasServer):
-    """A running B2BUA: `uas` is the one serving OPTIONS and REGISTER beside it."""
+    """A running B2BUA: `uas` is the one serving OPTIONS and REGISTER beside it; `others` the
+    further transports on the same port number (TCP beside UDP)."""
 
     b2bua: B2bua
+    others: list[UasServer] = field(default_factory=list)
+
+    def close(self) -> None:
+        super().close()
+        for other in self.others:
+            other.close()
 
 
 async def serve_b2bua(
@@ -421,8 +448,26 @@ async def serve_b2bua(
     port: int = 5060,
     timers: Timers | None = None,
     max_transactions: int = 10000,
+    transport: str = "udp",
 ) -> B2buaServer:
-    """Serves `b2bua` (and its registrar) on UDP `host:port` until `close()`."""
-    endpoint, layer = await open_transactions(b2bua, host, port, timers, max_transactions, "udp")
-    b2bua.attach(layer, endpoint.local_address)
-    return B2buaServer(endpoint, layer, b2bua.uas, b2bua)
+    """Serves `b2bua` (and its registrar) on `host:port` until `close()`: over "udp", "tcp"
+    or "both" (UDP first, `port=0` picks its port, TCP on the same number). With both, an
+    agent phone that registered over TCP gets its leg over its own TCP connection."""
+    if transport not in ("udp", "tcp", "both"):
+        raise ValueError(f"unknown SIP transport {transport!r}: expected 'udp', 'tcp' or 'both'")
+    kinds = ("udp", "tcp") if transport == "both" else (transport,)
+    endpoint, layer = await open_transactions(b2bua, host, port, timers, max_transactions, kinds[0])
+    local = endpoint.local_address
+    b2bua.attach(layer, local)
+    server = B2buaServer(endpoint, layer, b2bua.uas, b2bua)
+    for kind in kinds[1:]:
+        try:
+            other, other_layer = await open_transactions(
+                b2bua, host, local[1], timers, max_transactions, kind
+            )
+        except OSError:
+            server.close()
+            raise
+        b2bua.attach(other_layer, local)
+        server.others.append(UasServer(other, other_layer, b2bua.uas))
+    return server

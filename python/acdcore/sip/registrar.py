@@ -54,6 +54,7 @@ class Binding:
     call_id: str
     cseq: int
     source: Addr  # where the REGISTER came from (where to send requests behind NAT)
+    transport: str = "udp"  # what the REGISTER came over: requests to the phone go the same way
     handle: asyncio.TimerHandle | None = field(default=None, repr=False, compare=False)
 
     def target(self) -> Addr:
@@ -241,17 +242,27 @@ class Registrar:
                 if old is not None:
                     self._remove(old, "removed")
             else:
-                self._bind(aor, uri, expires, request, txn.source, now)
+                kind = "tcp" if txn.layer.reliable else "udp"
+                self._bind(aor, uri, expires, request, txn.source, now, kind)
         self._ok(txn, request, aor, now)
 
     def _bind(
-        self, aor: str, uri: str, expires: int, request: SipMessage, source: Addr, now: float
+        self,
+        aor: str,
+        uri: str,
+        expires: int,
+        request: SipMessage,
+        source: Addr,
+        now: float,
+        transport: str,
     ) -> None:
         contacts = self._bindings.setdefault(aor, {})
         old = contacts.get(uri)
         if old is not None and old.handle is not None:
             old.handle.cancel()
-        binding = Binding(aor, uri, now + expires, request.call_id, request.cseq[0], source)
+        binding = Binding(
+            aor, uri, now + expires, request.call_id, request.cseq[0], source, transport
+        )
         loop = asyncio.get_running_loop()
         binding.handle = loop.call_at(binding.expires_at, self._expire, binding)
         contacts[uri] = binding

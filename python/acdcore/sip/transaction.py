@@ -7,7 +7,11 @@ which carries a new branch and is matched by Call-ID, From tag and CSeq number (
 
 Time comes from the event loop (`loop.time()`) and every timer is a `loop.call_at` handle
 cancelled when its transaction ends, so the table only holds live transactions; at
-`max_transactions` new requests get 503 with Retry-After instead of a new entry. On a
+`max_transactions` in progress new requests get 503 with Retry-After instead of a new entry.
+A transaction that has its final answer and only lingers to absorb retransmissions (timers
+D, I, J, K: J is 64*T1 = 32 s for every BYE we answered over UDP) does not count there: at a
+steady 300 calls/s those alone would fill 10,000 entries. Lingering ones are bounded on their
+own (`max_lingering`): past it the oldest ends early, losing only its retransmission cover. On a
 reliable transport (`reliable=True`) requests and non-2xx responses are not retransmitted
 (timers A, E, G are off) and the wait states end at once (D, I, J, K are zero); the 2xx is
 still retransmitted until ACK (section 13.3.1.4 asks it end to end).
@@ -158,7 +162,7 @@ class ServerTransaction(_Timed):
         timers = self.layer.timers
         if not self.invite:
             self.state = "completed"
-            self._timeout = self.layer.at(self.layer.wait(64 * timers.t1), self._terminate)  # J
+            self.layer.linger(self, self.layer.wait(64 * timers.t1))  # J
             return
         # Timer G (and the RFC 6026 2xx retransmission) until ACK, timer H / L to give up.
         self.state = "accepted" if status < 300 else "completed"
@@ -190,7 +194,7 @@ class ServerTransaction(_Timed):
         if self.state == "completed" and self.invite:
             self.state = "confirmed"
             self._cancel()
-            self._timeout = self.layer.at(self.layer.wait(self.layer.timers.t4), self._terminate)
+            self.layer.linger(self, self.layer.wait(self.layer.timers.t4))  # I
         elif self.state == "accepted":
             # Once the ACK is in the caller has stopped retransmitting the INVITE.
             self._terminate()
@@ -274,9 +278,9 @@ class ClientTransaction(_Timed):
         if self.invite:
             self._ack = self.request.ack_for(response).to_bytes()
             self.layer.send(self._ack, self.dest)
-            self._timeout = self.layer.at(self.layer.wait(self.layer.timers.d), self._terminate)
+            self.layer.linger(self, self.layer.wait(self.layer.timers.d))  # D
         else:
-            self._timeout = self.layer.at(self.layer.wait(self.layer.timers.t4), self._terminate)
+            self.layer.linger(self, self.layer.wait(self.layer.timers.t4))  # K
 
     def _forget(self) -> None:
         self.layer.forget_client(self)
@@ -290,6 +294,7 @@ class TransactionStats:
     overloaded: int = 0
     stray_responses: int = 0
     unmatched_acks: int = 0
+    lingering_ended_early: int = 0  # past max_lingering: retransmission cover cut short
 
 
 class TransactionLayer:
@@ -303,24 +308,48 @@ class TransactionLayer:
         max_transactions: int = 10000,
         loop: asyncio.AbstractEventLoop | None = None,
         reliable: bool = False,
+        max_lingering: int = 50000,
     ) -> None:
         if max_transactions < 1:
             raise ValueError(f"max_transactions must be at least 1, got {max_transactions}")
+        if max_lingering < 1:
+            raise ValueError(f"max_lingering must be at least 1, got {max_lingering}")
         self.tu = tu
         self.send = send
         self.timers = timers or Timers()
         self.max_transactions = max_transactions
+        self.max_lingering = max_lingering
         self.reliable = reliable
         self.loop = loop or asyncio.get_running_loop()
         self.stats = TransactionStats()
         self.server: dict[ServerKey, ServerTransaction] = {}
         self.client: dict[ClientKey, ClientTransaction] = {}
         self._awaiting_ack: dict[AckKey, ServerTransaction] = {}
+        # Transactions past their final answer, in the order they got there (a dict keeps
+        # insertion order): the first is the one to end early when there are too many.
+        self._lingering: dict[_Timed, None] = {}
         # Responses no client transaction matches (a retransmitted 2xx: the UAC core re-ACKs).
         self.on_stray: Callable[[SipMessage, Addr], None] | None = None
 
     def __len__(self) -> int:
         return len(self.server) + len(self.client)
+
+    @property
+    def in_progress(self) -> int:
+        """Transactions still at work: what `max_transactions` caps (lingering ones are not)."""
+        return len(self) - len(self._lingering)
+
+    @property
+    def lingering(self) -> int:
+        return len(self._lingering)
+
+    def linger(self, txn: _Timed, wait: float) -> None:
+        """`txn` has its final answer and only absorbs retransmissions for `wait` seconds."""
+        txn._timeout = self.at(wait, txn._terminate)
+        self._lingering[txn] = None
+        if len(self._lingering) > self.max_lingering:
+            self.stats.lingering_ended_early += 1
+            next(iter(self._lingering))._terminate()
 
     def at(self, delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
         return self.loop.call_at(self.loop.time() + delay, callback)
@@ -362,7 +391,7 @@ class TransactionLayer:
             self.stats.retransmissions_absorbed += 1
             txn.on_retransmission()
             return
-        if len(self) >= self.max_transactions:
+        if self.in_progress >= self.max_transactions:
             self.stats.overloaded += 1
             busy = request.reply(503, headers=[("Retry-After", "5")])
             self.send(busy.to_bytes(), source)
@@ -384,7 +413,7 @@ class TransactionLayer:
         on_provisional: Callable[[SipMessage], None] | None = None,
     ) -> ClientTransaction:
         """Starts a client transaction; await `.response` for the final response."""
-        if len(self) >= self.max_transactions:
+        if self.in_progress >= self.max_transactions:
             raise RuntimeError(f"transaction table full ({self.max_transactions})")
         txn = ClientTransaction(self, request, dest, on_provisional)
         if txn.key in self.client:
@@ -398,12 +427,14 @@ class TransactionLayer:
         self._awaiting_ack[txn.ack_key] = txn
 
     def forget(self, txn: ServerTransaction) -> None:
+        self._lingering.pop(txn, None)
         if self.server.get(txn.key) is txn:
             del self.server[txn.key]
         if txn.ack_key is not None and self._awaiting_ack.get(txn.ack_key) is txn:
             del self._awaiting_ack[txn.ack_key]
 
     def forget_client(self, txn: ClientTransaction) -> None:
+        self._lingering.pop(txn, None)
         if self.client.get(txn.key) is txn:
             del self.client[txn.key]
 

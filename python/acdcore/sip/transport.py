@@ -9,7 +9,12 @@ Responses go back to the address the request came from (symmetric response, as w
 `rport`, RFC 3581): it is what NATed phones and SIPp expect, and it needs no DNS. On TCP a
 message is framed by Content-Length (`SipMessage.parse_stream`); one that does not parse
 gets its error response and the connection is closed, since the framing can no longer be
-trusted. TCP dials out when asked to send to an address it has no connection with.
+trusted. TCP dials out when asked to send to an address it has no connection with. A TCP
+connection with nothing read or written for `idle_timeout` seconds is closed, so peers that
+vanish without a FIN do not hold sockets forever; CRLF keepalives (RFC 5626) count as
+activity. The default, `IDLE_TIMEOUT`, outlasts the registrar's default longest
+registration (3600 s): a phone registered over TCP refreshes before it, and is reached over
+that connection.
 
 Under load the UDP endpoint reads up to `UDP_BATCH` queued datagrams per readiness callback
 (non-blocking `recvfrom` until EAGAIN) instead of one event-loop turn each.
@@ -34,6 +39,8 @@ Addr = tuple[str, int]
 UDP_BATCH = 64
 """Datagrams read per wake-up at most: bounded so timers and other sockets still get turns."""
 _DATAGRAM = 65536
+IDLE_TIMEOUT = 3900.0
+"""Seconds a TCP connection may carry nothing before we close it (see the module doc)."""
 
 Handler = Callable[[SipMessage, Addr], None]
 
@@ -63,6 +70,7 @@ class TransportStats:
     dropped: int = 0
     keepalives: int = 0
     handler_errors: int = 0
+    idle_closed: int = 0  # TCP connections closed after idle_timeout
 
 
 def error_reply(data: bytes, status: int, reason: str) -> bytes | None:
@@ -229,19 +237,50 @@ class SipTcpConnection(asyncio.Protocol):
         self.buffer = bytearray()
         self.peer: Addr | None = None
         self.transport: asyncio.Transport | None = None
+        # Activity only stamps the time; one timer per connection checks it when it falls
+        # due and re-arms for the remainder, so a busy connection costs no timer churn.
+        self.last_active = 0.0
+        self._idle: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
         host, port = transport.get_extra_info("peername")[:2]
         self.peer = (str(host), int(port))
         self.server.connections[self.peer] = self
+        if self.server.idle_timeout is not None:
+            loop = asyncio.get_running_loop()
+            self.last_active = loop.time()
+            self._idle = loop.call_at(self.last_active + self.server.idle_timeout, self._check)
+
+    def _check(self) -> None:
+        timeout = self.server.idle_timeout
+        if self.transport is None or timeout is None:
+            return
+        loop = asyncio.get_running_loop()
+        due = self.last_active + timeout
+        if loop.time() < due:
+            self._idle = loop.call_at(due, self._check)
+            return
+        self._idle = None
+        self.server.stats.idle_closed += 1
+        log.debug("SIP TCP connection with %s idle for %s s: closed", self.peer, timeout)
+        self.transport.close()
+
+    def write(self, data: bytes) -> None:
+        if self.transport is not None:
+            self.last_active = asyncio.get_running_loop().time()
+            self.transport.write(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.peer is not None and self.server.connections.get(self.peer) is self:
             del self.server.connections[self.peer]
         self.transport = None
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
 
     def data_received(self, data: bytes) -> None:
+        self.last_active = asyncio.get_running_loop().time()
         self.buffer += data
         stats = self.server.stats
         while self.buffer and self.transport is not None and self.peer is not None:
@@ -285,9 +324,14 @@ class SipTcpServer:
     Sending to an address with no connection opens one (a UAC's requests, RFC 3261 18.1.1);
     what is sent meanwhile waits in order and is dropped (counted) if the connect fails."""
 
-    def __init__(self, handler: Handler, max_message: int = 65535) -> None:
+    def __init__(
+        self, handler: Handler, max_message: int = 65535, idle_timeout: float | None = IDLE_TIMEOUT
+    ) -> None:
+        if idle_timeout is not None and not idle_timeout > 0:
+            raise ValueError(f"idle_timeout must be positive or None, got {idle_timeout!r}")
         self.handler = handler
         self.max_message = max_message
+        self.idle_timeout = idle_timeout
         self.stats = TransportStats()
         self.connections: dict[Addr, SipTcpConnection] = {}
         self.server: asyncio.Server | None = None
@@ -307,7 +351,7 @@ class SipTcpServer:
         connection = self.connections.get(addr)
         if connection is not None and connection.transport is not None:
             self.stats.sent += 1
-            connection.transport.write(data)
+            connection.write(data)
             return
         if self._closed:
             self.stats.dropped += 1
@@ -347,10 +391,14 @@ class SipTcpServer:
 
 
 async def open_tcp(
-    handler: Handler, host: str = "127.0.0.1", port: int = 5060, max_message: int = 65535
+    handler: Handler,
+    host: str = "127.0.0.1",
+    port: int = 5060,
+    max_message: int = 65535,
+    idle_timeout: float | None = IDLE_TIMEOUT,
 ) -> SipTcpServer:
     """Listens for SIP over TCP; `port=0` picks a free port (see `local_address`)."""
-    server = SipTcpServer(handler, max_message)
+    server = SipTcpServer(handler, max_message, idle_timeout)
     loop = asyncio.get_running_loop()
     server.server = await loop.create_server(lambda: SipTcpConnection(server), host, port)
     return server
