@@ -116,7 +116,7 @@ def test_report_json_matches_the_library(db: Path, capsys: pytest.CaptureFixture
         (["report", "DB", "--threshold", "-1"], "--threshold"),
         (["search", "DB", "--from", "yesterday"], "--from"),
         (["search", "DB", "--limit", "0"], "--limit"),
-        (["search", "DB", "--outcome", "lost"], "--outcome"),
+        (["search", "DB", "--outcome", "gone"], "--outcome"),  # "lost" is one since restarts
         (["search", "DB", "--from", "2026-05-29", "--to", "2026-05-28"], "--to"),
         (["export", "DB"], "--csv"),
     ],

@@ -259,3 +259,27 @@ def test_updates_name_only_record_fields(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="'call_id = 1; --'"):
             store.write(Batch(updates=[("c1", {"call_id = 1; --": 0})]))
         assert store.search(Query())[0] == _cdr(1)
+
+
+def test_a_waiter_giving_up_does_not_stop_the_writer() -> None:
+    """A task awaiting a commit is cancelled (a server stopping): the commit still happens
+    and the thread keeps writing (it once died setting a result on a cancelled future)."""
+    store = _SlowStore()
+    writer = RecordWriter(store)
+
+    async def main() -> None:
+        from acdcore.records.recorder import Commit
+
+        commit = Commit(writer.put(_log(0)), [])
+        waiter = asyncio.ensure_future(commit.await_())
+        await asyncio.sleep(0.05)
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        assert not commit.future.cancel()
+        store.gate.set()
+        await asyncio.wait_for(asyncio.wrap_future(writer.put(_log(1))), 10.0)
+
+    asyncio.run(main())
+    writer.close()
+    assert [e.call_id for b in store.batches for e in b.log] == ["c0", "c1"]

@@ -205,12 +205,12 @@ def _report(args: argparse.Namespace) -> int:
             for row in rows:
                 print(json.dumps(row, sort_keys=True))
             return 0
-        cols = (args.by, "interval", "offered", "answered", "abandoned", "sl", "asa",
+        cols = (args.by, "interval", "offered", "answered", "abandoned", "lost", "sl", "asa",
                 "aht", "fcr", "survey")  # fmt: skip
         table = [cols]
         for row in rows:
             table.append((str(row[args.by]), iso(row["interval_start"]), str(row["offered"]),
-                          str(row["answered"]), str(row["abandoned"]),
+                          str(row["answered"]), str(row["abandoned"]), str(row["lost"]),
                           _fmt(row["service_level"], "{:.1%}"), _fmt(row["asa"], "{:.1f}"),
                           _fmt(row["aht"], "{:.1f}"), _fmt(row["fcr"], "{:.1%}"),
                           _fmt(row["survey_mean"], "{:.2f}")))  # fmt: skip

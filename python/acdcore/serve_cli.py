@@ -1,5 +1,6 @@
 """`acdcore serve --config FILE`: runs the example contact-center server until Ctrl-C,
-SIGTERM or `--duration` seconds."""
+SIGTERM or `--duration` seconds, resuming from the records database's checkpoint (after a
+crash too) unless `--fresh`."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ def register(sub: Any) -> None:
     p.add_argument("--sip", default=None, help="HOST:PORT to serve SIP on (overrides config)")
     p.add_argument("--db", default=None, help="records database path (overrides config)")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start with an empty engine instead of resuming from the database's checkpoint "
+        "(calls the checkpoint still held are recorded as lost)",
+    )
     p.set_defaults(func=_run)
 
 
@@ -38,15 +45,15 @@ def _run(args: Any) -> int:
         return _fail(str(e))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return asyncio.run(_serve(config, sip, args.db, args.duration))
+        return asyncio.run(_serve(config, sip, args.db, args.duration, args.fresh))
     except (FlowError, StoreError, ValueError, OSError) as e:
         return _fail(str(e))
 
 
 async def _serve(
-    config: Any, sip: tuple[str, int] | None, db: str | None, duration: float | None
+    config: Any, sip: tuple[str, int] | None, db: str | None, duration: float | None, fresh: bool
 ) -> int:
     from acdcore.app.run import run_center
 
-    await run_center(config, sip=sip, database=db, duration=duration)
+    await run_center(config, sip=sip, database=db, duration=duration, fresh=fresh)
     return 0

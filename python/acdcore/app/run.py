@@ -26,13 +26,16 @@ async def run_center(
     duration: float | None = None,
     companion: Companion | None = None,
     name: str = "acdcore serve",
+    fresh: bool = False,
 ) -> tuple[ContactCenter, Any]:
     """Serves until a signal, `duration` seconds or `companion(center, address)` returning;
     then stops the center (BYE to calls in progress, records flushed). Returns the stopped
     center and the companion's result (None when it did not finish)."""
-    center = ContactCenter(config, database=database)
+    center = ContactCenter(config, database=database, fresh=fresh)
     address = await center.start(sip)
     print(f"{name}: SIP on {address[0]}:{address[1]}, records in {center.store.path}", flush=True)
+    if center.restart.resumed or center.restart.lost:
+        print(f"{name}: {center.restart.summary()}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -4,7 +4,9 @@ One transaction user serves everything: REGISTER (digest-authenticated agents, l
 the engine by `AgentLogin`), callers' INVITEs (answered by us with our own RTP session, then
 the flow runs on a `SipChannel`), and the legs we place (`OutboundLegs`: agent phones the
 engine offers a call to, ring groups, transfers). Records: every engine event goes through the
-switchboard to a `CallRecorder` (see `RecordingSwitchboard`), committed to SQLite every second.
+switchboard to a `CallRecorder` (see `RecordingSwitchboard`), committed to SQLite every second
+and before a caller is told its call ended (`durable`); started on a database with a
+checkpoint, the center resumes from it (app/restore.py).
 
 Calls are found by dialog key or engine id in dicts: no scan over calls or agents per message.
 """
@@ -14,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from acdcore._core import (
     SipParseError,
     sdp_answer,
 )
+from acdcore.app import restore
 from acdcore.app.callbacks import CallbackDialer
 from acdcore.app.cdr import engine_never_held, record_unqueued
 from acdcore.app.channel import SipChannel
@@ -37,7 +39,6 @@ from acdcore.app.legs import CODECS, OutboundLegs, configure
 from acdcore.app.prompts import Prompts
 from acdcore.app.switchboard import RecordingSwitchboard
 from acdcore.flows import FlowContext, FlowRunner, load
-from acdcore.flows.errors import FlowError, Problem
 from acdcore.flows.result import CallResult
 from acdcore.media.session import RtpSession, bind_rtp_socket
 from acdcore.records.recorder import CallRecorder
@@ -73,27 +74,30 @@ class CenterStats:
 
 
 class ContactCenter:
-    def __init__(self, config: Config, *, database: str | Path | None = None) -> None:
+    def __init__(
+        self, config: Config, *, database: str | Path | None = None, fresh: bool = False
+    ) -> None:
+        """Resumes from the database's checkpoint when it has one (app/restore.py says what
+        survives a restart); `fresh` starts an empty engine instead."""
         self.config = config
         self.prompts = Prompts(config.prompts)
-        self.engine = Engine(auto_accept=False)
         db = Path(database) if database is not None else config.database
         self.store = SqliteStore(db)
         self.writer = RecordWriter(self.store)
-        self.recorder = CallRecorder(self.engine, self.writer, epoch=time.time())
         try:
-            for q in config.queues:
-                try:
-                    self.recorder.add_queue(q.id, **q.options)
-                except (KeyError, ValueError, TypeError) as e:  # e.g. a bad escalation step
-                    problem = Problem(config.source, None, f"queues.{q.id}", str(e))
-                    raise FlowError([problem]) from None
+            self.restart = restore.resume(self.store, self.writer, config, fresh=fresh)
+            self.recorder: CallRecorder = self.restart.recorder
+            self.engine: Engine = self.recorder.engine
             self.flow = load(config.flow, queues=self.engine.queues())
-        except FlowError:  # refused: the records file we opened is closed again
+        except BaseException:  # refused: the records file we opened is closed again
             self.writer.close()
             self.store.close()
             raise
-        self.sb = RecordingSwitchboard(self.engine, self.recorder, tick=0.2)
+        self.sb = RecordingSwitchboard(
+            self.engine, self.recorder, tick=0.2, clock=restore.wall_clock(self.recorder.epoch)
+        )
+        for call, (caller_id, queue) in self.restart.callbacks.items():
+            self.sb.hold_for_callback(call, caller_id, queue)
         self.registrar = Registrar(
             {a.user: a.password for a in config.agents},
             realm=config.realm,
@@ -103,6 +107,7 @@ class ContactCenter:
         self.login = AgentLogin(
             self.registrar, self.engine, profiles, self.sb.now, lambda evs: self._apply(evs)
         )
+        self.login.logged_in.update(self.restart.agents)
         self.runner = FlowRunner(self.flow, FlowContext(switchboard=self.sb, observer=self))
         self.stats = CenterStats()
         self.callers: dict[DialogKey, CallerLeg] = {}
@@ -122,11 +127,15 @@ class ContactCenter:
                 self.store.close()
                 self.registrar.close()
                 raise
+        self.callbacks.resume()  # the callbacks the restart kept in line are dialled again
         self._tasks: set[asyncio.Task[Any]] = set()
         self._endpoint: SipEndpoint | None = None
         self._layer: TransactionLayer | None = None
         self._uac: Uac | None = None
         self._local: Addr = config.sip
+        self._flows: dict[str, asyncio.Task[Any]] = {}  # caller's call id -> its flow's task
+        self._group: asyncio.Future[None] | None = None  # the next commit BYEs wait for
+        self._committing = False  # a _group_commits task runs
 
     # Life cycle.
 
@@ -135,6 +144,8 @@ class ContactCenter:
         self._endpoint, self._layer = await open_transactions(self, host, port)
         self._local = self._endpoint.local_address
         self._uac = Uac(self._layer, self._local)
+        restore.restore_registrations(self.registrar, self.restart.registrations)
+        await self.durable()  # what the restart closed is on disk before anything new
         self.spawn(self.sb.run())
         self.spawn(self._commit_every(1.0))
         if self.dialer is not None:
@@ -161,6 +172,7 @@ class ContactCenter:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.sb.close()
+        restore.save(self)
         self.recorder.commit().wait(10.0)
         self.writer.close()
         self.store.close()
@@ -177,7 +189,44 @@ class ContactCenter:
     async def _commit_every(self, seconds: float) -> None:
         while True:
             await asyncio.sleep(seconds)
+            restore.save(self)
             await self.recorder.acommit()
+
+    async def durable(self) -> None:
+        """Returns once everything recorded so far is committed. A caller is told its call
+        ended (our BYE, or the 200 to its BYE) only after that, so every call a caller saw end
+        has its record even if the process is killed the next instant.
+
+        Group commit: one commit in flight at a time; calls ending meanwhile wait together
+        for the next one. A commit's checkpoint costs more with more open calls
+        (benches/README.md: tens of ms at 1,000), so this bounds that work per second."""
+        if self._group is None:
+            self._group = asyncio.get_running_loop().create_future()
+            if not self._committing:
+                self._committing = True
+                self.spawn(self._group_commits())
+        await asyncio.shield(self._group)
+
+    async def _group_commits(self) -> None:
+        try:
+            while self._group is not None:
+                await asyncio.sleep(0)  # the other calls ending in this turn join the commit
+                done, self._group = self._group, None
+                try:
+                    restore.save(self)
+                    await (await self.recorder.acommit()).await_()
+                except asyncio.CancelledError:
+                    done.cancel()
+                    raise
+                except Exception as e:
+                    done.set_exception(e)
+                else:
+                    done.set_result(None)
+        finally:
+            self._committing = False
+            if self._group is not None:  # stopped with waiters left: they must not hang
+                self._group.cancel()
+                self._group = None
 
     def _apply(self, events: Iterable[object]) -> None:
         self.sb.apply(e for e in events if isinstance(e, Event))
@@ -280,9 +329,9 @@ class ContactCenter:
                 txn.respond(request.reply(481))
             return
         if method == "BYE":
-            txn.respond(request.reply(200))
             caller.channel.hung_up("bye")
             self._forget_caller(caller)
+            self.spawn(self._bye_ok(txn, request, caller.channel.call_id))
         elif method == "INFO":
             digit = answer_info(txn, request)
             if digit is not None:
@@ -298,6 +347,19 @@ class ContactCenter:
             )
         else:
             txn.respond(request.reply(405, headers=[("Allow", ALLOW)]))
+
+    async def _bye_ok(self, txn: ServerTransaction, request: SipMessage, call_id: str) -> None:
+        """The 200 to a caller's BYE once its flow has ended the call and that is committed
+        (the BYE's retransmissions are absorbed meanwhile)."""
+        try:
+            flow = self._flows.get(call_id)
+            if flow is not None:
+                await asyncio.wait({flow}, timeout=5.0)
+            await self.durable()
+        except Exception as e:
+            log.warning("call %s: BYE answered before its record was committed: %s", call_id, e)
+        finally:
+            txn.respond(request.reply(200))
 
     def _contact(self) -> tuple[str, str]:
         return ("Contact", f"<sip:acd@{self._local[0]}:{self._local[1]}>")
@@ -353,7 +415,11 @@ class ContactCenter:
 
     async def _run_flow(self, channel: SipChannel) -> None:
         await channel.rtp.start()
-        await self.runner.start(channel, channel.call_id)
+        flow = self._flows[channel.call_id] = self.runner.start(channel, channel.call_id)
+        try:
+            await flow
+        finally:
+            self._flows.pop(channel.call_id, None)
 
     def end_caller(self, call_id: str) -> None:
         """Our BYE to the caller (the flow hung up, or we are stopping)."""
@@ -361,10 +427,25 @@ class ContactCenter:
         if caller is None:
             return
         self._forget_caller(caller)
-        if not caller.channel.gone.done() or caller.channel.gone.result() == "shutdown":
-            txn = self.layer.request(caller.leg.request("BYE"), caller.leg.dest)
-            txn.response.add_done_callback(lambda f: f.cancelled() or f.exception())
+        gone = caller.channel.gone
+        if not gone.done():
+            self.spawn(self._bye_when_durable(caller.leg))
+        elif gone.result() == "shutdown":
+            self._bye(caller.leg)
         caller.channel.hung_up("hung up by us")
+
+    async def _bye_when_durable(self, leg: Leg) -> None:
+        """Our BYE once the call's end is committed (see `durable`); sent even if that fails."""
+        try:
+            await self.durable()
+        except Exception as e:
+            log.warning("call %s: BYE sent before its record was committed: %s", leg.call_id, e)
+        finally:
+            self._bye(leg)
+
+    def _bye(self, leg: Leg) -> None:
+        txn = self.layer.request(leg.request("BYE"), leg.dest)
+        txn.response.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     def _forget_caller(self, caller: CallerLeg) -> None:
         self.callers.pop(caller.leg.key, None)

@@ -9,7 +9,8 @@ from typing import Any
 
 # "hangup": the flow ended the call before any queue (closed hours, a failed login, a menu
 # fallback); only `CallRecorder.unqueued` writes it. "busy", "no-answer", "failed": outbound
-# dials nobody answered (app/dialer.py).
+# dials nobody answered (app/dialer.py). "lost": the call's SIP dialogs did not survive a
+# restart (CallRecorder.lose).
 OUTCOMES = (
     "answered",
     "abandoned",
@@ -22,8 +23,11 @@ OUTCOMES = (
     "busy",
     "no-answer",
     "failed",
+    "lost",
 )
-LOG_EVENTS = ("enter", "abandon", "connect", "complete", "transfer", "timeout", "callback")
+LOG_EVENTS = (
+    "enter", "abandon", "connect", "complete", "transfer", "timeout", "callback", "lost",
+)  # fmt: skip
 # Fields a host may set on a record after the engine is done with it (wrap-up, survey...).
 ANNOTATIONS = (
     "disposition",

@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from acdcore._core import Engine, Event
+from acdcore._core import Engine, Event, StateError
 from acdcore.records.model import (
     OUTCOMES,
     Batch,
@@ -45,7 +45,8 @@ class Commit:
         return self.ended
 
     async def await_(self) -> list[str]:
-        await asyncio.wrap_future(self.future)
+        # Shielded: a cancelled waiter must not cancel the writer's future (its thread sets it).
+        await asyncio.shield(asyncio.wrap_future(self.future))
         return self.ended
 
 
@@ -64,6 +65,7 @@ class _Open:
     callback: bool = False
     transferred: str | None = None
     notes: dict[str, Any] = field(default_factory=dict)
+    lost: str | None = None  # why, once `lose` closes it
 
 
 class CallRecorder:
@@ -194,6 +196,25 @@ class CallRecorder:
             setattr(record, name, value)
         self._pending.calls.append(record)
 
+    def lose(self, call: str, why: str) -> list[Event]:
+        """Close an open call that a restart cut off (its SIP dialogs died with the process).
+
+        It is hung up in the engine at the engine's own time, the last instant the checkpoint
+        knew the call alive, and recorded with outcome "lost" and `why` (a "lost" queue-log
+        event instead of the abandon or complete the hang-up would log), so it is neither
+        dropped nor counted as an abandon or a finished talk."""
+        rec = self._get(call)
+        rec.lost = why
+        now = self.engine.now
+        try:
+            events = self.engine.hangup(now, call)
+        except (KeyError, StateError):  # the engine no longer holds it: close the record
+            events = []
+        self.feed(events)
+        if call in self._open:
+            self._close_lost(now, call, rec, None)
+        return events
+
     def annotate(self, call: str, **fields: Any) -> None:
         """Set disposition, hold, wrapup, recording_path, voicemail_path, survey_score (or
         caller/called) on a call, open or already written."""
@@ -231,12 +252,18 @@ class CallRecorder:
 
     def _on_end(self, ev: Event, call: str) -> None:
         rec = self._opened(ev, call)
+        if rec.lost is not None:
+            self._close_lost(ev.t, call, rec, ev.talk)
+            return
         self._log(ev.t, "complete", call, rec.queue, rec.agent, {"talk": ev.talk})
         outcome = "transferred" if rec.transferred else "callback" if rec.callback else "answered"
         self._finish(call, rec, ev.t, outcome, talk=ev.talk)
 
     def _on_abandon(self, ev: Event, call: str) -> None:
         rec = self._opened(ev, call)
+        if rec.lost is not None:
+            self._close_lost(ev.t, call, rec, None)
+            return
         self._log(ev.t, "abandon", call, rec.queue, None, {"wait": ev.t - rec.arrival})
         self._finish(call, rec, ev.t, "abandoned")
 
@@ -341,12 +368,21 @@ class CallRecorder:
     ) -> None:
         self._pending.log.append(LogEvent(self.epoch + t, event, call, queue, agent, data))
 
+    def _close_lost(self, t: float, call: str, rec: _Open, talk: float | None) -> None:
+        state = "waiting" if rec.answer is None else "connected"
+        data: dict[str, Any] = {"why": rec.lost, "state": state}
+        if talk is not None:
+            data["talk"] = talk
+        self._log(t, "lost", call, rec.queue, rec.agent, data)
+        rec.notes["lost"] = {"why": rec.lost, "state": state}
+        self._finish(call, rec, t, "lost", talk=talk)
+
     def _finish(
         self, call: str, rec: _Open, t: float, outcome: str, *, talk: float | None = None
     ) -> None:
         del self._open[call]
         attributes = dict(rec.attributes)
-        for key in ("queues", "callback_number"):
+        for key in ("queues", "callback_number", "lost"):
             if key in rec.notes:
                 attributes[key] = rec.notes.pop(key)
         if rec.transferred:

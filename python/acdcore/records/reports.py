@@ -4,7 +4,9 @@ Definitions match the engine's queue_stats: service level = answered within the 
 (answered + abandoned + timed out); ASA = mean wait of answered calls; AHT = mean talk (hold
 is part of talk: connect to end) + wrap-up of answered calls; abandonment = abandoned /
 offered. First-call resolution: an answered call whose disposition is not an unresolved one
-and whose caller did not call again within `repeat_days`.
+and whose caller did not call again within `repeat_days`. Lost calls (cut off by a restart,
+outcome "lost") are offered and counted in `lost`; one an agent had answered counts as
+answered too (its talk up to the last checkpoint), one still waiting is in no other count.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ def report(
                 "answered": answered,
                 "abandoned": s["abandoned"],
                 "timed_out": s["timed_out"],
+                "lost": s["lost"],
                 "service_level": _ratio(s["within_sl"], answered + s["abandoned"] + s["timed_out"]),
                 "asa": _ratio(s["wait_sum"], answered),
                 "abandon_rate": _ratio(s["abandoned"], s["offered"]),

@@ -254,6 +254,7 @@ class SqlStore(RecordStore):
                 SUM(CASE WHEN {answered} THEN 1 ELSE 0 END),
                 SUM(CASE WHEN c.outcome = 'abandoned' THEN 1 ELSE 0 END),
                 SUM(CASE WHEN c.outcome = 'timeout' THEN 1 ELSE 0 END),
+                SUM(CASE WHEN c.outcome = 'lost' THEN 1 ELSE 0 END),
                 SUM(CASE WHEN {answered} AND c.wait <= ? THEN 1 ELSE 0 END),
                 SUM(CASE WHEN {answered} THEN c.wait ELSE 0 END),
                 SUM(CASE WHEN {answered} THEN COALESCE(c.talk, 0) + COALESCE(c.wrapup, 0)
@@ -265,7 +266,7 @@ class SqlStore(RecordStore):
             GROUP BY c.{by}, bucket ORDER BY c.{by}, bucket"""
         all_params = [interval, threshold, *unresolved, repeat_window, *params]
         names = (
-            "key", "bucket", "offered", "answered", "abandoned", "timed_out", "within_sl",
+            "key", "bucket", "offered", "answered", "abandoned", "timed_out", "lost", "within_sl",
             "wait_sum", "handle_sum", "resolved", "surveys", "survey_sum",
         )  # fmt: skip
         return [dict(zip(names, row, strict=True)) for row in self._read(sql, all_params)]

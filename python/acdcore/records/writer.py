@@ -78,7 +78,11 @@ class RecordWriter:
             raise WriterClosed(f"records writer stopped: {self._error}") from self._error
         if self._closed:
             raise WriterClosed("records writer is closed")
-        return Future()
+        future: Future[None] = Future()
+        # Running from the start: a waiter giving up (asyncio.wrap_future cancels the future
+        # it wraps) cannot cancel it, so the thread's set_result never meets a cancelled one.
+        future.set_running_or_notify_cancel()
+        return future
 
     def _run(self) -> None:
         stop = False

@@ -129,6 +129,29 @@ class Registrar:
     def aors(self) -> list[str]:
         return list(self._bindings)
 
+    def bindings(self) -> list[Binding]:
+        """Every live binding (what a host saves to restore after a restart)."""
+        return [b for contacts in self._bindings.values() for b in contacts.values()]
+
+    def restore(
+        self, aor: str, contact: str, expires_in: float, call_id: str, cseq: int, source: Addr
+    ) -> Binding:
+        """Put back a binding saved before a restart, expiring `expires_in` seconds from now.
+        The listeners are not told: the host restores what they did with it (the agent's
+        login) along with it. A refresh from the phone then finds it and only refreshes."""
+        if expires_in <= 0:
+            raise ValueError(f"binding {contact!r} of {aor} has expired")
+        key = aor_of(aor)
+        loop = asyncio.get_running_loop()
+        binding = Binding(key, contact, loop.time() + expires_in, call_id, cseq, source)
+        contacts = self._bindings.setdefault(key, {})
+        old = contacts.get(contact)
+        if old is not None and old.handle is not None:
+            old.handle.cancel()
+        binding.handle = loop.call_at(binding.expires_at, self._expire, binding)
+        contacts[contact] = binding
+        return binding
+
     def close(self) -> None:
         """Cancels every expiry timer (bindings stay readable)."""
         for contacts in self._bindings.values():

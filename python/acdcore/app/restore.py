@@ -1,0 +1,224 @@
+"""Restarting the contact center from its records' checkpoint: a killed `acdcore serve`
+started again on the same database carries on from its last commit.
+
+Each commit saves, beside the engine snapshot and the open calls (`CallRecorder`), what only
+the server knows (`save`): the phones' registrations and which waiting calls are callbacks.
+`resume` rebuilds from that, deciding for what did not survive the process:
+
+- Registrations are restored with their remaining expiry, so phones need not re-register
+  (a phone keeps its binding until its own refresh, as with any registrar that persists).
+  One made in the last second before the kill (after the last commit) is unknown; so is the
+  agent's login with it, and the phone's next refresh logs it in.
+- Agents keep their engine state (available, paused with its reason, in wrap-up) when a
+  registration of their phone is still live; an agent without one cannot be reached and is
+  logged out (its phone registering again logs it in).
+- Waiting callbacks keep their place in line: the customer is off the line anyway. One being
+  offered to an agent at the kill goes back in line (the offer is rejected: its ringing leg
+  is gone).
+- Every other call the engine held had its caller (and maybe an agent) on SIP dialogs that
+  died with the process: it is closed with outcome "lost" (`CallRecorder.lose`) at the
+  engine's time in the checkpoint, the last instant it was known alive. Calls still in the
+  flow before any queue have no record before or after (the records start at the queue).
+- `fresh=True` starts an empty engine, but first closes every call of the checkpoint
+  (callbacks too) as lost, so no call of the previous run is left without a record.
+
+Queue and agent settings come from the checkpoint (the engine has no call to change them);
+queues new in the config are added. A changed queue option takes effect with `fresh`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from acdcore._core import Engine, SipParseError, StateError
+from acdcore.app.config import Config
+from acdcore.flows.errors import FlowError, Problem
+from acdcore.records.recorder import CallRecorder
+from acdcore.records.store import RecordStore, StoreError
+from acdcore.records.writer import RecordWriter
+from acdcore.sip.registrar import Registrar, aor_of
+
+if TYPE_CHECKING:
+    from acdcore.app.server import ContactCenter
+
+log = logging.getLogger(__name__)
+KEY = "center"  # the server's part of CallRecorder.host
+LOST_WHY = "restart"
+
+
+@dataclass
+class Restart:
+    """What `resume` found and did; `resumed` is False for a new (or fresh) engine."""
+
+    recorder: CallRecorder
+    resumed: bool = False
+    lost: list[str] = field(default_factory=list)
+    callbacks: dict[str, tuple[str, str]] = field(default_factory=dict)  # call -> caller, queue
+    agents: dict[str, str] = field(default_factory=dict)  # logged in after it -> state
+    logged_out: list[str] = field(default_factory=list)
+    registrations: list[dict[str, Any]] = field(default_factory=list)  # live, to restore
+
+    def summary(self) -> str:
+        if not self.resumed:
+            return (
+                f"fresh start: {len(self.lost)} calls of the checkpoint recorded as lost, "
+                f"{len(self.logged_out)} agents logged out"
+            )
+        return (
+            f"resumed from the checkpoint: {len(self.agents)} agents logged in, "
+            f"{len(self.callbacks)} callbacks waiting, {len(self.lost)} calls lost in the "
+            f"restart, {len(self.logged_out)} agents logged out, "
+            f"{len(self.registrations)} registrations"
+        )
+
+
+def wall_clock(epoch: float) -> Callable[[], float]:
+    """Engine time as UNIX time minus `epoch`, ticking on the monotonic clock: after a restart
+    the downtime passes on the engine's time line too (waits, wrap-ups), so stored times stay
+    true UNIX times."""
+    start = time.monotonic() - (time.time() - epoch)
+    return lambda: time.monotonic() - start
+
+
+def resume(
+    store: RecordStore, writer: RecordWriter, config: Config, *, fresh: bool = False
+) -> Restart:
+    """The recorder (and engine) to serve with: the checkpoint's, with the calls and agents
+    that did not survive closed (module doc), or a new one. An unreadable checkpoint is a
+    StoreError, unless `fresh`: then it is set aside with a warning (its calls get no
+    record: there is no way to read them)."""
+    try:
+        return _resume(store, writer, config, fresh)
+    except StoreError as e:
+        if not fresh:
+            raise StoreError(f"{e} (--fresh starts without it)") from None
+        log.warning("checkpoint unreadable, starting empty without it: %s", e)
+        return Restart(_new(writer, config))
+
+
+def _resume(store: RecordStore, writer: RecordWriter, config: Config, fresh: bool) -> Restart:
+    old = CallRecorder.resume(store, writer)
+    if old is None:
+        return Restart(_new(writer, config))
+    saved = old.host.get(KEY, {})
+    if not isinstance(saved, dict):
+        raise StoreError(f"corrupt checkpoint: host state {KEY!r} is not an object")
+    users = {a.user: a.id for a in config.agents}
+    try:
+        regs = [
+            r
+            for r in saved.get("registrations", [])
+            if float(r["expires"]) > time.time() + 1.0 and _user(r["aor"]) in users
+        ]
+        held = {str(call) for call in saved.get("callbacks", [])}
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise StoreError(f"corrupt checkpoint: saved registrations or callbacks: {e!r}") from None
+    out = Restart(old, resumed=not fresh)
+    engine = old.engine
+    for call, info in old.open_calls().items():
+        if info["callback"]:
+            held.add(call)
+    for call, info in old.open_calls().items():
+        if not fresh and call in held and _back_in_line(old, call):
+            out.callbacks[call] = (info["caller"] or "", info["queue"])
+        else:
+            old.lose(call, LOST_WHY)
+            out.lost.append(call)
+    reachable = {users[_user(r["aor"])] for r in regs}
+    for agent in engine.agents():
+        state = engine.agent(agent).state
+        if state == "logged-out":
+            continue
+        if fresh or agent not in reachable:
+            old.feed(engine.logout(engine.now, agent))
+            out.logged_out.append(agent)
+        else:
+            out.agents[agent] = engine.agent(agent).state
+    if fresh:
+        old.commit().wait(30.0)  # the lost records first, then the empty engine
+        return Restart(_new(writer, config), lost=out.lost, logged_out=out.logged_out)
+    _add_queues(old, config, engine.queues())
+    out.registrations = regs
+    return out
+
+
+def _new(writer: RecordWriter, config: Config) -> CallRecorder:
+    recorder = CallRecorder(Engine(auto_accept=False), writer, epoch=time.time())
+    _add_queues(recorder, config, [])
+    return recorder
+
+
+def _add_queues(recorder: CallRecorder, config: Config, have: list[str]) -> None:
+    """The config's queues the engine lacks; the engine's refusal (e.g. a bad escalation
+    step) is a FlowError naming the queue in the config file."""
+    for q in config.queues:
+        if q.id in have:
+            continue
+        try:
+            recorder.add_queue(q.id, **q.options)
+        except (KeyError, ValueError, TypeError) as e:
+            raise FlowError([Problem(config.source, None, f"queues.{q.id}", str(e))]) from None
+
+
+def _back_in_line(recorder: CallRecorder, call: str) -> bool:
+    """Whether a callback can keep its place: waiting, or offered (the offer is rejected)."""
+    engine = recorder.engine
+    try:
+        info = engine.call(call)
+    except KeyError:
+        return False
+    if info.state == "offered":
+        for agent in info.agents:
+            with contextlib.suppress(KeyError, StateError):
+                recorder.feed(engine.reject(engine.now, call, agent))
+        info = engine.call(call)
+    return info.state in ("waiting", "held")
+
+
+def _user(aor: str) -> str:
+    return aor.removeprefix("sip:").partition("@")[0]
+
+
+def save(center: ContactCenter) -> None:
+    """The server's state into the next checkpoint: callbacks on hold and registrations
+    (expiry as UNIX time). Once per commit: O(bindings + held calls), never per call."""
+    loop_now = asyncio.get_running_loop().time()
+    wall = time.time()
+    center.recorder.host[KEY] = {
+        "callbacks": center.sb.on_hold(),
+        "registrations": [
+            {
+                "aor": b.aor,
+                "contact": b.contact,
+                "expires": wall + (b.expires_at - loop_now),
+                "call_id": b.call_id,
+                "cseq": b.cseq,
+                "source": list(b.source),
+            }
+            for b in center.registrar.bindings()
+        ],
+    }
+
+
+def restore_registrations(registrar: Registrar, registrations: list[dict[str, Any]]) -> int:
+    """Put the saved bindings back (needs the running loop: expiry timers); returns how many."""
+    wall = time.time()
+    count = 0
+    for r in registrations:
+        try:
+            aor_of(r["aor"])
+            host, port = r["source"]
+            registrar.restore(
+                r["aor"], r["contact"], float(r["expires"]) - wall, str(r["call_id"]),
+                int(r["cseq"]), (str(host), int(port)),
+            )  # fmt: skip
+            count += 1
+        except (KeyError, ValueError, TypeError, SipParseError) as e:
+            log.warning("saved registration %r not restored: %s", r, e)
+    return count
