@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 from pathlib import Path
 
 from acdcore.app.config import load_config, parse_hostport
@@ -25,6 +26,7 @@ from acdcore.app.server import ContactCenter
 from acdcore.flows.errors import FlowError
 from acdcore.records.reports import report
 from acdcore.records.sqlite import SqliteStore
+from acdcore.records.store import Query
 from acdcore.sip.transport import Addr
 from acdcore.traffic import TrafficPlan, TrafficSummary, run_traffic
 
@@ -63,14 +65,20 @@ async def run(args: argparse.Namespace) -> int:
             )
         )
 
-    center, summary = await run_center(
-        config, sip=parse_hostport(args.sip), database=args.db, companion=traffic, name="demo"
+    started = time.time()
+    center, summary = await run_center(  # fresh: each demo is a new day, not the last one resumed
+        config,
+        sip=parse_hostport(args.sip),
+        database=args.db,
+        companion=traffic,
+        name="demo",
+        fresh=True,
     )
     if summary is not None:
         print("\n".join(f"demo: traffic {line}" for line in summary.lines()))
     store = SqliteStore(center.store.path, create=False)
     try:  # the whole run as one interval per queue, from the records just written
-        for row in report(store, interval=10**9):
+        for row in report(store, interval=10**9, query=Query(start=started)):
             asa = "-" if row["asa"] is None else f"{row['asa']:.1f} s"
             print(
                 f"demo: queue {row['queue']}: offered {row['offered']}, answered "
