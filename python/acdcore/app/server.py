@@ -98,7 +98,7 @@ class ContactCenter:
         for q in config.queues:
             self.recorder.add_queue(q.id, **q.options)
         self.flow = load(config.flow, queues=self.engine.queues())
-        self.sb = RecordingSwitchboard(self.engine, self.recorder, tick=0.2)
+        self.sb = RecordingSwitchboard(self.engine, self.recorder)
         self.sb.listeners.append(self._engine_event)
         self.registrar = Registrar(
             {a.user: a.password for a in config.agents},
