@@ -331,11 +331,15 @@ impl Engine {
             self.unoffer(c, a, Some(Unoffer::Timeout), t);
             let paused = self.modify_agent(a, |ag| {
                 ag.no_answers += 1;
-                let pause = max > 0 && ag.no_answers >= max && ag.status == Status::Ready;
+                // A pause the agent asked for itself stands, with its reason (it may have
+                // applied already in `unoffer`): the no-answer rule never overwrites it.
+                let pause = max > 0
+                    && ag.no_answers >= max
+                    && ag.status == Status::Ready
+                    && ag.pending_pause.is_none();
                 if pause && ag.active.is_empty() && ag.offers.is_empty() {
                     ag.status = Status::Paused;
                     ag.pause_reason = Some("no-answer".into());
-                    ag.pending_pause = None;
                 } else if pause {
                     // Still on or offered another call (limit > 1): paused when that is over.
                     ag.pending_pause = Some("no-answer".into());
