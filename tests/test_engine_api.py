@@ -639,6 +639,34 @@ def test_auto_pause_after_max_no_answers_in_a_row() -> None:
     assert e.agent("a").no_answers == 0
 
 
+def test_a_pause_asked_while_ringing_keeps_its_reason_at_max_no_answers() -> None:
+    e = live()
+    e.add_queue("q", ring_timeout=5, max_no_answers=1)
+    e.login(0, "a", queues=["q"])
+    e.enqueue(1, "c", "q")  # rings a
+    e.pause(2, "a", "lunch")  # waits for the offer
+    evs = e.advance(10)  # the offer times out at 6: the miss reaches the limit
+    assert [(x.kind, x.t) for x in evs] == [("unoffer", 6.0)]
+    assert e.agent("a").state == "paused" and e.agent("a").pause_reason == "lunch"
+    assert e.call("c").state == "waiting"
+
+
+def test_the_no_answer_rule_never_overwrites_a_pending_pause() -> None:
+    e = live()
+    e.add_queue("q", ring_timeout=5, max_no_answers=1)
+    e.login(0, "a", queues=["q"], limit=2)
+    e.enqueue(1, "c1", "q")
+    e.accept(2, "c1", "a")
+    e.enqueue(3, "c2", "q")  # a has room for a second call: it rings
+    e.pause(4, "a", "lunch")  # pending while a holds c1 and c2 rings
+    evs = e.advance(20)  # c2 times out at 8, a's miss reaches the limit
+    assert [(x.kind, x.t) for x in evs] == [("unoffer", 8.0)]
+    assert e.agent("a").pending_pause and e.agent("a").state == "busy"
+    e.hangup(30, "c1")  # no wrap-up: the pause applies now, with the agent's own reason
+    assert e.agent("a").state == "paused" and e.agent("a").pause_reason == "lunch"
+    assert e.call("c2").state == "waiting"
+
+
 def test_agent_info_shows_ringing_offers_and_the_retry_rest() -> None:
     e = live()
     e.add_queue("q", retry=4)

@@ -33,7 +33,7 @@ def live_engine(**queue: object) -> Engine:
 @contextlib.asynccontextmanager
 async def acd_server(engine: Engine) -> AsyncIterator[B2buaServer]:
     reg = Registrar(USERS, algorithms=["MD5"])
-    acd = AcdB2bua(reg, engine, {"5000": "support"}, PROFILES, tick=0.05)
+    acd = AcdB2bua(reg, engine, {"5000": "support"}, PROFILES)
     server = await serve_b2bua(acd, port=0, timers=FAST)
     try:
         yield server

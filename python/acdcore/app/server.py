@@ -94,7 +94,7 @@ class ContactCenter:
             self.store.close()
             raise
         self.sb = RecordingSwitchboard(
-            self.engine, self.recorder, tick=0.2, clock=restore.wall_clock(self.recorder.epoch)
+            self.engine, self.recorder, clock=restore.wall_clock(self.recorder.epoch)
         )
         for call, (caller_id, queue) in self.restart.callbacks.items():
             self.sb.hold_for_callback(call, caller_id, queue)

@@ -3,8 +3,11 @@
 Every engine operation of the flows (enqueue, hang-up, timers falling due) goes through `apply`,
 which hands each event to the waiting call's inbox, fires the callback hook for calls on
 virtual hold and tells the listeners (a wallboard, call records). The engine runs timers only
-when it is called, so `run()` calls `advance` every `tick` seconds: one ticker per engine, not
-per call. Agent-side operations (accept, reject, login) go through `apply` as well.
+when it is called, so `run()` sleeps until `Engine.next_timer_at()` and then calls `advance`:
+ring timeouts, wrap-up ends and max waits fire at their own time, with no ticking in between.
+An operation can set a timer earlier than the one `run()` sleeps for (an offer's ring timeout,
+a wrap-up): `apply` wakes it to look again. Agent-side operations (accept, reject, login) go
+through `apply` as well; a host that changes the engine some other way calls `wake()`.
 """
 
 from __future__ import annotations
@@ -41,15 +44,17 @@ class Switchboard:
         engine: Engine,
         *,
         clock: Callable[[], float] | None = None,
-        tick: float = 1.0,
+        tick: float | None = None,
         on_callback: CallbackHook | None = None,
         listeners: Iterable[Listener] = (),
     ) -> None:
-        if tick <= 0:
+        if tick is not None and not tick > 0:
             raise ValueError(f"tick must be positive, got {tick}")
         self.engine = engine
         start = time.monotonic() - engine.now
         self._clock = clock or (lambda: time.monotonic() - start)
+        # Longest sleep of `run()` (None: until the next timer or a wake-up). Only a safety net
+        # for engine changes made behind the switchboard's back without `wake()`.
         self.tick = tick
         self.on_callback = on_callback
         self.listeners = list(listeners)
@@ -57,6 +62,9 @@ class Switchboard:
         self._callbacks: dict[str, tuple[str, str]] = {}
         self._dispositions: dict[str, str] = {}
         self._hooks: set[asyncio.Task[None]] = set()
+        # While `run()` sleeps: what wakes it, and the timer it sleeps until (None: none).
+        self._wake_up: asyncio.Event | None = None
+        self._sleeping_for: float | None = None
 
     def now(self) -> float:
         """Seconds on the engine's time line (never behind the engine's last `now`)."""
@@ -81,7 +89,17 @@ class Switchboard:
                     task = asyncio.ensure_future(self.on_callback(req))
                     self._hooks.add(task)
                     task.add_done_callback(self._hooks.discard)
+        self.wake()
         return out
+
+    def wake(self) -> None:
+        """Tells `run()` to look at the engine's next timer again when it is earlier than the
+        one it sleeps for (every `apply` does; cheap when nothing changed)."""
+        if self._wake_up is None or self._wake_up.is_set():
+            return
+        nxt = self.engine.next_timer_at()
+        if nxt is not None and (self._sleeping_for is None or nxt < self._sleeping_for):
+            self._wake_up.set()
 
     def watch(self, call: str) -> asyncio.Queue[Event]:
         return self._inboxes.setdefault(call, asyncio.Queue())
@@ -144,10 +162,23 @@ class Switchboard:
         return self._dispositions.get(call)
 
     async def run(self) -> None:
-        """Run the engine's timers until cancelled."""
-        while True:
-            self.apply(self.engine.advance(self.now()))
-            await asyncio.sleep(self.tick)
+        """Run the engine's timers, each at its time, until cancelled."""
+        wake_up = self._wake_up = asyncio.Event()
+        try:
+            while True:
+                self.apply(self.engine.advance(self.now()))
+                nxt = self.engine.next_timer_at()
+                delay = None if nxt is None else max(0.0, nxt - self.now())
+                if self.tick is not None:
+                    delay = self.tick if delay is None else min(delay, self.tick)
+                self._sleeping_for = nxt
+                wake_up.clear()
+                # A timer woken for a hair early (clock rounding) just loops once more.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake_up.wait(), delay)
+        finally:
+            self._wake_up = None
+            self._sleeping_for = None
 
     async def close(self) -> None:
         for task in list(self._hooks):

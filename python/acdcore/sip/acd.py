@@ -9,9 +9,11 @@ agent's 200 is `Engine.accept` and the 200 to the caller, its refusal or failure
 `Engine.reject` (the engine then re-offers by its rules); an `unoffer` (ring timeout, taken,
 withdrawn) cancels that agent's leg. The caller's CANCEL is `Engine.hangup` (an abandon
 while waiting), a BYE on either side after the answer is `Engine.hangup` too. Engine time
-is the engine's time at start plus the `loop.time()` seconds since; engine timers run on a
-`tick` timer because the Python API has no "next timer" query. Media is not anchored: SDP
-passes through as in the B2BUA, and the waiting caller hears ringback, not music.
+is the engine's time at start plus the `loop.time()` seconds since; one loop timer is set for
+`Engine.next_timer_at()` and set again after every batch of engine events (an operation may add
+an earlier timer), so ring timeouts, wrap-up ends and max waits fire on time without a tick.
+Media is not anchored: SDP passes through as in the B2BUA, and the waiting caller hears
+ringback, not music.
 """
 
 from __future__ import annotations
@@ -67,13 +69,13 @@ class AcdB2bua(B2bua):
         queues: Mapping[str, str],
         agents: Mapping[str, AgentProfile],
         uas: Uas | None = None,
-        tick: float = 0.2,
+        tick: float | None = None,
         **options: Any,
     ) -> None:
         super().__init__(registrar, uas, **options)
         if engine.auto_accept:
             raise ValueError("the engine must be live (auto_accept=False): agents answer offers")
-        if not tick > 0:
+        if tick is not None and not tick > 0:
             raise ValueError(f"tick must be positive, got {tick!r}")
         known = set(engine.queues())
         for number, queue in queues.items():
@@ -81,6 +83,8 @@ class AcdB2bua(B2bua):
                 raise ValueError(f"queue number {number!r} names unknown engine queue {queue!r}")
         self.engine = engine
         self.queue_numbers = dict(queues)
+        # Longest wait between two looks at the engine's timers (None: only when one is due):
+        # a safety net for engine changes made without going through `_events`.
         self.tick = tick
         self.acd = AcdStats()
         self.login = AgentLogin(registrar, engine, agents, self.now, self._events)
@@ -88,7 +92,9 @@ class AcdB2bua(B2bua):
         self.queued: dict[str, QueuedCall] = {}  # by engine call id, until the engine is done
         self._by_bridged: dict[int, QueuedCall] = {}  # by id() of the caller's BridgedCall
         self._epoch: float | None = None
-        self._ticker: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None  # engine time `_timer` is set for
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: deque[Event] = deque()
         self._draining = False
         self.on_ended.append(self._bridged_ended)
@@ -104,17 +110,39 @@ class AcdB2bua(B2bua):
     def attach(self, layer: TransactionLayer, local: Addr) -> None:
         super().attach(layer, local)
         self.now()
-        if self._ticker is None:  # one tick however many transports are attached
-            self._ticker = layer.loop.call_later(self.tick, self._advance)
+        self._loop = layer.loop
+        self._arm()
 
     def close(self) -> None:
-        """Stops the engine timer tick (the transport is closed by its server)."""
-        if self._ticker is not None:
-            self._ticker.cancel()
-            self._ticker = None
+        """Stops the engine timer (the transport is closed by its server)."""
+        self._loop = None
+        self._disarm()
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._timer_at = None
+
+    def _arm(self) -> None:
+        """Sets the one loop timer for the engine's next timer (or the `tick`, if sooner)."""
+        if self._loop is None:
+            return
+        nxt = self.engine.next_timer_at()
+        if self.tick is not None:
+            nxt = self.now() + self.tick if nxt is None else min(nxt, self.now() + self.tick)
+        # A timer set for earlier stays: at worst it finds nothing due (its engine timer was
+        # cancelled) and comes back here.
+        at = self._timer_at
+        if self._timer is not None and at is not None and (nxt is None or at <= nxt):
+            return
+        self._disarm()
+        if nxt is not None:
+            self._timer_at = nxt
+            self._timer = self._loop.call_later(max(0.0, nxt - self.now()), self._advance)
 
     def _advance(self) -> None:
-        self._ticker = asyncio.get_running_loop().call_later(self.tick, self._advance)
+        self._timer = self._timer_at = None
+        # A timer woken a hair early (clock rounding) fires nothing; `_events` sets it again.
         self._events(self.engine.advance(self.now()))
 
     # Caller side.
@@ -202,6 +230,7 @@ class AcdB2bua(B2bua):
                     self._give_up(queued, event)  # an overflow with a target keeps waiting
         finally:
             self._draining = False
+        self._arm()
 
     def _give_up(self, queued: QueuedCall, event: Event) -> None:
         """The engine let the call go without an agent: the caller gets 480 naming why."""

@@ -9,6 +9,9 @@ use crate::model::{AgentState, Id, Strategy};
 use crate::skills::SkillSet;
 use crate::time::Time;
 
+/// Call slots an agent holds; serialized as a sequence, like the `Vec` it replaced.
+pub(crate) type Calls = smallvec::SmallVec<[u32; 4]>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Status {
     LoggedOut,
@@ -39,8 +42,10 @@ pub(crate) struct Agent {
     pub queues: Vec<Membership>,
     /// Concurrent interactions allowed (1 for voice).
     pub limit: u32,
-    pub active: Vec<u32>,
-    pub offers: Vec<u32>,
+    /// Calls connected, and calls ringing: inline (the size of a `Vec`), so for the usual
+    /// voice agent (limit 1) neither is a heap block of its own to allocate and to miss.
+    pub active: Calls,
+    pub offers: Calls,
     pub idle_since: f64,
     pub login_time: f64,
     pub talk_time: f64,

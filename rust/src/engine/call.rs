@@ -77,6 +77,10 @@ impl Call {
 
     /// Replaces the overflow queues; the box goes when nothing rare is left in it.
     pub fn set_overflow(&mut self, overflow: Box<[u32]>) {
+        // The common case, every call entering a queue: nothing to set, nothing to allocate.
+        if overflow.is_empty() && self.rare.is_none() {
+            return;
+        }
         let rare = self.rare.get_or_insert_default();
         rare.overflow = overflow;
         if rare.overflow.is_empty() && rare.hold.is_none() {
@@ -289,14 +293,14 @@ impl Engine {
                 }
                 None => {
                     self.queues[home as usize].counters.timed_out += 1;
-                    let call = self.call(c);
+                    let wait = t - self.call(c).arrival;
+                    let call = self.free_call(c);
                     self.events.push(Event::Timeout {
                         t,
-                        call: call.id.clone(),
+                        call,
                         queue: self.queues[home as usize].id.clone(),
-                        wait: t - call.arrival,
+                        wait,
                     });
-                    self.free_call(c);
                     return;
                 }
             }
@@ -342,15 +346,15 @@ impl Engine {
                 let home = self.call(c).home;
                 self.leave_queue(c);
                 self.queues[home as usize].counters.fallback += 1;
-                let call = self.call(c);
+                let wait = t - self.call(c).arrival;
+                let call = self.free_call(c);
                 self.events.push(Event::Fallback {
                     t,
-                    call: call.id.clone(),
+                    call,
                     queue: self.queues[home as usize].id.clone(),
                     target: target.into(),
-                    wait: t - call.arrival,
+                    wait,
                 });
-                self.free_call(c);
                 return false;
             }
         }
@@ -372,15 +376,18 @@ impl Engine {
         }
     }
 
-    pub(crate) fn free_call(&mut self, c: u32) {
-        let id = self.call(c).id.clone();
-        self.call_ids.remove(&id, &self.calls);
+    /// The call leaves the engine; its id is handed back for the event that says so (moved
+    /// into it, not cloned and dropped).
+    pub(crate) fn free_call(&mut self, c: u32) -> Id {
+        let h = super::call_index::hash(&self.call(c).id);
+        self.call_ids.remove_slot(h, c);
         let call = self.calls[c as usize].take().expect("live call slot");
         self.reqs.release(call.req);
         if let Some(key) = call.timer {
             self.timers.cancel(key);
         }
         self.free_calls.push(c);
+        call.id
     }
 }
 

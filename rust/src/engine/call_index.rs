@@ -13,7 +13,7 @@ pub(crate) struct CallIndex {
     table: HashTable<u32>,
 }
 
-fn hash(id: &str) -> u64 {
+pub(crate) fn hash(id: &str) -> u64 {
     FxBuildHasher.hash_one(id)
 }
 
@@ -38,20 +38,27 @@ impl CallIndex {
     }
 
     pub fn get(&self, id: &str, calls: &[Option<Call>]) -> Option<u32> {
-        self.table
-            .find(hash(id), |&c| id_of(calls, c) == id)
-            .copied()
+        self.get_hashed(hash(id), id, calls)
+    }
+
+    /// `get` with the id's `hash` already known (an enqueue checks, then inserts).
+    pub fn get_hashed(&self, h: u64, id: &str, calls: &[Option<Call>]) -> Option<u32> {
+        self.table.find(h, |&c| id_of(calls, c) == id).copied()
     }
 
     /// `c` must already hold the call with this id.
     pub fn insert(&mut self, id: &str, c: u32, calls: &[Option<Call>]) {
-        self.table
-            .insert_unique(hash(id), c, |&x| hash(id_of(calls, x)));
+        self.insert_hashed(hash(id), c, calls);
     }
 
-    /// Call before the slot is emptied (the lookup compares against it).
-    pub fn remove(&mut self, id: &str, calls: &[Option<Call>]) {
-        if let Ok(entry) = self.table.find_entry(hash(id), |&c| id_of(calls, c) == id) {
+    /// `insert` with the id's `hash` already known.
+    pub fn insert_hashed(&mut self, h: u64, c: u32, calls: &[Option<Call>]) {
+        self.table.insert_unique(h, c, |&x| hash(id_of(calls, x)));
+    }
+
+    /// Forgets slot `c`, whose id hashes to `h`: slots are unique, so no string is compared.
+    pub fn remove_slot(&mut self, h: u64, c: u32) {
+        if let Ok(entry) = self.table.find_entry(h, |&x| x == c) {
             entry.remove();
         }
     }

@@ -150,7 +150,10 @@ impl Engine {
 
     fn best_call_for(&self, a: u32) -> Option<(u32, u32)> {
         let agent = &self.agents[a as usize];
-        if let Some(k) = self.held.get(&agent.id).and_then(|held| held.first()) {
+        // Sticky calls are rare: no hashing of the agent's id while none waits.
+        if !self.held.is_empty()
+            && let Some(k) = self.held.get(&agent.id).and_then(|held| held.first())
+        {
             return Some((k.call, self.call(k.call).home));
         }
         type Rank = (Time, Time, Reverse<u64>);
@@ -222,7 +225,7 @@ impl Engine {
         let t = self.t;
         self.cancel_call_timer(c);
         self.modify_agent(a, |ag| {
-            ag.offers.retain(|&x| x != c);
+            ag.offers.retain(|x| *x != c);
             ag.active.push(c);
             ag.no_answers = 0;
             ag.calls += 1;
@@ -280,7 +283,7 @@ impl Engine {
     pub(crate) fn unoffer(&mut self, c: u32, a: u32, why: Option<Unoffer>, t: f64) {
         self.call_mut(c).agents.retain(|x| *x != a);
         self.modify_agent(a, |ag| {
-            ag.offers.retain(|&x| x != c);
+            ag.offers.retain(|x| *x != c);
             if ag.offers.is_empty()
                 && ag.active.is_empty()
                 && ag.status == Status::Ready
@@ -331,11 +334,15 @@ impl Engine {
             self.unoffer(c, a, Some(Unoffer::Timeout), t);
             let paused = self.modify_agent(a, |ag| {
                 ag.no_answers += 1;
-                let pause = max > 0 && ag.no_answers >= max && ag.status == Status::Ready;
+                // A pause the agent asked for itself stands, with its reason (it may have
+                // applied already in `unoffer`): the no-answer rule never overwrites it.
+                let pause = max > 0
+                    && ag.no_answers >= max
+                    && ag.status == Status::Ready
+                    && ag.pending_pause.is_none();
                 if pause && ag.active.is_empty() && ag.offers.is_empty() {
                     ag.status = Status::Paused;
                     ag.pause_reason = Some("no-answer".into());
-                    ag.pending_pause = None;
                 } else if pause {
                     // Still on or offered another call (limit > 1): paused when that is over.
                     ag.pending_pause = Some("no-answer".into());
@@ -365,40 +372,44 @@ impl Engine {
         let t = self.t;
         let call = self.call(c);
         let (a, q, home, talk) = (call.agents[0], call.served_by, call.home, t - call.since);
-        self.events.push(Event::End {
-            t,
-            call: call.id.clone(),
-            agent: self.agents[a as usize].id.clone(),
-            queue: self.queues[q as usize].id.clone(),
-            talk,
-        });
         let wrapup = self.queues[q as usize].cfg.wrapup;
         let queue = &mut self.queues[home as usize];
         queue.counters.ended += 1;
         queue.counters.talk_sum += talk;
         let handle = talk + wrapup;
         queue.aht = Some(queue.aht.map_or(handle, |m| m + 0.1 * (handle - m)));
-        self.free_call(c);
-        let logout = self.modify_agent_unindexed(a, |ag| {
-            ag.active.retain(|&x| x != c);
-            ag.talk_time += talk;
-            ag.pending_logout && ag.active.is_empty()
+        let call = self.free_call(c);
+        self.events.push(Event::End {
+            t,
+            call,
+            agent: self.agents[a as usize].id.clone(),
+            queue: self.queues[q as usize].id.clone(),
+            talk,
         });
-        if logout {
-            self.do_logout(a);
-        } else if self.agents[a as usize].status == Status::Paused {
-            // Paused while holding this call (no path leads here now, but a pause is never
-            // dropped): it stays paused, with its reason, and the wrap-up is moot.
-        } else if wrapup > 0.0 {
-            let key = self.add_timer(t + wrapup, Timer::WrapEnd(a));
-            let old = self.modify_agent(a, |ag| {
+        let ag = &self.agents[a as usize];
+        let logout = ag.pending_logout && ag.active.len() == 1;
+        // Paused while holding this call (no path leads here now, but a pause is never
+        // dropped): it stays paused, with its reason, and the wrap-up is moot.
+        let paused = ag.status == Status::Paused;
+        let ready = ag.status == Status::Ready;
+        // The end of the call and the start of the wrap-up are one change of the agent, so
+        // its state counts move once (busy -> wrap-up), not through a moment of "available".
+        let wrap = (!logout && !paused && wrapup > 0.0)
+            .then(|| self.add_timer(t + wrapup, Timer::WrapEnd(a)));
+        let old = self.modify_agent_unindexed(a, |ag| {
+            ag.active.retain(|x| *x != c);
+            ag.talk_time += talk;
+            wrap.and_then(|key| {
                 ag.status = Status::WrapUp;
                 ag.wrap_until.replace(key)
-            });
-            if let Some(old) = old {
-                self.timers.cancel(old);
-            }
-        } else if self.agents[a as usize].status == Status::Ready {
+            })
+        });
+        if let Some(old) = old {
+            self.timers.cancel(old);
+        }
+        if logout {
+            self.do_logout(a);
+        } else if wrap.is_none() && !paused && ready {
             self.become_available(a);
         }
         self.index_agent(a);

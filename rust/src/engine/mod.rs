@@ -480,7 +480,12 @@ impl Engine {
 
     fn enqueue_as(&mut self, now: f64, call: &NewCall<'_>, shared: Option<&Id>) -> Result<CallKey> {
         check_name("call id", call.id)?;
-        if self.call_ids.get(call.id, &self.calls).is_some() {
+        let id_hash = call_index::hash(call.id);
+        if self
+            .call_ids
+            .get_hashed(id_hash, call.id, &self.calls)
+            .is_some()
+        {
             return Err(Error::invalid(format!(
                 "call {:?} is already in the engine",
                 clip(call.id)
@@ -544,7 +549,7 @@ impl Engine {
                 (self.calls.len() - 1) as u32
             }
         };
-        self.call_ids.insert(&id, c, &self.calls);
+        self.call_ids.insert_hashed(id_hash, c, &self.calls);
         let key = CallKey {
             slot: c,
             seq: self.call_seq,
@@ -601,16 +606,16 @@ impl Engine {
                 let call = self.call(c);
                 let home = call.home;
                 let wait = now - call.arrival;
+                let call = self.free_call(c);
                 self.events.push(Event::Abandon {
                     t: now,
-                    call: call.id.clone(),
+                    call,
                     queue: self.queues[home as usize].id.clone(),
                     wait,
                 });
                 let counters = &mut self.queues[home as usize].counters;
                 counters.waiting = counters.waiting.saturating_sub(1);
                 counters.abandoned += 1;
-                self.free_call(c);
                 for a in rung {
                     self.agent_ready(a);
                 }
@@ -717,8 +722,8 @@ fn fresh_agent(
         skills,
         queues,
         limit,
-        active: Vec::new(),
-        offers: Vec::new(),
+        active: agent::Calls::new(),
+        offers: agent::Calls::new(),
         idle_since: now,
         login_time: now,
         talk_time: 0.0,
