@@ -215,3 +215,20 @@ def test_a_call_that_never_reached_a_queue_gets_a_record_of_its_own(rec: CallRec
     assert one.attributes == {"hours": "closed"} and one.agent is None and one.wait is None
     assert (two.outcome, two.voicemail_path) == ("voicemail", "/vm/ivr2.wav")
     assert rec.writer.store.queue_log("ivr1") == []
+
+
+def test_callback_and_transfer_return_the_events_their_advance_ran(rec: CallRecorder) -> None:
+    e = rec.engine
+    rec.feed(e.login(0.0, "alice", queues=["support"]))
+    rec.enter(0.0, "c1", "support", caller="+1A")
+    rec.enter(1.0, "c2", "support", caller="+1B")
+    rec.enter(2.0, "c3", "support", caller="+1C")
+    rec.hangup(10.0, "c1")  # alice wraps up until 20, then takes c2
+    got = rec.callback(25.0, "c3", "+1C-home")  # the host must see that assign to ring alice
+    assert [(ev.kind, ev.call, ev.agent) for ev in got if ev.kind == "assign"] == [
+        ("assign", "c2", "alice")
+    ]
+    rec.hangup(30.0, "c2")  # wrap-up until 40, then c3 (the callback) is hers
+    got = rec.transfer(45.0, "c3", "+1999")
+    assert [(ev.kind, ev.call) for ev in got if ev.kind == "assign"] == [("assign", "c3")]
+    assert rec.transfer(45.0, "c3", "+1998") == []  # nothing more fell due

@@ -132,13 +132,18 @@ class CallRecorder:
         self.feed(events)
         return events
 
-    def callback(self, now: float, call: str, number: str | None = None) -> None:
-        """The waiting caller chose a callback: the call keeps its place in the engine."""
+    def callback(self, now: float, call: str, number: str | None = None) -> list[Event]:
+        """The waiting caller chose a callback: the call keeps its place in the engine.
+
+        Returns the events of the timers that fell due before `now` (recorded already), for
+        the host to route as it routes any engine event."""
         rec = self._get(call)
-        self.feed(self.engine.advance(now))  # what fell due before, first (and in the log)
+        events = self.engine.advance(now)
+        self.feed(events)  # what fell due before, first (and in the log)
         rec.callback = True
         rec.notes["callback_number"] = number or rec.caller
         self._log(now, "callback", call, rec.queue, None, {"number": number or rec.caller})
+        return events
 
     def callback_result(
         self, now: float, call: str, queue: str | None, agent: str | None, **data: Any
@@ -153,12 +158,15 @@ class CallRecorder:
         dumps(attributes)
         self._get(call).attributes.update(attributes)
 
-    def transfer(self, now: float, call: str, target: str) -> None:
-        """The agent transferred the call out; its record ends as `transferred`."""
+    def transfer(self, now: float, call: str, target: str) -> list[Event]:
+        """The agent transferred the call out; its record ends as `transferred`. Returns the
+        events of the timers due before `now` (recorded already), for the host to route."""
         rec = self._get(call)
-        self.feed(self.engine.advance(now))
+        events = self.engine.advance(now)
+        self.feed(events)
         rec.transferred = target
         self._log(now, "transfer", call, rec.queue, rec.agent, {"to": target})
+        return events
 
     def unqueued(
         self,
