@@ -70,6 +70,19 @@ def test_the_batch_pacer() -> None:
     assert est["answer_rate"] == 0.5 and est["risk"] > 0
 
 
+def test_a_small_idle_team_is_dialed_for() -> None:
+    # A dial brings at most one answer: as many dials as ready agents cannot abandon anyone, so
+    # predictive dials at least that many for a team with nobody busy (issue 4: it dialed 0).
+    for ready in range(1, 6):
+        dials = Pacer(1, aht=180).tick(0.0, ready=[ready], busy_ages=[[]], in_flight=[0])
+        assert int(dials[0]) >= ready, (ready, dials)
+    # Dials in flight take their share of the certain agents.
+    covered = Pacer(1, aht=180).tick(0.0, ready=[3], busy_ages=[[]], in_flight=[2])
+    assert int(covered[0]) >= 1
+    # Nobody ready and nobody busy still means no dials.
+    assert Pacer(1, aht=180).tick(0.0, ready=[0], busy_ages=[[]], in_flight=[0]).tolist() == [0]
+
+
 def test_dials_that_have_rung_long_leave_room_for_more() -> None:
     # As the Rust test of the same name: 12 dials in flight beside 10 ready agents.
     busy = [np.full(40, 100.0)]

@@ -231,9 +231,8 @@ class Dialer:
             ages += [0.0] * (staffed - ready - len(ages))
             dials = self.paced.tick(now, ready, np.asarray(ages, dtype=np.float64))
             # Never fewer than progressive: one dial per ready agent not covered by a dial in
-            # flight cannot abandon anyone. The pacer's Poisson risk of more answers than
-            # agents is above the target for one or two idle agents even with a single dial,
-            # so without this floor a small team with nobody busy would never be dialed for.
+            # flight cannot abandon anyone. The pacer itself now dials at least that many (a
+            # dial brings at most one answer, docs/pacing.md); the floor is kept as a guard.
             short = ready - self.campaign.stats()["in_flight"]
             if short > 0:
                 dials += self.campaign.tick(now, ready, staffed, dials_wanted=short)

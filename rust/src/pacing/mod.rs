@@ -411,6 +411,7 @@ fn predictive_dials(cfg: &Config, state: &State, tick: &Tick<'_>, buf: &mut Vec<
         &free,
         f64::from(tick.waiting),
         flight_weight(cfg, state, tick, p),
+        tick.in_flight,
         p,
         cfg.target * state.risk,
         cap,

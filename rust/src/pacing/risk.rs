@@ -1,27 +1,42 @@
 //! The predictive risk model: how many more dials keep the expected share of live answers
 //! that find no agent under a risk level.
 //!
-//! Over the next window (the expected time to answer), `C` live answers arrive from the dials
-//! in flight and the new ones, each answering live with probability `p`, so
-//! `C ~ Poisson(p (m + n))` (the Poisson limit of the binomial: many dials, small `p`). The
-//! agents free for them are the ready ones, less the answered calls already waiting, plus `K`
-//! busy agents finishing in the window, `K ~ Poisson(sum of P(free within h | age))`. Calls that
-//! find no agent are abandoned, so the expected number is `E[(W + C - R - K)^+]` and the pacer
-//! takes the largest `n` with
+//! Over the next window (the expected time to answer), `C` live answers arrive from the `N`
+//! dials in flight and new, with `mu = p (m + n)` expected (`m` the dials in flight weighed by
+//! their ages). A dial brings at most one answer, so `C ~ Binomial(N, mu / N)`: the same mean
+//! as the Poisson limit but never more than `N`, so dials an agent is certain to cover carry
+//! no risk (a Poisson count would put mass above any bound and never dial for one idle agent).
+//! The true count is a sum of Bernoulli variables of different probabilities (aged dials are
+//! less likely to answer), and the binomial of the same mean dominates it in convex order
+//! (Hoeffding, Ann. Math. Statist. 27(3), 1956), so the expected overflow below is cautious.
+//! The agents free for them are the ready ones, less the answered calls already waiting, plus
+//! `K` busy agents finishing in the window, `K ~ Poisson(sum of P(free within h | age))`.
+//! Calls that find no agent are abandoned, so the expected number is `E[(W + C - R - K)^+]`
+//! and the pacer takes the largest `n` with
 //!
 //! `E[(W + C - R - K)^+] <= r * (W + E[C])`.
 //!
-//! The left side is convex in `n` (its slope is `p P(C > R + K - W)`, growing with `n`) and the
-//! right side linear, so the admissible `n` form one interval from 0 and a binary search finds
-//! its end. This is the expected-overflow form of Samuelson (Interfaces 29(5), 1999) with the
-//! Poisson approximations of Koole's call-center notes (ch. "outbound").
+//! The left side grows with `n` faster and faster (each new dial adds about
+//! `p P(C > R + K - W)`) and the right side linearly, so the admissible `n` form one interval
+//! from 0 and a binary search finds its end. This is the expected-overflow form of Samuelson
+//! (Interfaces 29(5), 1999); Koole's call-center notes (ch. "outbound") take `C` Poisson.
 
-/// Largest `n` in `0..=cap` with `expected_overflow(d0, k, p (m + n)) <= r (w + p (m + n))`
-/// (0 when none is).
-pub fn admissible_dials(free: &FreeAgents, waiting: f64, m: f64, p: f64, r: f64, cap: u32) -> u32 {
+/// Largest `n` in `0..=cap` with `expected_overflow(p (m + n), in_flight + n)
+/// <= r (w + p (m + n))` (0 when none is).
+#[allow(clippy::too_many_arguments)]
+pub fn admissible_dials(
+    free: &FreeAgents,
+    waiting: f64,
+    m: f64,
+    in_flight: u32,
+    p: f64,
+    r: f64,
+    cap: u32,
+) -> u32 {
     let fits = |n: u32| {
         let mu = p * (m + f64::from(n));
-        free.expected_overflow(mu) <= r * (waiting + mu)
+        let dials = u64::from(in_flight) + u64::from(n);
+        free.expected_overflow(mu, dials) <= r * (waiting + mu)
     };
     if cap == 0 || !fits(0) {
         return 0;
@@ -72,78 +87,136 @@ impl FreeAgents {
         self.pk
     }
 
-    /// `E[(C - d0 - K)^+]` for `C ~ Poisson(mu)` independent of `K`.
-    pub fn expected_overflow(&self, mu: f64) -> f64 {
+    /// `E[(C - d0 - K)^+]` for `C ~ Binomial(dials, mu / dials)` independent of `K` (a `mu`
+    /// above `dials` is taken as `dials`: every dial answers).
+    pub fn expected_overflow(&self, mu: f64, dials: u64) -> f64 {
+        if dials == 0 || mu <= 0.0 || self.d0 >= dials as i64 {
+            return 0.0; // no answer can find every agent taken
+        }
+        self.overflow(CountWalk::binomial(dials, mu))
+    }
+
+    /// The same for `C ~ Poisson(mu)`, the pacer's first model, kept to check the binomial
+    /// against its limit.
+    #[cfg(test)]
+    fn expected_overflow_poisson(&self, mu: f64) -> f64 {
         if mu <= 0.0 {
             return 0.0;
         }
-        let mut poisson = PoissonWalk::new(mu);
+        self.overflow(CountWalk::poisson(mu))
+    }
+
+    fn overflow(&self, mut walk: CountWalk) -> f64 {
         let mut sum = 0.0;
         for (k, &pk) in self.pk.iter().enumerate() {
             let j = self.d0 + k as i64;
-            if j > poisson.hi {
+            if j >= walk.hi {
                 break; // C > j is impossible from here on
             }
-            sum += pk * poisson.excess(j);
+            sum += pk * walk.excess(j);
         }
         sum
     }
 }
 
-/// `E[(C - j)^+]` for `C ~ Poisson(mu)` and rising `j`, walking the distribution once over
-/// the range where it has mass (below it `C >= j` is certain, above it `C > j` impossible).
-struct PoissonWalk {
+/// `E[(C - j)^+]` for rising `j`, walking the distribution of `C` once over the range where it
+/// has mass (below it `C >= j` is certain, above it `C > j` impossible). It uses
+/// `E[(C - j)^+] = mu - j + E[(j - C)^+]` and `E[(j - C)^+] = sum_{i < j} P(C <= i)`, which
+/// holds for any count, so one walk serves the binomial and the Poisson.
+struct CountWalk {
     mu: f64,
     lo: i64,
+    /// Past the last value with mass (`N + 1` for the binomial, whose bound is exact).
     hi: i64,
+    /// The pmf step `P(c + 1) / P(c) = (a - b c) / (c + 1)`: `a = mu`, `b = 0` for the
+    /// Poisson; `a = N p / (1 - p)`, `b = p / (1 - p)` for the binomial.
+    a: f64,
+    b: f64,
     /// The next value whose probability is not yet in `acc`, and that probability.
     c: i64,
     p: f64,
     /// P(C < c).
     acc: f64,
+    /// E[(c - C)^+] = sum over i < c of P(C <= i).
+    under: f64,
 }
 
-impl PoissonWalk {
-    fn new(mu: f64) -> Self {
+impl CountWalk {
+    fn range(mu: f64) -> (i64, i64) {
         let spread = 8.0 * mu.sqrt() + 8.0;
         let lo = (mu - spread).floor().max(0.0) as i64;
-        let hi = (mu + spread).ceil() as i64;
+        (lo, (mu + spread).ceil() as i64 + 1)
+    }
+
+    #[cfg(test)]
+    fn poisson(mu: f64) -> Self {
+        let (lo, hi) = Self::range(mu);
         let p = (-mu + lo as f64 * mu.ln() - ln_factorial(lo)).exp();
-        PoissonWalk {
+        CountWalk {
             mu,
             lo,
             hi,
+            a: mu,
+            b: 0.0,
             c: lo,
             p,
             acc: 0.0,
+            under: 0.0,
         }
     }
 
-    /// P(C <= x), for `x` never below the last asked.
-    fn cdf(&mut self, x: i64) -> f64 {
-        if x < self.lo {
-            return 0.0;
+    /// `mu` is clamped to `(0, n]`; at `mu = n` every dial answers.
+    fn binomial(n: u64, mu: f64) -> Self {
+        let nf = n as f64;
+        let mu = mu.min(nf);
+        let q = mu / nf;
+        let (lo, hi) = Self::range(mu);
+        let (lo, hi) = (lo.min(n as i64), hi.min(n as i64 + 1));
+        if q >= 1.0 {
+            // All mass at n: the walk starts there with probability 1 and stops.
+            let n = n as i64;
+            return CountWalk {
+                mu,
+                lo: n,
+                hi: n + 1,
+                a: 0.0,
+                b: 0.0,
+                c: n,
+                p: 1.0,
+                acc: 0.0,
+                under: 0.0,
+            };
         }
-        if x >= self.hi {
-            return 1.0;
+        let ln_p = ln_factorial(n as i64) - ln_factorial(lo) - ln_factorial(n as i64 - lo)
+            + lo as f64 * q.ln()
+            + (nf - lo as f64) * (-q).ln_1p();
+        let odds = q / (1.0 - q);
+        CountWalk {
+            mu,
+            lo,
+            hi,
+            a: nf * odds,
+            b: odds,
+            c: lo,
+            p: ln_p.exp(),
+            acc: 0.0,
+            under: 0.0,
         }
-        while self.c <= x {
+    }
+
+    /// `E[(C - j)^+]`, for `j` never below the last asked.
+    fn excess(&mut self, j: i64) -> f64 {
+        if j <= self.lo {
+            return self.mu - j as f64; // C >= lo (up to the negligible tail)
+        }
+        while self.c < j {
+            // E[(c + 1 - C)^+] = E[(c - C)^+] + P(C <= c).
             self.acc += self.p;
-            self.p *= self.mu / (self.c + 1) as f64;
+            self.under += self.acc.min(1.0);
+            self.p *= (self.a - self.b * self.c as f64) / (self.c + 1) as f64;
             self.c += 1;
         }
-        self.acc.min(1.0)
-    }
-
-    /// `E[(C - j)^+] = mu P(C >= j) - j P(C >= j + 1)` for `j >= 1` (as `c P(c) = mu P(c - 1)`);
-    /// `mu - j` for `j <= 0`.
-    fn excess(&mut self, j: i64) -> f64 {
-        if j <= 0 {
-            return self.mu - j as f64;
-        }
-        let below = self.cdf(j - 1);
-        let upto = self.cdf(j);
-        (self.mu * (1.0 - below) - j as f64 * (1.0 - upto)).max(0.0)
+        (self.mu - j as f64 + self.under).max(0.0)
     }
 }
 
@@ -193,7 +266,7 @@ mod tests {
             (10, 0.0, 2.0),
             (3, 8.0, 20.0),
         ] {
-            let got = FreeAgents::new(d0, lambda, Vec::new()).expected_overflow(mu);
+            let got = FreeAgents::new(d0, lambda, Vec::new()).expected_overflow_poisson(mu);
             let want = brute(d0, lambda, mu);
             assert!(
                 (got - want).abs() < 1e-9 * (1.0 + want),
@@ -212,25 +285,141 @@ mod tests {
     fn more_free_agents_allow_more_dials_and_none_allow_none() {
         let dials = |ready: i64| {
             let free = FreeAgents::new(ready, 1.0, Vec::new());
-            admissible_dials(&free, 0.0, 0.0, 0.2, 0.03, 10_000)
+            admissible_dials(&free, 0.0, 0.0, 0, 0.2, 0.03, 10_000)
         };
         let counts: Vec<u32> = (0..30).map(dials).collect();
         assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{counts:?}");
         assert!(counts[29] > 29 * 3, "{counts:?}");
         let none = FreeAgents::new(0, 0.0, Vec::new());
-        assert_eq!(admissible_dials(&none, 0.0, 0.0, 0.2, 0.03, 10_000), 0);
+        assert_eq!(admissible_dials(&none, 0.0, 0.0, 0, 0.2, 0.03, 10_000), 0);
     }
 
     #[test]
     fn the_chosen_count_is_the_last_that_fits() {
         let free = FreeAgents::new(8, 2.0, Vec::new());
         let (p, r) = (0.25, 0.05);
-        let n = admissible_dials(&free, 0.0, 3.0, p, r, 10_000);
+        let n = admissible_dials(&free, 0.0, 2.5, 3, p, r, 10_000);
         let ok = |n: u32| {
-            let mu = p * (3.0 + f64::from(n));
-            free.expected_overflow(mu) <= r * mu
+            let mu = p * (2.5 + f64::from(n));
+            free.expected_overflow(mu, 3 + u64::from(n)) <= r * mu
         };
         assert!(ok(n) && !ok(n + 1), "{n}");
-        assert_eq!(admissible_dials(&free, 0.0, 3.0, p, r, 5), 5);
+        assert_eq!(admissible_dials(&free, 0.0, 2.5, 3, p, r, 5), 5);
+    }
+
+    /// E[(C - d0 - K)^+] for `C ~ Binomial(n, mu / n)` by brute force (pmf from the product
+    /// formula, no walk), `K` Poisson as above.
+    fn brute_binomial(d0: i64, lambda: f64, mu: f64, n: i64) -> f64 {
+        let q = mu / n as f64;
+        let binom = |c: i64| {
+            let ln_choose = ln_factorial(n) - ln_factorial(c) - ln_factorial(n - c);
+            (ln_choose + c as f64 * q.ln() + (n - c) as f64 * (1.0 - q).ln()).exp()
+        };
+        let pois = |k: i64| (-lambda + k as f64 * lambda.ln() - ln_factorial(k)).exp();
+        let mut s = 0.0;
+        for k in 0..200 {
+            let pk = if lambda == 0.0 {
+                f64::from(u8::from(k == 0))
+            } else {
+                pois(k)
+            };
+            for c in 0..=n {
+                s += pk * binom(c) * (c - d0 - k).max(0) as f64;
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn binomial_overflow_matches_brute_force() {
+        for (d0, lambda, mu, n) in [
+            (1, 0.0, 1.5, 3),
+            (2, 0.5, 2.0, 10),
+            (-2, 1.0, 1.0, 4),
+            (5, 2.0, 4.0, 20),
+            (40, 3.0, 45.0, 200),
+            (3, 8.0, 20.0, 25),
+            (10, 0.0, 9.5, 12),
+        ] {
+            let got = FreeAgents::new(d0, lambda, Vec::new()).expected_overflow(mu, n as u64);
+            let want = brute_binomial(d0, lambda, mu, n);
+            assert!(
+                (got - want).abs() < 1e-9 * (1.0 + want),
+                "{d0} {lambda} {mu} {n}: {got} vs {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn dials_the_certain_agents_cover_carry_no_risk() {
+        // However likely an answer, no more answers than dials can come.
+        for d0 in 0..6i64 {
+            let free = FreeAgents::new(d0, 0.0, Vec::new());
+            for dials in 0..=d0 as u64 {
+                assert_eq!(free.expected_overflow(0.9 * dials as f64, dials), 0.0);
+            }
+            if d0 > 0 {
+                // The Poisson count put risk on these very dials.
+                assert!(free.expected_overflow_poisson(0.9 * d0 as f64) > 0.0);
+            }
+            // So a team of d0 idle agents is dialed for at least d0 times, at any risk level.
+            for r in [0.0, 0.01, 0.03] {
+                let n = admissible_dials(&free, 0.0, 0.0, 0, 0.5, r, 10_000);
+                assert!(n as i64 >= d0, "{d0} {r}: {n}");
+            }
+        }
+        // Dials in flight take their share of the certain agents.
+        let free = FreeAgents::new(3, 0.0, Vec::new());
+        assert_eq!(admissible_dials(&free, 0.0, 2.0, 2, 0.5, 0.0, 10_000), 1);
+    }
+
+    #[test]
+    fn binomial_tends_to_poisson_for_many_dials_of_small_p() {
+        for (d0, lambda, mu) in [
+            (5, 2.0, 4.0),
+            (40, 3.0, 45.0),
+            (0, 0.5, 3.0),
+            (300, 10.0, 320.0),
+        ] {
+            let free = FreeAgents::new(d0, lambda, Vec::new());
+            let poisson = free.expected_overflow_poisson(mu);
+            let near = free.expected_overflow(mu, 1_000_000);
+            let far = free.expected_overflow(mu, (4.0 * mu) as u64);
+            assert!(
+                (near - poisson).abs() < 1e-3 * poisson,
+                "{d0} {mu}: {near} vs {poisson}"
+            );
+            // Fewer dials of a higher p spread less: less overflow than the Poisson.
+            assert!(far < poisson, "{d0} {mu}: {far} vs {poisson}");
+        }
+    }
+
+    #[test]
+    fn degenerate_counts_are_finite() {
+        let free = FreeAgents::new(2, 1.5, Vec::new());
+        for (mu, dials) in [
+            (0.0, 0),
+            (0.0, 10),
+            (3.0, 0),
+            (1e-300, 5),
+            (10.0, 10),
+            (12.0, 10),
+        ] {
+            let v = free.expected_overflow(mu, dials);
+            assert!(v.is_finite() && v >= 0.0, "{mu} {dials}: {v}");
+        }
+        assert_eq!(free.expected_overflow(0.0, 10), 0.0);
+        // Every dial answers (mu = dials, or above it, clamped): C = 10 for sure.
+        let all = FreeAgents::new(2, 0.0, Vec::new()).expected_overflow(10.0, 10);
+        assert!((all - 8.0).abs() < 1e-12, "{all}");
+        // With K ~ Poisson(1.5) beside: E[(8 - K)^+].
+        let k_mean: f64 = (0..9)
+            .map(|k: i64| {
+                let pk = (-1.5 + k as f64 * 1.5f64.ln() - ln_factorial(k)).exp();
+                pk * (8 - k) as f64
+            })
+            .sum();
+        assert!((free.expected_overflow(10.0, 10) - k_mean).abs() < 1e-12);
+        assert!((free.expected_overflow(12.0, 10) - k_mean).abs() < 1e-12);
     }
 }

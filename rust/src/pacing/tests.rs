@@ -504,3 +504,16 @@ fn the_batch_takes_answer_times_per_campaign() {
         .unwrap_err();
     assert!(e.to_string().starts_with("campaign 0: answer time"), "{e}");
 }
+
+#[test]
+fn a_small_idle_team_is_dialed_for() {
+    // Issue 4: 2 ready, nobody busy, the cautious prior (half the dials answer) dialed 0.
+    let service = Service::new(&Dist::exponential(180.0), 0.0).unwrap();
+    let cfg = Config::new(Mode::Predictive, 0.03, service).unwrap();
+    for ready in 1..6 {
+        let n = dials(&cfg, &tick(0.0, ready, &[], 0));
+        assert!(n >= ready, "{ready} ready: {n}");
+    }
+    assert!(dials(&cfg, &tick(0.0, 3, &[], 2)) >= 1);
+    assert_eq!(dials(&cfg, &tick(0.0, 0, &[], 0)), 0);
+}
