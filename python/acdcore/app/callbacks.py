@@ -41,10 +41,9 @@ from acdcore._core import (
     SipParseError,
     StateError,
     Uri,
-    sdp_answer,
     sdp_offer,
 )
-from acdcore.app.legs import CODECS, AgentLeg, configure
+from acdcore.app.legs import CODECS, AgentLeg, start_media
 from acdcore.flows.model import Callback, Flow
 from acdcore.media.bridge import bridge
 from acdcore.media.session import RtpSession, bind_rtp_socket
@@ -302,16 +301,12 @@ class CallbackDialer:
         except CallFailed as e:
             self._close_now(leg)
             return None, "busy" if e.status in BUSY else "failed", e.status
-        host = self.center.address[0]
         try:
-            got = sdp_answer(response.body, host, leg.rtp.local_address[1], CODECS)
+            await start_media(leg.rtp, response.body, self.center.address[0])
         except (NotAcceptableError, SipParseError) as e:
             log.warning("callback %s: customer answered with unusable SDP: %s", agent.call_id, e)
             await self._close(leg)
             return None, "failed", 488
-        configure(leg.rtp, got.codec, got.payload_type, got.dtmf_payload_type)
-        leg.rtp.remote = (got.remote_address, got.remote_port)
-        await leg.rtp.start()
         return leg, "connected", response.status
 
     async def _talk(self, agent: AgentLeg, customer: AgentLeg) -> None:

@@ -46,12 +46,11 @@ from acdcore._core import (
     SipParseError,
     StateError,
     Uri,
-    sdp_answer,
     sdp_offer,
 )
 from acdcore.app.campaign_config import TEMPLATE_FIELDS, CampaignConfig, template_fields
 from acdcore.app.channel import SipChannel
-from acdcore.app.legs import CODECS, configure
+from acdcore.app.legs import CODECS, start_media
 from acdcore.flows.channel import CallerHungUp
 from acdcore.media.session import RtpSession, bind_rtp_socket
 from acdcore.outbound import Campaign, Dial, DncList, LeadList, PacedCampaign
@@ -305,16 +304,13 @@ class Dialer:
         finally:
             give_up.cancel()
         self._count_status(response.status or 200)
-        try:  # their answer read as an offer gives the codec and address they chose
-            got = sdp_answer(response.body, center.address[0], rtp.local_address[1], CODECS)
+        try:
+            await start_media(rtp, response.body, center.address[0])
         except (NotAcceptableError, SipParseError) as e:
             log.warning("lead %d answered with unusable SDP: %s", dial.lead, e)
             await out.bye()
             self._unanswered(dial, dialed, "failed", 488)
             return None
-        configure(rtp, got.codec, got.payload_type, got.dtmf_payload_type)
-        rtp.remote = (got.remote_address, got.remote_port)
-        await rtp.start()
         self.stats.answered += 1
         return out
 

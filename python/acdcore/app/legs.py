@@ -125,18 +125,13 @@ class OutboundLegs:
             log.info("call %s: %s did not answer: %s", leg.call_id, leg.target, e)
             leg.rtp.close()
             return False
-        host = self.center.address[0]
         try:
-            # Their answer read as an offer gives the codec and address they chose.
-            got = sdp_answer(response.body, host, leg.rtp.local_address[1], CODECS)
+            await start_media(leg.rtp, response.body, self.center.address[0])
         except (NotAcceptableError, SipParseError) as e:
             log.warning("call %s: %s answered with unusable SDP: %s", leg.call_id, leg.target, e)
             await leg.call.bye()
             leg.rtp.close()
             return False
-        configure(leg.rtp, got.codec, got.payload_type, got.dtmf_payload_type)
-        leg.rtp.remote = (got.remote_address, got.remote_port)
-        await leg.rtp.start()
         self.by_dialog[leg.call.leg.key] = leg
         leg.call.ended.add_done_callback(lambda _: self.by_dialog.pop(leg.call.leg.key, None))
         return True
@@ -256,6 +251,16 @@ class OutboundLegs:
                     self.center.stats.dispositions += 1
             elif len(leg.keys) < 16:
                 leg.keys += digit
+
+
+async def start_media(rtp: RtpSession, body: bytes, host: str) -> None:
+    """Sets `rtp` up from the far end's SDP answer to our offer (read as an offer, it gives
+    the codec and address they chose) and starts it; NotAcceptableError or SipParseError
+    for an answer we cannot use."""
+    got = sdp_answer(body, host, rtp.local_address[1], CODECS)
+    configure(rtp, got.codec, got.payload_type, got.dtmf_payload_type)
+    rtp.remote = (got.remote_address, got.remote_port)
+    await rtp.start()
 
 
 def configure(rtp: RtpSession, codec: str, pt: int, dtmf: int | None) -> None:
