@@ -230,7 +230,7 @@ def test_broken_saved_registrations_are_refused_naming_them(tmp_path: Path) -> N
         first.recorder.host["center"] = {"registrations": [{"aor": "sip:agent1@127.0.0.1"}]}
         await (await first.recorder.acommit()).await_()
         _kill(first)
-        with pytest.raises(StoreError, match="saved registrations or callbacks: KeyError"):
+        with pytest.raises(StoreError, match="callbacks or callback retries: KeyError"):
             _center(tmp_path)
 
     run(main)
@@ -266,3 +266,74 @@ def test_a_callback_ringing_an_agent_at_the_crash_goes_back_in_line(tmp_path: Pa
     assert sorted(restart.recorder.engine.queues()) == ["later", "sales"]  # "later" is new
     writer.close()
     store.close()
+
+
+def test_a_callback_retry_not_yet_due_at_the_crash_is_scheduled_again(tmp_path: Path) -> None:
+    import time
+
+    from acdcore.app.callbacks import Held
+
+    async def main() -> None:
+        first = _center(tmp_path)
+        await first.start()
+        # The customer of call "orig" did not answer the first try: the second is due later.
+        first.callbacks.schedule_retry(Held("+33300", "later", "orig", "5000"), time.time() + 1.5)
+        await first.durable()
+        _kill(first)
+
+        second = _center(tmp_path)
+        (saved,) = second.restart.retries
+        assert (saved["origin"], saved["number"], saved["queue"], saved["attempt"]) == (
+            "orig", "+33300", "later", 1,
+        )  # fmt: skip
+        await second.start()
+        try:
+            assert second.callbacks.retrying  # waiting for its due time again
+            retry = "orig~cb2"
+            assert await wait_for(lambda: second.callbacks.owns(retry), 15.0)
+            assert second.engine.call(retry).state == "waiting"  # no agent in "later"
+            assert second.callbacks.retrying == {}
+            await second.durable()
+            with SqliteStore(tmp_path / "records.db", create=False) as store:
+                rows = [(e.event, e.data.get("number")) for e in store.queue_log(retry)]
+                assert rows[:2] == [("enter", None), ("callback", "+33300")]
+        finally:
+            await second.stop()
+        third = _center(tmp_path)  # taken: not scheduled a second time
+        assert third.restart.retries == []
+        assert third.restart.callbacks == {"orig~cb2": ("+33300", "later")}
+        third.writer.close()
+        third.store.close()
+
+    run(main)
+
+
+def test_a_stop_keeps_a_callback_retry_that_was_not_due(tmp_path: Path) -> None:
+    import time
+
+    from acdcore.app.callbacks import Held
+
+    async def main() -> None:
+        first = _center(tmp_path)
+        await first.start()
+        first.callbacks.schedule_retry(Held("+33400", "later", "o2", "5000"), time.time() + 600)
+        await first.stop()
+        second = _center(tmp_path)
+        assert [r["origin"] for r in second.restart.retries] == ["o2"]
+        second.writer.close()
+        second.store.close()
+
+    run(main)
+
+
+def test_a_broken_saved_callback_retry_is_refused_naming_it(tmp_path: Path) -> None:
+    async def main() -> None:
+        first = _center(tmp_path)
+        await first.start()
+        first.recorder.host["center"] = {"retries": [{"origin": "o", "number": 7}]}
+        await (await first.recorder.acommit()).await_()
+        _kill(first)
+        with pytest.raises(StoreError, match="callback retries: KeyError"):
+            _center(tmp_path)
+
+    run(main)

@@ -30,8 +30,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from acdcore._core import (
@@ -69,6 +70,9 @@ class Held:
     priority: int = 0
 
 
+HELD_FIELDS = tuple(f.name for f in fields(Held))
+
+
 @dataclass
 class CallbackStats:
     requested: int = 0
@@ -85,6 +89,7 @@ class CallbackDialer:
         self.config = center.config.callbacks
         self.users = {a.id: a.user for a in center.config.agents}  # engine agent id -> SIP user
         self.held: dict[str, Held] = {}  # engine call id -> the callback it stands for
+        self.retrying: dict[str, tuple[Held, float]] = {}  # origin -> (last try, due UNIX time)
         self.ringing: dict[tuple[str, str], AgentLeg] = {}  # (call, agent) -> agent leg ringing
         self.stats = CallbackStats()
         self._live: dict[str, AgentLeg] = {}  # SIP Call-ID -> leg placed, not yet closed
@@ -120,8 +125,8 @@ class CallbackDialer:
 
     def resume(self) -> int:
         """After a restart from the records (`CallRecorder.resume`): the callbacks the restored
-        engine still holds in line are ours again. Returns how many. A retry that was waiting
-        out `retry_after` when the process died is not in the engine and is not restored."""
+        engine still holds in line are ours again. Returns how many. (A retry that was waiting
+        out `retry_after` is not in the engine: `resume_retries` takes those back.)"""
         for call, rec in self.center.recorder.open_calls().items():
             if not rec["callback"] or rec["answer"] is not None or call in self.held:
                 continue
@@ -347,7 +352,7 @@ class CallbackDialer:
         if last:
             self._record_failure(call, held)
         else:
-            self._spawn(self._retry(held))
+            self.schedule_retry(held)
 
     def _record_failure(self, call: str, held: Held) -> None:
         sb = self.center.sb
@@ -363,8 +368,29 @@ class CallbackDialer:
             of=held.origin,
         )
 
-    async def _retry(self, previous: Held) -> None:
-        await asyncio.sleep(self.config.retry_after)
+    def schedule_retry(self, previous: Held, due: float | None = None) -> None:
+        """The next try at `previous.origin`'s callback, at UNIX time `due` (default: after
+        `retry_after`). Until it is due it is in `retrying`, which each checkpoint saves, so
+        a restart schedules it again (`resume_retries`)."""
+        due = time.time() + self.config.retry_after if due is None else due
+        self.retrying[previous.origin] = (previous, due)
+        self._spawn(self._retry(previous, due))
+
+    def pending_retries(self) -> list[dict[str, Any]]:
+        """The retries waiting to be due, for the checkpoint (app/restore.py `save`)."""
+        return [{**asdict(held), "due": due} for held, due in self.retrying.values()]
+
+    def resume_retries(self, saved: list[dict[str, Any]]) -> int:
+        """After a restart: the retries the old process was waiting out, due when they were
+        (at once if that time has passed). Needs the running loop: called from `start`."""
+        for r in saved:
+            self.schedule_retry(Held(**{k: r[k] for k in HELD_FIELDS}), float(r["due"]))
+        return len(saved)
+
+    async def _retry(self, previous: Held, due: float) -> None:
+        # Cancelled (a stop), the retry stays in `retrying` for the last checkpoint.
+        await asyncio.sleep(max(0.0, due - time.time()))
+        self.retrying.pop(previous.origin, None)
         sb = self.center.sb
         attempt = previous.attempt + 1
         call = f"{previous.origin}~cb{attempt}"

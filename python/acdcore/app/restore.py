@@ -14,7 +14,8 @@ the server knows (`save`): the phones' registrations and which waiting calls are
   logged out (its phone registering again logs it in).
 - Waiting callbacks keep their place in line: the customer is off the line anyway. One being
   offered to an agent at the kill goes back in line (the offer is rejected: its ringing leg
-  is gone).
+  is gone). A retry waiting out `retry_after` (not in the engine) is saved with its due time
+  and scheduled again, at once if that time passed during the downtime.
 - Every other call the engine held had its caller (and maybe an agent) on SIP dialogs that
   died with the process: it is closed with outcome "lost" (`CallRecorder.lose`) at the
   engine's time in the checkpoint, the last instant it was known alive. Calls still in the
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from acdcore._core import Engine, SipParseError, StateError
+from acdcore.app.callbacks import HELD_FIELDS
 from acdcore.app.config import Config
 from acdcore.flows.errors import FlowError, Problem
 from acdcore.records.recorder import CallRecorder
@@ -63,6 +65,7 @@ class Restart:
     agents: dict[str, str] = field(default_factory=dict)  # logged in after it -> state
     logged_out: list[str] = field(default_factory=list)
     registrations: list[dict[str, Any]] = field(default_factory=list)  # live, to restore
+    retries: list[dict[str, Any]] = field(default_factory=list)  # callback retries not yet due
 
     def summary(self) -> str:
         if not self.resumed:
@@ -117,8 +120,11 @@ def _resume(store: RecordStore, writer: RecordWriter, config: Config, fresh: boo
             if float(r["expires"]) > time.time() + 1.0 and _user(r["aor"]) in users
         ]
         held = {str(call) for call in saved.get("callbacks", [])}
+        retries = [_retry(r) for r in saved.get("retries", [])]
     except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise StoreError(f"corrupt checkpoint: saved registrations or callbacks: {e!r}") from None
+        raise StoreError(
+            f"corrupt checkpoint: saved registrations, callbacks or callback retries: {e!r}"
+        ) from None
     out = Restart(old, resumed=not fresh)
     engine = old.engine
     for call, info in old.open_calls().items():
@@ -145,6 +151,7 @@ def _resume(store: RecordStore, writer: RecordWriter, config: Config, fresh: boo
         return Restart(_new(writer, config), lost=out.lost, logged_out=out.logged_out)
     _add_queues(old, config, engine.queues())
     out.registrations = regs
+    out.retries = retries
     return out
 
 
@@ -185,6 +192,17 @@ def _user(aor: str) -> str:
     return aor.removeprefix("sip:").partition("@")[0]
 
 
+def _retry(saved: dict[str, Any]) -> dict[str, Any]:
+    """A saved callback retry, checked: the fields of `callbacks.Held` and its due time."""
+    out = {k: saved[k] for k in HELD_FIELDS}
+    for k in ("number", "queue", "origin", "called"):
+        if not isinstance(out[k], str):
+            raise TypeError(f"retry field {k!r} is {out[k]!r}, not a string")
+    out["attempt"], out["priority"] = int(out["attempt"]), int(out["priority"])
+    out["due"] = float(saved["due"])
+    return out
+
+
 def save(center: ContactCenter) -> None:
     """The server's state into the next checkpoint: callbacks on hold and registrations
     (expiry as UNIX time). Once per commit: O(bindings + held calls), never per call."""
@@ -192,6 +210,7 @@ def save(center: ContactCenter) -> None:
     wall = time.time()
     center.recorder.host[KEY] = {
         "callbacks": center.sb.on_hold(),
+        "retries": center.callbacks.pending_retries(),
         "registrations": [
             {
                 "aor": b.aor,
