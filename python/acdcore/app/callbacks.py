@@ -42,12 +42,10 @@ from acdcore._core import (
     SipParseError,
     StateError,
     Uri,
-    sdp_offer,
 )
-from acdcore.app.legs import CODECS, AgentLeg, start_media
+from acdcore.app.legs import AgentLeg, place_leg, start_media
 from acdcore.flows.model import Callback, Flow
 from acdcore.media.bridge import bridge
-from acdcore.media.session import RtpSession, bind_rtp_socket
 from acdcore.sip.transaction import ServerTransaction
 from acdcore.sip.uac import CallFailed
 
@@ -184,15 +182,11 @@ class CallbackDialer:
     def _place(
         self, call: str, target: str, uri: str, dest: tuple[str, int], number: str | None
     ) -> AgentLeg | None:
-        center = self.center
-        host = center.address[0]
-        try:
-            rtp = RtpSession(bind_rtp_socket(host, center.config.rtp_ports))
-        except OSError:
-            return None
-        offer = sdp_offer(host, rtp.local_address[1], CODECS)
+        host = self.center.address[0]
         from_uri = None if number is None else f"sip:{number}@{host}"
-        leg = AgentLeg(call, target, center.uac.invite(uri, dest, offer, from_uri=from_uri), rtp)
+        leg = place_leg(self.center, call, target, uri, dest, from_uri)
+        if leg is None:
+            return None
         self._live[leg.call.leg.call_id] = leg
         return leg
 

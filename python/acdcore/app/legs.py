@@ -104,15 +104,10 @@ class OutboundLegs:
     def _place(
         self, call_id: str, target: str, uri: str, dest: Addr, caller: CallerLeg
     ) -> AgentLeg | None:
-        center = self.center
-        host = center.address[0]
-        try:
-            rtp = RtpSession(bind_rtp_socket(host, center.config.rtp_ports))
-        except OSError:
+        leg = place_leg(self.center, call_id, target, uri, dest, caller.leg.remote_uri)
+        if leg is None:
             return None
-        offer = sdp_offer(host, rtp.local_address[1], CODECS)
-        out = center.uac.invite(uri, dest, offer, from_uri=caller.leg.remote_uri)
-        leg = AgentLeg(call_id, target, out, rtp)
+        rtp, out = leg.rtp, leg.call
         out.on_request = lambda _, txn, request: self._agent_request(leg, txn, request)
         rtp.on_digit = lambda d: self._agent_key(leg, d)
         return leg
@@ -251,6 +246,20 @@ class OutboundLegs:
                     self.center.stats.dispositions += 1
             elif len(leg.keys) < 16:
                 leg.keys += digit
+
+
+def place_leg(
+    center: ContactCenter, call_id: str, target: str, uri: str, dest: Addr, from_uri: str | None
+) -> AgentLeg | None:
+    """An RTP session on a free port and our INVITE with its SDP offer to `uri`; None when no
+    RTP port is free."""
+    host = center.address[0]
+    try:
+        rtp = RtpSession(bind_rtp_socket(host, center.config.rtp_ports))
+    except OSError:
+        return None
+    offer = sdp_offer(host, rtp.local_address[1], CODECS)
+    return AgentLeg(call_id, target, center.uac.invite(uri, dest, offer, from_uri=from_uri), rtp)
 
 
 async def start_media(rtp: RtpSession, body: bytes, host: str) -> None:
