@@ -84,15 +84,15 @@ fn columns() -> Columns {
     c
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum Variant {
     Plain,
     Given,
     Learned,
 }
 
-/// Median (wall ms, thread CPU ms) of the variant's ticks, from criterion's own iterations.
-fn bench(crit: &mut Criterion, name: &str, variant: Variant, c: &Columns) -> (f64, f64, usize) {
+/// One tick of the variant over all campaigns per call, the clock a second on each time.
+fn ticker<'a>(variant: Variant, c: &'a Columns) -> impl FnMut(&mut [u32]) + 'a {
     let service = Service::new(&Dist::exponential(180.0), 10.0).expect("valid service");
     let mut config = Config::new(Mode::Predictive, 0.03, service).expect("valid config");
     if !matches!(variant, Variant::Plain) {
@@ -100,10 +100,9 @@ fn bench(crit: &mut Criterion, name: &str, variant: Variant, c: &Columns) -> (f6
         config = config.with_ringing(Ringing::new(&shape, 25.0).expect("valid ringing"));
     }
     let mut pacer = Pacer::new(vec![config; CAMPAIGNS]);
-    let mut out = vec![0u32; CAMPAIGNS];
     let zeros = vec![0.0; CAMPAIGNS];
     let mut now = 0.0;
-    let mut tick = |pacer: &mut Pacer, out: &mut [u32]| {
+    move |out: &mut [u32]| {
         now += 1.0;
         let mut batch = Batch {
             now,
@@ -132,7 +131,13 @@ fn bench(crit: &mut Criterion, name: &str, variant: Variant, c: &Columns) -> (f6
             batch.answer_offsets = &c.answer_offsets;
         }
         pacer.tick(&batch, out).expect("valid batch");
-    };
+    }
+}
+
+/// Median (wall ms, thread CPU ms) of the variant's ticks, from criterion's own iterations.
+fn bench(crit: &mut Criterion, name: &str, variant: Variant, c: &Columns) -> (f64, f64, usize) {
+    let mut tick = ticker(variant, c);
+    let mut out = vec![0u32; CAMPAIGNS];
     let runs: RefCell<Vec<(f64, Option<f64>)>> = RefCell::new(Vec::new());
     let mut group = crit.benchmark_group("pacing");
     group
@@ -145,7 +150,7 @@ fn bench(crit: &mut Criterion, name: &str, variant: Variant, c: &Columns) -> (f6
             for _ in 0..iters {
                 let cpu0 = thread_cpu_time();
                 let start = Instant::now();
-                tick(&mut pacer, &mut out);
+                tick(&mut out);
                 let wall = start.elapsed();
                 let cpu = thread_cpu_time()
                     .zip(cpu0)
@@ -171,6 +176,22 @@ fn bench(crit: &mut Criterion, name: &str, variant: Variant, c: &Columns) -> (f6
 
 fn main() {
     let c = columns();
+    if let Ok(n) = std::env::var("ACDCORE_BENCH_ONCE") {
+        // For profilers: N ticks of each variant without criterion, and a checksum of the
+        // dials so that a faster build can be shown to decide the same.
+        let n: usize = n.parse().expect("ACDCORE_BENCH_ONCE=<ticks>");
+        for variant in [Variant::Plain, Variant::Given, Variant::Learned] {
+            let mut tick = ticker(variant, &c);
+            let mut out = vec![0u32; CAMPAIGNS];
+            let mut sum = 0u64;
+            for _ in 0..n {
+                tick(&mut out);
+                sum += out.iter().map(|&d| u64::from(d)).sum::<u64>();
+            }
+            println!("{variant:?}: {n} ticks, {sum} dials in all");
+        }
+        return;
+    }
     let mut crit = Criterion::default().configure_from_args();
     let plain = bench(&mut crit, "predictive_10k_campaigns", Variant::Plain, &c);
     let given = bench(&mut crit, "given_shape_10k", Variant::Given, &c);

@@ -85,6 +85,26 @@ impl Service {
         }
     }
 
+    /// The expected number of `ages` (busy agents) free within `h`: the sum of
+    /// `p_free_within`. An exponential talk time forgets its age once past the wrap-up, so
+    /// there each agent weighs the same `1 - exp(-h / mean)`, one `exp` per campaign instead
+    /// of two per busy agent (the pacer's largest cost before).
+    pub fn expected_free(&self, ages: &[f64], h: f64) -> f64 {
+        let Talk::Exponential { mean } = self.talk else {
+            return ages.iter().map(|&a| self.p_free_within(a, h)).sum();
+        };
+        let settled = 1.0 - (-h / mean).exp();
+        ages.iter()
+            .map(|&a| {
+                if a >= self.wrapup {
+                    settled
+                } else {
+                    self.p_free_within(a, h)
+                }
+            })
+            .sum()
+    }
+
     /// P(free within `h` seconds | busy for `age` seconds).
     pub fn p_free_within(&self, age: f64, h: f64) -> f64 {
         let now = self.survival(age - self.wrapup);
@@ -124,6 +144,23 @@ mod tests {
             (-1.0, 1.842_700_793),
         ] {
             assert!((erfc(x) - want).abs() < 2e-7, "erfc({x}) = {}", erfc(x));
+        }
+    }
+
+    #[test]
+    fn expected_free_is_the_sum_of_the_chances() {
+        let ages = [0.0, 3.0, 9.99, 10.0, 11.0, 250.0, 4_000.0];
+        for talk in [
+            Dist::exponential(180.0),
+            Dist::Lognormal {
+                mean: 180.0,
+                sd: 90.0,
+            },
+        ] {
+            let s = Service::new(&talk, 10.0).unwrap();
+            let sum: f64 = ages.iter().map(|&a| s.p_free_within(a, 12.0)).sum();
+            let got = s.expected_free(&ages, 12.0);
+            assert!((got - sum).abs() < 1e-12, "{talk:?}: {got} vs {sum}");
         }
     }
 

@@ -211,6 +211,9 @@ pub struct State {
     /// The time-to-answer shape learned from answer times (with a ring timeout configured),
     /// from the first answer time on; before it the given shape stands.
     shape: Option<AnswerShape>,
+    /// Dials in flight plus new ones at the last predictive tick: where the next tick's
+    /// search starts (a speed hint only; any value gives the same answer).
+    lines: u32,
 }
 
 impl State {
@@ -222,6 +225,7 @@ impl State {
             risk: SETPOINT,
             last: None,
             shape: None,
+            lines: 0,
         }
     }
 
@@ -386,6 +390,7 @@ fn pace_checked(
         }
         Mode::Predictive => {
             let predictive = predictive_dials(cfg, state, tick, buf);
+            state.lines = predictive.saturating_add(tick.in_flight);
             let measured = state.measured_abandon(cfg.target) / cfg.target;
             let w = ((measured - FALLBACK_FROM) / (FALLBACK_FULL - FALLBACK_FROM)).clamp(0.0, 1.0);
             let blended = (1.0 - w) * f64::from(predictive) + w * f64::from(progressive);
@@ -398,11 +403,7 @@ fn predictive_dials(cfg: &Config, state: &State, tick: &Tick<'_>, buf: &mut Vec<
     let est = state.est;
     let p = (est.answer * (1.0 - est.machine)).max(1e-3);
     let h = est.tta + cfg.grace;
-    let lambda: f64 = tick
-        .busy_ages
-        .iter()
-        .map(|&a| cfg.service.p_free_within(a, h))
-        .sum();
+    let lambda = cfg.service.expected_free(tick.busy_ages, h);
     let d0 = i64::from(tick.ready) - i64::from(tick.waiting);
     let free = risk::FreeAgents::new(d0, lambda, std::mem::take(buf));
     let agents = f64::from(tick.ready) + tick.busy_ages.len() as f64;
@@ -415,6 +416,7 @@ fn predictive_dials(cfg: &Config, state: &State, tick: &Tick<'_>, buf: &mut Vec<
         p,
         cfg.target * state.risk,
         cap,
+        state.lines.saturating_sub(tick.in_flight),
     );
     *buf = free.into_buf();
     n
