@@ -337,3 +337,33 @@ def test_a_broken_saved_callback_retry_is_refused_naming_it(tmp_path: Path) -> N
             _center(tmp_path)
 
     run(main)
+
+
+def test_fresh_start_records_the_callback_retries_it_drops(tmp_path: Path) -> None:
+    import time
+
+    from acdcore.app.callbacks import Held
+
+    async def main() -> None:
+        first = _center(tmp_path)
+        await first.start()
+        first.callbacks.schedule_retry(Held("+33500", "later", "o3", "5000", 2), time.time() + 600)
+        await first.durable()
+        _kill(first)
+
+        fresh = _center(tmp_path, fresh=True)
+        assert fresh.restart.lost_retries == ["o3"]
+        assert fresh.restart.retries == []
+        await fresh.start()
+        assert fresh.callbacks.retrying == {}  # not scheduled in the new run
+        await fresh.stop()
+        with SqliteStore(tmp_path / "records.db", create=False) as store:
+            (line,) = [e for e in store.queue_log("o3") if e.event == "callback"]
+            assert line.data["result"] == "lost" and line.data["why"] == "restart"
+            assert (line.data["number"], line.data["attempts"]) == ("+33500", 2)
+        again = _center(tmp_path)
+        assert again.restart.retries == [] and again.restart.lost_retries == []
+        again.writer.close()
+        again.store.close()
+
+    run(main)

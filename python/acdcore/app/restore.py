@@ -21,7 +21,8 @@ the server knows (`save`): the phones' registrations and which waiting calls are
   engine's time in the checkpoint, the last instant it was known alive. Calls still in the
   flow before any queue have no record before or after (the records start at the queue).
 - `fresh=True` starts an empty engine, but first closes every call of the checkpoint
-  (callbacks too) as lost, so no call of the previous run is left without a record.
+  (callbacks too) as lost, so no call of the previous run is left without a record; each
+  callback retry it was waiting out gets a queue-log "callback" line, result "lost".
 
 Queue and agent settings come from the checkpoint (the engine has no call to change them);
 queues new in the config are added. A changed queue option takes effect with `fresh`.
@@ -66,11 +67,13 @@ class Restart:
     logged_out: list[str] = field(default_factory=list)
     registrations: list[dict[str, Any]] = field(default_factory=list)  # live, to restore
     retries: list[dict[str, Any]] = field(default_factory=list)  # callback retries not yet due
+    lost_retries: list[str] = field(default_factory=list)  # origins of retries `fresh` dropped
 
     def summary(self) -> str:
         if not self.resumed:
             return (
                 f"fresh start: {len(self.lost)} calls of the checkpoint recorded as lost, "
+                f"{len(self.lost_retries)} callback retries recorded as lost, "
                 f"{len(self.logged_out)} agents logged out"
             )
         return (
@@ -147,12 +150,37 @@ def _resume(store: RecordStore, writer: RecordWriter, config: Config, fresh: boo
         else:
             out.agents[agent] = engine.agent(agent).state
     if fresh:
+        out.lost_retries = _lose_retries(old, retries)
         old.commit().wait(30.0)  # the lost records first, then the empty engine
-        return Restart(_new(writer, config), lost=out.lost, logged_out=out.logged_out)
+        return Restart(
+            _new(writer, config),
+            lost=out.lost,
+            logged_out=out.logged_out,
+            lost_retries=out.lost_retries,
+        )
     _add_queues(old, config, engine.queues())
     out.registrations = regs
     out.retries = retries
     return out
+
+
+def _lose_retries(recorder: CallRecorder, retries: list[dict[str, Any]]) -> list[str]:
+    """`fresh` drops the callback retries the old run was waiting out: each gets the queue-log
+    "callback" line a given-up callback gets, with result "lost" (why: the restart), so the
+    promise broken is on record. Returns their origin calls."""
+    for r in retries:
+        recorder.callback_result(
+            recorder.engine.now,
+            r["origin"],
+            r["queue"],
+            None,
+            result="lost",
+            why=LOST_WHY,
+            attempts=r["attempt"],
+            number=r["number"],
+            of=r["origin"],
+        )
+    return [r["origin"] for r in retries]
 
 
 def _new(writer: RecordWriter, config: Config) -> CallRecorder:
