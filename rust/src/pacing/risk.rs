@@ -45,45 +45,30 @@ pub fn admissible_dials(
     if cap == 0 || !fits(0) {
         return 0;
     }
-    // Invariant: fits(lo), and hi is cap + 1 (unknown, past the end) or fails.
     let guess = guess.min(cap);
-    let (mut lo, mut hi) = (0u32, cap.saturating_add(1));
-    if guess > 0 {
-        if fits(guess) {
-            lo = guess;
-        } else {
-            hi = guess;
-        }
-    }
-    if hi > cap {
-        // Gallop up from lo until a failure or cap.
-        let mut step = 1u32;
+    // Gallop from the guess to a fitting `lo` and a failing `hi`, then bisect between them.
+    let (mut lo, mut hi);
+    let mut step = 1u32;
+    if guess == 0 || fits(guess) {
+        lo = guess;
         loop {
-            let probe = lo.saturating_add(step).min(cap);
-            if probe == lo {
-                return lo; // lo == cap
+            if lo == cap {
+                return cap;
             }
-            if fits(probe) {
-                lo = probe;
-                if lo == cap {
-                    return cap;
-                }
-                step = step.saturating_mul(2);
-            } else {
+            let probe = lo.saturating_add(step).min(cap);
+            if !fits(probe) {
                 hi = probe;
                 break;
             }
+            lo = probe;
+            step = step.saturating_mul(2);
         }
-    } else if lo == 0 && hi > 1 {
-        // The guess failed: gallop down from it toward 0 (which fits).
-        let mut step = 1u32;
+    } else {
+        hi = guess;
         loop {
             let probe = hi.saturating_sub(step);
-            if probe == 0 {
-                break;
-            }
-            if fits(probe) {
-                lo = probe;
+            if probe == 0 || fits(probe) {
+                lo = probe; // 0 fits (checked above)
                 break;
             }
             hi = probe;
