@@ -683,8 +683,18 @@ impl Campaign {
         Ok(self.place(lead))
     }
 
+    /// A lead whose attempts are used up ends now, not at a retry it could never make: its
+    /// state and `leads_left` say so at once, as the refusal the retry would have met.
     fn retry_or_finish(&mut self, lead: u32, outcome: Outcome) {
         let i = Outcome::ALL.iter().position(|o| *o == outcome).unwrap_or(0);
+        if self.slots[lead as usize].attempts >= self.cfg.rules.max_attempts {
+            let why = Refusal::MaxAttempts;
+            let r = Refusal::ALL.iter().position(|r| *r == why).unwrap_or(0);
+            self.stats.refused[r] += 1;
+            self.slots[lead as usize].refusal = Some(why);
+            self.finish(lead);
+            return;
+        }
         match self.cfg.retry[i] {
             Some(delay) => {
                 let at = self.now + delay;

@@ -196,6 +196,13 @@ fn retries_follow_the_outcome_delay_and_max_attempts() {
     assert!(c.tick(t0() + 604.0, agents(1, 1), None).unwrap().is_empty());
     assert_eq!(c.tick(t0() + 605.0, agents(1, 1), None).unwrap().len(), 1);
     c.dial_result(0, Outcome::Busy, t0() + 610.0).unwrap();
+    // The last attempt's outcome ends the lead at once: no retry it could never make.
+    let v = c.lead(0).unwrap();
+    assert_eq!(
+        (v.state, v.refusal),
+        (LeadState::Done, Some(Refusal::MaxAttempts))
+    );
+    assert_eq!(c.stats().leads_left, 0);
     assert!(
         c.tick(t0() + 2000.0, agents(1, 1), None)
             .unwrap()
