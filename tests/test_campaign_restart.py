@@ -188,7 +188,8 @@ def test_a_retry_keeps_its_due_time_and_abandons_stay_in_the_window(tmp_path: Pa
 
 def test_a_saved_campaign_that_does_not_fit_is_refused_naming_it(tmp_path: Path) -> None:
     """A damaged blob, or a lead list that changed under it, stops `acdcore serve` with an
-    error naming the campaign and the database and pointing at --fresh, which starts anew."""
+    error naming the campaign and the database and pointing at --fresh, which starts anew;
+    changed settings are applied (the mode) or named (the rules the campaign keeps)."""
 
     async def first_run(path: Path) -> None:
         center = _center(path)
@@ -232,7 +233,14 @@ def test_a_saved_campaign_that_does_not_fit_is_refused_naming_it(tmp_path: Path)
     assert got.returncode == 0, got.stderr
     with SqliteStore(db, create=False) as store:
         assert store.blob(BLOB) != good  # the new campaign's, of two leads
+    # A changed mode applies to the resumed campaign; a changed rule it holds itself is kept
+    # as saved (its history stays true) and named, --fresh being the way to apply it.
+    path.write_text(path.read_text() + 'max_attempts = 5\nmode = "power"\nratio = 2.0\n')
     again = _center(path)
-    assert _dialer(again).resumed and len(_dialer(again).campaign) == 2
+    d = _dialer(again)
+    assert d.resumed and len(d.campaign) == 2
+    assert (d.campaign.mode, d.campaign.ratio) == ("power", 2.0)
+    assert d.kept == ["max_attempts 3 (the config says 5)"]
     again.writer.close()
     again.store.close()
+    again.registrar.close()

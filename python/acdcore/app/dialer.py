@@ -76,6 +76,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BLOB = "campaign"  # the campaign's saved state in the records' host blobs
+#: Config fields the campaign core holds itself: a restored campaign keeps the saved ones.
+KEPT = ("profile", "calling_hours", "min_gap", "max_attempts", "ring_timeout", "retry",
+        "outbound_share")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -130,11 +133,16 @@ class Dialer:
     """Runs one campaign for a `ContactCenter` (see the module doc)."""
 
     def __init__(
-        self, center: ContactCenter, config: CampaignConfig, saved: bytes | None = None
+        self,
+        center: ContactCenter,
+        config: CampaignConfig,
+        saved: bytes | None = None,
+        saved_settings: dict[str, Any] | None = None,
     ) -> None:
         """A new campaign, or with `saved` (the blob a previous run saved) that campaign
         going on, its cut-off dials closed (`interrupted`); a saved campaign that does not
-        fit the config is a StoreError naming it and the database."""
+        fit the config is a StoreError naming it and the database. `saved_settings` are the
+        previous run's `settings()`, to warn of changed ones the campaign keeps."""
         self.center = center
         self.config = config
         self.leads = LeadList.from_csv(config.leads, default_zone=config.default_zone)
@@ -146,10 +154,12 @@ class Dialer:
         self._check_targets()
         dnc = None if config.dnc is None else read_dnc(config.dnc)
         self.interrupted: list[tuple[int, str]] = []  # (lead, state) the restart cut off
+        self.kept: list[str] = []  # changed settings the restored campaign ignores
         self.resumed = saved is not None
         self._saved: int | None = None  # `campaign.changes` at the last save
         if saved is not None:
             self.campaign = self._restore(saved, dnc)
+            self._settle(saved_settings or {})
         else:
             self.campaign = self._new(dnc)
         self.paced = None
@@ -189,8 +199,8 @@ class Dialer:
     def _restore(self, saved: bytes, dnc: DncList | None) -> Campaign:
         """The saved campaign with the config's leads and DNC list, its cut-off dials closed
         at the restart's time (so a retry gap counts from no earlier than the kill). Its
-        settings (attempts, retry delays, hours) are the saved ones: a changed setting takes
-        effect with --fresh, as a changed queue option does."""
+        rules (`KEPT`) are the saved ones: a changed one takes effect with --fresh, as a
+        changed queue option does (`_settle` names it)."""
         config = self.config
         try:
             campaign = Campaign.restore(saved, self.leads, dnc=dnc)
@@ -212,6 +222,29 @@ class Dialer:
                 ", ".join(f"lead {lead} {state}" for lead, state in self.interrupted[:10]),
             )  # fmt: skip
         return campaign
+
+    def settings(self) -> dict[str, Any]:
+        """The config's `KEPT` fields as JSON, saved with each checkpoint, so the next run
+        can tell which of them changed."""
+        values = {k: getattr(self.config, k) for k in KEPT}
+        values["calling_hours"] = list(values["calling_hours"])
+        return values
+
+    def _settle(self, saved: dict[str, Any]) -> None:
+        """The config's mode (and ratio) applies to the restored campaign; other changed
+        settings it keeps as saved, each logged (they take effect with --fresh)."""
+        config = self.config
+        if (self.campaign.mode, self.campaign.ratio) != (config.mode, config.ratio):
+            self.campaign.set_mode(config.mode, config.ratio)
+        now = self.settings()
+        for k in KEPT:
+            if k in saved and saved[k] != now[k]:
+                self.kept.append(f"{k} {saved[k]!r} (the config says {now[k]!r})")
+        for k in self.kept:
+            log.warning(
+                "campaign %s: resumed with its saved %s; --fresh applies it, starting anew",
+                config.id, k,
+            )  # fmt: skip
 
     def _record_cut_off(self, campaign: Campaign, lead: int) -> None:
         """The CDR of a dial that was ringing at the kill (every dial has one): outcome

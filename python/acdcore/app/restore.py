@@ -74,6 +74,7 @@ class Restart:
     retries: list[dict[str, Any]] = field(default_factory=list)  # callback retries not yet due
     lost_retries: list[str] = field(default_factory=list)  # origins of retries `fresh` dropped
     campaign: bytes | None = None  # the saved campaign, for the dialer to go on with
+    campaign_settings: dict[str, Any] | None = None  # the config it was saved under
 
     def summary(self) -> str:
         if not self.resumed:
@@ -171,6 +172,8 @@ def _resume(store: RecordStore, writer: RecordWriter, config: Config, fresh: boo
     out.registrations = regs
     out.retries = retries
     out.campaign = store.blob(CAMPAIGN_BLOB)
+    settings = saved.get("campaign")
+    out.campaign_settings = settings if isinstance(settings, dict) else None
     return out
 
 
@@ -252,6 +255,7 @@ def save(center: ContactCenter) -> None:
     center.recorder.host[KEY] = {
         "callbacks": center.sb.on_hold(),
         "retries": center.callbacks.pending_retries(),
+        "campaign": None if center.dialer is None else center.dialer.settings(),
         "registrations": [
             {
                 "aor": b.aor,

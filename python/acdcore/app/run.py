@@ -43,6 +43,8 @@ async def run_center(
             f"{len(d.interrupted)} calls cut off by the restart closed",
             flush=True,
         )
+        for kept in d.kept:
+            print(f"{name}: campaign {d.config.id} keeps its saved {kept}; --fresh applies it")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

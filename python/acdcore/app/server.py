@@ -122,7 +122,8 @@ class ContactCenter:
         self.dialer: Dialer | None = None
         if config.campaign is not None:
             try:
-                self.dialer = Dialer(self, config.campaign, self.restart.campaign)
+                r = self.restart
+                self.dialer = Dialer(self, config.campaign, r.campaign, r.campaign_settings)
             except (OSError, ValueError, StoreError):  # leads, DNC, the saved campaign
                 self.writer.close()
                 self.store.close()
