@@ -9,6 +9,7 @@ it (and `acdcore serve` exits non-zero), and `fresh` starts the campaign anew.""
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -23,6 +24,7 @@ from acdcore.records.store import StoreError
 from acdcore.traffic import AgentPhone
 from test_dialer import campaign_files, lead_sipp, zone_at
 from test_restart import _kill as _drop
+from test_serve_restart import _serve
 from test_sip_peers import wait_for
 from test_sip_transport import free_port, run
 
@@ -244,3 +246,56 @@ def test_a_saved_campaign_that_does_not_fit_is_refused_naming_it(tmp_path: Path)
     again.writer.close()
     again.store.close()
     again.registrar.close()
+
+
+def test_acdcore_serve_killed_mid_dial_does_not_dial_the_lead_again(tmp_path: Path) -> None:
+    """The same as the first test through the real process: `acdcore serve` SIGKILLed while
+    the lead rings, its once-a-second commit having saved the dial; started again, it says
+    it closed the cut-off call, and with the agent ready it refuses the lead for
+    max-attempts instead of dialing it."""
+
+    async def main() -> None:
+        sip, port = free_port(), free_port()
+        path = campaign_files(
+            tmp_path, [("+12125550100", zone_at(12), port)],
+            extra="max_attempts = 1\nretry = { failed = 0 }",
+        )  # fmt: skip
+        path.write_text(path.read_text().replace("127.0.0.1:0", f"127.0.0.1:{sip}"))
+        watch = _watch(port)
+        phone = AgentPhone(("127.0.0.1", sip), "agent1", "secret1", talk_mean=None)
+        server = None
+        try:
+            server, _ = await _serve(path)
+            await phone.start()
+            assert await wait_for(lambda: _invites(watch) > 0, 20.0)
+            await asyncio.sleep(1.5)  # past the next periodic commit
+            server.send_signal(signal.SIGKILL)
+            await server.wait()
+            _invites(watch)
+            server, _ = await _serve(path)
+            assert server.stdout is not None
+            said = []
+            for _ in range(5):
+                said.append((await asyncio.wait_for(server.stdout.readline(), 30.0)).decode())
+                if "campaign spring resumed" in said[-1]:
+                    break
+            assert "1 calls cut off by the restart closed" in said[-1], said
+            await asyncio.sleep(2.0)  # about six ticks, the agent ready (its binding restored)
+            assert _invites(watch) == 0
+            server.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(server.communicate(), 30.0)
+            assert server.returncode == 0, err.decode()
+            (summary,) = [x for x in out.decode().splitlines() if x.startswith("acdcore serve: t=")]
+            assert "dials=1 " in summary and "failed=1 " in summary, summary
+            assert "refused=max-attempts:1" in summary, summary
+        finally:
+            if server is not None and server.returncode is None:
+                server.kill()
+                await server.wait()
+            await phone.close(unregister=False)
+            watch.close()
+        with SqliteStore(tmp_path / "records.db", create=False) as store:
+            (cdr,) = store.search(Query())
+            assert (cdr.call_id, cdr.outcome) == ("spring:0:1", "lost")
+
+    run(main)
