@@ -209,8 +209,8 @@ class Dialer:
             self.interrupted = campaign.interrupted(self.now())
         except ValueError as e:
             raise StoreError(
-                f"campaign {config.id!r} saved in {self.center.store.path} does not fit "
-                f"{config.leads}: {e} (--fresh starts the campaign anew)"
+                f"campaign {config.id!r} saved in {self.center.store.path} cannot be resumed "
+                f"with the leads of {config.leads}: {e} (--fresh starts the campaign anew)"
             ) from None
         for lead, state in self.interrupted:
             if state == "dialing":
