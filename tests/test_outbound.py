@@ -346,3 +346,27 @@ def test_bad_and_foreign_campaign_snapshots_are_refused() -> None:
         Campaign.restore(engine, ny_leads(2))
     with pytest.raises(ValueError, match="leads has 3 leads, the snapshot 2"):
         Campaign.restore(data, ny_leads(3))
+    other = LeadList.from_iterable(
+        [{"phone": p, "timezone": NY} for p in ("+12125550000", "+12125559999")]
+    )  # as many leads, one of them another number
+    with pytest.raises(ValueError, match=r"lead 1 is \+12125559999 in leads but \+12125550001"):
+        Campaign.restore(data, other)
+
+
+def test_interrupted_closes_the_calls_a_restart_cut_off_and_saves_as_it_changes() -> None:
+    c = Campaign(ny_leads(3), now=T0, retry={"failed": 60})
+    c.start(T0)
+    dials = c.tick(T0, ready=2, staffed=2)
+    assert [d.lead for d in dials] == [0, 1]
+    c.dial_result(1, "human", T0 + 3)  # answered, no agent yet
+    saved = c.changes
+    c.tick(T0 + 4, ready=0, staffed=2)  # an idle tick: nothing worth saving
+    assert c.changes == saved
+    twin = Campaign.restore(c.snapshot(), ny_leads(3))
+    assert twin.interrupted(T0 + 100) == [(0, "dialing"), (1, "answered")]
+    assert twin.changes > 0 and twin.interrupted(T0 + 100) == []
+    assert (twin.lead(0)["state"], twin.lead(0)["attempts"]) == ("retry-scheduled", 1)
+    st = twin.stats()
+    assert (st["failed"], st["abandoned"], st["in_flight"], st["abandon_rate"]) == (1, 1, 0, 1.0)
+    assert [d.lead for d in twin.tick(T0 + 159, ready=3, staffed=3)] == [2]
+    assert [d.lead for d in twin.tick(T0 + 160, ready=3, staffed=3)] == [0]  # 60 s on

@@ -100,6 +100,10 @@ def test_postgres_store_writes_searches_reports_and_checkpoints(dsn: str) -> Non
         assert store.queue_log("p0") == log
         cp = store.checkpoint()
         assert cp is not None and cp.engine == b"\x00\xffsnap" and cp.state == {"a": 1}
+        assert store.blob("campaign") is None
+        store.write(Batch(blobs={"campaign": b"\x00\xffstate", "gone": b"x"}))
+        store.write(Batch(blobs={"campaign": b"\x01again", "gone": None}))
+        assert (store.blob("campaign"), store.blob("gone")) == (b"\x01again", None)
         rows = report(store, by="queue", interval=7200, threshold=20, repeat_days=0)
         assert [
             (r["interval_start"], r["offered"], r["answered"], r["abandoned"]) for r in rows

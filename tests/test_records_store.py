@@ -20,6 +20,7 @@ from acdcore.records import (
     WriterClosed,
     schema,
 )
+from acdcore.records.model import Checkpoint
 from acdcore.records.store import RecordStore
 
 
@@ -147,6 +148,9 @@ class _SlowStore(RecordStore):
         self.batches.append(batch)
 
     def checkpoint(self):  # type: ignore[no-untyped-def]
+        return None
+
+    def blob(self, name):  # type: ignore[no-untyped-def]
         return None
 
     def search(self, query):  # type: ignore[no-untyped-def]
@@ -283,3 +287,24 @@ def test_a_waiter_giving_up_does_not_stop_the_writer() -> None:
     asyncio.run(main())
     writer.close()
     assert [e.call_id for b in store.batches for e in b.log] == ["c0", "c1"]
+
+
+def test_host_blobs_are_written_with_their_batch_replaced_and_deleted(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    with SqliteStore(path) as store:
+        assert store.blob("campaign") is None
+        cp = Checkpoint(b"engine-1", {"n": 1})
+        store.write(Batch(calls=[_cdr(1)], checkpoint=cp, blobs={"campaign": b"\x00one"}))
+        assert store.blob("campaign") == b"\x00one"
+        merged = Batch(blobs={"campaign": b"two", "other": b"x"})
+        merged.merge(Batch(blobs={"campaign": b"three"}))  # the later batch's value wins
+        store.write(merged)
+        assert (store.blob("campaign"), store.blob("other")) == (b"three", b"x")
+        store.write(Batch(blobs={"other": None}))
+        assert store.blob("other") is None
+        # A failed batch writes none of its blobs (one transaction with the records).
+        with pytest.raises(sqlite3.IntegrityError):
+            store.write(Batch(calls=[_cdr(2, queue=None)], blobs={"campaign": b"torn"}))  # type: ignore[arg-type]
+        assert store.blob("campaign") == b"three"
+    with SqliteStore(path) as store:  # and they are on disk
+        assert store.blob("campaign") == b"three"

@@ -397,6 +397,19 @@ impl PyCampaign {
         })
     }
 
+    /// Counts the changes a snapshot keeps (an idle tick adds none): save when it moved.
+    #[getter]
+    fn changes(&self) -> u64 {
+        self.lock().changes()
+    }
+
+    /// After `restore`: closes the leads whose calls died with the process; (lead, the
+    /// state it was in) for each.
+    fn interrupted(&self, now: f64) -> CoreResult<Vec<(u32, &'static str)>> {
+        let cut = self.with(|c| c.interrupted(now))?;
+        Ok(cut.into_iter().map(|(l, s)| (l, s.as_str())).collect())
+    }
+
     fn start(&self, now: f64) -> CoreResult<()> {
         self.with(|c| c.start(now))
     }

@@ -511,6 +511,24 @@ class Campaign:
     def __len__(self) -> int:
         return len(self._core)
 
+    @property
+    def changes(self) -> int:
+        """A counter of what `snapshot` keeps (dials, results, refusals, the run state; an
+        idle tick adds nothing): a host saves the campaign only when it moved."""
+        return self._core.changes
+
+    def interrupted(self, now: float) -> list[tuple[int, str]]:
+        """After `restore` on a restart: closes each lead whose call died with the process,
+        as the host would have when the call ended, and returns (lead, the state it was in).
+        "dialing" becomes a failed attempt (counted; retried per the failed delay),
+        "answered" without an agent an abandon (it counts against the cap), "answered" with
+        one a talk ended with a final disposition, "previewing" goes back in line. With an
+        engine, the campaign forgets those leads' calls (the restart closed them there)."""
+        cut = self._core.interrupted(now)
+        gone = {lead for lead, _ in cut}
+        self._calls = {c: lead for c, lead in self._calls.items() if lead not in gone}
+        return cut
+
     def snapshot(self) -> bytes:
         """Everything the campaign knows (attempts, retry schedule, callbacks, the abandonment
         window, statistics, the clock, its calls waiting in the engine) as versioned bytes, for
@@ -532,8 +550,8 @@ class Campaign:
         outbound_priority: int = 0,
     ) -> Campaign:
         """The campaign `snapshot()` saved, going on exactly as it would have. `leads` is the
-        list it was made from (for the custom fields); a bad or foreign snapshot is a
-        ValueError saying so."""
+        list it was made from (for the custom fields); a bad or foreign snapshot, or leads
+        other than the snapshot's (count or numbers), is a ValueError saying so."""
         data = bytes(data)
         head = len(_SNAPSHOT_TAG) + 8
         if not data.startswith(_SNAPSHOT_TAG) or len(data) < head:
@@ -553,6 +571,12 @@ class Campaign:
         core = _core.Campaign.restore(data[head : head + n], None if dnc is None else dnc._core)
         if len(core) != len(leads):
             raise ValueError(f"leads has {len(leads)} leads, the snapshot {len(core)}")
+        for i, number in enumerate(leads.numbers):  # once per restore: the same list?
+            if core.lead(i)["number"] != number:
+                raise ValueError(
+                    f"lead {i} is {number} in leads but {core.lead(i)['number']} in the "
+                    "snapshot: another lead list"
+                )
         if (engine is None) != (queue is None):
             raise ValueError("engine and queue go together (the queue outbound calls join)")
         if engine is not None and queue is not None:

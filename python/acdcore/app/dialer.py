@@ -25,6 +25,15 @@ Preview mode offers the lead to an agent first (our INVITE to the phone comes fr
 URI); the agent's answer dials the lead. Predictive mode never dials fewer than progressive.
 
 Lead calls are found by engine call id or lead number in dicts: nothing scans the calls.
+
+The campaign's state (attempts, outcomes, the retry and callback schedule, the rolling
+abandonment window, its statistics) is saved in the records database as its own blob, in the
+commit that also checkpoints the engine, whenever it changed since the last save (`save`).
+Started again on that database, the dialer restores it with the config's leads and closes
+the dials the restart cut off (`Campaign.interrupted`): a lead that reached its attempts is
+not dialed again, a retry keeps its due time, and the abandons before the restart stay in the
+window. A saved campaign that does not fit (other leads, another campaign, damaged) is
+refused, naming it and the database; `--fresh` starts the campaign anew.
 """
 
 from __future__ import annotations
@@ -55,6 +64,7 @@ from acdcore.flows.channel import CallerHungUp
 from acdcore.media.session import RtpSession, bind_rtp_socket
 from acdcore.outbound import Campaign, Dial, DncList, LeadList, PacedCampaign
 from acdcore.records.model import CallRecord
+from acdcore.records.store import StoreError
 from acdcore.sip.dialog import Leg
 from acdcore.sip.info_dtmf import answer_info
 from acdcore.sip.transaction import ServerTransaction
@@ -65,6 +75,10 @@ if TYPE_CHECKING:
     from acdcore.app.server import ContactCenter
 
 log = logging.getLogger(__name__)
+BLOB = "campaign"  # the campaign's saved state in the records' host blobs
+#: Config fields the campaign core holds itself: a restored campaign keeps the saved ones.
+KEPT = ("profile", "calling_hours", "min_gap", "max_attempts", "ring_timeout", "retry",
+        "outbound_share")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -118,7 +132,17 @@ def read_dnc(path: str | os.PathLike[str]) -> DncList:
 class Dialer:
     """Runs one campaign for a `ContactCenter` (see the module doc)."""
 
-    def __init__(self, center: ContactCenter, config: CampaignConfig) -> None:
+    def __init__(
+        self,
+        center: ContactCenter,
+        config: CampaignConfig,
+        saved: bytes | None = None,
+        saved_settings: dict[str, Any] | None = None,
+    ) -> None:
+        """A new campaign, or with `saved` (the blob a previous run saved) that campaign
+        going on, its cut-off dials closed (`interrupted`); a saved campaign that does not
+        fit the config is a StoreError naming it and the database. `saved_settings` are the
+        previous run's `settings()`, to warn of changed ones the campaign keeps."""
         self.center = center
         self.config = config
         self.leads = LeadList.from_csv(config.leads, default_zone=config.default_zone)
@@ -129,7 +153,33 @@ class Dialer:
             )  # fmt: skip
         self._check_targets()
         dnc = None if config.dnc is None else read_dnc(config.dnc)
-        self.campaign = Campaign(
+        self.interrupted: list[tuple[int, str]] = []  # (lead, state) the restart cut off
+        self.kept: list[str] = []  # changed settings the restored campaign ignores
+        self.resumed = saved is not None
+        self._saved: int | None = None  # `campaign.changes` at the last save
+        if saved is not None:
+            self.campaign = self._restore(saved, dnc)
+            self._settle(saved_settings or {})
+        else:
+            self.campaign = self._new(dnc)
+        self.paced = None
+        if config.mode == "predictive":
+            self.paced = PacedCampaign(
+                self.campaign,
+                target=config.target,
+                aht=config.aht,
+                wrapup=config.wrapup,
+                ring=config.ring_timeout,
+            )
+        self.stats = DialerStats()
+        self._live: dict[int, OutgoingCall] = {}  # lead -> its call in progress
+        self._talking: dict[int, float] = {}  # lead -> engine time it reached an agent
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._previews = 0  # preview leads not yet offered to an agent
+
+    def _new(self, dnc: DncList | None) -> Campaign:
+        config = self.config
+        return Campaign(
             self.leads,
             now=self.now(),
             id=config.id,
@@ -145,20 +195,89 @@ class Dialer:
             retry=config.retry or None,
             outbound_share=config.outbound_share,
         )
-        self.paced = None
-        if config.mode == "predictive":
-            self.paced = PacedCampaign(
-                self.campaign,
-                target=config.target,
-                aht=config.aht,
-                wrapup=config.wrapup,
-                ring=config.ring_timeout,
+
+    def _restore(self, saved: bytes, dnc: DncList | None) -> Campaign:
+        """The saved campaign with the config's leads and DNC list, its cut-off dials closed
+        at the restart's time (so a retry gap counts from no earlier than the kill). Its
+        rules (`KEPT`) are the saved ones: a changed one takes effect with --fresh, as a
+        changed queue option does (`_settle` names it)."""
+        config = self.config
+        try:
+            campaign = Campaign.restore(saved, self.leads, dnc=dnc)
+            if campaign.id != config.id:
+                raise ValueError(f"it is campaign {campaign.id!r}")
+            self.interrupted = campaign.interrupted(self.now())
+        except ValueError as e:
+            raise StoreError(
+                f"campaign {config.id!r} saved in {self.center.store.path} cannot be resumed "
+                f"with the leads of {config.leads}: {e} (--fresh starts the campaign anew)"
+            ) from None
+        for lead, state in self.interrupted:
+            if state == "dialing":
+                self._record_cut_off(campaign, lead)
+        if self.interrupted:
+            log.warning(
+                "campaign %s: %d calls cut off by the restart closed (%s)",
+                config.id, len(self.interrupted),
+                ", ".join(f"lead {lead} {state}" for lead, state in self.interrupted[:10]),
+            )  # fmt: skip
+        return campaign
+
+    def settings(self) -> dict[str, Any]:
+        """The config's `KEPT` fields as JSON, saved with each checkpoint, so the next run
+        can tell which of them changed."""
+        values = {k: getattr(self.config, k) for k in KEPT}
+        values["calling_hours"] = list(values["calling_hours"])
+        return values
+
+    def _settle(self, saved: dict[str, Any]) -> None:
+        """The config's mode (and ratio) applies to the restored campaign; other changed
+        settings it keeps as saved, each logged (they take effect with --fresh)."""
+        config = self.config
+        if (self.campaign.mode, self.campaign.ratio) != (config.mode, config.ratio):
+            self.campaign.set_mode(config.mode, config.ratio)
+        now = self.settings()
+        for k in KEPT:
+            if k in saved and saved[k] != now[k]:
+                self.kept.append(f"{k} {saved[k]!r} (the config says {now[k]!r})")
+        for k in self.kept:
+            log.warning(
+                "campaign %s: resumed with its saved %s; --fresh applies it, starting anew",
+                config.id, k,
+            )  # fmt: skip
+
+    def _record_cut_off(self, campaign: Campaign, lead: int) -> None:
+        """The CDR of a dial that was ringing at the kill (every dial has one): outcome
+        "lost", as the restart's other cut-off calls; it counted as a failed attempt. It
+        ends at the dial itself, the last instant it was known (answered leads were in the
+        engine, and the restart already recorded those)."""
+        info = campaign.lead(lead)
+        dialed = float(info["last_attempt"])
+        attributes = {
+            "direction": "outbound", "campaign": self.config.id, "lead": lead,
+            "lead_outcome": "failed", "lost": {"why": "restart", "state": "dialing"},
+        }  # fmt: skip
+        self.center.recorder.add_record(
+            CallRecord(
+                call_id=f"{self.config.id}:{lead}:{info['attempts']}",
+                queue=self.config.id,
+                arrival=dialed,
+                outcome="lost",
+                caller=_user(self.config.caller_id or "sip:acd@0.0.0.0"),  # no address yet
+                called=info["number"],
+                end=dialed,
+                wait=0.0,
+                attributes=attributes,
             )
-        self.stats = DialerStats()
-        self._live: dict[int, OutgoingCall] = {}  # lead -> its call in progress
-        self._talking: dict[int, float] = {}  # lead -> engine time it reached an agent
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._previews = 0  # preview leads not yet offered to an agent
+        )
+
+    def save(self) -> None:
+        """The campaign into the next commit when it changed since the last save: one blob
+        of the whole state (about 85 bytes a lead: 4 ms for 10,000), beside the checkpoint."""
+        changes = self.campaign.changes
+        if changes != self._saved:
+            self.center.recorder.save_blob(BLOB, self.campaign.snapshot())
+            self._saved = changes
 
     def _check_targets(self) -> None:
         """Once at start: a template field some lead has no value for is a ValueError naming
@@ -571,9 +690,10 @@ class Dialer:
         ]
 
     async def close(self) -> None:
-        """Stops the campaign; calls in progress are cancelled or hung up."""
+        """Pauses the campaign (a restart on the database goes on with it); calls in
+        progress are cancelled or hung up."""
         with contextlib.suppress(ValueError, StateError):
-            self.campaign.stop(self.now())
+            self.campaign.pause(self.now())
         for out in list(self._live.values()):
             out.cancel()
             with contextlib.suppress(Exception):  # shutting down: a failed BYE changes nothing

@@ -20,9 +20,13 @@ the server knows (`save`): the phones' registrations and which waiting calls are
   died with the process: it is closed with outcome "lost" (`CallRecorder.lose`) at the
   engine's time in the checkpoint, the last instant it was known alive. Calls still in the
   flow before any queue have no record before or after (the records start at the queue).
+- The `[campaign]`'s state is its own host blob (`Dialer.save`, written in the same commits
+  only when it changed); `resume` reads it back and the dialer restores it, closing the dials
+  the kill cut off (app/dialer.py).
 - `fresh=True` starts an empty engine, but first closes every call of the checkpoint
   (callbacks too) as lost, so no call of the previous run is left without a record; each
-  callback retry it was waiting out gets a queue-log "callback" line, result "lost".
+  callback retry it was waiting out gets a queue-log "callback" line, result "lost". The
+  saved campaign is deleted: the campaign starts anew.
 
 Queue and agent settings come from the checkpoint (the engine has no call to change them);
 queues new in the config are added. A changed queue option takes effect with `fresh`.
@@ -41,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 from acdcore._core import Engine, SipParseError, StateError
 from acdcore.app.callbacks import HELD_FIELDS
 from acdcore.app.config import Config
+from acdcore.app.dialer import BLOB as CAMPAIGN_BLOB
 from acdcore.flows.errors import FlowError, Problem
 from acdcore.records.recorder import CallRecorder
 from acdcore.records.store import RecordStore, StoreError
@@ -68,6 +73,8 @@ class Restart:
     registrations: list[dict[str, Any]] = field(default_factory=list)  # live, to restore
     retries: list[dict[str, Any]] = field(default_factory=list)  # callback retries not yet due
     lost_retries: list[str] = field(default_factory=list)  # origins of retries `fresh` dropped
+    campaign: bytes | None = None  # the saved campaign, for the dialer to go on with
+    campaign_settings: dict[str, Any] | None = None  # the config it was saved under
 
     def summary(self) -> str:
         if not self.resumed:
@@ -100,12 +107,15 @@ def resume(
     StoreError, unless `fresh`: then it is set aside with a warning (its calls get no
     record: there is no way to read them)."""
     try:
-        return _resume(store, writer, config, fresh)
+        out = _resume(store, writer, config, fresh)
     except StoreError as e:
         if not fresh:
             raise StoreError(f"{e} (--fresh starts without it)") from None
         log.warning("checkpoint unreadable, starting empty without it: %s", e)
-        return Restart(_new(writer, config))
+        out = Restart(_new(writer, config))
+    if fresh:
+        out.recorder.save_blob(CAMPAIGN_BLOB, None)  # committed before anything new is
+    return out
 
 
 def _resume(store: RecordStore, writer: RecordWriter, config: Config, fresh: bool) -> Restart:
@@ -161,6 +171,9 @@ def _resume(store: RecordStore, writer: RecordWriter, config: Config, fresh: boo
     _add_queues(old, config, engine.queues())
     out.registrations = regs
     out.retries = retries
+    out.campaign = store.blob(CAMPAIGN_BLOB)
+    settings = saved.get("campaign")
+    out.campaign_settings = settings if isinstance(settings, dict) else None
     return out
 
 
@@ -233,12 +246,16 @@ def _retry(saved: dict[str, Any]) -> dict[str, Any]:
 
 def save(center: ContactCenter) -> None:
     """The server's state into the next checkpoint: callbacks on hold and registrations
-    (expiry as UNIX time). Once per commit: O(bindings + held calls), never per call."""
+    (expiry as UNIX time), and the campaign's blob when it changed. Once per commit:
+    O(bindings + held calls) (plus the campaign's snapshot after a change), never per call."""
+    if center.dialer is not None:
+        center.dialer.save()
     loop_now = asyncio.get_running_loop().time()
     wall = time.time()
     center.recorder.host[KEY] = {
         "callbacks": center.sb.on_hold(),
         "retries": center.callbacks.pending_retries(),
+        "campaign": None if center.dialer is None else center.dialer.settings(),
         "registrations": [
             {
                 "aor": b.aor,

@@ -36,6 +36,15 @@ async def run_center(
     print(f"{name}: SIP on {address[0]}:{address[1]}, records in {center.store.path}", flush=True)
     if center.restart.resumed or center.restart.lost:
         print(f"{name}: {center.restart.summary()}", flush=True)
+    if center.dialer is not None and center.dialer.resumed:
+        d = center.dialer
+        print(
+            f"{name}: campaign {d.config.id} resumed from {center.store.path}: "
+            f"{len(d.interrupted)} calls cut off by the restart closed",
+            flush=True,
+        )
+        for kept in d.kept:
+            print(f"{name}: campaign {d.config.id} keeps its saved {kept}; --fresh applies it")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -43,6 +43,7 @@ from acdcore.flows.result import CallResult
 from acdcore.media.session import RtpSession, bind_rtp_socket
 from acdcore.records.recorder import CallRecorder
 from acdcore.records.sqlite import SqliteStore
+from acdcore.records.store import StoreError
 from acdcore.records.writer import RecordWriter
 from acdcore.sip.dialog import DialogKey, Leg, dialog_key_at_uas, new_tag
 from acdcore.sip.info_dtmf import answer_info
@@ -121,8 +122,9 @@ class ContactCenter:
         self.dialer: Dialer | None = None
         if config.campaign is not None:
             try:
-                self.dialer = Dialer(self, config.campaign)
-            except (OSError, ValueError):  # the leads or DNC file: nothing may be left open
+                r = self.restart
+                self.dialer = Dialer(self, config.campaign, r.campaign, r.campaign_settings)
+            except (OSError, ValueError, StoreError):  # leads, DNC, the saved campaign
                 self.writer.close()
                 self.store.close()
                 self.registrar.close()

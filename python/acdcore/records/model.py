@@ -101,6 +101,8 @@ class Batch:
     updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     log: list[LogEvent] = field(default_factory=list)
     checkpoint: Checkpoint | None = None
+    # Host blobs by name to write (None deletes one); a later batch's value wins.
+    blobs: dict[str, bytes | None] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.calls) + len(self.updates) + len(self.log)
@@ -111,6 +113,7 @@ class Batch:
         self.log.extend(other.log)
         if other.checkpoint is not None:
             self.checkpoint = other.checkpoint
+        self.blobs.update(other.blobs)
 
 
 def check_annotations(fields: dict[str, Any]) -> None:

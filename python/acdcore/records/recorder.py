@@ -238,6 +238,12 @@ class CallRecorder:
                 return
         self._pending.updates.append((call, dict(fields)))
 
+    def save_blob(self, name: str, data: bytes | None) -> None:
+        """Write `data` as the host blob `name` (None deletes it) in the next commit, the
+        same transaction as its records and checkpoint: for state too big for `host`, saved
+        only when it changed (`RecordStore.blob` reads it back)."""
+        self._pending.blobs[name] = None if data is None else bytes(data)
+
     def add_record(self, record: CallRecord) -> None:
         """A record the host makes itself, for a call the engine never held (an outbound
         dial nobody answered); written with the next commit."""

@@ -38,6 +38,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX queue_log_call ON queue_log (call_id)",
         "CREATE INDEX queue_log_time ON queue_log (time)",
     ),
+    # 3: named blobs of the host's, each its own row (a campaign's state is far too big to
+    # rewrite inside the JSON checkpoint every commit), written in the checkpoint's commits.
+    (
+        """CREATE TABLE host_blobs (
+            name TEXT PRIMARY KEY,
+            data {blob} NOT NULL)""",
+    ),
 )
 VERSION = len(MIGRATIONS)
 

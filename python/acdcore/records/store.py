@@ -39,6 +39,10 @@ _CHECKPOINT = (
     "INSERT INTO checkpoint (id, engine, state) VALUES (1, ?, ?)"
     " ON CONFLICT (id) DO UPDATE SET engine = excluded.engine, state = excluded.state"
 )
+_BLOB_PUT = (
+    "INSERT INTO host_blobs (name, data) VALUES (?, ?)"
+    " ON CONFLICT (name) DO UPDATE SET data = excluded.data"
+)
 # Annotation field -> column (the record's `end` is `end_time` in SQL, a reserved word).
 _COLUMN = {"end": "end_time"}
 
@@ -89,6 +93,10 @@ class RecordStore(ABC):
 
     @abstractmethod
     def checkpoint(self) -> Checkpoint | None: ...
+
+    @abstractmethod
+    def blob(self, name: str) -> bytes | None:
+        """The host blob last written under `name` (Batch.blobs), or None."""
 
     @abstractmethod
     def search(self, query: Query) -> list[CallRecord]: ...
@@ -204,12 +212,21 @@ class SqlStore(RecordStore):
             if batch.checkpoint is not None:
                 cp = batch.checkpoint
                 cur.execute(d.sql(_CHECKPOINT), [cp.engine, dumps(cp.state)])
+            for name, data in batch.blobs.items():
+                if data is None:
+                    cur.execute(d.sql("DELETE FROM host_blobs WHERE name = ?"), [name])
+                else:
+                    cur.execute(d.sql(_BLOB_PUT), [name, data])
 
     def checkpoint(self) -> Checkpoint | None:
         rows = self._read("SELECT engine, state FROM checkpoint WHERE id = 1")
         if not rows:
             return None
         return Checkpoint(engine=bytes(rows[0][0]), state=json.loads(rows[0][1]))
+
+    def blob(self, name: str) -> bytes | None:
+        rows = self._read("SELECT data FROM host_blobs WHERE name = ?", [name])
+        return bytes(rows[0][0]) if rows else None
 
     def search(self, query: Query) -> list[CallRecord]:
         where, params = query.where()

@@ -330,6 +330,10 @@ pub struct Campaign {
     /// Live calls with agents now (against the outbound share).
     with_agents: u32,
     last_tick: Option<(f64, u32)>,
+    /// Bumped by every change a snapshot must keep (not by the clock or agent time moving
+    /// on at a tick), so a host saves the campaign only when this moved. Not in a snapshot.
+    #[serde(skip)]
+    changes: u64,
 }
 
 impl Campaign {
@@ -373,6 +377,7 @@ impl Campaign {
             stats,
             with_agents: 0,
             last_tick: None,
+            changes: 0,
         })
     }
 
@@ -397,6 +402,16 @@ impl Campaign {
         }
     }
 
+    /// How many changes a snapshot would keep so far: equal counts, same saved state (the
+    /// clock and the agent time ticks add up are not counted). Starts at 0 after `restore`.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    fn touch(&mut self) {
+        self.changes = self.changes.wrapping_add(1);
+    }
+
     fn clock(&mut self, now: f64) -> Result<()> {
         let now = check_seconds("now", now)?;
         if now < self.now {
@@ -415,6 +430,7 @@ impl Campaign {
             return Err(Error::state(format!("campaign {:?} is stopped", self.id)));
         }
         self.run = Run::Running;
+        self.touch();
         Ok(())
     }
 
@@ -428,6 +444,7 @@ impl Campaign {
             )));
         }
         self.run = Run::Paused;
+        self.touch();
         Ok(())
     }
 
@@ -435,6 +452,7 @@ impl Campaign {
     pub fn stop(&mut self, now: f64) -> Result<()> {
         self.clock(now)?;
         self.run = Run::Stopped;
+        self.touch();
         Ok(())
     }
 
@@ -444,6 +462,7 @@ impl Campaign {
         check_ratio(mode, ratio)?;
         self.cfg.mode = mode;
         self.cfg.ratio = ratio;
+        self.touch();
         Ok(())
     }
 
@@ -472,6 +491,7 @@ impl Campaign {
 
     /// Puts a lead back in the timing queue at `at`.
     fn schedule(&mut self, lead: u32, at: f64, state: LeadState) {
+        self.touch();
         let s = &mut self.slots[lead as usize];
         s.state = state;
         s.generation = s.generation.wrapping_add(1);
@@ -480,6 +500,7 @@ impl Campaign {
     }
 
     fn finish(&mut self, lead: u32) {
+        self.touch();
         let s = &mut self.slots[lead as usize];
         if s.state != LeadState::Done {
             s.state = LeadState::Done;
@@ -525,6 +546,7 @@ impl Campaign {
     }
 
     fn place(&mut self, lead: u32) -> Dial {
+        self.touch();
         let now = self.now;
         let ring_timeout = self.cfg.rules.ring_timeout;
         let s = &mut self.slots[lead as usize];
@@ -633,6 +655,7 @@ impl Campaign {
         }
         let lead = self.next_admitted();
         if let Some(l) = lead {
+            self.touch();
             let s = &mut self.slots[l as usize];
             s.state = LeadState::Previewing;
             s.generation = s.generation.wrapping_add(1);
@@ -722,6 +745,7 @@ impl Campaign {
             ));
         }
         self.stats.in_flight -= 1;
+        self.touch();
         self.slot_mut(lead)?.outcome = Some(outcome);
         let mut actions = Vec::new();
         match outcome {
@@ -789,6 +813,7 @@ impl Campaign {
         }
         s.talking_since = Some(now);
         self.with_agents += 1;
+        self.touch();
         Ok(())
     }
 
@@ -801,6 +826,7 @@ impl Campaign {
         };
         self.stats.talk_time += now - since;
         self.with_agents -= 1;
+        self.touch();
         Ok(())
     }
 
@@ -834,6 +860,43 @@ impl Campaign {
             }
         }
         Ok(())
+    }
+
+    /// After a restart from a snapshot: closes each lead whose call died with the process,
+    /// as its host would have once the call ended, and returns them with the state each was
+    /// in. A dial ringing is a failed attempt (counted, retried per the failed delay); an
+    /// answered call no agent had yet is an abandon (against the cap: the person heard
+    /// nobody); a talk with an agent ends with a final disposition, as every talk in the
+    /// dialer does; a previewed lead goes back in line. One pass over the leads, once.
+    pub fn interrupted(&mut self, now: f64) -> Result<Vec<(u32, LeadState)>> {
+        self.clock(now)?;
+        let cut: Vec<(u32, LeadState)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                matches!(
+                    s.state,
+                    LeadState::Dialing | LeadState::Previewing | LeadState::Answered
+                )
+            })
+            .map(|(i, s)| (i as u32, s.state))
+            .collect();
+        for &(lead, state) in &cut {
+            match state {
+                LeadState::Dialing => {
+                    self.dial_result(lead, Outcome::Failed, now)?;
+                }
+                LeadState::Previewing => self.release(lead, now)?,
+                _ if self.slots[lead as usize].talking_since.is_some() => {
+                    self.disposition(lead, Disposition::Final, now)?
+                }
+                _ => {
+                    self.abandon(lead, now)?;
+                }
+            }
+        }
+        Ok(cut)
     }
 
     pub fn lead(&self, lead: u32) -> Result<LeadView> {

@@ -531,3 +531,83 @@ fn bad_and_foreign_snapshots_are_refused_by_name() {
         );
     }
 }
+
+#[test]
+fn interrupted_closes_each_cut_off_call_as_its_host_would() {
+    let mut cfg = Config::default();
+    cfg.retry[4] = Some(1800.0); // failed
+    cfg.rules.max_attempts = 2;
+    let leads: Vec<Lead> = (1..=6).map(ny).collect();
+    let mut c = Campaign::new("c1", cfg, &leads, Arc::default(), t0()).unwrap();
+    c.start(t0()).unwrap();
+    let t = t0();
+    assert_eq!(c.tick(t, agents(4, 4), None).unwrap().len(), 4); // leads 0..4 ring
+    c.dial_result(1, Outcome::Human, t + 5.0).unwrap(); // answered, no agent yet
+    c.dial_result(2, Outcome::Human, t + 5.0).unwrap();
+    c.dial_result(3, Outcome::Busy, t + 5.0).unwrap(); // settled: left alone
+    c.connect(2, t + 6.0).unwrap(); // talking
+    c.set_mode(Mode::Preview, None).unwrap();
+    assert_eq!(c.preview(t + 7.0).unwrap(), Some(4));
+    let bytes = c.snapshot();
+    let mut r = Campaign::restore(&bytes, Arc::default()).unwrap();
+    assert_eq!(r.changes(), 0);
+    let later = t + 600.0;
+    let cut = r.interrupted(later).unwrap();
+    assert_eq!(
+        cut,
+        vec![
+            (0, LeadState::Dialing),
+            (1, LeadState::Answered),
+            (2, LeadState::Answered),
+            (4, LeadState::Previewing),
+        ]
+    );
+    assert!(r.changes() > 0);
+    assert!(r.interrupted(later).unwrap().is_empty()); // all closed: a second pass has none
+    let l0 = r.lead(0).unwrap();
+    assert_eq!((l0.state, l0.attempts), (LeadState::RetryScheduled, 1));
+    assert_eq!(l0.outcome, Some(Outcome::Failed));
+    assert_eq!(r.lead(1).unwrap().outcome, Some(Outcome::Abandoned));
+    assert_eq!(r.lead(2).unwrap().state, LeadState::Done);
+    assert_eq!(r.lead(3).unwrap().state, LeadState::RetryScheduled);
+    let l4 = r.lead(4).unwrap();
+    assert_eq!((l4.state, l4.attempts), (LeadState::New, 0));
+    let st = r.stats();
+    assert_eq!(
+        (st.in_flight, st.failed, st.abandoned, st.connects),
+        (0, 1, 1, 2)
+    );
+    assert!(st.abandon_rate.unwrap() > 0.0);
+    assert!(st.talk_time > 500.0); // lead 2 talked from t+6 until the restart
+    // The failed attempt is retried after its delay from the restart, not before.
+    r.set_mode(Mode::Progressive, None).unwrap();
+    let mut due: Vec<u32> = r
+        .tick(later + 1.0, agents(6, 6), None)
+        .unwrap()
+        .iter()
+        .map(|d| d.lead)
+        .collect();
+    due.sort_unstable();
+    assert_eq!(due, vec![4, 5]);
+    assert!(
+        r.tick(later + 1799.0, agents(6, 6), None)
+            .unwrap()
+            .iter()
+            .all(|d| d.lead != 0)
+    );
+    let due = r.tick(later + 1800.0, agents(6, 6), None).unwrap();
+    assert!(due.iter().any(|d| d.lead == 0), "{due:?}");
+}
+
+#[test]
+fn changes_count_what_a_snapshot_keeps_and_not_an_idle_tick() {
+    let mut c = campaign(Mode::Progressive, &[ny(1), ny(2)], &[]);
+    let before = c.changes();
+    c.tick(t0() + 1.0, agents(0, 2), None).unwrap(); // nobody ready: nothing dialed
+    assert_eq!(c.changes(), before);
+    c.tick(t0() + 2.0, agents(1, 2), None).unwrap();
+    let dialed = c.changes();
+    assert!(dialed > before);
+    c.dial_result(0, Outcome::Busy, t0() + 3.0).unwrap();
+    assert!(c.changes() > dialed);
+}
