@@ -337,6 +337,39 @@ def test_a_restart_keeps_the_exemption_and_arms_the_same_expiry(tmp_path: Path) 
     run(main)
 
 
+def test_a_callback_ringing_an_agent_at_its_expiry_expires_once_back_in_line(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        config = callback_config(5070, expire_after=0.5).replace(
+            "ring_timeout = 10", "ring_timeout = 1"
+        )
+        center, _ = make_center(tmp_path, config)
+        sb, engine = center.sb, center.engine
+        sb.enqueue("c1", "sales")
+        sb.hold_for_callback("c1", CALLER, "sales")
+        # The offer goes round the dialer (which would ring a phone): the agent is ringing.
+        login = engine.login(sb.now(), "ann", queues=["sales"])
+        center.recorder.feed(login)
+        (offered,) = [e.t for e in login if e.kind == "offer"]
+        await asyncio.sleep(0.7)  # past the expiry: being served, left alone
+        assert engine.call("c1").state == "offered" and center.callbacks.owns("c1")
+        assert center.callbacks.stats.expired == 0
+        await asyncio.sleep(max(0.0, offered + 1.05 - sb.now()))
+        evs = sb.apply(engine.advance(sb.now()))  # the ring timeout: back in line
+        assert [e.kind for e in evs if e.call == "c1"] == ["unoffer"]
+        assert await wait_for(lambda: center.callbacks.stats.expired == 1, 2.0)
+        assert not center.callbacks.owns("c1") and engine.queue_stats("sales").waiting == 0
+        center.recorder.commit().wait(10.0)
+        center.writer.close()
+        center.store.close()
+        with SqliteStore(tmp_path / "records.db", create=False) as store:
+            (record,) = store.search(Query())
+            assert record.outcome == "callback-expired"
+
+    run(main)
+
+
 def test_callback_expiry_must_be_a_positive_number_of_seconds(tmp_path: Path) -> None:
     for i, (value, message) in enumerate(
         [

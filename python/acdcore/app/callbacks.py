@@ -272,7 +272,11 @@ class CallbackDialer:
             log.warning("engine reject of callback %s by %s refused: %s", call, agent, e)
             return
         # Deferred: a re-offer must not ring inside the handling of this one.
-        asyncio.get_running_loop().call_soon(sb.apply, events)
+        loop = asyncio.get_running_loop()
+        loop.call_soon(sb.apply, events)
+        held = self.held.get(call)
+        if held is not None and self._overdue(held):  # back in line past its expiry (a reject
+            loop.call_soon(self._expire, call)  # emits no unoffer), unless re-offered first
 
     async def _agent_answers(self, leg: AgentLeg) -> None:
         key = (leg.call_id, leg.target)
