@@ -215,6 +215,7 @@ fn bench_single(c: &mut Criterion, plan: &Plan, ops: &[Op]) {
             priority: 0,
             skills: &[(plan.skill_names[0], 10)],
             preferred: None,
+            max_wait_exempt: false,
         };
         let mut events = Vec::with_capacity(8);
         // The engine is back in the same state after each pair, so every iteration is alike.

@@ -428,6 +428,7 @@ impl Plan {
             priority: spec.priority,
             skills: &self.reqs[start..start + spec.req_len as usize],
             preferred: None,
+            max_wait_exempt: false,
         }
     }
 

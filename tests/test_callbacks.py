@@ -14,6 +14,7 @@ from typing import Any
 import acdcore
 import pytest
 from acdcore.app import ContactCenter, load_config
+from acdcore.app.callbacks import CallbackDialer
 from acdcore.flows import CallbackRequest
 from acdcore.flows.errors import FlowError
 from acdcore.flows.result import CallResult
@@ -226,6 +227,170 @@ def test_callback_config_mistakes_name_the_line_and_field(tmp_path: Path) -> Non
     good = load_config(center_files(tmp_path / "ok", callback_config(5070), FLOW))
     assert good.callbacks.uri == "sip:{number}@127.0.0.1:5070"
     assert (good.callbacks.max_attempts, good.callbacks.retry_after) == (3, 120.0)
+
+
+def with_max_wait(config: str, seconds: float) -> str:
+    return config.replace("[queues.sales]\n", f"[queues.sales]\nmax_wait = {seconds}\n", 1)
+
+
+def test_a_held_callback_outlives_its_queues_max_wait_and_is_dialled(tmp_path: Path) -> None:
+    async def main() -> None:
+        customer_port = free_port()
+        config = with_max_wait(callback_config(customer_port, ring_timeout=20), 3)
+        center, _ = make_center(tmp_path, config)
+        await center.start()
+        try:
+            await ask_for_callback(center, tmp_path)
+            (call,) = center.callbacks.held
+            info = center.engine.call(call)
+            assert info.max_wait_exempt
+            # A second past the queue's max wait, the engine's timers run: still in line.
+            await asyncio.sleep(max(0.0, info.arrival + 4.0 - center.sb.now()))
+            center.sb.apply(center.engine.advance(center.sb.now()))
+            assert center.engine.call(call).state == "waiting"
+            stats = center.engine.queue_stats("sales")
+            assert (stats.waiting, stats.timed_out) == (1, 0)
+            stat = tmp_path / "customer.csv"
+            customer = asyncio.ensure_future(
+                run_sipp(
+                    None, "-sf", str(SCENARIOS / "uas_answer_audio.xml"), "-m", "1",
+                    port=customer_port, stat=stat, timeout=90.0,
+                )
+            )  # fmt: skip
+            await asyncio.sleep(0.5)  # the UAS listening before an agent frees up
+            home = agent_phone(center, tmp_path, 3.0)
+            async with baresip(home, 60):
+                assert await customer == 0
+                assert await wait_for(lambda: not center.callbacks.held, 10.0)
+            assert center.callbacks.stats.connected == 1
+        finally:
+            await center.stop()
+        with SqliteStore(tmp_path / "records.db", create=False) as store:
+            (record,) = store.search(Query())
+            assert (record.outcome, record.agent) == ("callback", "ann")
+            assert record.wait is not None and record.wait > 3.0  # waited past max_wait
+            assert record.attributes["callback_result"] == "connected"
+            kinds = [e.event for e in store.queue_log(record.call_id)]
+            assert kinds == ["enter", "callback", "connect", "callback", "complete"]
+
+    run(main)
+
+
+def test_a_callback_nobody_takes_expires_with_its_own_record(tmp_path: Path) -> None:
+    async def main() -> None:
+        config = with_max_wait(callback_config(free_port(), expire_after=5), 2)
+        center, _ = make_center(tmp_path, config)
+        await center.start()
+        try:
+            await ask_for_callback(center, tmp_path)
+            assert await wait_for(lambda: center.callbacks.stats.expired == 1, 10.0)
+            assert not center.callbacks.held and not center.callbacks._expiry
+            stats = center.engine.queue_stats("sales")
+            assert (stats.waiting, stats.timed_out, stats.abandoned) == (0, 0, 1)
+        finally:
+            await center.stop()
+        with SqliteStore(tmp_path / "records.db", create=False) as store:
+            (record,) = store.search(Query())
+            assert (record.outcome, record.queue) == ("callback-expired", "sales")
+            assert record.agent is None and record.answer is None
+            requested = record.attributes["callback_requested"]
+            assert record.arrival < requested < record.end
+            assert record.end == pytest.approx(requested + 5.0, abs=0.5)
+            assert record.attributes["callback_result"] == "expired"
+            log = store.queue_log(record.call_id)
+            assert [e.event for e in log] == ["enter", "callback", "callback-expired"]
+            assert log[2].data["after"] == 5.0
+            assert log[2].data["wait"] == pytest.approx(record.end - record.arrival, abs=0.01)
+
+    run(main)
+
+
+def test_a_restart_keeps_the_exemption_and_arms_the_same_expiry(tmp_path: Path) -> None:
+    async def main() -> None:
+        config = with_max_wait(callback_config(5070, expire_after=1), 1)
+        center, _ = make_center(tmp_path, config)
+        center.sb.enqueue("c1", "sales")
+        center.sb.hold_for_callback("c1", CALLER, "sales")  # as the flow's callback node does
+        requested = center.recorder.open_calls()["c1"]["attributes"]["callback_requested"]
+        center.recorder.commit().wait(10.0)
+        await center.callbacks.close()  # the process stops: its expiry timer goes with it
+        await asyncio.sleep(1.2)  # down past both the max wait and the expiry
+        resumed = CallRecorder.resume(center.store, center.writer)
+        assert resumed is not None
+        center.recorder = center.sb.recorder = resumed
+        center.engine = center.sb.engine = resumed.engine
+        center.sb.apply(resumed.engine.advance(center.sb.now()))
+        info = resumed.engine.call("c1")
+        assert (info.state, info.max_wait_exempt) == ("waiting", True)  # in the snapshot
+        dialer = CallbackDialer(center)
+        assert dialer.resume() == 1
+        assert dialer.held["c1"].since == pytest.approx(requested - resumed.epoch)
+        assert dialer.arm_expiries() == 1
+        assert await wait_for(lambda: dialer.stats.expired == 1, 5.0)  # due in the downtime
+        resumed.commit().wait(10.0)
+        center.writer.close()
+        center.store.close()
+        with SqliteStore(tmp_path / "records.db", create=False) as store:
+            (record,) = store.search(Query())
+            assert (record.call_id, record.outcome) == ("c1", "callback-expired")
+
+    run(main)
+
+
+def test_a_callback_ringing_an_agent_at_its_expiry_expires_once_back_in_line(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        config = callback_config(5070, expire_after=0.5).replace(
+            "ring_timeout = 10", "ring_timeout = 1"
+        )
+        center, _ = make_center(tmp_path, config)
+        sb, engine = center.sb, center.engine
+        sb.enqueue("c1", "sales")
+        sb.hold_for_callback("c1", CALLER, "sales")
+        # The offer goes round the dialer (which would ring a phone): the agent is ringing.
+        login = engine.login(sb.now(), "ann", queues=["sales"])
+        center.recorder.feed(login)
+        (offered,) = [e.t for e in login if e.kind == "offer"]
+        await asyncio.sleep(0.7)  # past the expiry: being served, left alone
+        assert engine.call("c1").state == "offered" and center.callbacks.owns("c1")
+        assert center.callbacks.stats.expired == 0
+        await asyncio.sleep(max(0.0, offered + 1.05 - sb.now()))
+        evs = sb.apply(engine.advance(sb.now()))  # the ring timeout: back in line
+        assert [e.kind for e in evs if e.call == "c1"] == ["unoffer"]
+        assert await wait_for(lambda: center.callbacks.stats.expired == 1, 2.0)
+        assert not center.callbacks.owns("c1") and engine.queue_stats("sales").waiting == 0
+        center.recorder.commit().wait(10.0)
+        center.writer.close()
+        center.store.close()
+        with SqliteStore(tmp_path / "records.db", create=False) as store:
+            (record,) = store.search(Query())
+            assert record.outcome == "callback-expired"
+
+    run(main)
+
+
+def test_callback_expiry_must_be_a_positive_number_of_seconds(tmp_path: Path) -> None:
+    for i, (value, message) in enumerate(
+        [
+            ("-5", "callbacks.expire_after: must be a positive number of seconds, got -5.0"),
+            ("0", "callbacks.expire_after: must be a positive number of seconds, got 0.0"),
+            ("inf", "callbacks.expire_after: must be a positive number of seconds, got inf"),
+            ('"soon"', "callbacks.expire_after: expected float, got 'soon'"),
+        ]
+    ):
+        directory = tmp_path / str(i)
+        directory.mkdir()
+        path = center_files(directory, callback_config(5070, expire_after=value), FLOW)
+        with pytest.raises(FlowError) as e:
+            load_config(path)
+        assert message in str(e.value)
+    (tmp_path / "ok").mkdir()
+    good = load_config(center_files(tmp_path / "ok", callback_config(5070, expire_after=90), FLOW))
+    assert good.callbacks.expire_after == 90.0
+    (tmp_path / "default").mkdir()
+    default = load_config(center_files(tmp_path / "default", CONFIG, FLOW))
+    assert default.callbacks.expire_after is None
 
 
 def test_a_busy_customer_on_the_last_try_is_a_failed_callback(tmp_path: Path) -> None:

@@ -306,6 +306,7 @@ def base() -> Engine:
         ("agent", lambda e: e.agent("ghost"), "ghost"),
         ("call", lambda e: e.call("ghost-call"), "ghost-call"),
         ("position", lambda e: e.position("ghost-call"), "ghost-call"),
+        ("exempt_max_wait", lambda e: e.exempt_max_wait(3, "ghost-call"), "ghost-call"),
         (
             "add-queues step",
             lambda e: e.add_queue("q2", escalation=[(5, "add-queues", ["nope-q"])]),
@@ -983,6 +984,28 @@ def test_max_wait_times_out_or_overflows() -> None:
     assert e.queue_stats("q").overflowed == 1
     evs = e.login(101, "a", queues=["spill"])
     assert one(evs, "assign").wait == 101.0  # wait counts from the first arrival
+
+
+def test_a_max_wait_exempt_call_stays_in_line_through_a_snapshot() -> None:
+    e = auto()
+    e.add_queue("q", max_wait=30, escalation=[(40, "raise-priority", 5)])
+    e.enqueue(0, "live", "q")
+    e.enqueue(0, "entry", "q", max_wait_exempt=True)
+    e.enqueue(0, "later", "q")
+    assert e.exempt_max_wait(10, "later") == []
+    assert [e.call(c).max_wait_exempt for c in ("live", "entry", "later")] == [False, True, True]
+    e = Engine.restore(e.snapshot())
+    evs = e.advance(100)
+    assert [(ev.kind, ev.call, ev.t) for ev in evs] == [
+        ("timeout", "live", 30.0),
+        ("escalate", "entry", 40.0),  # escalation is the queue's policy: it still applies
+        ("escalate", "later", 40.0),
+    ]
+    assert e.call("entry").priority == 5.0 and e.call("entry").state == "waiting"
+    assert e.next_timer_at() is None
+    assert one(e.login(500, "a", queues=["q"]), "assign").wait == 500.0
+    with pytest.raises(StateError, match='"entry" is connected'):
+        e.exempt_max_wait(501, "entry")
 
 
 def test_queue_weight_decides_between_queues() -> None:

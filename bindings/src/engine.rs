@@ -393,9 +393,9 @@ impl PyEngine {
     }
 
     #[pyo3(signature = (now, call, queue, *, priority = Int(0), skills = None,
-        preferred_agent = None, preferred_wait = 0.0),
+        preferred_agent = None, preferred_wait = 0.0, max_wait_exempt = false),
         text_signature = "(self, /, now, call, queue, *, priority=0, skills=None, \
-        preferred_agent=None, preferred_wait=0.0)")]
+        preferred_agent=None, preferred_wait=0.0, max_wait_exempt=False)")]
     #[allow(clippy::too_many_arguments)]
     fn enqueue(
         &self,
@@ -406,6 +406,7 @@ impl PyEngine {
         skills: Option<HashMap<String, Int<i64>>>,
         preferred_agent: Option<&str>,
         preferred_wait: f64,
+        max_wait_exempt: bool,
     ) -> PyResult<Vec<PyEvent>> {
         let skills = skill_pairs(&skills);
         let new = NewCall {
@@ -414,8 +415,15 @@ impl PyEngine {
             priority: priority.0,
             skills: &skills,
             preferred: preferred_agent.map(|a| (a, preferred_wait)),
+            max_wait_exempt,
         };
         Ok(self.op(|e| e.enqueue(now, &new))?)
+    }
+
+    /// The queue's max wait no longer applies to the call (a held callback): it is never
+    /// timed out or overflowed for waiting; escalation steps still apply.
+    fn exempt_max_wait(&self, now: f64, call: &str) -> PyResult<Vec<PyEvent>> {
+        Ok(self.op(|e| e.exempt_max_wait(now, call))?)
     }
 
     fn hangup(&self, now: f64, call: &str) -> PyResult<Vec<PyEvent>> {
@@ -478,6 +486,7 @@ impl PyEngine {
                 priority,
                 skills: &[],
                 preferred: None,
+                max_wait_exempt: false,
             };
             e.enqueue(now[i], &call)
         })

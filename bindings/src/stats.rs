@@ -143,6 +143,7 @@ pub struct PyCallInfo {
     pub arrival: f64,
     pub position: Option<usize>,
     pub agents: Vec<String>,
+    pub max_wait_exempt: bool,
 }
 
 impl From<CallInfo> for PyCallInfo {
@@ -155,6 +156,7 @@ impl From<CallInfo> for PyCallInfo {
             arrival: c.arrival,
             position: c.position,
             agents: c.agents.iter().map(|a| a.to_string()).collect(),
+            max_wait_exempt: c.max_wait_exempt,
         }
     }
 }

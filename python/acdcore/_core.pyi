@@ -136,6 +136,7 @@ class CallInfo:
     arrival: float
     position: int | None
     agents: list[str]
+    max_wait_exempt: bool
 
 _EscalationStep = tuple[float, str] | tuple[float, str, Any]
 _Columns = dict[str, Any]
@@ -187,7 +188,9 @@ class Engine:
         skills: dict[str, int] | None = None,
         preferred_agent: str | None = None,
         preferred_wait: float = 0.0,
+        max_wait_exempt: bool = False,
     ) -> list[Event]: ...
+    def exempt_max_wait(self, now: float, call: str) -> list[Event]: ...
     def hangup(self, now: float, call: str) -> list[Event]: ...
     def accept(self, now: float, call: str, agent: str) -> list[Event]: ...
     def reject(self, now: float, call: str, agent: str) -> list[Event]: ...

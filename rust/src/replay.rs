@@ -450,6 +450,7 @@ impl Replay {
                     priority,
                     skills: &skills,
                     preferred: None,
+                    max_wait_exempt: false,
                 };
                 e.enqueue(t, &call).map_err(engine_err)?;
                 self.seen.insert(id.into());

@@ -374,6 +374,7 @@ fn apply(e: &mut Engine, now: f64, op: &Op) -> Result<(), Error> {
                     priority: *priority,
                     skills: &skills,
                     preferred: pref.as_ref().map(|(a, w)| (a.as_str(), *w)),
+                    max_wait_exempt: false,
                 },
             )
         }

@@ -19,6 +19,15 @@ names the original (`callback_of`), up to `max_attempts` tries; the last failure
 queue-log "callback" line with `result = "failed"`. Each try's record carries
 `callback_result` and `callback_attempt`.
 
+A held callback is exempt from its queue's `max_wait` (the switchboard's `hold_for_callback`,
+and a retry enters exempt): no caller is on the line to time out, and a promise must not
+vanish at a limit meant for live callers. `[callbacks] expire_after` bounds it instead: a
+callback still in line that long after the request (retries included) leaves the engine with
+outcome and queue-log "callback-expired". One ringing an agent or connected when it falls due
+is being served and is left alone; if the offer comes back to the line, it expires then. The
+request time is engine time (`Held.since`), in the record's `callback_requested` attribute
+(UNIX time) and in saved retries, so a restart arms the same expiries.
+
 The engine's `Switchboard.on_callback` hook fires once, for the first agent of the first
 offer; the dialer needs every offer (ring-all, re-offers after a reject or a ring timeout), so
 it listens to the switchboard's events instead. State is in dicts by engine call id and
@@ -66,6 +75,7 @@ class Held:
     called: str = ""
     attempt: int = 1
     priority: int = 0
+    since: float = 0.0  # engine time the customer asked for the callback (expiry counts from it)
 
 
 HELD_FIELDS = tuple(f.name for f in fields(Held))
@@ -77,6 +87,7 @@ class CallbackStats:
     attempts: int = 0  # customer dials placed
     connected: int = 0
     failed: int = 0  # callbacks given up after the last try
+    expired: int = 0  # callbacks still in line `expire_after` seconds after the request
     to_customer: int = 0  # RTP packets sent to customers on bridged callbacks
     from_customer: int = 0  # RTP packets received from them
 
@@ -92,6 +103,7 @@ class CallbackDialer:
         self.stats = CallbackStats()
         self._live: dict[str, AgentLeg] = {}  # SIP Call-ID -> leg placed, not yet closed
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._expiry: dict[str, asyncio.TimerHandle] = {}  # engine call id -> its expiry
 
     def check(self, flow: Flow) -> None:
         """Warn at start when the flow offers callbacks that nobody could dial."""
@@ -112,14 +124,19 @@ class CallbackDialer:
         with contextlib.suppress(KeyError):
             priority = round(sb.engine.call(call).priority)
         called = sb.callers.get(call, (caller_id, ""))[1]
-        self.held[call] = Held(caller_id, queue, call, called, 1, priority)
+        now = sb.now()
+        self.held[call] = Held(caller_id, queue, call, called, 1, priority, now)
         self.stats.requested += 1
         # What fell due first goes to the flows and listeners too; at the engine's own time the
         # recorder's advance then finds nothing more to run.
-        sb.apply(sb.engine.advance(sb.now()))
+        sb.apply(sb.engine.advance(now))
+        recorder = self.center.recorder
         with contextlib.suppress(KeyError):  # a call entered without the records: no row
-            self.center.recorder.callback(sb.engine.now, call, caller_id)
-            self.center.recorder.add_attributes(call, callback_attempt=1)
+            recorder.callback(now, call, caller_id)
+            recorder.add_attributes(
+                call, callback_attempt=1, callback_requested=recorder.epoch + now
+            )
+        self._arm(call)
 
     def resume(self) -> int:
         """After a restart from the records (`CallRecorder.resume`): the callbacks the restored
@@ -132,10 +149,65 @@ class CallbackDialer:
             number = rec["notes"].get("callback_number") or rec["caller"] or ""
             held = Held(number, rec["queue"], attrs.get("callback_of", call), rec["called"] or "")
             held.attempt = int(attrs.get("callback_attempt", 1))
+            requested = attrs.get("callback_requested")  # absent in records of older versions
+            held.since = (
+                rec["arrival"]
+                if requested is None
+                else float(requested) - self.center.recorder.epoch
+            )
             with contextlib.suppress(KeyError):
                 held.priority = round(self.center.engine.call(call).priority)
             self.held[call] = held
         return len(self.held)
+
+    def arm_expiries(self) -> int:
+        """After `resume`: each held callback's expiry, due when it was (at once if that time
+        passed during the downtime). Needs the running loop: called from `start`."""
+        for call in self.held:
+            self._arm(call)
+        return len(self._expiry)
+
+    def _arm(self, call: str) -> None:
+        after = self.config.expire_after
+        held = self.held.get(call)
+        if after is None or held is None:
+            return
+        old = self._expiry.pop(call, None)
+        if old is not None:
+            old.cancel()
+        delay = max(0.0, held.since + after - self.center.sb.now())
+        self._expiry[call] = asyncio.get_running_loop().call_later(delay, self._expire, call)
+
+    def _overdue(self, held: Held) -> bool:
+        after = self.config.expire_after
+        return after is not None and self.center.sb.now() >= held.since + after
+
+    def _expire(self, call: str) -> None:
+        """The callback's expiry fell due: one still in line leaves the engine, recorded as
+        "callback-expired"; one ringing an agent or connected is being served."""
+        self._expiry.pop(call, None)
+        held = self.held.get(call)
+        after = self.config.expire_after
+        if held is None or after is None:
+            return
+        sb = self.center.sb
+        sb.apply(sb.engine.advance(sb.now()))  # what fell due first (a fallback may end it)
+        if call not in self.held or not sb.waiting(call):
+            return  # gone, or with an agent: an offer back in line expires it then
+        self._drop(call)
+        self.stats.expired += 1
+        log.info("callback %s expired: still in line %.0f s after the request", call, after)
+        try:
+            sb.expire_callback(call, after)
+        except KeyError:  # entered without the records: the engine call still goes
+            sb.hangup(call)
+
+    def _drop(self, call: str) -> Held | None:
+        """`call` is no longer a callback we owe: forget it and its expiry."""
+        handle = self._expiry.pop(call, None)
+        if handle is not None:
+            handle.cancel()
+        return self.held.pop(call, None)
 
     def on_event(self, ev: Event) -> None:
         """Switchboard listener for held calls: offers ring agents, unoffers cancel them."""
@@ -149,10 +221,12 @@ class CallbackDialer:
             leg = self.ringing.pop((call, ev.agent), None)
             if leg is not None:
                 leg.call.cancel()
+            if self._overdue(self.held[call]):  # back in line past its expiry, unless re-offered
+                asyncio.get_running_loop().call_soon(self._expire, call)
         elif ev.kind == "overflow" and ev.target is not None:
             self.held[call].queue = ev.target
         elif ev.kind in ("timeout", "fallback", "abandon", "overflow"):
-            del self.held[call]  # the engine let it go; the records say how
+            self._drop(call)  # the engine let it go; the records say how
 
     # The agent.
 
@@ -198,7 +272,11 @@ class CallbackDialer:
             log.warning("engine reject of callback %s by %s refused: %s", call, agent, e)
             return
         # Deferred: a re-offer must not ring inside the handling of this one.
-        asyncio.get_running_loop().call_soon(sb.apply, events)
+        loop = asyncio.get_running_loop()
+        loop.call_soon(sb.apply, events)
+        held = self.held.get(call)
+        if held is not None and self._overdue(held):  # back in line past its expiry (a reject
+            loop.call_soon(self._expire, call)  # emits no unoffer), unless re-offered first
 
     async def _agent_answers(self, leg: AgentLeg) -> None:
         key = (leg.call_id, leg.target)
@@ -262,7 +340,7 @@ class CallbackDialer:
             )
             self.stats.to_customer += customer.rtp.stats.sent
             self.stats.from_customer += customer.rtp.stats.received
-            self.held.pop(call, None)
+            self._drop(call)
             sb.hangup(call)  # the talk ends in the engine: CDR outcome "callback"
             code = sb.disposition(call) or center.config.default_disposition
             with contextlib.suppress(KeyError, ValueError):
@@ -341,7 +419,7 @@ class CallbackDialer:
         with contextlib.suppress(KeyError):
             center.recorder.add_attributes(call, callback_result="failed" if last else why)
         await self._close(agent)
-        self.held.pop(call, None)
+        self._drop(call)
         sb.hangup(call)  # the agent goes to wrap-up, then is free
         if last:
             self._record_failure(call, held)
@@ -377,8 +455,9 @@ class CallbackDialer:
     def resume_retries(self, saved: list[dict[str, Any]]) -> int:
         """After a restart: the retries the old process was waiting out, due when they were
         (at once if that time has passed). Needs the running loop: called from `start`."""
-        for r in saved:
-            self.schedule_retry(Held(**{k: r[k] for k in HELD_FIELDS}), float(r["due"]))
+        for r in saved:  # `since` is missing from checkpoints of older versions
+            held = Held(**{k: r[k] for k in HELD_FIELDS if k in r})
+            self.schedule_retry(held, float(r["due"]))
         return len(saved)
 
     async def _retry(self, previous: Held, due: float) -> None:
@@ -395,14 +474,15 @@ class CallbackDialer:
             previous.called,
             attempt,
             previous.priority,
+            previous.since,
         )
         self.held[call] = held  # before the enqueue: an agent free now is offered it at once
         sb.callers[call] = (held.number, held.called)
         try:
-            sb.enqueue(call, held.queue, priority=held.priority)
+            sb.enqueue(call, held.queue, priority=held.priority, max_wait_exempt=True)
         except (KeyError, ValueError, StateError) as e:
             log.warning("callback %s: the retry could not enter %s: %s", call, held.queue, e)
-            self.held.pop(call, None)
+            self._drop(call)
             self._record_failure(previous.origin, held)
             return
         finally:
@@ -410,15 +490,20 @@ class CallbackDialer:
         if not sb.waiting(call) and call not in self.held:
             self._record_failure(call, held)  # refused at once (a full queue)
             return
+        recorder = self.center.recorder
         with contextlib.suppress(KeyError):
-            self.center.recorder.callback(sb.engine.now, call, held.number)
-            self.center.recorder.add_attributes(
-                call, callback_of=held.origin, callback_attempt=attempt
+            recorder.callback(sb.engine.now, call, held.number)
+            recorder.add_attributes(
+                call,
+                callback_of=held.origin,
+                callback_attempt=attempt,
+                callback_requested=recorder.epoch + held.since,
             )
+        self._arm(call)  # at once if the request is older than the expiry already
 
     async def _give_up(self, call: str, agent: str, why: str) -> None:
         """No way to dial: the call leaves the engine (the offer is withdrawn)."""
-        held = self.held.pop(call, None)
+        held = self._drop(call)
         if held is None:
             return
         sb = self.center.sb
@@ -448,7 +533,10 @@ class CallbackDialer:
         self._close_now(leg)
 
     async def close(self) -> None:
-        """Stops retries and tries in progress, BYE to their legs."""
+        """Stops retries, expiries and tries in progress, BYE to their legs."""
+        for handle in self._expiry.values():
+            handle.cancel()
+        self._expiry.clear()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

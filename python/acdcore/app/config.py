@@ -4,6 +4,7 @@ flows' `FlowError`, each naming the file, line and field."""
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -39,6 +40,10 @@ class CallbackConfig:
     ring_timeout: float = 30.0  # seconds the customer's phone may ring
     retry_after: float = 120.0  # seconds before the next try after no answer or busy
     max_attempts: int = 3  # tries in all, then the callback is recorded as failed
+    # Seconds a held callback may wait in line (from the request, across retries) before it is
+    # closed as "callback-expired"; None = it waits until an agent takes it. The queue's own
+    # max_wait never applies to a held callback.
+    expire_after: float | None = None
 
 
 @dataclass(frozen=True)
@@ -205,7 +210,13 @@ class _Reader:
 
     def callbacks(self, table: dict[str, Any]) -> CallbackConfig:
         where = ("callbacks",)
-        fields = {"uri": str, "ring_timeout": float, "retry_after": float, "max_attempts": int}
+        fields = {
+            "uri": str,
+            "ring_timeout": float,
+            "retry_after": float,
+            "max_attempts": int,
+            "expire_after": float,
+        }
         for key in table:
             if key not in fields:
                 self.fail((*where, key), f"unknown field (known: {', '.join(fields)})")
@@ -223,9 +234,11 @@ class _Reader:
         ring = self.get(table, where, "ring_timeout", float, d.ring_timeout)
         retry = self.get(table, where, "retry_after", float, d.retry_after)
         attempts = self.get(table, where, "max_attempts", int, d.max_attempts)
-        for key, value in (("ring_timeout", ring), ("retry_after", retry)):
-            if value is not None and value <= 0:
-                self.fail((*where, key), f"must be positive, got {value}")
+        expire = self.get(table, where, "expire_after", float, None)
+        timed = (("ring_timeout", ring), ("retry_after", retry), ("expire_after", expire))
+        for key, value in timed:
+            if value is not None and not 0 < value < math.inf:
+                self.fail((*where, key), f"must be a positive number of seconds, got {value}")
         if attempts is not None and attempts < 1:
             self.fail((*where, "max_attempts"), f"must be at least 1, got {attempts}")
         return CallbackConfig(
@@ -233,6 +246,7 @@ class _Reader:
             d.ring_timeout if ring is None else ring,
             d.retry_after if retry is None else retry,
             d.max_attempts if attempts is None else attempts,
+            expire,
         )
 
     def queues(self, raw: Any) -> tuple[QueueConfig, ...]:

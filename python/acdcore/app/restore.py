@@ -14,8 +14,11 @@ the server knows (`save`): the phones' registrations and which waiting calls are
   logged out (its phone registering again logs it in).
 - Waiting callbacks keep their place in line: the customer is off the line anyway. One being
   offered to an agent at the kill goes back in line (the offer is rejected: its ringing leg
-  is gone). A retry waiting out `retry_after` (not in the engine) is saved with its due time
-  and scheduled again, at once if that time passed during the downtime.
+  is gone). Their max-wait exemption is in the engine snapshot; `[callbacks] expire_after`
+  counts from the request time in the record (`callback_requested`), so `start` arms the
+  same expiries (one that fell due during the downtime expires at once). A retry waiting
+  out `retry_after` (not in the engine) is saved with its due time and request time and
+  scheduled again, at once if that time passed during the downtime.
 - Every other call the engine held had its caller (and maybe an agent) on SIP dialogs that
   died with the process: it is closed with outcome "lost" (`CallRecorder.lose`) at the
   engine's time in the checkpoint, the last instant it was known alive. Calls still in the
@@ -235,11 +238,14 @@ def _user(aor: str) -> str:
 
 def _retry(saved: dict[str, Any]) -> dict[str, Any]:
     """A saved callback retry, checked: the fields of `callbacks.Held` and its due time."""
-    out = {k: saved[k] for k in HELD_FIELDS}
+    # `since` (the request's engine time) is missing from checkpoints of older versions.
+    out = {k: saved[k] for k in HELD_FIELDS if k != "since"}
     for k in ("number", "queue", "origin", "called"):
         if not isinstance(out[k], str):
             raise TypeError(f"retry field {k!r} is {out[k]!r}, not a string")
     out["attempt"], out["priority"] = int(out["attempt"]), int(out["priority"])
+    if "since" in saved:
+        out["since"] = float(saved["since"])
     out["due"] = float(saved["due"])
     return out
 

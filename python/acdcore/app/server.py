@@ -148,6 +148,7 @@ class ContactCenter:
         self._uac = Uac(self._layer, self._local)
         restore.restore_registrations(self.registrar, self.restart.registrations)
         self.callbacks.resume_retries(self.restart.retries)
+        self.callbacks.arm_expiries()
         await self.durable()  # what the restart closed is on disk before anything new
         self.spawn(self.sb.run())
         self.spawn(self._commit_every(1.0))

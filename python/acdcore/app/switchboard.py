@@ -39,6 +39,7 @@ class RecordingSwitchboard(Switchboard):
         preferred_agent: str | None = None,
         preferred_wait: float = 0.0,
         attributes: dict[str, Any] | None = None,
+        max_wait_exempt: bool = False,
     ) -> list[Event]:
         caller, called = self.callers.get(call, (None, None))
         try:
@@ -56,6 +57,7 @@ class RecordingSwitchboard(Switchboard):
             skills=skills or None,
             preferred_agent=preferred_agent,
             preferred_wait=preferred_wait if preferred_agent else 0.0,
+            max_wait_exempt=max_wait_exempt,
         )
         return super().apply(events)  # enter() fed the records already
 
@@ -63,3 +65,9 @@ class RecordingSwitchboard(Switchboard):
         super().hold_for_callback(call, caller_id, queue)
         if self.on_hold_request is not None:
             self.on_hold_request(call, caller_id, queue)
+
+    def expire_callback(self, call: str, after: float) -> list[Event]:
+        """Close a held callback that waited `after` seconds unanswered
+        (`CallRecorder.expire_callback`), and route what that caused."""
+        events = self.recorder.expire_callback(self.now(), call, after)
+        return super().apply(events)  # recorded already

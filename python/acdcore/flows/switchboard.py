@@ -117,9 +117,11 @@ class Switchboard:
         preferred_agent: str | None = None,
         preferred_wait: float = 0.0,
         attributes: dict[str, Any] | None = None,
+        max_wait_exempt: bool = False,
     ) -> list[Event]:
         """`attributes`: what the flow learnt of the call (login, menu keys, CRM), for a
-        subclass that records calls; the engine does not route on them."""
+        subclass that records calls; the engine does not route on them. `max_wait_exempt`:
+        the queue's max wait never applies (a callback entering again)."""
         return self.apply(
             self.engine.enqueue(
                 self.now(),
@@ -129,6 +131,7 @@ class Switchboard:
                 skills=skills or None,
                 preferred_agent=preferred_agent,
                 preferred_wait=preferred_wait if preferred_agent else 0.0,
+                max_wait_exempt=max_wait_exempt,
             )
         )
 
@@ -148,8 +151,16 @@ class Switchboard:
             return False
 
     def hold_for_callback(self, call: str, caller_id: str, queue: str) -> None:
-        """The caller hung up but keeps the call's place; the hook fires when its turn comes."""
+        """The caller hung up but keeps the call's place; the hook fires when its turn comes.
+
+        The call is exempt from its queue's `max_wait` from now on (`Engine.exempt_max_wait`):
+        nobody is on the line to time out, and a callback promised must not vanish at a limit
+        meant for live callers. Its escalation steps still apply."""
         self._callbacks[call] = (caller_id, queue)
+        # At the engine's own time: no timer runs, so nothing is routed from inside the request
+        # (nor, at a restart, before the listeners are attached).
+        with contextlib.suppress(KeyError, StateError):  # gone, or already with an agent
+            self.apply(self.engine.exempt_max_wait(self.engine.now, call))
 
     def on_hold(self) -> list[str]:
         return list(self._callbacks)

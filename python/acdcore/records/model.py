@@ -10,7 +10,8 @@ from typing import Any
 # "hangup": the flow ended the call before any queue (closed hours, a failed login, a menu
 # fallback); only `CallRecorder.unqueued` writes it. "busy", "no-answer", "failed": outbound
 # dials nobody answered (app/dialer.py). "lost": the call's SIP dialogs did not survive a
-# restart (CallRecorder.lose).
+# restart (CallRecorder.lose). "callback-expired": a held callback nobody took within
+# `[callbacks] expire_after` (CallRecorder.expire_callback).
 OUTCOMES = (
     "answered",
     "abandoned",
@@ -24,9 +25,11 @@ OUTCOMES = (
     "no-answer",
     "failed",
     "lost",
+    "callback-expired",
 )
 LOG_EVENTS = (
     "enter", "abandon", "connect", "complete", "transfer", "timeout", "callback", "lost",
+    "callback-expired",
 )  # fmt: skip
 # Fields a host may set on a record after the engine is done with it (wrap-up, survey...).
 ANNOTATIONS = (

@@ -66,6 +66,7 @@ class _Open:
     transferred: str | None = None
     notes: dict[str, Any] = field(default_factory=dict)
     lost: str | None = None  # why, once `lose` closes it
+    expired: float | None = None  # the expiry (seconds), once `expire_callback` closes it
 
 
 class CallRecorder:
@@ -223,6 +224,25 @@ class CallRecorder:
             self._close_lost(now, call, rec, None)
         return events
 
+    def expire_callback(self, now: float, call: str, after: float) -> list[Event]:
+        """Close a held callback nobody took within `after` seconds (`[callbacks]
+        expire_after`): hung up in the engine at `now` and recorded with outcome
+        "callback-expired", attribute `callback_result = "expired"` and a "callback-expired"
+        queue-log event (`data`: `wait` since it entered the line, `after`) instead of the
+        abandon the hang-up would log: the promise broken is on record, not counted as a
+        caller giving up. Returns the engine's events (recorded already) for the host to
+        route. For a call in line; one that timers end first (a fallback) keeps that outcome."""
+        rec = self._get(call)
+        rec.expired = after
+        try:
+            events = self.engine.hangup(now, call)
+        except (KeyError, StateError):  # the engine no longer holds it: close the record
+            events = []
+        self.feed(events)
+        if self._open.get(call) is rec:
+            self._close_expired(now, call, rec)
+        return events
+
     def annotate(self, call: str, **fields: Any) -> None:
         """Set disposition, hold, wrapup, recording_path, voicemail_path, survey_score (or
         caller/called) on a call, open or already written."""
@@ -277,6 +297,9 @@ class CallRecorder:
         rec = self._opened(ev, call)
         if rec.lost is not None:
             self._close_lost(ev.t, call, rec, None)
+            return
+        if rec.expired is not None:
+            self._close_expired(ev.t, call, rec)
             return
         self._log(ev.t, "abandon", call, rec.queue, None, {"wait": ev.t - rec.arrival})
         self._finish(call, rec, ev.t, "abandoned")
@@ -390,6 +413,12 @@ class CallRecorder:
         self._log(t, "lost", call, rec.queue, rec.agent, data)
         rec.notes["lost"] = {"why": rec.lost, "state": state}
         self._finish(call, rec, t, "lost", talk=talk)
+
+    def _close_expired(self, t: float, call: str, rec: _Open) -> None:
+        data = {"wait": t - rec.arrival, "after": rec.expired}
+        self._log(t, "callback-expired", call, rec.queue, None, data)
+        rec.attributes["callback_result"] = "expired"
+        self._finish(call, rec, t, "callback-expired")
 
     def _finish(
         self, call: str, rec: _Open, t: float, outcome: str, *, talk: float | None = None

@@ -35,7 +35,8 @@ pub(crate) struct Call {
     pub since: f64,
     pub seq: u64,
     pub state: CallState,
-    /// Overflow queues and sticky hold, which most calls never have: one pointer when absent.
+    /// Overflow queues, sticky hold and the max-wait exemption, which most calls never have:
+    /// one pointer when absent.
     pub rare: Option<Box<Rare>>,
     /// Agents ringing (Offered) or the one agent (Connected).
     pub agents: Agents,
@@ -59,6 +60,17 @@ pub(crate) struct Rare {
     pub overflow: Box<[u32]>,
     /// The agent a sticky / VIP call waits for, and until when.
     pub hold: Option<Hold>,
+    /// The queue's `max_wait` does not apply: a held callback (the caller hung up and keeps
+    /// a place in line) must not be timed out or overflowed like a live caller. Last field,
+    /// defaulted, so snapshots written before it existed still load.
+    #[serde(default)]
+    pub max_wait_exempt: bool,
+}
+
+impl Rare {
+    fn is_empty(&self) -> bool {
+        self.overflow.is_empty() && self.hold.is_none() && !self.max_wait_exempt
+    }
 }
 
 impl Call {
@@ -75,6 +87,15 @@ impl Call {
         self.rare.as_ref().and_then(|r| r.hold.as_ref())
     }
 
+    pub fn max_wait_exempt(&self) -> bool {
+        self.rare.as_ref().is_some_and(|r| r.max_wait_exempt)
+    }
+
+    /// The queue's max wait no longer applies to this call (one box, allocated once).
+    pub fn set_max_wait_exempt(&mut self) {
+        self.rare.get_or_insert_default().max_wait_exempt = true;
+    }
+
     /// Replaces the overflow queues; the box goes when nothing rare is left in it.
     pub fn set_overflow(&mut self, overflow: Box<[u32]>) {
         // The common case, every call entering a queue: nothing to set, nothing to allocate.
@@ -83,7 +104,7 @@ impl Call {
         }
         let rare = self.rare.get_or_insert_default();
         rare.overflow = overflow;
-        if rare.overflow.is_empty() && rare.hold.is_none() {
+        if rare.is_empty() {
             self.rare = None;
         }
     }
@@ -212,7 +233,7 @@ impl Engine {
     }
 
     /// The next moment something is due for this call: hold expiry, an escalation step, or
-    /// max wait. One timer per call, re-armed after each firing.
+    /// max wait (unless the call is exempt). One timer per call, re-armed after each firing.
     pub(crate) fn schedule_deadline(&mut self, c: u32) {
         self.cancel_call_timer(c);
         let call = self.call(c);
@@ -224,7 +245,9 @@ impl Engine {
         if let Some(step) = cfg.escalation.get(call.step as usize) {
             due = due.min(call.since + step.after);
         }
-        if let Some(w) = cfg.max_wait {
+        if let Some(w) = cfg.max_wait
+            && !call.max_wait_exempt()
+        {
             due = due.min(call.since + w);
         }
         if due.is_finite() {
@@ -272,6 +295,7 @@ impl Engine {
         let home = call.home;
         if let Some(w) = self.queues[home as usize].cfg.max_wait
             && t >= call.since + w
+            && !call.max_wait_exempt()
         {
             self.leave_queue(c);
             self.call_mut(c).state = CallState::Waiting;
@@ -393,8 +417,9 @@ impl Engine {
 
 #[cfg(test)]
 mod tests {
-    use super::Call;
-    use crate::model::{Action, EscalationStep, Event, QueueConfig};
+    use super::{Call, Hold, Rare};
+    use crate::error::Error;
+    use crate::model::{Action, EscalationStep, Event, OnLimit, QueueConfig};
     use crate::{Engine, NewCall, Options};
 
     fn engine(cfg: QueueConfig) -> Engine {
@@ -520,5 +545,90 @@ mod tests {
         assert_eq!(longest(&e), 3.0);
         e.hangup(10.0, "c3").unwrap();
         assert_eq!(longest(&e), 0.0);
+    }
+
+    fn kinds(e: &mut Engine) -> Vec<(&'static str, String, f64)> {
+        e.take_events()
+            .iter()
+            .filter_map(|ev| match ev {
+                Event::Timeout { t, call, .. } => Some(("timeout", call.to_string(), *t)),
+                Event::Overflow { t, call, .. } => Some(("overflow", call.to_string(), *t)),
+                Event::Escalate { t, call, .. } => Some(("escalate", call.to_string(), *t)),
+                Event::Assign { t, call, .. } => Some(("assign", call.to_string(), *t)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn limited(on_limit: OnLimit) -> QueueConfig {
+        QueueConfig {
+            max_wait: Some(30.0),
+            on_limit,
+            escalation: vec![EscalationStep {
+                after: 40.0,
+                action: Action::RaisePriority(1),
+            }],
+            ..QueueConfig::default()
+        }
+    }
+
+    /// At max wait the live caller times out; the exempt one (set at entry or later) stays
+    /// in line, still escalates, and is the one an agent logging in later takes.
+    #[test]
+    fn an_exempt_call_outlives_max_wait_and_still_escalates() {
+        let mut e = engine(limited(OnLimit::End));
+        e.enqueue(0.0, &call("live", None)).unwrap();
+        let entry = NewCall {
+            max_wait_exempt: true,
+            ..call("cb1", None)
+        };
+        e.enqueue(1.0, &entry).unwrap();
+        e.enqueue(2.0, &call("cb2", None)).unwrap();
+        e.exempt_max_wait(10.0, "cb2").unwrap();
+        assert!(e.call_info("cb1").unwrap().max_wait_exempt);
+        assert!(!e.call_info("live").unwrap().max_wait_exempt);
+        e.advance(100.0).unwrap();
+        let want = [
+            ("timeout", "live".to_owned(), 30.0),
+            ("escalate", "cb1".to_owned(), 41.0),
+            ("escalate", "cb2".to_owned(), 42.0),
+        ];
+        assert_eq!(kinds(&mut e), want);
+        assert_eq!(e.queue_stats("q").unwrap().waiting, 2);
+        assert_eq!(e.next_timer_at(), None, "nothing left to time out");
+        e.login(500.0, "a", &[], &[("q", 1)], 1).unwrap();
+        assert_eq!(kinds(&mut e), [("assign", "cb1".to_owned(), 500.0)]);
+    }
+
+    /// An exempt call is not overflowed at max wait either; the flag survives a snapshot,
+    /// and a snapshot written before the flag existed (a shorter `Rare`) loads as not exempt.
+    #[test]
+    fn the_exemption_survives_a_snapshot_and_old_snapshots_load() {
+        let mut e = engine(limited(OnLimit::Overflow("r".into())));
+        e.enqueue(0.0, &call("live", None)).unwrap();
+        e.enqueue(0.0, &call("cb", Some(("vip", 5.0)))).unwrap();
+        e.exempt_max_wait(1.0, "cb").unwrap();
+        let mut e = Engine::restore(&e.snapshot()).unwrap();
+        assert!(e.call_info("cb").unwrap().max_wait_exempt);
+        e.advance(60.0).unwrap();
+        let events = kinds(&mut e);
+        assert_eq!(events[0], ("overflow", "live".to_owned(), 30.0));
+        assert!(events.iter().all(|ev| ev.1 == "live" || ev.0 == "escalate"));
+        assert_eq!(e.call_info("cb").unwrap().queue.as_ref(), "q");
+
+        let old = rmp_serde::to_vec(&(Vec::<u32>::new(), None::<Hold>)).unwrap();
+        let rare: Rare = rmp_serde::from_slice(&old).unwrap();
+        assert!(!rare.max_wait_exempt && rare.is_empty());
+    }
+
+    #[test]
+    fn exempting_a_connected_or_unknown_call_is_refused() {
+        let mut e = engine(limited(OnLimit::End));
+        e.login(0.0, "a", &[], &[("q", 1)], 1).unwrap();
+        e.enqueue(1.0, &call("c1", None)).unwrap();
+        let err = e.exempt_max_wait(2.0, "c1").unwrap_err();
+        assert!(matches!(err, Error::State(_)), "{err}");
+        let err = e.exempt_max_wait(2.0, "nope").unwrap_err();
+        assert!(matches!(err, Error::Unknown { .. }), "{err}");
     }
 }

@@ -69,6 +69,9 @@ pub struct NewCall<'a> {
     pub skills: &'a [(&'a str, i64)],
     /// Wait up to `.1` seconds for this agent only, then for anyone (sticky / VIP routing).
     pub preferred: Option<(&'a str, f64)>,
+    /// The queue's `max_wait` never times the call out (a held callback); see
+    /// `exempt_max_wait`.
+    pub max_wait_exempt: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -520,6 +523,14 @@ impl Engine {
                         agent,
                         until: now + wait,
                     }),
+                    max_wait_exempt: call.max_wait_exempt,
+                })),
+            ),
+            _ if call.max_wait_exempt => (
+                CallState::Waiting,
+                Some(Box::new(Rare {
+                    max_wait_exempt: true,
+                    ..Rare::default()
                 })),
             ),
             _ => (CallState::Waiting, None),
@@ -557,6 +568,33 @@ impl Engine {
         self.place(c, q);
         self.settle();
         Ok(key)
+    }
+
+    /// From `now` on, the call's queue `max_wait` no longer applies to it: its pending max-wait
+    /// deadline is dropped and it is never timed out or overflowed for waiting too long, in
+    /// this queue or any it moves to. For a held callback, whose caller hung up and keeps a
+    /// place in line; the host ends it when the callback is no longer owed. Escalation steps
+    /// and a sticky hold still apply: they are the queue's routing policy, not a wait limit.
+    /// A ringing call is exempt when it goes back to the line; a connected one is refused.
+    pub fn exempt_max_wait(&mut self, now: f64, id: &str) -> Result<()> {
+        self.call_index(id)?;
+        self.advance(now)?;
+        // Timers due by `now` may have ended the call (its max wait among them).
+        let c = self.call_index(id)?;
+        let call = self.call_mut(c);
+        if call.state == CallState::Connected {
+            return Err(Error::state(format!(
+                "call {:?} is connected: no max wait applies to it",
+                clip(id)
+            )));
+        }
+        let was = call.max_wait_exempt();
+        call.set_max_wait_exempt();
+        if !was && call.is_waiting() {
+            self.schedule_deadline(c);
+        }
+        self.settle();
+        Ok(())
     }
 
     /// The caller hung up: a waiting (or ringing) call is abandoned, a connected one ends.

@@ -74,6 +74,8 @@ pub struct CallInfo {
     /// 1-based place in its queue while waiting.
     pub position: Option<usize>,
     pub agents: Vec<Id>,
+    /// Exempt from its queue's max wait (`Engine::exempt_max_wait`).
+    pub max_wait_exempt: bool,
 }
 
 impl Engine {
@@ -205,6 +207,7 @@ impl Engine {
                 .iter()
                 .map(|&a| self.agents[a as usize].id.clone())
                 .collect(),
+            max_wait_exempt: call.max_wait_exempt(),
         })
     }
 

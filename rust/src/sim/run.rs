@@ -395,6 +395,7 @@ impl Simulation {
                 priority,
                 skills: &skills,
                 preferred: None,
+                max_wait_exempt: false,
             },
         )?;
         self.calls[slot as usize].key = Some(key);

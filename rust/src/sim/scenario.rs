@@ -655,6 +655,7 @@ impl Scenario {
                         priority: st.priority,
                         skills: &refs,
                         preferred: None,
+                        max_wait_exempt: false,
                     },
                 )
                 .map_err(|e| Error::invalid(format!("{what}: {e}")))?;
@@ -671,6 +672,7 @@ impl Scenario {
                                 priority: c.priority,
                                 skills: &refs,
                                 preferred: None,
+                                max_wait_exempt: false,
                             },
                         )
                         .map_err(|e| Error::invalid(format!("{what}: trace call {i}: {e}")))?;

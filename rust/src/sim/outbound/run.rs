@@ -191,6 +191,7 @@ impl OutboundSim {
                         priority: 0,
                         skills: &[],
                         preferred: None,
+                        max_wait_exempt: false,
                     };
                     self.engine.enqueue(t, &call)?;
                 }
