@@ -84,8 +84,7 @@ def _kill(center: ContactCenter) -> None:
     for task in list(center._tasks):
         task.cancel()
     center.registrar.close()
-    if center._endpoint is not None:
-        center._endpoint.close()
+    center._close_endpoints()
     center.writer.close()  # nothing is queued: the last commit was awaited
     center.store.close()
 
