@@ -5,6 +5,7 @@ Bounded in time; without the peers these fail in CI and skip elsewhere."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections import Counter
@@ -18,22 +19,29 @@ from acdcore.media.wav import write_wav
 from acdcore.records.sqlite import SqliteStore
 from acdcore.records.store import Query
 from acdcore.sip.transport import Addr
+from acdcore.traffic import AgentPhone
+from test_dialer import campaign_files, dialer, lead_sipp, zone_at
 from test_serve import CONFIG, center_files, tone
 from test_sip_peers import baresip, baresip_config, wait_for
-from test_sip_transport import SCENARIOS, run, run_sipp, sipp_totals
+from test_sip_transport import SCENARIOS, free_port, run, run_sipp, sipp_totals
 
 BOTH = CONFIG.replace('digest = ["MD5"]', 'digest = ["MD5"]\ntransport = "both"')
 
 
 def _count_sends(center: ContactCenter) -> dict[str, Counter[bytes]]:
-    """Wraps each SIP endpoint's send: the first word of every message sent, per transport."""
+    """Wraps each SIP endpoint's send: the first word of each distinct message sent, per
+    transport (TCP passes a message queued while it connects through `send` twice, and UDP
+    retransmissions are the same bytes)."""
     sent: dict[str, Counter[bytes]] = {}
+    seen: set[bytes] = set()
     for kind, endpoint in zip(center.transports, center._endpoints, strict=True):
         sent[kind] = Counter()
         real = endpoint.send
 
         def record(data: bytes, addr: Addr, k: str = kind, send: Any = real) -> None:
-            sent[k][data.split(b" ", 1)[0]] += 1
+            if data not in seen:
+                seen.add(data)
+                sent[k][data.split(b" ", 1)[0]] += 1
             send(data, addr)
 
         endpoint.send = record  # type: ignore[method-assign]
@@ -73,7 +81,7 @@ def test_tcp_agent_answers_a_caller_over_tcp_or_udp_and_the_cdr_is_written(
             # answers over the transport it called on. Over UDP with a TCP caller: nothing.
             assert sent["tcp"][b"INVITE"] == 1 and sent["tcp"][b"ACK"] == 1
             assert sent["tcp"][b"BYE"] == 1
-            assert sent[caller][b"SIP/2.0"] >= 3  # 100, 200 to the INVITE, 200 to the BYE
+            assert sent[caller][b"SIP/2.0"] >= 3  # 100 and 200 to the INVITE, 200 to the BYE
             if caller == "tcp":
                 assert sum(sent["udp"].values()) == 0
             else:
@@ -85,6 +93,42 @@ def test_tcp_agent_answers_a_caller_over_tcp_or_udp_and_the_cdr_is_written(
             assert (record.queue, record.agent, record.outcome) == ("sales", "ann", "answered")
             assert record.caller == "+33111111111" and record.called == "5000"
             assert record.talk is not None and 1.0 < record.talk < 10.0
+
+    run(main)
+
+
+def test_the_dialer_calls_a_lead_over_tcp_when_its_uri_says_so(tmp_path: Path) -> None:
+    async def main() -> None:
+        port = free_port()
+        path = campaign_files(tmp_path, [("+1 212 555 0100", zone_at(12), port)])
+        text = path.read_text().replace('digest = ["MD5"]', 'digest = ["MD5"]\ntransport = "both"')
+        path.write_text(text.replace('{port}"', '{port};transport=tcp"'))
+        center = ContactCenter(load_config(path))
+        await center.start()
+        try:
+            sent = _count_sends(center)
+            lead = lead_sipp(tmp_path, "uas_lead_answers", port, "-t", "t1")
+            phone = AgentPhone(
+                center.address, "agent1", "secret1", answer_delay=0.2, talk_mean=2.0,
+                talk_min=1.5, seed=1,
+            )  # fmt: skip
+            await phone.start()
+            try:
+                assert await phone.wait_until(lambda: any(c.ended_at for c in phone.calls), 30)
+                d = dialer(center)
+                assert await wait_for(lambda: d.stats.connected == 1 and not d._live, 10.0)
+            finally:
+                await phone.close()
+            assert await asyncio.wait_for(lead, 30.0) == 0
+            assert sipp_totals(tmp_path / "uas_lead_answers.csv")["ok"] == 1
+            # The lead's INVITE, ACK and BYE over TCP; the agent (registered over UDP) over UDP.
+            assert (sent["tcp"][b"INVITE"], sent["tcp"][b"ACK"], sent["tcp"][b"BYE"]) == (1, 1, 1)
+            assert sent["udp"][b"INVITE"] == 1
+        finally:
+            await center.stop()
+        with SqliteStore(tmp_path / "records.db", create=False) as store:
+            (cdr,) = store.search(Query())
+            assert (cdr.outcome, cdr.agent, cdr.called) == ("answered", "ann", "+12125550100")
 
     run(main)
 
