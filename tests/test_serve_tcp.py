@@ -1,11 +1,13 @@
 """`acdcore serve` over SIP TCP (`[sip] transport`) with real peers on 127.0.0.1: a baresip agent
 phone registers over TCP, a SIPp caller comes in over TCP or UDP (`-t t1` / `-t u1`) to a
-center serving both, the agent answers over its own TCP connection and the CDR is written.
-Bounded in time; without the peers these fail in CI and skip elsewhere."""
+center serving both, the agent answers over its own TCP connection and the CDR is written;
+a TCP-only center takes a SIPp caller over TCP; the dialer calls a SIPp lead over TCP when its
+URI says `;transport=tcp`. Config mistakes and the `--transport` override. Bounded in time; without the peers these fail in CI and skip elsewhere."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
 from collections import Counter
@@ -93,6 +95,38 @@ def test_tcp_agent_answers_a_caller_over_tcp_or_udp_and_the_cdr_is_written(
             assert (record.queue, record.agent, record.outcome) == ("sales", "ann", "answered")
             assert record.caller == "+33111111111" and record.called == "5000"
             assert record.talk is not None and 1.0 < record.talk < 10.0
+
+    run(main)
+
+
+def test_tcp_only_serves_no_udp_and_a_caller_hanging_up_in_queue_is_an_abandon(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        config = CONFIG.replace('digest = ["MD5"]', 'digest = ["MD5"]\ntransport = "tcp"')
+        center = ContactCenter(load_config(center_files(tmp_path, config)))
+        await center.start()
+        try:
+            assert center.transports == ("tcp",)
+            probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:  # nothing listens on UDP: the port number is free there
+                probe.bind(center.address)
+            finally:
+                probe.close()
+            stat = tmp_path / "caller.csv"
+            scenario = str(SCENARIOS / "uac_menu_wait_bye.xml")
+            rc = await run_sipp(
+                center.address, "-sf", scenario, "-s", "5000", "-m", "1", "-d", "3000",
+                "-t", "t1", stat=stat,
+            )  # fmt: skip
+            assert rc == 0 and sipp_totals(stat) == {"ok": 1, "failed": 0, "created": 1}
+            assert await wait_for(lambda: center.stats.by_outcome, 10.0)
+            assert center.stats.by_outcome == {"abandoned": 1}
+        finally:
+            await center.stop()
+        with SqliteStore(tmp_path / "records.db", create=False) as store:
+            (record,) = store.search(Query())
+            assert (record.queue, record.outcome) == ("sales", "abandoned")
 
     run(main)
 
