@@ -10,7 +10,7 @@ the server knows (`save`): the phones' registrations and which waiting calls are
   One made in the last second before the kill (after the last commit) is unknown; so is the
   agent's login with it, and the phone's next refresh logs it in. A registration made over
   TCP is not restored: its connection, the only way to the phone, died with the process;
-  the phone registers again when it reconnects.
+  its agent is logged out until the phone's next refresh, over a new connection.
 - Agents keep their engine state (available, paused with its reason, in wrap-up) when a
   registration of their phone is still live; an agent without one cannot be reached and is
   logged out (its phone registering again logs it in).
