@@ -84,8 +84,7 @@ def _kill(center: ContactCenter) -> None:
     for task in list(center._tasks):
         task.cancel()
     center.registrar.close()
-    if center._endpoint is not None:
-        center._endpoint.close()
+    center._close_endpoints()
     center.writer.close()  # nothing is queued: the last commit was awaited
     center.store.close()
 
@@ -264,6 +263,32 @@ def test_a_callback_ringing_an_agent_at_the_crash_goes_back_in_line(tmp_path: Pa
     # Only configured users' registrations come back (no agent "gone" in the config).
     assert [r["aor"] for r in restart.registrations] == ["sip:agent1@127.0.0.1"]
     assert sorted(restart.recorder.engine.queues()) == ["later", "sales"]  # "later" is new
+    writer.close()
+    store.close()
+
+
+def test_a_registration_over_tcp_is_not_restored_and_its_agent_is_logged_out(
+    tmp_path: Path,
+) -> None:
+    config = load_config(center_files(tmp_path, CONFIG + AGENTS))
+    store = SqliteStore(tmp_path / "records.db")
+    writer = RecordWriter(store)
+    engine = Engine()
+    rec = CallRecorder(engine, writer, epoch=1_800_000_000.0)
+    rec.add_queue("sales")
+    rec.feed(engine.login(0.0, "ann", queues=["sales"]))
+    rec.host["center"] = {
+        "registrations": [
+            {"aor": "sip:agent1@127.0.0.1", "contact": "sip:agent1@127.0.0.1:5999;transport=tcp",
+             "expires": 4e9, "call_id": "reg-1", "cseq": 2, "source": ["127.0.0.1", 40001],
+             "transport": "tcp"},
+        ],
+    }  # fmt: skip
+    rec.commit().wait(10)
+    restart = restore.resume(store, writer, config)
+    # The phone's connection died with the process: nothing reaches it until it registers again.
+    assert restart.registrations == [] and restart.logged_out == ["ann"]
+    assert restart.recorder.engine.agent("ann").state == "logged-out"
     writer.close()
     store.close()
 

@@ -17,6 +17,12 @@ def register(sub: Any) -> None:
     p = sub.add_parser("serve", help="run the example contact center (SIP, flows, records)")
     p.add_argument("--config", required=True, help="the server's TOML configuration")
     p.add_argument("--sip", default=None, help="HOST:PORT to serve SIP on (overrides config)")
+    p.add_argument(
+        "--transport",
+        choices=("udp", "tcp", "both"),  # app.config.SIP_TRANSPORTS, without importing the app
+        default=None,
+        help="SIP over udp, tcp or both on one port (overrides [sip] transport)",
+    )
     p.add_argument("--db", default=None, help="records database path (overrides config)")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     p.add_argument(
@@ -45,15 +51,22 @@ def _run(args: Any) -> int:
         return _fail(str(e))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return asyncio.run(_serve(config, sip, args.db, args.duration, args.fresh))
+        return asyncio.run(_serve(config, sip, args.transport, args.db, args.duration, args.fresh))
     except (FlowError, StoreError, ValueError, OSError) as e:
         return _fail(str(e))
 
 
 async def _serve(
-    config: Any, sip: tuple[str, int] | None, db: str | None, duration: float | None, fresh: bool
+    config: Any,
+    sip: tuple[str, int] | None,
+    transport: str | None,
+    db: str | None,
+    duration: float | None,
+    fresh: bool,
 ) -> int:
     from acdcore.app.run import run_center
 
-    await run_center(config, sip=sip, database=db, duration=duration, fresh=fresh)
+    await run_center(
+        config, sip=sip, transport=transport, database=db, duration=duration, fresh=fresh
+    )
     return 0

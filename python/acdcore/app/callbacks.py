@@ -52,7 +52,7 @@ from acdcore._core import (
     StateError,
     Uri,
 )
-from acdcore.app.legs import AgentLeg, place_leg, start_media
+from acdcore.app.legs import AgentLeg, place_leg, start_media, uri_transport
 from acdcore.flows.model import Callback, Flow
 from acdcore.media.bridge import bridge
 from acdcore.sip.transaction import ServerTransaction
@@ -243,7 +243,9 @@ class CallbackDialer:
         leg = None
         if bindings:
             binding = max(bindings, key=lambda b: b.expires_at)
-            leg = self._place(call, agent, binding.contact, binding.source, held.number)
+            leg = self._place(
+                call, agent, binding.contact, binding.source, held.number, binding.transport
+            )
         if leg is None:
             self._reject(call, agent)
             return
@@ -254,11 +256,17 @@ class CallbackDialer:
         self._spawn(self._agent_answers(leg))
 
     def _place(
-        self, call: str, target: str, uri: str, dest: tuple[str, int], number: str | None
+        self,
+        call: str,
+        target: str,
+        uri: str,
+        dest: tuple[str, int],
+        number: str | None,
+        transport: str | None,
     ) -> AgentLeg | None:
         host = self.center.address[0]
         from_uri = None if number is None else f"sip:{number}@{host}"
-        leg = place_leg(self.center, call, target, uri, dest, from_uri)
+        leg = place_leg(self.center, call, target, uri, dest, from_uri, transport)
         if leg is None:
             return None
         self._live[leg.call.leg.call_id] = leg
@@ -360,7 +368,8 @@ class CallbackDialer:
         except SipParseError as e:
             log.warning("callback %s: dial plan gave a bad URI %r: %s", agent.call_id, uri, e)
             return None, "failed", None
-        leg = self._place(agent.call_id, uri, uri, (target.host, target.port or 5060), None)
+        dest = (target.host, target.port or 5060)
+        leg = self._place(agent.call_id, uri, uri, dest, None, uri_transport(target))
         if leg is None:
             return None, "failed", None
         leg.call.on_request = _customer_request

@@ -63,6 +63,7 @@ class Config:
     music: str = "moh"  # the prompt looped as music on hold
     callbacks: CallbackConfig = CallbackConfig()
     campaign: CampaignConfig | None = None  # the outbound campaign the dialer runs
+    transport: str = "udp"  # SIP over "udp", "tcp" or "both" (one port number for the two)
 
 
 _QUEUE_OPTIONS = {
@@ -76,6 +77,9 @@ _QUEUE_OPTIONS = {
     "retry": float,
     "max_no_answers": int,
 }
+
+SIP_TRANSPORTS = ("udp", "tcp", "both")
+_SIP_FIELDS = ("address", "transport", "realm", "digest")
 
 _ESCALATION_ACTIONS = ("lower-skills", "clear-skills", "add-queues", "raise-priority", "fallback")
 
@@ -151,6 +155,9 @@ class _Reader:
             if key not in known | {"agents"}:
                 self.fail((key,), f"unknown section (known: {', '.join(sorted(known))}, agents)")
         sip_t, rtp_t = self.table(doc, "sip"), self.table(doc, "rtp")
+        for key in sip_t:  # a misspelt `transport` must not leave the server on UDP unsaid
+            if key not in _SIP_FIELDS:
+                self.fail(("sip", key), f"unknown field (known: {', '.join(_SIP_FIELDS)})")
         address = self.get(sip_t, ("sip",), "address", str, "127.0.0.1:5060")
         sip = ("127.0.0.1", 5060)
         if address is not None:
@@ -159,6 +166,10 @@ class _Reader:
             except ValueError as e:
                 self.fail(("sip", "address"), str(e))
         realm = self.get(sip_t, ("sip",), "realm", str, "acdcore") or "acdcore"
+        transport = self.get(sip_t, ("sip",), "transport", str, "udp") or "udp"
+        if transport not in SIP_TRANSPORTS:
+            names = ", ".join(SIP_TRANSPORTS)
+            self.fail(("sip", "transport"), f"unknown transport {transport!r} (known: {names})")
         digest = self.get(sip_t, ("sip",), "digest", list, ["SHA-256", "MD5"]) or ["MD5"]
         for name in digest:
             if name not in ("SHA-256", "MD5"):
@@ -206,6 +217,7 @@ class _Reader:
             music,
             callbacks=callbacks,
             campaign=campaign,
+            transport=transport,
         )
 
     def callbacks(self, table: dict[str, Any]) -> CallbackConfig:

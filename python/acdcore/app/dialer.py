@@ -59,7 +59,7 @@ from acdcore._core import (
 )
 from acdcore.app.campaign_config import TEMPLATE_FIELDS, CampaignConfig, template_fields
 from acdcore.app.channel import SipChannel
-from acdcore.app.legs import CODECS, start_media
+from acdcore.app.legs import CODECS, start_media, uri_transport
 from acdcore.flows.channel import CallerHungUp
 from acdcore.media.session import RtpSession, bind_rtp_socket
 from acdcore.outbound import Campaign, Dial, DncList, LeadList, PacedCampaign
@@ -410,7 +410,9 @@ class Dialer:
         center = self.center
         loop = asyncio.get_running_loop()
         offer = sdp_offer(center.address[0], rtp.local_address[1], CODECS)
-        out = center.uac.invite(target, dest, offer, from_uri=self.from_uri)
+        # Over TCP when the lead's URI says ;transport=tcp and TCP is served (app/server.py).
+        uac = center.uac_for(uri_transport(Uri.parse(target)))
+        out = uac.invite(target, dest, offer, from_uri=self.from_uri)
         self._live[dial.lead] = out
         self.stats.placed += 1
         give_up = loop.call_later(self.config.ring_timeout, out.cancel)

@@ -93,7 +93,9 @@ class OutboundLegs:
             self._reject(call_id, agent)
             return
         binding = max(bindings, key=lambda b: b.expires_at)
-        leg = self._place(call_id, agent, binding.contact, binding.source, caller)
+        leg = self._place(
+            call_id, agent, binding.contact, binding.source, caller, binding.transport
+        )
         if leg is None:
             self._reject(call_id, agent)
             return
@@ -102,9 +104,15 @@ class OutboundLegs:
         center.spawn(self._await_agent(leg))
 
     def _place(
-        self, call_id: str, target: str, uri: str, dest: Addr, caller: CallerLeg
+        self,
+        call_id: str,
+        target: str,
+        uri: str,
+        dest: Addr,
+        caller: CallerLeg,
+        transport: str | None,
     ) -> AgentLeg | None:
-        leg = place_leg(self.center, call_id, target, uri, dest, caller.leg.remote_uri)
+        leg = place_leg(self.center, call_id, target, uri, dest, caller.leg.remote_uri, transport)
         if leg is None:
             return None
         rtp, out = leg.rtp, leg.call
@@ -179,7 +187,8 @@ class OutboundLegs:
         for target in targets:
             found = self._resolve(target)
             if found is not None:
-                leg = self._place(call_id, target, found[0], found[1], caller)
+                uri, dest, transport = found
+                leg = self._place(call_id, target, uri, dest, caller, transport)
                 if leg is not None:
                     legs.append(leg)
         if not legs:
@@ -205,23 +214,25 @@ class OutboundLegs:
                 task.cancel()
         return winner
 
-    def _resolve(self, target: str) -> tuple[str, Addr] | None:
+    def _resolve(self, target: str) -> tuple[str, Addr, str | None] | None:
+        """Where to ring `target`: (URI, address, transport), the registered phone's when
+        there is one."""
         registrar = self.center.registrar
         if target.startswith("sip:"):
             bindings = registrar.lookup(target)
             if bindings:
                 b = max(bindings, key=lambda b: b.expires_at)
-                return b.contact, b.source
+                return b.contact, b.source, b.transport
             try:
                 uri = Uri.parse(target)
             except SipParseError:
                 return None
-            return target, (uri.host, uri.port or 5060)
+            return target, (uri.host, uri.port or 5060), uri_transport(uri)
         bindings = registrar.lookup(f"sip:{target}@{self.center.address[0]}")
         if not bindings:
             return None
         b = max(bindings, key=lambda b: b.expires_at)
-        return b.contact, b.source
+        return b.contact, b.source, b.transport
 
     def _agent_request(self, leg: AgentLeg, txn: ServerTransaction, request: SipMessage) -> None:
         if request.method == "BYE":
@@ -249,9 +260,16 @@ class OutboundLegs:
 
 
 def place_leg(
-    center: ContactCenter, call_id: str, target: str, uri: str, dest: Addr, from_uri: str | None
+    center: ContactCenter,
+    call_id: str,
+    target: str,
+    uri: str,
+    dest: Addr,
+    from_uri: str | None,
+    transport: str | None = None,
 ) -> AgentLeg | None:
-    """An RTP session on a free port and our INVITE with its SDP offer to `uri`; None when no
+    """An RTP session on a free port and our INVITE with its SDP offer to `uri`, over
+    `transport` (a registration's, or `uri_transport`; None: the first served); None when no
     RTP port is free."""
     host = center.address[0]
     try:
@@ -259,7 +277,16 @@ def place_leg(
     except OSError:
         return None
     offer = sdp_offer(host, rtp.local_address[1], CODECS)
-    return AgentLeg(call_id, target, center.uac.invite(uri, dest, offer, from_uri=from_uri), rtp)
+    call = center.uac_for(transport).invite(uri, dest, offer, from_uri=from_uri)
+    return AgentLeg(call_id, target, call, rtp)
+
+
+def uri_transport(uri: Uri) -> str | None:
+    """The URI's `transport` parameter ("udp", "tcp", ...) lowercased, None without one."""
+    for name, value in uri.params:
+        if name.lower() == "transport" and value:
+            return value.lower()
+    return None
 
 
 async def start_media(rtp: RtpSession, body: bytes, host: str) -> None:

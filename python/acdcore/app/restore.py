@@ -8,7 +8,9 @@ the server knows (`save`): the phones' registrations and which waiting calls are
 - Registrations are restored with their remaining expiry, so phones need not re-register
   (a phone keeps its binding until its own refresh, as with any registrar that persists).
   One made in the last second before the kill (after the last commit) is unknown; so is the
-  agent's login with it, and the phone's next refresh logs it in.
+  agent's login with it, and the phone's next refresh logs it in. A registration made over
+  TCP is not restored: its connection, the only way to the phone, died with the process;
+  its agent is logged out until the phone's next refresh, over a new connection.
 - Agents keep their engine state (available, paused with its reason, in wrap-up) when a
   registration of their phone is still live; an agent without one cannot be reached and is
   logged out (its phone registering again logs it in).
@@ -133,7 +135,9 @@ def _resume(store: RecordStore, writer: RecordWriter, config: Config, fresh: boo
         regs = [
             r
             for r in saved.get("registrations", [])
-            if float(r["expires"]) > time.time() + 1.0 and _user(r["aor"]) in users
+            if float(r["expires"]) > time.time() + 1.0
+            and _user(r["aor"]) in users
+            and r.get("transport", "udp") != "tcp"
         ]
         held = {str(call) for call in saved.get("callbacks", [])}
         retries = [_retry(r) for r in saved.get("retries", [])]
@@ -270,6 +274,7 @@ def save(center: ContactCenter) -> None:
                 "call_id": b.call_id,
                 "cseq": b.cseq,
                 "source": list(b.source),
+                "transport": b.transport,
             }
             for b in center.registrar.bindings()
         ],

@@ -22,6 +22,7 @@ async def run_center(
     config: Config,
     *,
     sip: Addr | None = None,
+    transport: str | None = None,
     database: str | None = None,
     duration: float | None = None,
     companion: Companion | None = None,
@@ -30,10 +31,15 @@ async def run_center(
 ) -> tuple[ContactCenter, Any]:
     """Serves until a signal, `duration` seconds or `companion(center, address)` returning;
     then stops the center (BYE to calls in progress, records flushed). Returns the stopped
-    center and the companion's result (None when it did not finish)."""
+    center and the companion's result (None when it did not finish). `sip` and `transport`
+    override the config's [sip] address and transport."""
     center = ContactCenter(config, database=database, fresh=fresh)
-    address = await center.start(sip)
-    print(f"{name}: SIP on {address[0]}:{address[1]}, records in {center.store.path}", flush=True)
+    address = await center.start(sip, transport)
+    over = "+".join(center.transports)
+    print(
+        f"{name}: SIP on {address[0]}:{address[1]} ({over}), records in {center.store.path}",
+        flush=True,
+    )
     if center.restart.resumed or center.restart.lost:
         print(f"{name}: {center.restart.summary()}", flush=True)
     if center.dialer is not None and center.dialer.resumed:

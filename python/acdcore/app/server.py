@@ -1,6 +1,7 @@
 """`ContactCenter`: the example contact-center server on one SIP port.
 
-One transaction user serves everything: REGISTER (digest-authenticated agents, logged in to
+One transaction user serves everything, over UDP, TCP or both on one port number
+(`[sip] transport`): REGISTER (digest-authenticated agents, logged in to
 the engine by `AgentLogin`), callers' INVITEs (answered by us with our own RTP session, then
 the flow runs on a `SipChannel`), and the legs we place (`OutboundLegs`: agent phones the
 engine offers a call to, ring groups, transfers). Records: every engine event goes through the
@@ -9,6 +10,12 @@ and before a caller is told its call ended (`durable`); started on a database wi
 checkpoint, the center resumes from it (app/restore.py).
 
 Calls are found by dialog key or engine id in dicts: no scan over calls or agents per message.
+
+Transports: a caller is answered, and later hung up, over the transport its INVITE came
+over; an agent's phone is rung over the one it registered over (its own TCP connection, as
+in `sip/b2bua.py`). Legs to a bare URI (dialer leads, callbacks, ring-group URIs) go over
+TCP when the URI says `;transport=tcp` and TCP is served, else over the first transport
+served: UDP for "udp" and "both", TCP for "tcp".
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from acdcore.app import restore
 from acdcore.app.callbacks import CallbackDialer
 from acdcore.app.cdr import engine_never_held, record_unqueued
 from acdcore.app.channel import SipChannel
-from acdcore.app.config import Config
+from acdcore.app.config import SIP_TRANSPORTS, Config
 from acdcore.app.dialer import Dialer
 from acdcore.app.legs import CODECS, OutboundLegs, configure
 from acdcore.app.prompts import Prompts
@@ -131,9 +138,9 @@ class ContactCenter:
                 raise
         self.callbacks.resume()  # the callbacks the restart kept in line are dialled again
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._endpoint: SipEndpoint | None = None
-        self._layer: TransactionLayer | None = None
-        self._uac: Uac | None = None
+        self._endpoints: list[SipEndpoint] = []
+        self._uacs: dict[str, Uac] = {}  # by transport served, "udp" / "tcp"
+        self._uac: Uac | None = None  # the first transport's: legs to bare URIs
         self._local: Addr = config.sip
         self._flows: dict[str, asyncio.Task[Any]] = {}  # caller's call id -> its flow's task
         self._group: asyncio.Future[None] | None = None  # the next commit BYEs wait for
@@ -141,11 +148,26 @@ class ContactCenter:
 
     # Life cycle.
 
-    async def start(self, sip: tuple[str, int] | None = None) -> Addr:
+    async def start(self, sip: tuple[str, int] | None = None, transport: str | None = None) -> Addr:
+        """Serves SIP on `sip` (default: the config's) over `transport` ("udp", "tcp" or
+        "both"; default: the config's). With both, TCP takes UDP's port number (port 0:
+        the free one UDP got)."""
         host, port = sip or self.config.sip
-        self._endpoint, self._layer = await open_transactions(self, host, port)
-        self._local = self._endpoint.local_address
-        self._uac = Uac(self._layer, self._local)
+        kind = transport or self.config.transport
+        if kind not in SIP_TRANSPORTS:
+            raise ValueError(f"unknown SIP transport {kind!r}: expected udp, tcp or both")
+        for name in ("udp", "tcp") if kind == "both" else (kind,):
+            try:
+                endpoint, layer = await open_transactions(self, host, port, transport=name)
+            except OSError:
+                self._close_endpoints()
+                raise
+            if not self._endpoints:
+                self._local = endpoint.local_address
+                port = self._local[1]
+            self._endpoints.append(endpoint)
+            self._uacs[name] = Uac(layer, self._local)
+        self._uac = next(iter(self._uacs.values()))
         restore.restore_registrations(self.registrar, self.restart.registrations)
         self.callbacks.resume_retries(self.restart.retries)
         self.callbacks.arm_expiries()
@@ -182,8 +204,12 @@ class ContactCenter:
         self.store.close()
         self.registrar.close()
         await asyncio.sleep(0.1)  # let the BYEs leave before the socket closes
-        if self._endpoint is not None:
-            self._endpoint.close()
+        self._close_endpoints()
+
+    def _close_endpoints(self) -> None:
+        for endpoint in self._endpoints:
+            endpoint.close()
+        self._endpoints.clear()
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -236,14 +262,25 @@ class ContactCenter:
         self.sb.apply(e for e in events if isinstance(e, Event))
 
     @property
-    def layer(self) -> TransactionLayer:
-        assert self._layer is not None, "start() first"
-        return self._layer
+    def transports(self) -> tuple[str, ...]:
+        """What SIP is served over once started: ("udp",), ("tcp",) or ("udp", "tcp")."""
+        return tuple(self._uacs)
 
     @property
     def uac(self) -> Uac:
+        """The UAC of the first transport served: legs to a URI that names no transport."""
         assert self._uac is not None, "start() first"
         return self._uac
+
+    def uac_for(self, transport: str | None) -> Uac:
+        """The UAC over `transport` ("udp" / "tcp", any case) when it is served, else `uac`:
+        a registration's transport, or a URI's `transport` parameter (`uri_transport`)."""
+        found = None if transport is None else self._uacs.get(transport.lower())
+        return found or self.uac
+
+    def layer_for(self, leg: Leg) -> TransactionLayer:
+        """The transaction layer of the transport `leg` runs over (its Via names it)."""
+        return self.uac_for(leg.transport).layer
 
     def voicemail_path(self, path: str) -> Path:
         full = Path(path)
@@ -329,7 +366,7 @@ class ContactCenter:
         method = request.method or ""
         caller = self.callers.get(dialog_key_at_uas(request))
         if caller is None:
-            if not self.uac.on_request(txn, request):
+            if not any(uac.on_request(txn, request) for uac in self._uacs.values()):
                 txn.respond(request.reply(481))
             return
         if method == "BYE":
@@ -344,7 +381,7 @@ class ContactCenter:
             txn.respond(
                 request.reply(
                     200,
-                    headers=[self._contact()],
+                    headers=[self._contact(caller.leg.transport)],
                     body=caller.sdp,
                     content_type="application/sdp",
                 )
@@ -365,8 +402,11 @@ class ContactCenter:
         finally:
             txn.respond(request.reply(200))
 
-    def _contact(self) -> tuple[str, str]:
-        return ("Contact", f"<sip:acd@{self._local[0]}:{self._local[1]}>")
+    def _contact(self, transport: str = "UDP") -> tuple[str, str]:
+        """Our Contact on a caller's leg: over TCP it says so, so the caller's in-dialog
+        requests come back over TCP (RFC 3261 8.1.1.8)."""
+        param = "" if transport == "UDP" else f";transport={transport.lower()}"
+        return ("Contact", f"<sip:acd@{self._local[0]}:{self._local[1]}{param}>")
 
     # Callers.
 
@@ -401,6 +441,7 @@ class ContactCenter:
         caller_id = request.from_.uri.user or request.from_.uri.text
         channel = SipChannel(self, call_id, caller_id, called, rtp)
         leg = Leg.from_request(request, tag, txn.source, self._local)
+        leg.transport = "TCP" if txn.layer.reliable else "UDP"
         caller = CallerLeg(leg, channel, answer.sdp)
         self.callers[leg.key] = caller
         self._caller_by_id[call_id] = caller
@@ -410,7 +451,7 @@ class ContactCenter:
             request.reply(
                 200,
                 to_tag=tag,
-                headers=[self._contact(), ("Allow", ALLOW)],
+                headers=[self._contact(leg.transport), ("Allow", ALLOW)],
                 body=answer.sdp,
                 content_type="application/sdp",
             )
@@ -448,7 +489,7 @@ class ContactCenter:
             self._bye(leg)
 
     def _bye(self, leg: Leg) -> None:
-        txn = self.layer.request(leg.request("BYE"), leg.dest)
+        txn = self.layer_for(leg).request(leg.request("BYE"), leg.dest)
         txn.response.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     def _forget_caller(self, caller: CallerLeg) -> None:
