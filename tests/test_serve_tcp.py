@@ -2,7 +2,8 @@
 phone registers over TCP, a SIPp caller comes in over TCP or UDP (`-t t1` / `-t u1`) to a
 center serving both, the agent answers over its own TCP connection and the CDR is written;
 a TCP-only center takes a SIPp caller over TCP; the dialer calls a SIPp lead over TCP when its
-URI says `;transport=tcp`. Config mistakes and the `--transport` override. Bounded in time; without the peers these fail in CI and skip elsewhere."""
+URI says `;transport=tcp`. Config mistakes and the `--transport` override. Bounded in time;
+without the peers these fail in CI and skip elsewhere."""
 
 from __future__ import annotations
 
