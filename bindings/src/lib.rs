@@ -1,6 +1,7 @@
 //! PyO3 bindings: translation only (types, errors, GIL release, numpy). All behaviour lives in
 //! the `acdcore` crate.
 
+mod amd;
 mod distribution;
 mod engine;
 mod erlang;
@@ -23,6 +24,8 @@ use pyo3::prelude::*;
 mod _core {
     use pyo3::prelude::*;
 
+    #[pymodule_export]
+    use super::amd::{PyAmdDecision, PyDetector};
     #[pymodule_export]
     use super::distribution::PyDistributor;
     #[pymodule_export]

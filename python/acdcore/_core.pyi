@@ -12,6 +12,8 @@ __all__ = [
     "EVENT_KINDS",
     "STRATEGIES",
     "AgentInfo",
+    "AmdDecision",
+    "AnsweringMachineDetector",
     "CallInfo",
     "Campaign",
     "Challenge",
@@ -711,6 +713,35 @@ def sdp_answer(
 ) -> SdpAnswer: ...
 
 # Media (RTP, G.711, RFC 4733, Goertzel).
+
+@final
+class AmdDecision:
+    verdict: str
+    reason: str
+    at: float
+    words: int
+
+@final
+class AnsweringMachineDetector:
+    """Human or machine from the first seconds after an answer (docs/outbound.md)."""
+    def __new__(
+        cls,
+        *,
+        initial_silence: float = 2.5,
+        greeting: float = 1.5,
+        after_greeting_silence: float = 0.8,
+        total: float = 5.0,
+        min_word: float = 0.1,
+        between_words: float = 0.05,
+        max_words: int = 4,
+        silence_dbfs: float = ...,  # -40.0
+    ) -> AnsweringMachineDetector: ...
+    def feed(self, samples: npt.NDArray[np.int16]) -> AmdDecision | None: ...
+    def feed_g711(self, payload: bytes, codec: str = "PCMU") -> AmdDecision | None: ...
+    @property
+    def decision(self) -> AmdDecision | None: ...
+    @property
+    def heard(self) -> float: ...
 
 @final
 class RtpPacket:

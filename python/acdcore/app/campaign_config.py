@@ -6,10 +6,12 @@ for abandoned calls) never starts."""
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from acdcore._core import AnsweringMachineDetector
 from acdcore.outbound import OUTCOMES, PROFILES
 
 if TYPE_CHECKING:
@@ -52,6 +54,9 @@ class CampaignConfig:
     wrapup: float = 0.0
     tick: float = 1.0
     preview_timeout: float = 30.0  # preview: how long a lead is offered to agents
+    # Answering-machine detection on every answer (`[campaign.amd]`, the detector's settings;
+    # None: off, every answer is a person). A machine is hung up and retried as "machine".
+    amd: dict[str, float] | None = None
 
 
 _FIELDS: dict[str, type] = {
@@ -79,7 +84,19 @@ _FIELDS: dict[str, type] = {
     "wrapup": float,
     "tick": float,
     "preview_timeout": float,
+    "amd": dict,
 }
+#: `[campaign.amd]` settings (AnsweringMachineDetector's keyword arguments).
+AMD_FIELDS = (
+    "initial_silence",
+    "greeting",
+    "after_greeting_silence",
+    "total",
+    "min_word",
+    "between_words",
+    "max_words",
+    "silence_dbfs",
+)
 _REQUIRED = ("leads", "queue", "dial_uri", "info_message")
 
 
@@ -185,6 +202,7 @@ def read_campaign(
             bad("retry", f"{outcome}: delay must be seconds >= 0, got {delay!r}")
         else:
             retry[outcome] = float(delay)
+    amd = _read_amd(got.get("amd"), bad)
     leads = reader.base / got.get("leads", ".")
     if "leads" in got and not leads.is_file():
         bad("leads", f"no such file: {leads}")
@@ -218,4 +236,28 @@ def read_campaign(
         wrapup=got.get("wrapup", queues[queue]),
         tick=got.get("tick", 1.0),
         preview_timeout=got.get("preview_timeout", 30.0),
+        amd=amd,
     )
+
+
+def _read_amd(
+    table: dict[str, Any] | None, bad: Callable[[str, str], None]
+) -> dict[str, float] | None:
+    """`[campaign.amd]` checked by building a detector from it (its errors name the field)."""
+    if table is None:
+        return None
+    settings: dict[str, float] = {}
+    for key, value in table.items():
+        if key not in AMD_FIELDS:
+            bad("amd", f"unknown field {key!r} (known: {', '.join(AMD_FIELDS)})")
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            bad("amd", f"{key}: expected a number, got {value!r}")
+        elif key == "max_words" and not float(value).is_integer():
+            bad("amd", f"max_words: expected a whole number, got {value!r}")
+        else:
+            settings[key] = int(value) if key == "max_words" else float(value)
+    try:
+        AnsweringMachineDetector(**settings)  # type: ignore[arg-type]
+    except ValueError as e:
+        bad("amd", str(e))
+    return settings

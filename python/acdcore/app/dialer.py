@@ -6,8 +6,13 @@ refused lead is never dialed; its reason is on the lead). Each dial is a UAC INV
 own SDP (anchored media, like the callers' legs), cancelled at the ring timeout. SIP outcomes
 map to lead outcomes:
 
-- 2xx: a person answered ("human"). There is no answering-machine detection here: every
-  answer counts as a live person, which is the cautious reading for the abandonment cap.
+- 2xx: someone answered. Without `[campaign.amd]` every answer counts as a live person
+  ("human"), the cautious reading for the abandonment cap. With it, the first seconds of the
+  lead's audio go through `AnsweringMachineDetector` before any agent is involved: a machine
+  is hung up and reported as "machine" (retried per its delay; the UK profile counts its
+  estimated false positives against the cap), a person or a "not sure" (or no audio within
+  the detector's `total` and a second) goes on as "human", at the moment of the verdict, so
+  the 2 s for the information message run from the end of the person's greeting.
 - 486 / 600: busy.
 - 487 after our CANCEL at the ring timeout, or 408 / 480 once the lead rang that long: no
   answer. Earlier (the far end gave up first) or with no provisional at all: failed.
@@ -49,8 +54,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from acdcore._core import (
+    AmdDecision,
+    AnsweringMachineDetector,
     Event,
     NotAcceptableError,
+    RtpPacket,
     SipMessage,
     SipParseError,
     StateError,
@@ -75,6 +83,7 @@ if TYPE_CHECKING:
     from acdcore.app.server import ContactCenter
 
 log = logging.getLogger(__name__)
+AMD_VERDICTS = ("human", "machine", "not-sure")
 BLOB = "campaign"  # the campaign's saved state in the records' host blobs
 #: Config fields the campaign core holds itself: a restored campaign keeps the saved ones.
 KEPT = ("profile", "calling_hours", "min_gap", "max_attempts", "ring_timeout", "retry",
@@ -101,6 +110,8 @@ class DialerStats:
     abandoned: int = 0
     by_status: dict[int, int] = field(default_factory=dict)  # final SIP status of each dial
     info_messages: list[InfoMessage] = field(default_factory=list)
+    # Answering-machine verdicts by kind ("human", "machine", "not-sure").
+    amd: dict[str, int] = field(default_factory=lambda: dict.fromkeys(AMD_VERDICTS, 0))
 
 
 class LeadChannel(SipChannel):
@@ -435,6 +446,40 @@ class Dialer:
         self.stats.answered += 1
         return out
 
+    async def _detect(self, rtp: RtpSession, out: OutgoingCall) -> AmdDecision | None:
+        """The detector's verdict on the lead's first seconds of audio; None when the lead
+        hung up first or sent no audio for the detector's whole `total` (and a second)."""
+        assert self.config.amd is not None
+        detector = AnsweringMachineDetector(**self.config.amd)  # type: ignore[arg-type]
+        decided: asyncio.Future[AmdDecision] = asyncio.get_running_loop().create_future()
+
+        def heard(_: RtpSession, p: RtpPacket) -> None:
+            if p.payload_type == rtp.payload_type and not decided.done():
+                got = detector.feed_g711(p.payload, rtp.codec)
+                if got is not None:
+                    decided.set_result(got)
+
+        rtp.on_packet = heard
+        limit = self.config.amd.get("total", 5.0) + 1.0
+        try:
+            either: set[asyncio.Future[Any]] = {decided, out.ended}
+            await asyncio.wait(either, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            rtp.on_packet = None
+        if not decided.done():
+            decided.cancel()
+            return None
+        self.stats.amd[decided.result().verdict] += 1
+        return decided.result()
+
+    async def _machine(
+        self, dial: Dial, dialed: float, out: OutgoingCall, decision: AmdDecision
+    ) -> None:
+        """A machine answered: hung up, its outcome to the campaign and a CDR that says why."""
+        await out.bye()
+        amd = {"reason": decision.reason, "at": decision.at, "words": decision.words}
+        self._unanswered(dial, dialed, "machine", 200, counted=True, amd=amd)
+
     def _follow(self, channel: LeadChannel, out: OutgoingCall) -> None:
         """The lead's in-dialog requests and hang-up reach its channel."""
         channel.out = out
@@ -448,6 +493,11 @@ class Dialer:
         out = await self._ring_lead(dial, dialed, target, dest, rtp)
         if out is None:
             return
+        if self.config.amd is not None:
+            decision = await self._detect(rtp, out)
+            if decision is not None and decision.verdict == "machine":
+                await self._machine(dial, dialed, out, decision)
+                return
         answered = self.now()
         answered_at = asyncio.get_running_loop().time()
         [action] = self._answer_actions(dial.lead, answered)
@@ -557,13 +607,18 @@ class Dialer:
     def _count_status(self, status: int) -> None:
         self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
 
-    def _unanswered(self, dial: Dial, dialed: float, outcome: str, status: int) -> None:
+    def _unanswered(
+        self, dial: Dial, dialed: float, outcome: str, status: int, *, counted: bool = False,
+        **extra: Any,
+    ) -> None:  # fmt: skip
         """The lead outcome to the campaign and a CDR for a dial that never reached the
-        engine (its queue column is the campaign's id: it was never in a queue)."""
+        engine (its queue column is the campaign's id: it was never in a queue); `extra`
+        goes into its attributes, `counted` when its SIP status is counted already."""
         now = self.now()
-        self._count_status(status)
+        if not counted:
+            self._count_status(status)
         self._result(dial.lead, outcome, now)
-        log.info("lead %d (%s): %s (%d)", dial.lead, dial.number, outcome, status)
+        log.info("lead %d (%s): %s (%d) %s", dial.lead, dial.number, outcome, status, extra or "")
         attempt = self.campaign.lead(dial.lead)["attempts"]
         self.center.recorder.add_record(
             CallRecord(
@@ -575,7 +630,7 @@ class Dialer:
                 called=dial.number,
                 end=now,
                 wait=now - dialed,
-                attributes=self._attributes(dial, outcome, status),
+                attributes={**self._attributes(dial, outcome, status), **extra},
             )
         )
 

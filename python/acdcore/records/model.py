@@ -9,7 +9,8 @@ from typing import Any
 
 # "hangup": the flow ended the call before any queue (closed hours, a failed login, a menu
 # fallback); only `CallRecorder.unqueued` writes it. "busy", "no-answer", "failed": outbound
-# dials nobody answered (app/dialer.py). "lost": the call's SIP dialogs did not survive a
+# dials nobody answered; "machine": one answering-machine detection heard a machine take
+# (app/dialer.py). "lost": the call's SIP dialogs did not survive a
 # restart (CallRecorder.lose). "callback-expired": a held callback nobody took within
 # `[callbacks] expire_after` (CallRecorder.expire_callback).
 OUTCOMES = (
@@ -24,6 +25,7 @@ OUTCOMES = (
     "busy",
     "no-answer",
     "failed",
+    "machine",
     "lost",
     "callback-expired",
 )

@@ -1,8 +1,10 @@
 //! Plain SIP audio media: RTP packets (RFC 3550), G.711 (ITU-T G.711 mu-law and A-law),
-//! telephone-event DTMF payloads (RFC 4733) and a Goertzel tone meter. Pure functions over
+//! telephone-event DTMF payloads (RFC 4733), a Goertzel tone meter and answering-machine
+//! detection from the first seconds of an answered call's audio. Pure functions over
 //! bytes and samples; sockets and clocks stay with the caller. `pump` paces many outgoing
 //! streams on one frame clock.
 
+pub mod amd;
 pub mod g711;
 pub mod goertzel;
 pub mod pump;
