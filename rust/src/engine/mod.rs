@@ -82,6 +82,11 @@ pub struct Engine {
     reqs: Requirements,
     queues: Vec<Queue>,
     queue_ids: FxHashMap<Id, u32>,
+    /// The queue the last call entered: a host sending call after call to one queue (the
+    /// simulator) pays a string compare instead of a hash lookup. Queues are never removed,
+    /// so an entry never goes stale.
+    #[serde(skip)]
+    last_queue: Option<(Id, u32)>,
     agents: Vec<Agent>,
     agent_ids: FxHashMap<Id, u32>,
     calls: Vec<Option<Call>>,
@@ -115,6 +120,7 @@ impl Engine {
             reqs: Requirements::default(),
             queues: Vec::new(),
             queue_ids: FxHashMap::default(),
+            last_queue: None,
             agents: Vec::new(),
             agent_ids: FxHashMap::default(),
             calls: Vec::new(),
@@ -491,16 +497,29 @@ impl Engine {
                 clip(call.id)
             )));
         }
-        let q = self.queue_index(call.queue)?;
+        let q = match &self.last_queue {
+            Some((id, q)) if **id == *call.queue => *q,
+            _ => {
+                let q = self.queue_index(call.queue)?;
+                self.last_queue = Some((self.queues[q as usize].id.clone(), q));
+                q
+            }
+        };
         if call.priority.unsigned_abs() > 1_000_000_000 {
             return Err(Error::invalid(format!(
                 "priority must be within +-1e9, got {}",
                 call.priority
             )));
         }
-        let skills = self
-            .skills
-            .set("call skills", call.skills.iter().copied())?;
+        // Most calls require no skill: no set to build and nothing to look up.
+        let skills = if call.skills.is_empty() {
+            None
+        } else {
+            Some(
+                self.skills
+                    .set("call skills", call.skills.iter().copied())?,
+            )
+        };
         let preferred = match call.preferred {
             Some((agent, wait)) => {
                 check_name("preferred agent", agent)?;
@@ -528,7 +547,7 @@ impl Engine {
             id: id.clone(),
             home: q,
             priority: call.priority as f64,
-            req: self.reqs.acquire(skills),
+            req: skills.map_or(Requirements::NONE, |s| self.reqs.acquire(s)),
             arrival: now,
             since: now,
             seq: self.call_seq,
