@@ -150,9 +150,15 @@ impl Engine {
         std::mem::take(&mut self.events)
     }
 
-    /// Appends the pending events to `out` (reuses the caller's buffer in hot loops).
+    /// Appends the pending events to `out` (reuses the caller's buffer in hot loops). An empty
+    /// `out` trades buffers with the engine instead: no event is copied, and both keep their
+    /// capacity.
     pub fn drain_events_into(&mut self, out: &mut Vec<Event>) {
-        out.append(&mut self.events);
+        if out.is_empty() {
+            std::mem::swap(out, &mut self.events);
+        } else {
+            out.append(&mut self.events);
+        }
     }
 
     /// Puts events the host has not consumed back in front of the pending ones (a batch that
