@@ -53,16 +53,19 @@ fn main() {
         let n: u32 = n.parse().expect("ACDCORE_BENCH_ONCE=<runs>");
         for r in 0..n.max(1) {
             let (wall, cpu, t) = timed(&prepared, r);
+            // Figures in full (shortest exact form): a faster build must print the same.
             println!(
                 "run {r}: {:.3} s wall ({:.0} calls/s), {:.3} s CPU ({:.0} calls/s); \
-                 P(wait) {:.4}, ASA {:.3} s, occupancy {:.4}",
+                 P(wait) {:?}, ASA {:?} s, SL {:?}, occupancy {:?}, mean queue {:?}",
                 wall.as_secs_f64(),
                 rate(wall),
                 cpu.map_or(f64::NAN, |d| d.as_secs_f64()),
                 cpu.map_or(f64::NAN, rate),
                 t.p_wait,
                 t.asa,
-                t.occupancy
+                t.service_level,
+                t.occupancy,
+                t.queue_mean
             );
         }
         return;

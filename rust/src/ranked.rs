@@ -140,17 +140,43 @@ impl<K: Ord + Copy> Treaps<K> {
             self.nodes[id as usize] = node;
             id
         };
-        let (a, b) = self.split(root.0, &key);
-        let left = self.merge(a, id);
-        root.0 = self.merge(left, b);
+        root.0 = self.insert_at(root.0, id);
         true
     }
 
+    /// Puts node `id` into the subtree at `n`: down the search path while the nodes there
+    /// outrank it, then it takes the place of the first that does not, over that subtree split
+    /// by its key. Only the subtree below that place is split, where splitting the whole set
+    /// and merging it back walked the full path three times. The set's order and every
+    /// answer are the same (only a tie of node priorities could shape the tree otherwise).
+    fn insert_at(&mut self, n: u32, id: u32) -> u32 {
+        if n == NIL {
+            return id;
+        }
+        let (key, prio) = (self.nodes[id as usize].key, self.nodes[id as usize].prio);
+        let node = &self.nodes[n as usize];
+        if prio > node.prio {
+            let (l, r) = self.split(n, &key);
+            let new = &mut self.nodes[id as usize];
+            new.left = l;
+            new.right = r;
+            self.fix(id);
+            return id;
+        }
+        if key < node.key {
+            let l = self.insert_at(node.left, id);
+            self.nodes[n as usize].left = l;
+        } else {
+            let r = self.insert_at(node.right, id);
+            self.nodes[n as usize].right = r;
+        }
+        self.nodes[n as usize].size += 1;
+        n
+    }
+
     pub fn remove(&mut self, root: &mut Root, key: &K) -> bool {
-        let (a, rest) = self.split(root.0, key);
-        // `rest` starts with `key` if present: peel off its minimum.
-        let (found, b) = self.pop_min_if(rest, key);
-        root.0 = self.merge(a, b);
+        let (found, r) = self.remove_at(root.0, key);
+        root.0 = r;
         if let Some(id) = found {
             self.nodes[id as usize].left = self.free;
             self.free = id;
@@ -160,21 +186,35 @@ impl<K: Ord + Copy> Treaps<K> {
         }
     }
 
-    fn pop_min_if(&mut self, n: u32, key: &K) -> (Option<u32>, u32) {
+    /// Takes `key` out of the subtree at `n` by searching for it and merging its node's two
+    /// children in its place; returns the node removed and the subtree's new root.
+    fn remove_at(&mut self, n: u32, key: &K) -> (Option<u32>, u32) {
         if n == NIL {
             return (None, NIL);
         }
-        let left = self.nodes[n as usize].left;
-        if left == NIL {
-            if self.nodes[n as usize].key == *key {
-                return (Some(n), self.nodes[n as usize].right);
+        let node = &self.nodes[n as usize];
+        let (left, right) = (node.left, node.right);
+        match key.cmp(&node.key) {
+            Ordering::Less => {
+                let (found, l) = self.remove_at(left, key);
+                if found.is_some() {
+                    let node = &mut self.nodes[n as usize];
+                    node.left = l;
+                    node.size -= 1;
+                }
+                (found, n)
             }
-            return (None, n);
+            Ordering::Greater => {
+                let (found, r) = self.remove_at(right, key);
+                if found.is_some() {
+                    let node = &mut self.nodes[n as usize];
+                    node.right = r;
+                    node.size -= 1;
+                }
+                (found, n)
+            }
+            Ordering::Equal => (Some(n), self.merge(left, right)),
         }
-        let (found, l) = self.pop_min_if(left, key);
-        self.nodes[n as usize].left = l;
-        self.fix(n);
-        (found, n)
     }
 
     pub fn contains(&self, root: Root, key: &K) -> bool {

@@ -85,6 +85,11 @@ pub struct Engine {
     reqs: Requirements,
     queues: Vec<Queue>,
     queue_ids: FxHashMap<Id, u32>,
+    /// The queue the last call entered: a host sending call after call to one queue (the
+    /// simulator) pays a string compare instead of a hash lookup. Queues are never removed,
+    /// so an entry never goes stale.
+    #[serde(skip)]
+    last_queue: Option<(Id, u32)>,
     agents: Vec<Agent>,
     agent_ids: FxHashMap<Id, u32>,
     calls: Vec<Option<Call>>,
@@ -118,6 +123,7 @@ impl Engine {
             reqs: Requirements::default(),
             queues: Vec::new(),
             queue_ids: FxHashMap::default(),
+            last_queue: None,
             agents: Vec::new(),
             agent_ids: FxHashMap::default(),
             calls: Vec::new(),
@@ -147,9 +153,15 @@ impl Engine {
         std::mem::take(&mut self.events)
     }
 
-    /// Appends the pending events to `out` (reuses the caller's buffer in hot loops).
+    /// Appends the pending events to `out` (reuses the caller's buffer in hot loops). An empty
+    /// `out` trades buffers with the engine instead: no event is copied, and both keep their
+    /// capacity.
     pub fn drain_events_into(&mut self, out: &mut Vec<Event>) {
-        out.append(&mut self.events);
+        if out.is_empty() {
+            std::mem::swap(out, &mut self.events);
+        } else {
+            out.append(&mut self.events);
+        }
     }
 
     /// Puts events the host has not consumed back in front of the pending ones (a batch that
@@ -494,16 +506,29 @@ impl Engine {
                 clip(call.id)
             )));
         }
-        let q = self.queue_index(call.queue)?;
+        let q = match &self.last_queue {
+            Some((id, q)) if **id == *call.queue => *q,
+            _ => {
+                let q = self.queue_index(call.queue)?;
+                self.last_queue = Some((self.queues[q as usize].id.clone(), q));
+                q
+            }
+        };
         if call.priority.unsigned_abs() > 1_000_000_000 {
             return Err(Error::invalid(format!(
                 "priority must be within +-1e9, got {}",
                 call.priority
             )));
         }
-        let skills = self
-            .skills
-            .set("call skills", call.skills.iter().copied())?;
+        // Most calls require no skill: no set to build and nothing to look up.
+        let skills = if call.skills.is_empty() {
+            None
+        } else {
+            Some(
+                self.skills
+                    .set("call skills", call.skills.iter().copied())?,
+            )
+        };
         let preferred = match call.preferred {
             Some((agent, wait)) => {
                 check_name("preferred agent", agent)?;
@@ -539,7 +564,7 @@ impl Engine {
             id: id.clone(),
             home: q,
             priority: call.priority as f64,
-            req: self.reqs.acquire(skills),
+            req: skills.map_or(Requirements::NONE, |s| self.reqs.acquire(s)),
             arrival: now,
             since: now,
             seq: self.call_seq,

@@ -312,11 +312,13 @@ impl Simulation {
     }
 
     fn new_call(&mut self, t: f64, stream: u32, attempt: u32, item: u32) -> Result<()> {
-        let scn = Arc::clone(&self.scn);
-        let st = &scn.streams[stream as usize];
+        // Fields of the stream are read where needed rather than through a clone of the
+        // scenario's `Arc`: an atomic increment and decrement per call otherwise.
         let k = self.interval_of(t);
         self.ensure_interval(k);
         let counted = t >= self.scn.warmup;
+        let st = &self.scn.streams[stream as usize];
+        let queue = st.queue as usize;
         let self_service = st.self_service > 0.0 && uniform(&mut self.rng) <= st.self_service;
         let one = |iv: &mut Interval| {
             iv.arrivals += 1;
@@ -326,16 +328,16 @@ impl Simulation {
         one(&mut self.intervals[k as usize]);
         if counted {
             one(&mut self.measured.sum);
-            one(&mut self.queues[st.queue as usize].1);
+            one(&mut self.queues[queue].1);
         }
         if self_service {
             return Ok(());
         }
-        let callback = match &st.callback {
+        let callback = match &self.scn.streams[stream as usize].callback {
             Some(cb) => {
                 let ewt = self
                     .engine
-                    .queue_stats(&self.queue_ids[st.queue as usize])?
+                    .queue_stats(&self.queue_ids[queue])?
                     .estimated_wait
                     .unwrap_or(0.0);
                 ewt >= cb.offer_after && uniform(&mut self.rng) <= cb.accept
@@ -371,14 +373,14 @@ impl Simulation {
                 s
             }
         };
-        let rec = &self.calls[slot as usize];
-        if !callback && let Some(p) = &st.patience {
-            let generation = rec.generation;
+        if !callback && let Some(p) = &self.scn.streams[stream as usize].patience {
+            let generation = self.calls[slot as usize].generation;
             let at = t + p.sample(&mut self.rng);
             self.push(at, Ev::Patience { slot, generation });
         }
         self.queue_change(t, 1);
         self.in_system += 1;
+        let st = &self.scn.streams[stream as usize];
         let traced = st.arrivals.as_ref().and_then(|a| a.get(item as usize));
         let (priority, skills) = match traced {
             Some(c) => (c.priority, &c.skills),
@@ -391,7 +393,7 @@ impl Simulation {
             id,
             &NewCall {
                 id,
-                queue: &self.queue_ids[st.queue as usize],
+                queue: &self.queue_ids[queue],
                 priority,
                 skills: &skills,
                 preferred: None,
