@@ -246,6 +246,14 @@ def test_voice_broadcast_needs_no_agents() -> None:
     dials = c.tick(T0, ready=0, staffed=0)
     assert len(dials) == 2
     assert [a.kind for a in c.dial_result(dials[0].lead, "human", T0 + 4)] == ["play-message"]
+    # The answered call still plays its message on the host's line: the host's free lines
+    # (none) cap the dials; the campaign alone would refill the line the answer left.
+    assert c.tick(T0 + 5, ready=0, staffed=0, dials_wanted=0) == []
+    assert len(c.tick(T0 + 6, ready=0, staffed=0)) == 1
+    c.set_mode("voice-broadcast", lines=4)
+    assert (c.lines, len(c.tick(T0 + 7, ready=0, staffed=0, dials_wanted=9))) == (4, 2)
+    with pytest.raises(ValueError, match="lines must be at least 1 for voice broadcast"):
+        c.set_mode("voice-broadcast", lines=0)
 
 
 def test_blended_with_the_engine() -> None:

@@ -371,6 +371,11 @@ impl PyCampaign {
     }
 
     #[getter]
+    fn lines(&self) -> u32 {
+        self.lock().config().lines
+    }
+
+    #[getter]
     fn state(&self) -> &'static str {
         self.lock().run_state()
     }
@@ -422,10 +427,10 @@ impl PyCampaign {
         self.with(|c| c.stop(now))
     }
 
-    #[pyo3(signature = (mode, ratio=None))]
-    fn set_mode(&self, mode: &str, ratio: Option<f64>) -> CoreResult<()> {
+    #[pyo3(signature = (mode, ratio=None, lines=None))]
+    fn set_mode(&self, mode: &str, ratio: Option<f64>, lines: Option<Int<u32>>) -> CoreResult<()> {
         let mode = Mode::parse(mode)?;
-        self.with(|c| c.set_mode(mode, ratio))
+        self.with(|c| c.set_mode(mode, ratio, lines.map(|l| l.0)))
     }
 
     #[pyo3(signature = (now, ready, staffed, dials_wanted=None))]

@@ -379,6 +379,11 @@ class Campaign:
         return self._core.ratio
 
     @property
+    def lines(self) -> int:
+        """Simultaneous calls in voice-broadcast mode."""
+        return self._core.lines
+
+    @property
     def state(self) -> str:
         """created, running, paused or stopped."""
         return self._core.state
@@ -392,8 +397,8 @@ class Campaign:
     def stop(self, now: float) -> None:
         self._core.stop(now)
 
-    def set_mode(self, mode: str, ratio: float | None = None) -> None:
-        self._core.set_mode(mode, ratio)
+    def set_mode(self, mode: str, ratio: float | None = None, lines: int | None = None) -> None:
+        self._core.set_mode(mode, ratio, lines)
 
     def _dial(self, d: tuple[int, int, float, str | None]) -> Dial:
         return Dial(d[0], f"+{d[1]}", self.id, d[2], d[3])
@@ -414,7 +419,8 @@ class Campaign:
         staffed: int | None = None,
         dials_wanted: int | None = None,
     ) -> list[Dial]:
-        """The dials to place now. `dials_wanted`: the pacing model's count (predictive)."""
+        """The dials to place now. `dials_wanted`: the pacing model's count (predictive), or
+        the free lines (voice broadcast: calls still hearing the message hold theirs)."""
         if ready is None or staffed is None:
             r, s = self.agents()
             ready = r if ready is None else ready

@@ -209,13 +209,17 @@ impl Config {
                 check_seconds(&format!("retry delay after {}", o.as_str()), d)?;
             }
         }
-        if self.mode == Mode::VoiceBroadcast && self.lines == 0 {
-            return Err(Error::invalid(
-                "lines must be at least 1 for voice broadcast, got 0",
-            ));
-        }
-        Ok(())
+        check_lines(self.mode, self.lines)
     }
+}
+
+fn check_lines(mode: Mode, lines: u32) -> Result<()> {
+    if mode == Mode::VoiceBroadcast && lines == 0 {
+        return Err(Error::invalid(
+            "lines must be at least 1 for voice broadcast, got 0",
+        ));
+    }
+    Ok(())
 }
 
 fn check_ratio(mode: Mode, ratio: f64) -> Result<()> {
@@ -456,12 +460,15 @@ impl Campaign {
         Ok(())
     }
 
-    /// Changes the mode (and the power ratio) while the campaign runs.
-    pub fn set_mode(&mut self, mode: Mode, ratio: Option<f64>) -> Result<()> {
+    /// Changes the mode (and the power ratio, the broadcast lines) while the campaign runs.
+    pub fn set_mode(&mut self, mode: Mode, ratio: Option<f64>, lines: Option<u32>) -> Result<()> {
         let ratio = ratio.unwrap_or(self.cfg.ratio);
+        let lines = lines.unwrap_or(self.cfg.lines);
         check_ratio(mode, ratio)?;
+        check_lines(mode, lines)?;
         self.cfg.mode = mode;
         self.cfg.ratio = ratio;
+        self.cfg.lines = lines;
         self.touch();
         Ok(())
     }
@@ -604,7 +611,12 @@ impl Campaign {
             }
             Mode::Predictive if share_cap <= self.with_agents => 0,
             Mode::Predictive => dials_wanted.unwrap_or(progressive),
-            Mode::VoiceBroadcast => return self.cfg.lines.saturating_sub(in_flight),
+            // Only ringing calls are in flight here: an answered one is done for the campaign
+            // while its message still plays, so the host, which holds those lines, may cap it.
+            Mode::VoiceBroadcast => {
+                let free = self.cfg.lines.saturating_sub(in_flight);
+                return dials_wanted.map_or(free, |w| w.min(free));
+            }
         };
         if self.stats.capped {
             want.min(progressive)
@@ -614,7 +626,8 @@ impl Campaign {
     }
 
     /// The dials to place now. `dials_wanted` is the pacing model's answer in predictive mode
-    /// (None: one per ready agent); other modes ignore it. Nothing is dialed unless the
+    /// (None: one per ready agent) and in voice broadcast the host's free lines, a cap on
+    /// `lines` less the ringing calls; other modes ignore it. Nothing is dialed unless the
     /// campaign runs, and no agent-handled mode dials without agents.
     pub fn tick(
         &mut self,

@@ -79,9 +79,9 @@ fn no_agents_dials_nothing_in_every_agent_mode() {
 fn power_and_predictive_and_broadcast_counts() {
     let leads: Vec<Lead> = (0..20).map(ny).collect();
     let mut c = campaign(Mode::Power, &leads, &[]);
-    c.set_mode(Mode::Power, Some(2.5)).unwrap();
+    c.set_mode(Mode::Power, Some(2.5), None).unwrap();
     assert_eq!(c.tick(t0(), agents(2, 4), None).unwrap().len(), 5);
-    c.set_mode(Mode::Predictive, None).unwrap();
+    c.set_mode(Mode::Predictive, None, None).unwrap();
     // The pacing model's number, even with nobody ready yet (agents busy).
     assert_eq!(c.tick(t0() + 1.0, agents(0, 4), Some(3)).unwrap().len(), 3);
     let mut b = campaign(Mode::VoiceBroadcast, &leads, &[]);
@@ -90,11 +90,45 @@ fn power_and_predictive_and_broadcast_counts() {
     assert_eq!(a, vec![Action::PlayMessage { lead: 0 }]);
     assert_eq!(b.lead(0).unwrap().state, LeadState::Done);
     assert!(
-        c.set_mode(Mode::Power, Some(0.5))
+        c.set_mode(Mode::Power, Some(0.5), None)
             .unwrap_err()
             .to_string()
             .contains("ratio")
     );
+}
+
+#[test]
+fn broadcast_lines_capped_by_the_hosts_free_lines() {
+    let leads: Vec<Lead> = (0..20).map(ny).collect();
+    let mut b = campaign(Mode::Progressive, &leads, &[]);
+    b.set_mode(Mode::VoiceBroadcast, None, Some(4)).unwrap();
+    assert_eq!(b.config().lines, 4);
+    let first = b.tick(t0(), agents(0, 0), None).unwrap();
+    assert_eq!(first.len(), 4);
+    // Two answered: done for the campaign, but their messages still hold two of the host's
+    // lines; two ring. The host has no line free, so nothing more is dialed.
+    for d in &first[..2] {
+        b.dial_result(d.lead, Outcome::Human, t0() + 5.0).unwrap();
+    }
+    assert!(
+        b.tick(t0() + 6.0, agents(0, 0), Some(0))
+            .unwrap()
+            .is_empty()
+    );
+    // Without the host's count the campaign fills the lines the ringing calls leave.
+    assert_eq!(b.tick(t0() + 7.0, agents(0, 0), None).unwrap().len(), 2);
+    // The host's count never raises it past `lines` less the calls ringing.
+    assert!(
+        b.tick(t0() + 8.0, agents(0, 0), Some(9))
+            .unwrap()
+            .is_empty()
+    );
+    let err = b.set_mode(Mode::VoiceBroadcast, None, Some(0)).unwrap_err();
+    assert!(
+        err.to_string().contains("lines must be at least 1"),
+        "{err}"
+    );
+    assert_eq!(b.config().lines, 4);
 }
 
 #[test]
@@ -308,7 +342,7 @@ fn preview_reserves_then_dials() {
 fn abandonment_plays_the_message_and_caps_overdialing() {
     let leads: Vec<Lead> = (0..200).map(ny).collect();
     let mut c = campaign(Mode::Power, &leads, &[]);
-    c.set_mode(Mode::Power, Some(3.0)).unwrap();
+    c.set_mode(Mode::Power, Some(3.0), None).unwrap();
     let mut t = t0();
     let d = c.tick(t, agents(1, 1), None).unwrap();
     assert_eq!(d.len(), 3);
@@ -546,7 +580,7 @@ fn interrupted_closes_each_cut_off_call_as_its_host_would() {
     c.dial_result(2, Outcome::Human, t + 5.0).unwrap();
     c.dial_result(3, Outcome::Busy, t + 5.0).unwrap(); // settled: left alone
     c.connect(2, t + 6.0).unwrap(); // talking
-    c.set_mode(Mode::Preview, None).unwrap();
+    c.set_mode(Mode::Preview, None, None).unwrap();
     assert_eq!(c.preview(t + 7.0).unwrap(), Some(4));
     let bytes = c.snapshot();
     let mut r = Campaign::restore(&bytes, Arc::default()).unwrap();
@@ -580,7 +614,7 @@ fn interrupted_closes_each_cut_off_call_as_its_host_would() {
     assert!(st.abandon_rate.unwrap() > 0.0);
     assert!(st.talk_time > 500.0); // lead 2 talked from t+6 until the restart
     // The failed attempt is retried after its delay from the restart, not before.
-    r.set_mode(Mode::Progressive, None).unwrap();
+    r.set_mode(Mode::Progressive, None, None).unwrap();
     let mut due: Vec<u32> = r
         .tick(later + 1.0, agents(6, 6), None)
         .unwrap()
