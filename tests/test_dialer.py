@@ -24,6 +24,7 @@ from acdcore.app import ContactCenter, load_config
 from acdcore.app.dialer import Dialer
 from acdcore.flows.errors import FlowError
 from acdcore.media.wav import write_wav
+from acdcore.records.reports import report
 from acdcore.records.sqlite import SqliteStore
 from acdcore.records.store import Query
 from acdcore.traffic import AgentPhone
@@ -403,6 +404,15 @@ def test_a_preview_no_agent_takes_puts_the_lead_back_undialed(tmp_path: Path) ->
                 watch.recv(2048)  # the lead was never called
         finally:
             watch.close()
+        # Each withdrawn preview (put back, or cut off by the stop) is on record, but not as
+        # an abandon: nobody was on the line, so the queue's figures do not count it.
+        cdrs = records(tmp_path)
+        assert cdrs and {(r.outcome, r.queue) for r in cdrs} == {("withdrawn", "sales")}  # type: ignore[attr-defined]
+        assert all(r.attributes["lead_outcome"] == "preview" for r in cdrs)  # type: ignore[attr-defined]
+        with SqliteStore(tmp_path / "records.db", create=False) as store:
+            events = {e.event for r in cdrs for e in store.queue_log(r.call_id)}  # type: ignore[attr-defined]
+            assert events == {"enter", "withdraw"}
+            assert report(store) == []  # offered nothing, abandoned nothing
 
     run(main)
 

@@ -232,3 +232,28 @@ def test_callback_and_transfer_return_the_events_their_advance_ran(rec: CallReco
     got = rec.transfer(45.0, "c3", "+1999")
     assert [(ev.kind, ev.call) for ev in got if ev.kind == "assign"] == [("assign", "c3")]
     assert rec.transfer(45.0, "c3", "+1998") == []  # nothing more fell due
+
+
+def test_a_withdrawn_call_is_on_record_but_in_no_report_count(rec: CallRecorder) -> None:
+    """The host takes back a call nobody was on the line for (the dialer's preview no agent
+    took): outcome "withdrawn" and a "withdraw" queue-log event, not an abandon."""
+    e = rec.engine
+    rec.enter(0.0, "c1", "support", caller="+1A")  # nobody logged in: it waits
+    rec.enter(1.0, "c2", "support", caller="+1B")
+    events = rec.withdraw(12.0, "c1")
+    assert [ev.kind for ev in events] == ["abandon"]  # the engine's own counters
+    rec.hangup(20.0, "c2")  # a caller giving up
+    with pytest.raises(KeyError, match="'c1' is not open"):
+        rec.withdraw(21.0, "c1")
+    rec.commit().wait(5)
+    store = rec.writer.store
+    got = {r.call_id: r for r in store.search(Query())}
+    assert (got["c1"].outcome, got["c1"].wait, got["c1"].end) == ("withdrawn", 12.0, EPOCH + 12)
+    assert got["c2"].outcome == "abandoned"
+    assert [(ev.event, ev.data) for ev in store.queue_log("c1")] == [
+        ("enter", {}),
+        ("withdraw", {"wait": 12.0}),
+    ]
+    (row,) = report(store)
+    assert (row["offered"], row["abandoned"], row["abandon_rate"]) == (1, 1, 1.0)
+    assert e.queue_stats("support").abandoned == 2

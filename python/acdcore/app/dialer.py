@@ -28,6 +28,7 @@ slow), the call is abandoned: the information message plays at once (it must sta
 
 Preview mode offers the lead to an agent first (our INVITE to the phone comes from the lead's
 URI); the agent's answer dials the lead. Predictive mode never dials fewer than progressive.
+A preview no agent takes is withdrawn from the queue (CDR "withdrawn", not an abandon).
 
 Lead calls are found by engine call id or lead number in dicts: nothing scans the calls.
 
@@ -56,6 +57,7 @@ import numpy as np
 from acdcore._core import (
     AmdDecision,
     AnsweringMachineDetector,
+    Engine,
     Event,
     NotAcceptableError,
     RtpPacket,
@@ -551,8 +553,8 @@ class Dialer:
                     agent = ev.agent
                 elif ev is not None and ev.kind in ("timeout", "overflow", "fallback"):
                     break
-            if agent is None:
-                sb.hangup(call_id)
+            if agent is None:  # taken back: nobody was on the line, so no abandon
+                sb.withdraw(call_id)
                 self.campaign.release(lead, self.now())
                 return
             await self._dial_previewed(lead, call_id, agent, channel, target, dest)
@@ -561,6 +563,8 @@ class Dialer:
         finally:
             sb.unwatch(call_id)
             sb.callers.pop(call_id, None)
+            if _unanswered_in(sb.engine, call_id):  # cut off (a shutdown) before any agent
+                sb.withdraw(call_id)
             sb.hangup(call_id)  # a call the engine no longer holds is fine
             center.release_caller(call_id)
             rtp.close()
@@ -776,6 +780,14 @@ async def _next_event(
             with contextlib.suppress(asyncio.CancelledError):
                 await get
     return get.result() if get.done() and not get.cancelled() else None
+
+
+def _unanswered_in(engine: Engine, call: str) -> bool:
+    """Whether the engine holds `call` and no agent has answered it."""
+    try:
+        return engine.call(call).state in ("waiting", "held", "offered")
+    except KeyError:
+        return False
 
 
 def _user(uri: str) -> str:

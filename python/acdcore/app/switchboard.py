@@ -66,6 +66,12 @@ class RecordingSwitchboard(Switchboard):
         if self.on_hold_request is not None:
             self.on_hold_request(call, caller_id, queue)
 
+    def withdraw(self, call: str) -> list[Event]:
+        """Take a call nobody answered back from its queue, not as an abandon
+        (`CallRecorder.withdraw`), and route what that caused."""
+        events = self.recorder.withdraw(self.now(), call)
+        return super().apply(events)  # recorded already
+
     def expire_callback(self, call: str, after: float) -> list[Event]:
         """Close a held callback that waited `after` seconds unanswered
         (`CallRecorder.expire_callback`), and route what that caused."""

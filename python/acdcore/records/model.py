@@ -12,7 +12,9 @@ from typing import Any
 # dials nobody answered; "machine": one answering-machine detection heard a machine take
 # (app/dialer.py). "lost": the call's SIP dialogs did not survive a
 # restart (CallRecorder.lose). "callback-expired": a held callback nobody took within
-# `[callbacks] expire_after` (CallRecorder.expire_callback).
+# `[callbacks] expire_after` (CallRecorder.expire_callback). "withdrawn": the host took the
+# call back from its queue before an answer, nobody waiting on the line (a preview lead no
+# agent took; CallRecorder.withdraw): not an abandon.
 OUTCOMES = (
     "answered",
     "abandoned",
@@ -28,10 +30,11 @@ OUTCOMES = (
     "machine",
     "lost",
     "callback-expired",
+    "withdrawn",
 )
 LOG_EVENTS = (
     "enter", "abandon", "connect", "complete", "transfer", "timeout", "callback", "lost",
-    "callback-expired",
+    "callback-expired", "withdraw",
 )  # fmt: skip
 # Fields a host may set on a record after the engine is done with it (wrap-up, survey...).
 ANNOTATIONS = (

@@ -67,6 +67,7 @@ class _Open:
     notes: dict[str, Any] = field(default_factory=dict)
     lost: str | None = None  # why, once `lose` closes it
     expired: float | None = None  # the expiry (seconds), once `expire_callback` closes it
+    withdrawn: bool = False  # once `withdraw` closes it
 
 
 class CallRecorder:
@@ -243,6 +244,25 @@ class CallRecorder:
             self._close_expired(now, call, rec)
         return events
 
+    def withdraw(self, now: float, call: str) -> list[Event]:
+        """Close a call the host took back from its queue before anyone answered it (a
+        preview lead no agent took: nobody was waiting on the line): hung up in the engine
+        at `now` and recorded with outcome "withdrawn" and a "withdraw" queue-log event
+        (`data.wait`) instead of the abandon the hang-up would log, so the queue's
+        abandon figures count callers who gave up only. Returns the engine's events
+        (recorded already) for the host to route; a call timers ended first keeps that
+        outcome."""
+        rec = self._get(call)
+        rec.withdrawn = True
+        try:
+            events = self.engine.hangup(now, call)
+        except (KeyError, StateError):  # the engine no longer holds it: close the record
+            events = []
+        self.feed(events)
+        if self._open.get(call) is rec:
+            self._close_withdrawn(now, call, rec)
+        return events
+
     def annotate(self, call: str, **fields: Any) -> None:
         """Set disposition, hold, wrapup, recording_path, voicemail_path, survey_score (or
         caller/called) on a call, open or already written."""
@@ -300,6 +320,9 @@ class CallRecorder:
             return
         if rec.expired is not None:
             self._close_expired(ev.t, call, rec)
+            return
+        if rec.withdrawn:
+            self._close_withdrawn(ev.t, call, rec)
             return
         self._log(ev.t, "abandon", call, rec.queue, None, {"wait": ev.t - rec.arrival})
         self._finish(call, rec, ev.t, "abandoned")
@@ -419,6 +442,10 @@ class CallRecorder:
         self._log(t, "callback-expired", call, rec.queue, None, data)
         rec.attributes["callback_result"] = "expired"
         self._finish(call, rec, t, "callback-expired")
+
+    def _close_withdrawn(self, t: float, call: str, rec: _Open) -> None:
+        self._log(t, "withdraw", call, rec.queue, None, {"wait": t - rec.arrival})
+        self._finish(call, rec, t, "withdrawn")
 
     def _finish(
         self, call: str, rec: _Open, t: float, outcome: str, *, talk: float | None = None

@@ -7,6 +7,8 @@ offered. First-call resolution: an answered call whose disposition is not an unr
 and whose caller did not call again within `repeat_days`. Lost calls (cut off by a restart,
 outcome "lost") are offered and counted in `lost`; one an agent had answered counts as
 answered too (its talk up to the last checkpoint), one still waiting is in no other count.
+A withdrawn call (outcome "withdrawn": the host took back a preview no agent took, nobody
+was on the line) is in no count at all.
 """
 
 from __future__ import annotations
