@@ -153,15 +153,16 @@ class Receiver(asyncio.DatagramProtocol):
         self.packets.append((time.time(), data))
 
 
-def sipp_time_of(log: Path, first_line: str) -> float:
-    """Unix time SIPp logged sending the message that starts with `first_line`."""
+def sipp_time_of(log: Path, first_line: str, kind: str = "sent") -> float:
+    """Unix time SIPp logged sending (or with `kind` "received", receiving) the message that
+    starts with `first_line`."""
     text = log.read_text(errors="replace")
     for block in re.split(r"(?:^|\n)-{20,} ", text):
         head, _, body = block.partition("\n")
-        if "message sent" in body.split("\n", 1)[0] and first_line in body:
+        if f"message {kind}" in body.split("\n", 1)[0] and first_line in body:
             when = dt.datetime.strptime(head.strip()[:26], "%Y-%m-%d %H:%M:%S.%f")
             return when.astimezone().timestamp()
-    raise AssertionError(f"no sent {first_line!r} in {log}:\n{text[:2000]}")
+    raise AssertionError(f"no {kind} {first_line!r} in {log}:\n{text[:2000]}")
 
 
 def test_an_answered_lead_no_agent_takes_hears_the_message_within_2_s(tmp_path: Path) -> None:

@@ -17,10 +17,11 @@ from acdcore.outbound import OUTCOMES, PROFILES
 if TYPE_CHECKING:
     from acdcore.app.config import _Reader
 
-#: Modes the dialer places calls for (click-to-dial and voice broadcast need an agent screen
-#: or a message-only flow, which the app does not have). Preview shows the lead on the agent's
-#: phone first: its INVITE comes from the lead's number, and answering it dials the lead.
-DIALER_MODES = ("progressive", "power", "predictive", "preview")
+#: Modes the dialer places calls for (click-to-dial needs an agent screen, which the app does
+#: not have). Preview shows the lead on the agent's phone first: its INVITE comes from the
+#: lead's number, and answering it dials the lead. Voice broadcast involves no agent: up to
+#: `lines` calls at once, each answer hears `message`, then our BYE.
+DIALER_MODES = ("progressive", "power", "predictive", "preview", "voice-broadcast")
 #: Fields of a dial target template besides the lead's own CSV columns.
 TEMPLATE_FIELDS = ("number", "digits", "lead")
 #: The information message must start within 2 s of answer; waiting for an offered agent to
@@ -32,9 +33,12 @@ MAX_CONNECT_WAIT = 1.5
 class CampaignConfig:
     id: str
     leads: Path  # CSV: phone, optional timezone, priority, other columns usable in dial_uri
-    queue: str  # the engine queue answered leads join (its agents take them, blended)
+    # The engine queue answered leads join (its agents take them, blended); None in voice
+    # broadcast, which has no agents.
+    queue: str | None
     dial_uri: str  # e.g. "sip:{number}@127.0.0.1:5080"
-    info_message: str  # prompt played to an answered lead no agent takes
+    # Prompt played to an answered lead no agent takes (None in voice broadcast: no abandons).
+    info_message: str | None
     mode: str = "progressive"
     ratio: float = 1.0  # lines per ready agent (power)
     target: float = 0.03  # most abandons per live answer (predictive pacing)
@@ -57,6 +61,8 @@ class CampaignConfig:
     # Answering-machine detection on every answer (`[campaign.amd]`, the detector's settings;
     # None: off, every answer is a person). A machine is hung up and retried as "machine".
     amd: dict[str, float] | None = None
+    message: str | None = None  # voice broadcast: the prompt every answered lead hears
+    lines: int = 10  # voice broadcast: most calls at once (ringing or hearing the message)
 
 
 _FIELDS: dict[str, type] = {
@@ -85,6 +91,8 @@ _FIELDS: dict[str, type] = {
     "tick": float,
     "preview_timeout": float,
     "amd": dict,
+    "message": str,
+    "lines": int,
 }
 #: `[campaign.amd]` settings (AnsweringMachineDetector's keyword arguments).
 AMD_FIELDS = (
@@ -97,7 +105,9 @@ AMD_FIELDS = (
     "max_words",
     "silence_dbfs",
 )
-_REQUIRED = ("leads", "queue", "dial_uri", "info_message")
+_REQUIRED = ("leads", "dial_uri")
+#: Required besides, in the modes with agents (voice broadcast has neither queue nor abandons).
+_AGENT_REQUIRED = ("queue", "info_message")
 
 
 def template_fields(template: str) -> list[str]:
@@ -134,9 +144,12 @@ def read_campaign(
             ok = False
         else:
             got[key] = value
-    for key in _REQUIRED:
+    mode = got.get("mode", "progressive")
+    broadcast = mode == "voice-broadcast"
+    for key in (*_REQUIRED, *(("message",) if broadcast else _AGENT_REQUIRED)):
         if key not in table:
-            reader.fail(where, f"missing field {key!r}")
+            why = " (the prompt a voice broadcast plays)" if key == "message" else ""
+            reader.fail(where, f"missing field {key!r}{why}")
             ok = False
 
     def bad(key: str, message: str) -> None:
@@ -144,7 +157,6 @@ def read_campaign(
         reader.fail((*where, key), message)
         ok = False
 
-    mode = got.get("mode", "progressive")
     if mode not in DIALER_MODES:
         bad("mode", f"unknown dialing mode {mode!r} (known: {', '.join(DIALER_MODES)})")
     queue = got.get("queue")
@@ -163,9 +175,14 @@ def read_campaign(
     caller = got.get("caller_id")
     if caller is not None and not caller.startswith("sip:"):
         bad("caller_id", f"must be a sip: URI (our From), got {caller!r}")
-    info = got.get("info_message")
-    if info is not None and not (prompts / f"{info}.wav").is_file():
-        bad("info_message", f"no prompt {info!r} (looked for {prompts / f'{info}.wav'})")
+    for key in ("info_message", "message"):
+        name = got.get(key)
+        if name is not None and not (prompts / f"{name}.wav").is_file():
+            bad(key, f"no prompt {name!r} (looked for {prompts / f'{name}.wav'})")
+    if "message" in got and not broadcast:
+        bad("message", f"only voice broadcast plays a message (mode is {mode!r})")
+    if got.get("lines", 10) < 1:
+        bad("lines", f"must be at least 1 call at once, got {got['lines']}")
     ring = got.get("ring_timeout", 20.0)
     if ring < 15.0:
         bad("ring_timeout", f"must ring at least 15 s before giving up, got {ring}")
@@ -209,7 +226,8 @@ def read_campaign(
     dnc = None if "dnc" not in got else reader.base / got["dnc"]
     if dnc is not None and not dnc.is_file():
         bad("dnc", f"no such file: {dnc}")
-    if not ok or queue is None or template is None or info is None:
+    info = got.get("info_message")
+    if not ok or template is None:
         return None
     return CampaignConfig(
         id=got.get("id", "campaign"),
@@ -233,10 +251,12 @@ def read_campaign(
         priority=got.get("priority", 0),
         profile=got.get("profile", "us"),
         aht=got.get("aht", 180.0),
-        wrapup=got.get("wrapup", queues[queue]),
+        wrapup=got.get("wrapup", 0.0 if queue is None else queues[queue]),
         tick=got.get("tick", 1.0),
         preview_timeout=got.get("preview_timeout", 30.0),
         amd=amd,
+        message=got.get("message"),
+        lines=got.get("lines", 10),
     )
 
 

@@ -30,6 +30,11 @@ Preview mode offers the lead to an agent first (our INVITE to the phone comes fr
 URI); the agent's answer dials the lead. Predictive mode never dials fewer than progressive.
 A preview no agent takes is withdrawn from the queue (CDR "withdrawn", not an abandon).
 
+Voice broadcast involves no agent and no queue: up to `lines` calls at once (ringing or
+hearing the message), each answer hears `message` over its RTP, then our BYE; its CDR has
+outcome "broadcast" with the message and how much of it the lead heard. With
+`[campaign.amd]` a machine is hung up as in the other modes (no message left on it).
+
 Lead calls are found by engine call id or lead number in dicts: nothing scans the calls.
 
 The campaign's state (attempts, outcomes, the retry and callback schedule, the rolling
@@ -104,6 +109,17 @@ class InfoMessage:
     deadline: float
 
 
+@dataclass(frozen=True)
+class Broadcast:
+    """One voice-broadcast message: the lead, seconds of it the lead heard, and whether it
+    played to the end (else the lead hung up first)."""
+
+    call: str
+    lead: int
+    heard: float
+    complete: bool
+
+
 @dataclass
 class DialerStats:
     placed: int = 0
@@ -112,6 +128,7 @@ class DialerStats:
     abandoned: int = 0
     by_status: dict[int, int] = field(default_factory=dict)  # final SIP status of each dial
     info_messages: list[InfoMessage] = field(default_factory=list)
+    broadcasts: list[Broadcast] = field(default_factory=list)
     # Answering-machine verdicts by kind ("human", "machine", "not-sure").
     amd: dict[str, int] = field(default_factory=lambda: dict.fromkeys(AMD_VERDICTS, 0))
 
@@ -199,6 +216,7 @@ class Dialer:
             dnc=dnc,
             mode=config.mode,
             ratio=config.ratio,
+            lines=config.lines,
             profile=config.profile,
             amd_false_positive_rate=0.0 if config.profile == "uk" else None,
             calling_hours=config.calling_hours,
@@ -244,11 +262,12 @@ class Dialer:
         return values
 
     def _settle(self, saved: dict[str, Any]) -> None:
-        """The config's mode (and ratio) applies to the restored campaign; other changed
-        settings it keeps as saved, each logged (they take effect with --fresh)."""
+        """The config's mode (and ratio, lines) applies to the restored campaign; other
+        changed settings it keeps as saved, each logged (they take effect with --fresh)."""
         config = self.config
-        if (self.campaign.mode, self.campaign.ratio) != (config.mode, config.ratio):
-            self.campaign.set_mode(config.mode, config.ratio)
+        c = self.campaign
+        if (c.mode, c.ratio, c.lines) != (config.mode, config.ratio, config.lines):
+            c.set_mode(config.mode, config.ratio, config.lines)
         now = self.settings()
         for k in KEPT:
             if k in saved and saved[k] != now[k]:
@@ -336,9 +355,17 @@ class Dialer:
                 log.exception("campaign %s: tick failed", self.config.id)
             await asyncio.sleep(self.config.tick)
 
+    @property
+    def queue(self) -> str:
+        """The campaign's engine queue (every mode but voice broadcast has one)."""
+        assert self.config.queue is not None, "voice broadcast has no queue"
+        return self.config.queue
+
     def agents(self) -> tuple[int, int]:
         """(ready, staffed) agents of the campaign's queue, from the engine's counters."""
-        by_state = self.center.engine.queue_stats(self.config.queue).agents
+        if self.config.queue is None:
+            return 0, 0  # voice broadcast: nobody
+        by_state = self.center.engine.queue_stats(self.queue).agents
         ready = by_state.get("available", 0)
         staffed = ready + sum(by_state.get(s, 0) for s in ("reserved", "busy", "wrap-up"))
         return ready, staffed
@@ -354,7 +381,12 @@ class Dialer:
                 self._previews += 1  # until its call is in the queue (the agent then counts)
                 self._spawn(self._preview(lead))
             return []
-        if self.paced is not None:
+        if self.config.mode == "voice-broadcast":
+            # Every dial task holds a line until its BYE, the message included: the campaign
+            # counts only the ringing ones, so the free lines go in as `dials_wanted`.
+            free = max(0, self.config.lines - len(self._tasks))
+            dials = self.campaign.tick(now, 0, 0, dials_wanted=free)
+        elif self.paced is not None:
             # Our calls' ages since they reached an agent; other busy agents (inbound calls,
             # wrap-up) count as just connected, the cautious guess.
             engine_now = self.center.sb.now()
@@ -503,6 +535,9 @@ class Dialer:
         answered = self.now()
         answered_at = asyncio.get_running_loop().time()
         [action] = self._answer_actions(dial.lead, answered)
+        if action.kind == "play-message":
+            await self._broadcast(dial, dialed, answered, out, rtp)
+            return
         attempt = self.campaign.lead(dial.lead)["attempts"]
         call_id = f"{self.config.id}:{dial.lead}:{attempt}"
         channel = LeadChannel(center, call_id, _user(self.from_uri), dial.number, rtp, out)
@@ -516,6 +551,55 @@ class Dialer:
                 await self._talk(dial, call_id, channel, agent)
         finally:
             center.release_caller(call_id)
+
+    async def _broadcast(
+        self, dial: Dial, dialed: float, answered: float, out: OutgoingCall, rtp: RtpSession
+    ) -> None:
+        """Voice broadcast: `message` over the lead's RTP, then our BYE. The lead hanging up
+        first cuts it short; the CDR says how many seconds of it the lead heard."""
+        message = self.config.message
+        assert message is not None  # the config requires it in this mode
+        attempt = self.campaign.lead(dial.lead)["attempts"]
+        call_id = f"{self.config.id}:{dial.lead}:{attempt}"
+        channel = LeadChannel(self.center, call_id, _user(self.from_uri), dial.number, rtp, out)
+        self._follow(channel, out)
+        codes = self.center.prompts.encoded(message, rtp.codec) or b""
+        length = len(codes) / 8000.0  # G.711: one byte a sample at 8 kHz
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        complete = True
+        try:
+            await channel.play(message)
+        except CallerHungUp:
+            complete = False
+        heard = length if complete else min(length, loop.time() - started)
+        if complete:
+            await channel.hangup()
+        self.stats.broadcasts.append(Broadcast(call_id, dial.lead, heard, complete))
+        log.info(
+            "lead %d (%s): message %s %s (%.1f of %.1f s)", dial.lead, dial.number, message,
+            "played" if complete else "cut short by the lead", heard, length,
+        )  # fmt: skip
+        now = self.now()
+        attributes = {
+            **self._attributes(dial, "human", 200),
+            "message": message, "heard": round(heard, 3), "complete": complete,
+        }  # fmt: skip
+        self.center.recorder.add_record(
+            CallRecord(
+                call_id=call_id,
+                queue=self.config.id,
+                arrival=dialed,
+                outcome="broadcast",
+                caller=_user(self.from_uri),
+                called=dial.number,
+                answer=answered,
+                end=now,
+                wait=answered - dialed,
+                talk=now - answered,
+                attributes=attributes,
+            )
+        )
 
     async def _preview(self, lead: int) -> None:
         """Preview: the lead is offered to an agent of the queue as a call from the lead's
@@ -542,7 +626,7 @@ class Dialer:
         sb.callers[call_id] = (_user(self.from_uri), number)
         try:
             attrs = {"direction": "outbound", "campaign": self.config.id, "lead": lead}
-            sb.enqueue(call_id, self.config.queue, priority=self.config.priority,
+            sb.enqueue(call_id, self.queue, priority=self.config.priority,
                        attributes={**attrs, "lead_outcome": "preview"})  # fmt: skip
             self._previews -= 1
             agent = None
@@ -659,7 +743,7 @@ class Dialer:
         try:
             events = sb.enqueue(
                 call_id,
-                self.config.queue,
+                self.queue,
                 priority=self.config.priority,
                 preferred_agent=preferred,
                 attributes=self._attributes(dial, "human", 200),
@@ -699,8 +783,9 @@ class Dialer:
             "lead %d abandoned: information message %.3f s after answer%s",
             dial.lead, started - answered, f", {late:.3f} s late" if late > 0 else "",
         )  # fmt: skip
-        with contextlib.suppress(CallerHungUp):
-            await channel.play(self.config.info_message)
+        if self.config.info_message is not None:
+            with contextlib.suppress(CallerHungUp):
+                await channel.play(self.config.info_message)
         await channel.hangup()
 
     async def _talk(self, dial: Dial, call_id: str, channel: LeadChannel, agent: str) -> None:

@@ -14,7 +14,8 @@ from typing import Any
 # restart (CallRecorder.lose). "callback-expired": a held callback nobody took within
 # `[callbacks] expire_after` (CallRecorder.expire_callback). "withdrawn": the host took the
 # call back from its queue before an answer, nobody waiting on the line (a preview lead no
-# agent took; CallRecorder.withdraw): not an abandon.
+# agent took; CallRecorder.withdraw): not an abandon. "broadcast": a voice-broadcast lead
+# answered and played the campaign's message (app/dialer.py), no queue nor agent involved.
 OUTCOMES = (
     "answered",
     "abandoned",
@@ -31,6 +32,7 @@ OUTCOMES = (
     "lost",
     "callback-expired",
     "withdrawn",
+    "broadcast",
 )
 LOG_EVENTS = (
     "enter", "abandon", "connect", "complete", "transfer", "timeout", "callback", "lost",
