@@ -14,6 +14,7 @@
 //! references are in docs/pacing.md.
 
 mod freeing;
+mod normal;
 mod ringing;
 mod risk;
 mod shape;
@@ -436,11 +437,14 @@ fn flight_weight(cfg: &Config, state: &State, tick: &Tick<'_>, p: f64) -> f64 {
             .iter()
             .map(|&a| ringing::live_later(shape.survival(a), est.answer, est.machine))
             .sum(),
-        None => tick
-            .flight_ages
-            .iter()
-            .map(|&a| ringing.p_live_later(a, est.answer, est.machine, est.tta))
-            .sum(),
+        None => {
+            // The given shape at the live mean time to answer: one scale for every dial.
+            let scale = ringing.scale(est.tta);
+            tick.flight_ages
+                .iter()
+                .map(|&a| ringing.p_live_later_scaled(a, scale, est.answer, est.machine))
+                .sum()
+        }
     };
     fresh as f64 + aged / p
 }

@@ -49,16 +49,26 @@ impl Ringing {
 
     /// The given shape's survival at age `age`, scaled to the mean time to answer `tta`.
     pub fn prior_survival(&self, age: f64, tta: f64) -> f64 {
-        self.shape.survival(age * self.mean / tta.max(1e-9))
+        self.shape.survival(age * self.scale(tta))
+    }
+
+    /// The factor from a dial's age to the given shape's own time axis at mean `tta`.
+    pub fn scale(&self, tta: f64) -> f64 {
+        self.mean / tta.max(1e-9)
     }
 
     /// Expected live answers still to come from one dial ringing for `age` seconds, with
     /// answer rate `answer`, machine share `machine` and the given shape at mean `tta`.
     pub fn p_live_later(&self, age: f64, answer: f64, machine: f64, tta: f64) -> f64 {
+        self.p_live_later_scaled(age, self.scale(tta), answer, machine)
+    }
+
+    /// `p_live_later` with the scale (`scale(tta)`) worked out once for many dials.
+    pub fn p_live_later_scaled(&self, age: f64, scale: f64, answer: f64, machine: f64) -> f64 {
         if age >= self.ring {
             return 0.0;
         }
-        live_later(self.prior_survival(age, tta), answer, machine)
+        live_later(self.shape.survival(age * scale), answer, machine)
     }
 }
 
