@@ -18,12 +18,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from acdcore.media.wav import write_wav
 from acdcore.records import CallRecorder, Query, RecordWriter, SqliteStore
 from acdcore.traffic import AgentPhone, Caller, CallerScript
 from acdcore.traffic.endpoint import open_endpoint
 from test_restart import AGENTS
-from test_serve import CONFIG, FLOW, center_files
-from test_sip_peers import wait_for
+from test_serve import CONFIG, FLOW, center_files, tone
+from test_sip_peers import baresip, baresip_config, wait_for
 from test_sip_transport import SCENARIOS, free_port, run, run_sipp, sipp_totals
 
 FLOW_CB = FLOW.replace('options = { "1" = "sales" }', 'options = { "1" = "sales", "2" = "cb" }') + (
@@ -299,3 +300,74 @@ def test_sigkill_then_restart_byes_the_dead_dialogs_and_records_the_call_in_the_
             assert store.queue_log(menu.call_id) == []  # never queued: no queue-log line
 
     run(main)
+
+
+def test_sigkill_mid_call_then_restart_byes_the_caller_and_the_baresip_agent(
+    tmp_path: Path,
+) -> None:
+    """A SIPp caller talking to a baresip agent (auto-answer) when the server is killed: the
+    restarted server sends a BYE on both legs, so SIPp passes and baresip ends the call (its
+    log says the peer closed the session), and the call is recorded lost "connected"."""
+
+    async def main() -> None:
+        port = free_port()
+        config = CONFIG.replace("127.0.0.1:0", f"127.0.0.1:{port}")
+        path = center_files(tmp_path, config)
+        address = ("127.0.0.1", port)
+        db = tmp_path / "records.db"
+        home = tmp_path / "agent1"
+        home.mkdir()
+        baresip_config(home, address, "secret1", "agent1", "auto")
+        write_wav(home / "prompt.wav", tone(60.0, 350.0))  # outlasts the call
+        server, _ = await _serve(path)
+        out: list[bytes] = []
+        try:
+            async with baresip(home, 50, asyncio.subprocess.PIPE) as phone:
+                assert phone.stdout is not None
+                reading = asyncio.ensure_future(_collect(phone.stdout, out))
+
+                def talking() -> bool:
+                    saved = _checkpoint_host(db)
+                    if saved is None:
+                        return False
+                    calls, host = saved
+                    dialogs = host.get("dialogs", [])
+                    assert isinstance(dialogs, list)
+                    answered = [c for c in calls.values() if c.get("answer") is not None]
+                    return len(answered) == 1 and len(dialogs) == 2
+
+                sipp_run = asyncio.ensure_future(
+                    run_sipp(address, "-sf", str(SCENARIOS / "uac_queue_restart_bye.xml"),
+                             "-s", "5000", "-m", "1", stat=tmp_path / "caller.csv",
+                             timeout=60.0)
+                )  # fmt: skip
+                assert await wait_for(talking, 25.0)  # committed: caller and agent talking
+                server.kill()
+                await asyncio.wait_for(server.wait(), 30.0)
+                before = len(b"".join(out))
+                server, _ = await _serve(path)
+                # baresip's words for a BYE from the far end (libre reports it as ECONNRESET).
+                bye = b"session closed: Connection reset by peer"
+                assert await wait_for(lambda: bye in b"".join(out)[before:], 10.0), b"".join(
+                    out
+                ).decode(errors="replace")
+                assert await asyncio.wait_for(sipp_run, 30.0) == 0  # the caller got its BYE
+                reading.cancel()
+            server.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(server.communicate(), 60.0)
+            assert server.returncode == 0, err.decode()
+        finally:
+            if server.returncode is None:
+                server.kill()
+                await server.wait()
+        with SqliteStore(db, create=False) as store:
+            (record,) = store.search(Query())
+            assert (record.outcome, record.agent, record.caller) == ("lost", "ann", "+33222222222")
+            assert record.attributes["lost"] == {"why": "restart", "state": "connected"}
+
+    run(main)
+
+
+async def _collect(stream: asyncio.StreamReader, out: list[bytes]) -> None:
+    while line := await stream.readline():
+        out.append(line)
