@@ -445,6 +445,10 @@ def test_saved_dialogs_come_back_as_legs_for_a_bye_and_broken_ones_are_refused(
     assert restore.bye_dest(back, reliable=True) == ("10.0.0.7", 5070)
     back.route_set = []
     assert restore.bye_dest(back, reliable=True) == ("10.0.0.9", 5072)
+    # A Contact naming the connection's own port: the URI we called (the phone listens there).
+    back.remote_target, back.dest = "sip:+331@10.0.0.9:40123;transport=tcp", ("10.0.0.9", 40123)
+    back.remote_uri = "sip:+331@10.0.0.9:5074;transport=tcp"
+    assert restore.bye_dest(back, reliable=True) == ("10.0.0.9", 5074)
 
     rec = restore.resume(store, writer, config).recorder
     rec.host["center"] = {"dialogs": [["c-2@x", "ours"]]}

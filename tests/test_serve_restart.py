@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from acdcore.media.wav import write_wav
 from acdcore.records import CallRecorder, Query, RecordWriter, SqliteStore
 from acdcore.traffic import AgentPhone, Caller, CallerScript
@@ -302,22 +303,27 @@ def test_sigkill_then_restart_byes_the_dead_dialogs_and_records_the_call_in_the_
     run(main)
 
 
+@pytest.mark.parametrize("agent", ["udp", "tcp"])
 def test_sigkill_mid_call_then_restart_byes_the_caller_and_the_baresip_agent(
-    tmp_path: Path,
+    tmp_path: Path, agent: str
 ) -> None:
     """A SIPp caller talking to a baresip agent (auto-answer) when the server is killed: the
     restarted server sends a BYE on both legs, so SIPp passes and baresip ends the call (its
-    log says the peer closed the session), and the call is recorded lost "connected"."""
+    log says the peer closed the session), and the call is recorded lost "connected". An
+    agent registered over TCP lost its connection with the process: its BYE goes over a new
+    one to the registered Contact we rang (baresip's 200 named the dead connection's port)."""
 
     async def main() -> None:
         port = free_port()
         config = CONFIG.replace("127.0.0.1:0", f"127.0.0.1:{port}")
+        if agent == "tcp":
+            config = config.replace('digest = ["MD5"]', 'digest = ["MD5"]\ntransport = "both"')
         path = center_files(tmp_path, config)
         address = ("127.0.0.1", port)
         db = tmp_path / "records.db"
         home = tmp_path / "agent1"
         home.mkdir()
-        baresip_config(home, address, "secret1", "agent1", "auto")
+        baresip_config(home, address, "secret1", "agent1", "auto", transport=agent)
         write_wav(home / "prompt.wav", tone(60.0, 350.0))  # outlasts the call
         server, _ = await _serve(path)
         out: list[bytes] = []
@@ -348,9 +354,8 @@ def test_sigkill_mid_call_then_restart_byes_the_caller_and_the_baresip_agent(
                 server, _ = await _serve(path)
                 # baresip's words for a BYE from the far end (libre reports it as ECONNRESET).
                 bye = b"session closed: Connection reset by peer"
-                assert await wait_for(lambda: bye in b"".join(out)[before:], 10.0), b"".join(
-                    out
-                ).decode(errors="replace")
+                ended = await wait_for(lambda: bye in b"".join(out)[before:], 10.0)
+                assert ended, b"".join(out).decode(errors="replace")
                 assert await asyncio.wait_for(sipp_run, 30.0) == 0  # the caller got its BYE
                 reading.cancel()
             server.send_signal(signal.SIGTERM)

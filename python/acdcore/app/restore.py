@@ -35,7 +35,8 @@ the server knows (`save`): the phones' registrations and which waiting calls are
   the restarted server sends each one BYE, best effort, once the lost records are committed:
   one transaction (its own retransmissions), no retry; a 481 or no answer is logged at info.
   Over TCP the connection died too: the BYE goes to the remote target (or first route) on a
-  new connection. A leg still ringing has no dialog yet and gets nothing: the phone rings
+  new connection, or to the far end's URI when the target named the dead connection's port
+  (`bye_dest`). A leg still ringing has no dialog yet and gets nothing: the phone rings
   until it gives up, or answers and, its 200 never acknowledged, ends the call itself.
 - The `[campaign]`'s state is its own host blob (`Dialer.save`, written in the same commits
   only when it changed); `resume` reads it back and the dialer restores it, closing the dials
@@ -344,10 +345,18 @@ def _dialog(saved: list[Any]) -> Leg:
 
 def bye_dest(leg: Leg, reliable: bool) -> Addr:
     """Where a dead dialog's BYE goes: over UDP the peer's address as before; over TCP the
-    old connection is gone, so the first route's or the remote target's host and port."""
+    old connection is gone, so the first route's or the remote target's host and port. A
+    phone whose Contact named that very connection's port (baresip over TCP does) listens
+    elsewhere: then the URI of the far end we know (for a leg we placed, the registered
+    Contact we called)."""
     if not reliable:
         return leg.dest
-    uri = leg.route_set[0].uri if leg.route_set else Uri.parse(leg.remote_target)
+    if leg.route_set:
+        uri = leg.route_set[0].uri
+    else:
+        uri = Uri.parse(leg.remote_target)
+        if (uri.host, uri.port or 5060) == tuple(leg.dest):
+            uri = Uri.parse(leg.remote_uri)
     return (uri.host, uri.port or 5060)
 
 
