@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 from acdcore import Engine
+from acdcore._core import SipMessage
 from acdcore.app import ContactCenter, load_config, restore
+from acdcore.app.switchboard import InFlow
 from acdcore.records import CallRecorder, Query, RecordWriter, SqliteStore
 from acdcore.records.store import StoreError
+from acdcore.sip.dialog import Leg
 from acdcore.traffic import AgentPhone
 from test_serve import CONFIG, center_files
 from test_sip_peers import wait_for
@@ -176,12 +179,19 @@ def test_fresh_start_records_every_call_of_the_old_run_and_starts_empty(tmp_path
         sb.callers["held"] = ("+33200", "5000")
         sb.enqueue("held", "later")
         sb.hold_for_callback("held", "+33200", "later")
+        sb.callers["in-menu"] = ("+33300", "5000")  # as the server's INVITE handling does
+        sb.in_flow["in-menu"] = InFlow(sb.now(), ["welcome", "menu"])
         await first.durable()
         _kill(first)
 
         fresh = _center(tmp_path, fresh=True)
         assert not fresh.restart.resumed
-        assert fresh.restart.lost == ["held"]  # even a callback: nothing dropped silently
+        # Even a callback, and a call no queue held yet: nothing dropped silently.
+        assert fresh.restart.lost == ["held", "in-menu"]
+        assert fresh.restart.lost_in_flow == ["in-menu"]
+        assert "2 calls of the checkpoint recorded as lost (1 in the flow)" in (
+            fresh.restart.summary()
+        )
         assert fresh.restart.logged_out == ["cat"]
         assert fresh.engine.agents() == []
         with pytest.raises(KeyError):
@@ -190,9 +200,15 @@ def test_fresh_start_records_every_call_of_the_old_run_and_starts_empty(tmp_path
         await fresh.start()
         await fresh.stop()
         with SqliteStore(tmp_path / "records.db", create=False) as store:
-            (held,) = store.search(Query())
+            held, menu = sorted(store.search(Query()), key=lambda r: r.call_id)
             assert (held.call_id, held.outcome) == ("held", "lost")
             assert held.attributes["lost"]["state"] == "waiting"
+            assert (menu.call_id, menu.outcome, menu.queue) == ("in-menu", "lost", "")
+            assert (menu.caller, menu.called) == ("+33300", "5000")
+            assert menu.attributes == {
+                "path": ["welcome", "menu"], "lost": {"why": "restart", "state": "flow"},
+            }  # fmt: skip
+            assert store.queue_log("in-menu") == []
         again = _center(tmp_path)
         assert again.restart.lost == [] and again.restart.callbacks == {}
         again.writer.close()
@@ -392,3 +408,52 @@ def test_fresh_start_records_the_callback_retries_it_drops(tmp_path: Path) -> No
         again.store.close()
 
     run(main)
+
+
+def test_saved_dialogs_come_back_as_legs_for_a_bye_and_broken_ones_are_refused(
+    tmp_path: Path,
+) -> None:
+    """What `save` keeps of a dialog is what its BYE needs: the restored leg's BYE has the
+    same tags, the next CSeq and the proxy's route (loose routing keeps the remote target as
+    Request-URI); over TCP it goes to the route (or remote target) instead of the dead
+    connection's port. A saved dialog that is not one stops the restart naming it."""
+    config = load_config(center_files(tmp_path, CONFIG + AGENTS))
+    store = SqliteStore(tmp_path / "records.db")
+    writer = RecordWriter(store)
+    rec = CallRecorder(Engine(), writer, epoch=1_800_000_000.0)
+    rec.add_queue("sales")
+    leg = Leg("c-1@x", "ours", "theirs", "sip:5000@10.0.0.1", "sip:+331@10.0.0.9",
+              "sip:+331@10.0.0.9:5072", ("10.0.0.7", 5060), ("10.0.0.1", 5060), cseq=4,
+              transport="TCP")  # fmt: skip
+    leg.route_set = SipMessage.request(
+        "BYE", "sip:x", [("Route", "<sip:10.0.0.7:5070;lr>")]
+    ).routes()
+    rec.host["center"] = {"dialogs": [restore.dialog_state(leg)]}
+    rec.commit().wait(10)
+    (back,) = restore.resume(store, writer, config).dialogs
+    back.local = ("10.0.0.1", 5080)
+    bye = back.request("BYE")
+    assert (bye.call_id, bye.from_.tag, bye.to.tag, bye.cseq) == (
+        "c-1@x",
+        "ours",
+        "theirs",
+        (5, "BYE"),
+    )
+    assert bye.uri().text == "sip:+331@10.0.0.9:5072"
+    assert [r.text for r in bye.routes()] == ["<sip:10.0.0.7:5070;lr>"]
+    assert restore.bye_dest(back, reliable=False) == ("10.0.0.7", 5060)
+    assert restore.bye_dest(back, reliable=True) == ("10.0.0.7", 5070)
+    back.route_set = []
+    assert restore.bye_dest(back, reliable=True) == ("10.0.0.9", 5072)
+    # A Contact naming the connection's own port: the URI we called (the phone listens there).
+    back.remote_target, back.dest = "sip:+331@10.0.0.9:40123;transport=tcp", ("10.0.0.9", 40123)
+    back.remote_uri = "sip:+331@10.0.0.9:5074;transport=tcp"
+    assert restore.bye_dest(back, reliable=True) == ("10.0.0.9", 5074)
+
+    rec = restore.resume(store, writer, config).recorder
+    rec.host["center"] = {"dialogs": [["c-2@x", "ours"]]}
+    rec.commit().wait(10)
+    with pytest.raises(StoreError, match=r"dialogs: ValueError.*c-2@x"):
+        restore.resume(store, writer, config)
+    writer.close()
+    store.close()

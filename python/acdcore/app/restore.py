@@ -23,14 +23,28 @@ the server knows (`save`): the phones' registrations and which waiting calls are
   scheduled again, at once if that time passed during the downtime.
 - Every other call the engine held had its caller (and maybe an agent) on SIP dialogs that
   died with the process: it is closed with outcome "lost" (`CallRecorder.lose`) at the
-  engine's time in the checkpoint, the last instant it was known alive. Calls still in the
-  flow before any queue have no record before or after (the records start at the queue).
+  engine's time in the checkpoint, the last instant it was known alive.
+- A call still in the flow before any queue (greeting, menu, login) has no record yet (the
+  records start at the queue), so `save` keeps each one's caller, called number, arrival and
+  flow path; the restart writes its CDR (`CallRecorder.unqueued`, queue "") with outcome
+  "lost", `attributes.lost = {"why": "restart", "state": "flow"}` and the path, ending at the
+  last commit's time.
+- The phones at the far end of those dialogs (a caller's UA, an agent's phone, a lead) do
+  not know the process died. `save` keeps what a BYE needs of every dialog of ours (Call-ID,
+  tags, URIs, remote target, route set, CSeq, transport, peer address: `DIALOG_FIELDS`), and
+  the restarted server sends each one BYE, best effort, once the lost records are committed:
+  one transaction (its own retransmissions), no retry; a 481 or no answer is logged at info.
+  Over TCP the connection died too: the BYE goes to the remote target (or first route) on a
+  new connection, or to the far end's URI when the target named the dead connection's port
+  (`bye_dest`). A leg still ringing has no dialog yet and gets nothing: the phone rings
+  until it gives up, or answers and, its 200 never acknowledged, ends the call itself.
 - The `[campaign]`'s state is its own host blob (`Dialer.save`, written in the same commits
   only when it changed); `resume` reads it back and the dialer restores it, closing the dials
   the kill cut off (app/dialer.py).
 - `fresh=True` starts an empty engine, but first closes every call of the checkpoint
   (callbacks too) as lost, so no call of the previous run is left without a record; each
-  callback retry it was waiting out gets a queue-log "callback" line, result "lost". The
+  callback retry it was waiting out gets a queue-log "callback" line, result "lost"; the
+  calls in the flow are recorded lost and the dead dialogs get their BYE as above. The
   saved campaign is deleted: the campaign starts anew.
 
 Queue and agent settings come from the checkpoint (the engine has no call to change them);
@@ -47,7 +61,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from acdcore._core import Engine, SipParseError, StateError
+from acdcore._core import Engine, SipMessage, SipParseError, StateError, Uri
 from acdcore.app.callbacks import HELD_FIELDS
 from acdcore.app.config import Config
 from acdcore.app.dialer import BLOB as CAMPAIGN_BLOB
@@ -55,7 +69,9 @@ from acdcore.flows.errors import FlowError, Problem
 from acdcore.records.recorder import CallRecorder
 from acdcore.records.store import RecordStore, StoreError
 from acdcore.records.writer import RecordWriter
+from acdcore.sip.dialog import Leg
 from acdcore.sip.registrar import Registrar, aor_of
+from acdcore.sip.transport import Addr
 
 if TYPE_CHECKING:
     from acdcore.app.server import ContactCenter
@@ -63,6 +79,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 KEY = "center"  # the server's part of CallRecorder.host
 LOST_WHY = "restart"
+# What a BYE needs of one dialog, saved as a list in this order: the list is rewritten at
+# every commit for every call in progress, so no key names are repeated per dialog.
+DIALOG_FIELDS = (
+    "call_id", "local_tag", "remote_tag", "local_uri", "remote_uri", "remote_target",
+    "dest", "cseq", "transport", "routes",
+)  # fmt: skip
 
 
 @dataclass
@@ -71,7 +93,9 @@ class Restart:
 
     recorder: CallRecorder
     resumed: bool = False
-    lost: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)  # calls lost, in a queue or in the flow
+    lost_in_flow: list[str] = field(default_factory=list)  # those of `lost` not yet queued
+    dialogs: list[Leg] = field(default_factory=list)  # dead dialogs to send a BYE in
     callbacks: dict[str, tuple[str, str]] = field(default_factory=dict)  # call -> caller, queue
     agents: dict[str, str] = field(default_factory=dict)  # logged in after it -> state
     logged_out: list[str] = field(default_factory=list)
@@ -84,14 +108,16 @@ class Restart:
     def summary(self) -> str:
         if not self.resumed:
             return (
-                f"fresh start: {len(self.lost)} calls of the checkpoint recorded as lost, "
+                f"fresh start: {len(self.lost)} calls of the checkpoint recorded as lost "
+                f"({len(self.lost_in_flow)} in the flow), "
                 f"{len(self.lost_retries)} callback retries recorded as lost, "
                 f"{len(self.logged_out)} agents logged out"
             )
         return (
             f"resumed from the checkpoint: {len(self.agents)} agents logged in, "
             f"{len(self.callbacks)} callbacks waiting, {len(self.lost)} calls lost in the "
-            f"restart, {len(self.logged_out)} agents logged out, "
+            f"restart ({len(self.lost_in_flow)} in the flow), {len(self.logged_out)} agents "
+            "logged out, "
             f"{len(self.registrations)} registrations"
         )
 
@@ -145,8 +171,28 @@ def _resume(store: RecordStore, writer: RecordWriter, config: Config, fresh: boo
         raise StoreError(
             f"corrupt checkpoint: saved registrations, callbacks or callback retries: {e!r}"
         ) from None
-    out = Restart(old, resumed=not fresh)
+    try:
+        flows = [_in_flow(f) for f in saved.get("flows", [])]
+        saved_at = float(saved.get("at", old.engine.now))
+        dialogs = [_dialog(d) for d in saved.get("dialogs", [])]
+    except (KeyError, TypeError, ValueError, AttributeError, SipParseError) as e:
+        raise StoreError(f"corrupt checkpoint: saved calls in the flow or dialogs: {e!r}") from None
+    out = Restart(old, resumed=not fresh, dialogs=dialogs)
     engine = old.engine
+    open_calls = old.open_calls()
+    for f in flows:
+        if f["call"] in open_calls:  # cannot be (entering a queue ends the flow's entry)
+            continue
+        old.unqueued(
+            f["arrival"],
+            max(saved_at, f["arrival"]),
+            f["call"],
+            "lost",
+            caller=f["caller"],
+            called=f["called"],
+            attributes={"path": f["path"], "lost": {"why": LOST_WHY, "state": "flow"}},
+        )
+        out.lost_in_flow.append(f["call"])
     for call, info in old.open_calls().items():
         if info["callback"]:
             held.add(call)
@@ -156,6 +202,7 @@ def _resume(store: RecordStore, writer: RecordWriter, config: Config, fresh: boo
         else:
             old.lose(call, LOST_WHY)
             out.lost.append(call)
+    out.lost += out.lost_in_flow
     reachable = {users[_user(r["aor"])] for r in regs}
     for agent in engine.agents():
         state = engine.agent(agent).state
@@ -172,6 +219,8 @@ def _resume(store: RecordStore, writer: RecordWriter, config: Config, fresh: boo
         return Restart(
             _new(writer, config),
             lost=out.lost,
+            lost_in_flow=out.lost_in_flow,
+            dialogs=out.dialogs,
             logged_out=out.logged_out,
             lost_retries=out.lost_retries,
         )
@@ -254,15 +303,90 @@ def _retry(saved: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _in_flow(saved: dict[str, Any]) -> dict[str, Any]:
+    """A saved call in the flow, checked."""
+    out = {k: saved[k] for k in ("call", "caller", "called", "arrival", "path")}
+    if not isinstance(out["call"], str):
+        raise TypeError(f"call in the flow {out['call']!r} is not a string")
+    for k in ("caller", "called"):
+        if out[k] is not None and not isinstance(out[k], str):
+            raise TypeError(f"call {out['call']!r} in the flow: {k} {out[k]!r} is not a string")
+    out["arrival"] = float(out["arrival"])
+    out["path"] = [str(node) for node in out["path"]]
+    return out
+
+
+def dialog_state(leg: Leg) -> list[Any]:
+    """What a BYE in `leg`'s dialog needs, in `DIALOG_FIELDS` order (JSON-safe)."""
+    return [
+        leg.call_id, leg.local_tag, leg.remote_tag, leg.local_uri, leg.remote_uri,
+        leg.remote_target, list(leg.dest), leg.cseq, leg.transport,
+        [r.text for r in leg.route_set],
+    ]  # fmt: skip
+
+
+def _dialog(saved: list[Any]) -> Leg:
+    """A saved dialog as a `Leg` to send its BYE in (our address is set when we serve)."""
+    if not isinstance(saved, list) or len(saved) != len(DIALOG_FIELDS):
+        raise ValueError(f"saved dialog {saved!r} is not a list of {len(DIALOG_FIELDS)}")
+    d = dict(zip(DIALOG_FIELDS, saved, strict=True))
+    for k in DIALOG_FIELDS[:6]:
+        if not isinstance(d[k], str):
+            raise TypeError(f"dialog field {k!r} is {d[k]!r}, not a string")
+    host, port = d["dest"]
+    # Route headers parsed back as the proxy wrote them (Leg.request reads `;lr` off them).
+    routes = SipMessage.request("BYE", d["remote_target"], [("Route", str(r)) for r in d["routes"]])
+    return Leg(
+        d["call_id"], d["local_tag"], d["remote_tag"], d["local_uri"], d["remote_uri"],
+        d["remote_target"], (str(host), int(port)), ("0.0.0.0", 0), int(d["cseq"]),
+        state="confirmed", route_set=routes.routes(), transport=str(d["transport"]).upper(),
+    )  # fmt: skip
+
+
+def bye_dest(leg: Leg, reliable: bool) -> Addr:
+    """Where a dead dialog's BYE goes: over UDP the peer's address as before; over TCP the
+    old connection is gone, so the first route's or the remote target's host and port. A
+    phone whose Contact named that very connection's port (baresip over TCP does) listens
+    elsewhere: then the URI of the far end we know (for a leg we placed, the registered
+    Contact we called)."""
+    if not reliable:
+        return leg.dest
+    if leg.route_set:
+        uri = leg.route_set[0].uri
+    else:
+        uri = Uri.parse(leg.remote_target)
+        if (uri.host, uri.port or 5060) == tuple(leg.dest):
+            uri = Uri.parse(leg.remote_uri)
+    return (uri.host, uri.port or 5060)
+
+
 def save(center: ContactCenter) -> None:
     """The server's state into the next checkpoint: callbacks on hold and registrations
-    (expiry as UNIX time), and the campaign's blob when it changed. Once per commit:
-    O(bindings + held calls) (plus the campaign's snapshot after a change), never per call."""
+    (expiry as UNIX time), the calls in the flow and our dialogs (for the restart to record
+    and hang up), and the campaign's blob when it changed. Once per commit:
+    O(bindings + held calls + calls in progress) (plus the campaign's snapshot after a
+    change), never per call."""
     if center.dialer is not None:
         center.dialer.save()
     loop_now = asyncio.get_running_loop().time()
     wall = time.time()
+    sb = center.sb
+    dialogs = [dialog_state(c.leg) for c in center.callers.values()]
+    for name in center.transports:
+        dialogs += [dialog_state(call.leg) for call in center.uac_for(name).calls.values()]
     center.recorder.host[KEY] = {
+        "at": sb.now(),
+        "flows": [
+            {
+                "call": call,
+                "caller": sb.callers.get(call, (None, None))[0],
+                "called": sb.callers.get(call, (None, None))[1],
+                "arrival": f.arrival,
+                "path": f.path,
+            }
+            for call, f in sb.in_flow.items()
+        ],
+        "dialogs": dialogs,
         "callbacks": center.sb.on_hold(),
         "retries": center.callbacks.pending_retries(),
         "campaign": None if center.dialer is None else center.dialer.settings(),

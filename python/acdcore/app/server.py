@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ from acdcore.app.config import SIP_TRANSPORTS, Config
 from acdcore.app.dialer import Dialer
 from acdcore.app.legs import CODECS, OutboundLegs, configure
 from acdcore.app.prompts import Prompts
-from acdcore.app.switchboard import RecordingSwitchboard
+from acdcore.app.switchboard import InFlow, RecordingSwitchboard
 from acdcore.flows import FlowContext, FlowRunner, load
 from acdcore.flows.result import CallResult
 from acdcore.media.session import RtpSession, bind_rtp_socket
@@ -172,6 +173,7 @@ class ContactCenter:
         self.callbacks.resume_retries(self.restart.retries)
         self.callbacks.arm_expiries()
         await self.durable()  # what the restart closed is on disk before anything new
+        self._bye_dead_dialogs(self.restart.dialogs)
         self.spawn(self.sb.run())
         self.spawn(self._commit_every(1.0))
         if self.dialer is not None:
@@ -307,10 +309,13 @@ class ContactCenter:
     # FlowObserver: the call's end sets the default disposition.
 
     def entered(self, call: str, node: str, kind: str, at: float) -> None:
-        pass
+        flow = self.sb.in_flow.get(call)
+        if flow is not None:
+            flow.path.append(node)
 
     def ended(self, result: CallResult) -> None:
         log.info("call %s ended %s via %s", result.call, result.outcome, result.path)
+        self.sb.in_flow.pop(result.call, None)
         self.stats.by_outcome[result.outcome] = self.stats.by_outcome.get(result.outcome, 0) + 1
         caller, called = self.sb.callers.pop(result.call, (None, None))
         if engine_never_held(result):
@@ -446,6 +451,7 @@ class ContactCenter:
         self.callers[leg.key] = caller
         self._caller_by_id[call_id] = caller
         self.sb.callers[call_id] = (caller_id, called)
+        self.sb.in_flow[call_id] = InFlow(self.sb.now())
         self.stats.calls += 1
         txn.respond(
             request.reply(
@@ -492,7 +498,34 @@ class ContactCenter:
         txn = self.layer_for(leg).request(leg.request("BYE"), leg.dest)
         txn.response.add_done_callback(lambda f: f.cancelled() or f.exception())
 
+    def _bye_dead_dialogs(self, legs: list[Leg]) -> None:
+        """One BYE in each dialog the previous process died with (app/restore.py), so the
+        phones at the other end stop waiting; best effort: whatever answer comes, or none,
+        is logged at info, and nothing is sent again."""
+        for leg in legs:
+            layer = self.uac_for(leg.transport).layer
+            leg.local = self._local
+            leg.transport = "TCP" if layer.reliable else "UDP"
+            try:
+                dest = restore.bye_dest(leg, layer.reliable)
+                txn = layer.request(leg.request("BYE"), dest)
+            except (RuntimeError, ValueError, SipParseError, OSError) as e:
+                log.info("call %s: no BYE after the restart: %s", leg.call_id, e)
+                continue
+            txn.response.add_done_callback(functools.partial(_log_dead_bye, leg.call_id))
+
     def _forget_caller(self, caller: CallerLeg) -> None:
         self.callers.pop(caller.leg.key, None)
         self._caller_by_id.pop(caller.channel.call_id, None)
         caller.channel.rtp.close()
+
+
+def _log_dead_bye(call_id: str, done: asyncio.Future[SipMessage]) -> None:
+    if done.cancelled():
+        return
+    error = done.exception()
+    if error is not None:
+        log.info("call %s: BYE after the restart got no answer: %r", call_id, error)
+    else:
+        status = done.result().status
+        log.info("call %s: BYE after the restart answered %s", call_id, status)

@@ -5,12 +5,22 @@ caller's and the called number, and the flow's attributes (login, menu keys, CRM
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from acdcore._core import Engine, Event
 from acdcore.flows import Switchboard
 from acdcore.records.model import dumps
 from acdcore.records.recorder import CallRecorder
+
+
+@dataclass
+class InFlow:
+    """A call in the flow that no queue has held yet: the records know nothing of it, so a
+    restart reads this (saved with each commit) to record it as lost."""
+
+    arrival: float  # engine time
+    path: list[str] = field(default_factory=list)  # the flow's nodes so far
 
 
 class RecordingSwitchboard(Switchboard):
@@ -21,6 +31,8 @@ class RecordingSwitchboard(Switchboard):
         super().__init__(engine, **kwargs)
         self.recorder = recorder
         self.callers: dict[str, tuple[str, str]] = {}  # engine call id -> (caller, called)
+        # Calls the host put in the flow (`InFlow`); one leaves it on entering a queue.
+        self.in_flow: dict[str, InFlow] = {}
         # Told of each call the flows put on virtual hold (the app's CallbackDialer).
         self.on_hold_request: Callable[[str, str, str], None] | None = None
 
@@ -59,6 +71,7 @@ class RecordingSwitchboard(Switchboard):
             preferred_wait=preferred_wait if preferred_agent else 0.0,
             max_wait_exempt=max_wait_exempt,
         )
+        self.in_flow.pop(call, None)  # the records hold it now
         return super().apply(events)  # enter() fed the records already
 
     def hold_for_callback(self, call: str, caller_id: str, queue: str) -> None:
