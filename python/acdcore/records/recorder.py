@@ -10,7 +10,7 @@ one transaction, so after a crash `resume()` continues from exactly what was com
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -216,14 +216,7 @@ class CallRecorder:
         rec = self._get(call)
         rec.lost = why
         now = self.engine.now
-        try:
-            events = self.engine.hangup(now, call)
-        except (KeyError, StateError):  # the engine no longer holds it: close the record
-            events = []
-        self.feed(events)
-        if call in self._open:
-            self._close_lost(now, call, rec, None)
-        return events
+        return self._hang_up(now, call, lambda: self._close_lost(now, call, rec, None))
 
     def expire_callback(self, now: float, call: str, after: float) -> list[Event]:
         """Close a held callback nobody took within `after` seconds (`[callbacks]
@@ -235,14 +228,7 @@ class CallRecorder:
         route. For a call in line; one that timers end first (a fallback) keeps that outcome."""
         rec = self._get(call)
         rec.expired = after
-        try:
-            events = self.engine.hangup(now, call)
-        except (KeyError, StateError):  # the engine no longer holds it: close the record
-            events = []
-        self.feed(events)
-        if self._open.get(call) is rec:
-            self._close_expired(now, call, rec)
-        return events
+        return self._hang_up(now, call, lambda: self._close_expired(now, call, rec))
 
     def withdraw(self, now: float, call: str) -> list[Event]:
         """Close a call the host took back from its queue before anyone answered it (a
@@ -254,13 +240,20 @@ class CallRecorder:
         outcome."""
         rec = self._get(call)
         rec.withdrawn = True
+        return self._hang_up(now, call, lambda: self._close_withdrawn(now, call, rec))
+
+    def _hang_up(self, now: float, call: str, close: Callable[[], None]) -> list[Event]:
+        """Hangs `call` up in the engine at `now` and records the events; `close` writes
+        the record when the call is still open after them (the engine no longer holding it
+        closes it too)."""
+        rec = self._open.get(call)
         try:
             events = self.engine.hangup(now, call)
-        except (KeyError, StateError):  # the engine no longer holds it: close the record
+        except (KeyError, StateError):
             events = []
         self.feed(events)
-        if self._open.get(call) is rec:
-            self._close_withdrawn(now, call, rec)
+        if rec is not None and self._open.get(call) is rec:
+            close()
         return events
 
     def annotate(self, call: str, **fields: Any) -> None:
