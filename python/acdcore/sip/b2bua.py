@@ -65,7 +65,7 @@ class B2buaStats:
 
 
 class B2bua:
-    """The transaction user of a B2BUA; `serve_b2bua` runs it on a UDP port."""
+    """The transaction user of a B2BUA; `serve_b2bua` runs it over UDP, TCP or both."""
 
     def __init__(
         self,
