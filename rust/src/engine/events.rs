@@ -127,6 +127,32 @@ impl RawEvents {
     }
 }
 
+/// The ids behind the numbers of the pending raw events (`Engine::with_raw_events`).
+pub struct EventNames<'a> {
+    engine: &'a Engine,
+}
+
+impl EventNames<'_> {
+    /// The id of the call in slot `c`: live, or ended since the last drain.
+    pub fn call(&self, c: u32) -> &str {
+        let e = self.engine;
+        match &e.calls[c as usize] {
+            Some(call) => &call.id,
+            None => e.freed_ids[c as usize]
+                .as_deref()
+                .expect("an event's call is live or freed since the last drain"),
+        }
+    }
+
+    pub fn agent(&self, a: u32) -> &str {
+        &self.engine.agents[a as usize].id
+    }
+
+    pub fn queue(&self, q: u32) -> &str {
+        &self.engine.queues[q as usize].id
+    }
+}
+
 /// Free call slots, serialized as one list with the slots still waiting for a drain
 /// (`retired`), so a snapshot reads as it did before slots were held back.
 #[derive(Debug, Clone, Default)]
@@ -179,6 +205,17 @@ impl Engine {
     pub fn drain_raw_events_into(&mut self, out: &mut RawEvents) {
         out.append(&mut self.raw);
         self.release_retired();
+    }
+
+    /// Lends the pending raw events to `f` with their ids borrowed (`EventNames`), then drops
+    /// them as `drain_raw_events_into` does: for hosts that write ids out (the replay) without
+    /// an `Arc` clone per event. Events put back with `unread_events` stay for the public drains.
+    pub fn with_raw_events<R>(&mut self, f: impl FnOnce(&RawEvents, &EventNames<'_>) -> R) -> R {
+        let names = EventNames { engine: self };
+        let r = f(&self.raw, &names);
+        self.raw.clear();
+        self.release_retired();
+        r
     }
 
     /// The id of agent number `a` (as raw events name it).

@@ -28,7 +28,7 @@ use agent::{Agent, Membership, Status};
 use call::{Agents, Call, CallState, Hold, Rare};
 use queue::{Queue, WaitKey};
 
-pub use events::{RawEvent, RawEvents};
+pub use events::{EventNames, RawEvent, RawEvents};
 pub use queries::{AgentInfo, CallInfo, QueueStats};
 pub use queue::QueueCounters;
 
