@@ -23,7 +23,8 @@ pub mod time;
 
 pub use distribution::Distributor;
 pub use engine::{
-    AgentInfo, CallInfo, CallKey, Engine, NewCall, Options, QueueCounters, QueueStats,
+    AgentInfo, CallInfo, CallKey, Engine, EventNames, NewCall, Options, QueueCounters, QueueStats,
+    RawEvent, RawEvents,
 };
 pub use error::{Error, Result};
 pub use model::{

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{BufRead, Write};
 
-use crate::engine::{Engine, NewCall, Options};
+use crate::engine::{Engine, NewCall, Options, RawEvent};
 use crate::error::clip;
-use crate::model::{Event, Id, QueueConfig};
+use crate::model::{Id, QueueConfig};
 use crate::time::MAX_SECONDS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +88,6 @@ struct Replay {
     /// Every call id seen: a trace may not reuse one, even after the call ended.
     seen: FxHashSet<Id>,
     last_t: f64,
-    events: Vec<Event>,
 }
 
 type Obj = Map<String, Value>;
@@ -378,7 +377,6 @@ impl Replay {
             }),
             seen: FxHashSet::default(),
             last_t: 0.0,
-            events: Vec::new(),
         }
     }
 
@@ -466,50 +464,69 @@ impl Replay {
         Ok(())
     }
 
+    /// Writes the pending events with their ids borrowed from the engine (no `Arc` clone per
+    /// event); only the kinds the trace format defines.
     fn write_events(&mut self, out: &mut impl Write) -> std::io::Result<()> {
         use Val::{N, S};
-        self.engine.drain_events_into(&mut self.events);
-        for ev in self.events.drain(..) {
-            match &ev {
-                Event::Assign {
-                    t,
-                    call,
-                    agent,
-                    queue,
-                    wait,
-                } => write_line(
-                    out,
-                    [("t", N(*t)), ("event", S("assign")), ("call", S(call))]
+        self.engine.with_raw_events(|raw, names| {
+            for ev in &raw.events {
+                match *ev {
+                    RawEvent::Assign {
+                        t,
+                        call,
+                        agent,
+                        queue,
+                        wait,
+                    } => write_line(
+                        out,
+                        [
+                            ("t", N(t)),
+                            ("event", S("assign")),
+                            ("call", S(names.call(call))),
+                        ]
                         .into_iter()
-                        .chain([("agent", S(agent)), ("queue", S(queue)), ("wait", N(*wait))]),
-                )?,
-                Event::Abandon {
-                    t,
-                    call,
-                    queue,
-                    wait,
-                } => write_line(
-                    out,
-                    [("t", N(*t)), ("event", S("abandon")), ("call", S(call))]
+                        .chain([
+                            ("agent", S(names.agent(agent))),
+                            ("queue", S(names.queue(queue))),
+                            ("wait", N(wait)),
+                        ]),
+                    )?,
+                    RawEvent::Abandon {
+                        t,
+                        call,
+                        queue,
+                        wait,
+                    } => write_line(
+                        out,
+                        [
+                            ("t", N(t)),
+                            ("event", S("abandon")),
+                            ("call", S(names.call(call))),
+                        ]
                         .into_iter()
-                        .chain([("queue", S(queue)), ("wait", N(*wait))]),
-                )?,
-                Event::End {
-                    t,
-                    call,
-                    agent,
-                    talk,
-                    ..
-                } => write_line(
-                    out,
-                    [("t", N(*t)), ("event", S("end")), ("call", S(call))]
+                        .chain([("queue", S(names.queue(queue))), ("wait", N(wait))]),
+                    )?,
+                    RawEvent::End {
+                        t,
+                        call,
+                        agent,
+                        talk,
+                        ..
+                    } => write_line(
+                        out,
+                        [
+                            ("t", N(t)),
+                            ("event", S("end")),
+                            ("call", S(names.call(call))),
+                        ]
                         .into_iter()
-                        .chain([("agent", S(agent)), ("talk", N(*talk))]),
-                )?,
-                _ => {}
+                        .chain([("agent", S(names.agent(agent))), ("talk", N(talk))]),
+                    )?,
+                    _ => {}
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn write_summary(&self, out: &mut impl Write) -> std::io::Result<()> {

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
-use super::{Engine, Timer};
-use crate::model::{Action, Event, Id};
+use super::{Engine, RawEvent, Timer};
+use crate::model::{Action, Id};
 use crate::skills::Requirements;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,13 +200,13 @@ impl Engine {
             queue.counters.overflowed += 1;
             let next = queue.overflow_to.filter(|_| hops < self.queues.len());
             hops += 1;
-            let call = self.call(c);
-            self.events.push(Event::Overflow {
+            let wait = t - self.call(c).arrival;
+            self.emit(RawEvent::Overflow {
                 t,
-                call: call.id.clone(),
-                from: self.queues[q as usize].id.clone(),
-                to: next.map(|n| self.queues[n as usize].id.clone()),
-                wait: t - call.arrival,
+                call: c,
+                from: q,
+                to: next,
+                wait,
             });
             match next {
                 Some(n) => q = n,
@@ -280,10 +280,10 @@ impl Engine {
             }
             let (idx, action) = (call.step as usize, step.action.clone());
             self.call_mut(c).step += 1;
-            self.events.push(Event::Escalate {
+            self.emit(RawEvent::Escalate {
                 t,
-                call: self.call(c).id.clone(),
-                queue: self.queues[home as usize].id.clone(),
+                call: c,
+                queue: home,
                 step: idx as u32,
             });
             if !self.escalate(c, idx, action) {
@@ -302,13 +302,13 @@ impl Engine {
             match self.queues[home as usize].overflow_to {
                 Some(next) => {
                     self.queues[home as usize].counters.overflowed += 1;
-                    let call = self.call(c);
-                    self.events.push(Event::Overflow {
+                    let wait = t - self.call(c).arrival;
+                    self.emit(RawEvent::Overflow {
                         t,
-                        call: call.id.clone(),
-                        from: self.queues[home as usize].id.clone(),
-                        to: Some(self.queues[next as usize].id.clone()),
-                        wait: t - call.arrival,
+                        call: c,
+                        from: home,
+                        to: Some(next),
+                        wait,
                     });
                     if !self.place(c, next) || !self.call(c).is_waiting() {
                         return;
@@ -318,11 +318,11 @@ impl Engine {
                 None => {
                     self.queues[home as usize].counters.timed_out += 1;
                     let wait = t - self.call(c).arrival;
-                    let call = self.free_call(c);
-                    self.events.push(Event::Timeout {
+                    self.free_call(c);
+                    self.emit(RawEvent::Timeout {
                         t,
-                        call,
-                        queue: self.queues[home as usize].id.clone(),
+                        call: c,
+                        queue: home,
                         wait,
                     });
                     return;
@@ -365,18 +365,18 @@ impl Engine {
                     call.set_overflow(all.into());
                 });
             }
-            Action::Fallback(target) => {
+            Action::Fallback(_) => {
                 let t = self.t;
                 let home = self.call(c).home;
                 self.leave_queue(c);
                 self.queues[home as usize].counters.fallback += 1;
                 let wait = t - self.call(c).arrival;
-                let call = self.free_call(c);
-                self.events.push(Event::Fallback {
+                self.free_call(c);
+                self.emit(RawEvent::Fallback {
                     t,
-                    call,
-                    queue: self.queues[home as usize].id.clone(),
-                    target: target.into(),
+                    call: c,
+                    queue: home,
+                    step: step as u32,
                     wait,
                 });
                 return false;
@@ -400,9 +400,9 @@ impl Engine {
         }
     }
 
-    /// The call leaves the engine; its id is handed back for the event that says so (moved
-    /// into it, not cloned and dropped).
-    pub(crate) fn free_call(&mut self, c: u32) -> Id {
+    /// The call leaves the engine. Its id moves to the side table and its slot waits for the
+    /// next drain (`events.rs`): the events naming it are resolved before the slot is reused.
+    pub(crate) fn free_call(&mut self, c: u32) {
         let h = super::call_index::hash(&self.call(c).id);
         self.call_ids.remove_slot(h, c);
         let call = self.calls[c as usize].take().expect("live call slot");
@@ -410,8 +410,11 @@ impl Engine {
         if let Some(key) = call.timer {
             self.timers.cancel(key);
         }
-        self.free_calls.push(c);
-        call.id
+        if self.freed_ids.len() <= c as usize {
+            self.freed_ids.resize(self.calls.len(), None);
+        }
+        self.freed_ids[c as usize] = Some(call.id);
+        self.free_calls.retired.push(c);
     }
 }
 

@@ -9,8 +9,8 @@ use smallvec::smallvec;
 
 use super::call::{Agents, CallState};
 use super::queue::{AvailKey, Queue};
-use super::{Engine, Timer};
-use crate::model::{Event, Strategy, Unoffer};
+use super::{Engine, RawEvent, Timer};
+use crate::model::{Strategy, Unoffer};
 use crate::rng::Rng;
 use crate::skills::SkillSet;
 use crate::time::Time;
@@ -207,17 +207,7 @@ impl Engine {
         call.served_by = q;
         call.agents = agents;
         call.timer = timer;
-        let call = self.call(c);
-        self.events.push(Event::Offer {
-            t,
-            call: call.id.clone(),
-            queue: self.queues[q as usize].id.clone(),
-            agents: call
-                .agents
-                .iter()
-                .map(|&a| self.agents[a as usize].id.clone())
-                .collect(),
-        });
+        self.emit_offer(t, c, q);
     }
 
     /// The call is answered by `a`, serving from queue `q`.
@@ -248,12 +238,11 @@ impl Engine {
         if wait <= queue.cfg.sl {
             counters.answered_within_sl += 1;
         }
-        let call = self.call(c);
-        self.events.push(Event::Assign {
+        self.emit(RawEvent::Assign {
             t,
-            call: call.id.clone(),
-            agent: self.agents[a as usize].id.clone(),
-            queue: self.queues[q as usize].id.clone(),
+            call: c,
+            agent: a,
+            queue: q,
             wait,
         });
     }
@@ -294,12 +283,10 @@ impl Engine {
             }
         });
         if let Some(why) = why {
-            let call_id = self.call(c).id.clone();
-            let agent = self.agents[a as usize].id.clone();
-            self.events.push(Event::Unoffer {
+            self.emit(RawEvent::Unoffer {
                 t,
-                call: call_id,
-                agent,
+                call: c,
+                agent: a,
                 why,
             });
         }
@@ -350,12 +337,7 @@ impl Engine {
                 pause
             });
             if paused {
-                let agent = self.agents[a as usize].id.clone();
-                self.events.push(Event::AutoPause {
-                    t,
-                    agent,
-                    reason: "no-answer".into(),
-                });
+                self.emit(RawEvent::AutoPause { t, agent: a });
             } else {
                 self.rest_agent(a, retry);
             }
@@ -378,12 +360,12 @@ impl Engine {
         queue.counters.talk_sum += talk;
         let handle = talk + wrapup;
         queue.aht = Some(queue.aht.map_or(handle, |m| m + 0.1 * (handle - m)));
-        let call = self.free_call(c);
-        self.events.push(Event::End {
+        self.free_call(c);
+        self.emit(RawEvent::End {
             t,
-            call,
-            agent: self.agents[a as usize].id.clone(),
-            queue: self.queues[q as usize].id.clone(),
+            call: c,
+            agent: a,
+            queue: q,
             talk,
         });
         let ag = &self.agents[a as usize];

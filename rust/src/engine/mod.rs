@@ -8,6 +8,7 @@ mod agent;
 mod call;
 mod call_index;
 mod dispatch;
+mod events;
 mod queries;
 mod queue;
 mod timers;
@@ -27,6 +28,7 @@ use agent::{Agent, Membership, Status};
 use call::{Agents, Call, CallState, Hold, Rare};
 use queue::{Queue, WaitKey};
 
+pub use events::{EventNames, RawEvent, RawEvents};
 pub use queries::{AgentInfo, CallInfo, QueueStats};
 pub use queue::QueueCounters;
 
@@ -48,6 +50,13 @@ pub(crate) enum Timer {
 pub struct CallKey {
     slot: u32,
     seq: u64,
+}
+
+impl CallKey {
+    /// The call's slot: the `call` its raw events carry (`drain_raw_events_into`).
+    pub fn slot(self) -> u32 {
+        self.slot
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -93,7 +102,11 @@ pub struct Engine {
     agents: Vec<Agent>,
     agent_ids: FxHashMap<Id, u32>,
     calls: Vec<Option<Call>>,
-    free_calls: Vec<u32>,
+    /// Free slots, and slots of calls ended since the last drain (`events.rs`).
+    free_calls: events::FreeSlots,
+    /// By slot: the id of a call ended since the last drain, for its events.
+    #[serde(skip)]
+    freed_ids: Vec<Option<Id>>,
     /// Nodes of every queue's and class's set of waiting calls.
     waits: Treaps<WaitKey>,
     /// Rebuilt from `calls` on restore.
@@ -105,8 +118,12 @@ pub struct Engine {
     timer_seq: u64,
     call_seq: u64,
     login_seq: u64,
+    /// Pending events, by numbers (`events.rs`).
     #[serde(skip)]
-    events: Vec<Event>,
+    raw: RawEvents,
+    /// Public events a host gave back (`unread_events`): they come first in the next drain.
+    #[serde(skip)]
+    unread: Vec<Event>,
 }
 
 const SNAPSHOT_MAGIC: &str = "acdcore-snapshot";
@@ -127,7 +144,8 @@ impl Engine {
             agents: Vec::new(),
             agent_ids: FxHashMap::default(),
             calls: Vec::new(),
-            free_calls: Vec::new(),
+            free_calls: events::FreeSlots::default(),
+            freed_ids: Vec::new(),
             waits: Treaps::default(),
             call_ids: call_index::CallIndex::default(),
             held: FxHashMap::default(),
@@ -135,7 +153,8 @@ impl Engine {
             timer_seq: 0,
             call_seq: 0,
             login_seq: 0,
-            events: Vec::new(),
+            raw: RawEvents::default(),
+            unread: Vec::new(),
         }
     }
 
@@ -150,25 +169,22 @@ impl Engine {
 
     /// Takes the events produced since the last call.
     pub fn take_events(&mut self) -> Vec<Event> {
-        std::mem::take(&mut self.events)
+        let mut out = Vec::new();
+        self.publish_into(&mut out);
+        out
     }
 
-    /// Appends the pending events to `out` (reuses the caller's buffer in hot loops). An empty
-    /// `out` trades buffers with the engine instead: no event is copied, and both keep their
-    /// capacity.
+    /// Appends the pending events to `out` (reuses the caller's buffer in hot loops); hosts
+    /// that need no ids read `drain_raw_events_into` instead.
     pub fn drain_events_into(&mut self, out: &mut Vec<Event>) {
-        if out.is_empty() {
-            std::mem::swap(out, &mut self.events);
-        } else {
-            out.append(&mut self.events);
-        }
+        self.publish_into(out);
     }
 
     /// Puts events the host has not consumed back in front of the pending ones (a batch that
     /// stopped at a bad item keeps the events of the items it did apply).
     pub fn unread_events(&mut self, mut events: Vec<Event>) {
-        events.append(&mut self.events);
-        self.events = events;
+        events.append(&mut self.unread);
+        self.unread = events;
     }
 
     /// When the engine's next timer fires (a wrap-up ending, an offer timing out...), if any:
@@ -575,7 +591,7 @@ impl Engine {
             step: 0,
             timer: None,
         };
-        let c = match self.free_calls.pop() {
+        let c = match self.free_calls.free.pop() {
             Some(c) => {
                 self.calls[c as usize] = Some(record);
                 c
@@ -669,11 +685,11 @@ impl Engine {
                 let call = self.call(c);
                 let home = call.home;
                 let wait = now - call.arrival;
-                let call = self.free_call(c);
-                self.events.push(Event::Abandon {
+                self.free_call(c);
+                self.emit(RawEvent::Abandon {
                     t: now,
-                    call,
-                    queue: self.queues[home as usize].id.clone(),
+                    call: c,
+                    queue: home,
                     wait,
                 });
                 let counters = &mut self.queues[home as usize].counters;

@@ -230,7 +230,7 @@ impl Engine {
             return bad("agent ids");
         }
         let live = |c: u32| self.calls.get(c as usize).is_some_and(Option::is_some);
-        if self.free_calls.iter().any(|&c| live(c)) {
+        if self.free_calls.free.iter().any(|&c| live(c)) {
             return bad("call ids");
         }
         let roots = self

@@ -9,8 +9,9 @@ use super::agenda::Agenda;
 use super::dist::{exp1, uniform};
 use super::scenario::Prepared;
 use super::stats::{Interval, Measured, RunResult, WAIT_BINS};
+use crate::engine::{RawEvent, RawEvents};
 use crate::error::{Error, Result};
-use crate::model::{AgentState, Event, Id};
+use crate::model::{AgentState, Id};
 use crate::rng::Rng;
 use crate::{CallKey, Engine, NewCall, Options};
 
@@ -95,6 +96,8 @@ pub struct Simulation {
     calls: Vec<CallRec>,
     /// Engine call id of each slot (its decimal number), made once and shared with the engine.
     ids: Vec<Id>,
+    /// By engine call slot (`CallKey::slot`): the simulator's slot of the call in it.
+    by_engine: Vec<u32>,
     free: Vec<u32>,
     agents: Vec<AgentRec>,
     queue_ids: Vec<String>,
@@ -114,7 +117,7 @@ pub struct Simulation {
     /// Time up to which `waiting` has been integrated.
     area_t: f64,
     now: f64,
-    events: Vec<Event>,
+    events: RawEvents,
     done: bool,
 }
 
@@ -136,6 +139,7 @@ impl Simulation {
             seq: 0,
             calls: Vec::new(),
             ids: Vec::new(),
+            by_engine: Vec::new(),
             free: Vec::new(),
             agents: Vec::new(),
             queue_ids: scn.queues.iter().map(|(id, _)| id.clone()).collect(),
@@ -154,7 +158,7 @@ impl Simulation {
             waiting: 0,
             area_t: 0.0,
             now: 0.0,
-            events: Vec::new(),
+            events: RawEvents::default(),
             done: false,
         };
         for (g, group) in scn.groups.iter().enumerate() {
@@ -401,6 +405,11 @@ impl Simulation {
             },
         )?;
         self.calls[slot as usize].key = Some(key);
+        let e = key.slot() as usize;
+        if self.by_engine.len() <= e {
+            self.by_engine.resize(e + 1, u32::MAX);
+        }
+        self.by_engine[e] = slot;
         Ok(())
     }
 
@@ -553,14 +562,15 @@ impl Simulation {
         }
     }
 
-    /// Applies what the engine reported to the calls' records and the statistics.
+    /// Applies what the engine reported to the calls' records and the statistics. The events
+    /// come by numbers: a call's engine slot leads to its record without reading its id.
     fn absorb(&mut self) {
-        self.engine.drain_events_into(&mut self.events);
+        self.engine.drain_raw_events_into(&mut self.events);
         let mut events = std::mem::take(&mut self.events);
-        for ev in events.drain(..) {
+        for &ev in &events.events {
             match ev {
-                Event::Assign { t, call, .. } => {
-                    let slot = slot_of(&call);
+                RawEvent::Assign { t, call, .. } => {
+                    let slot = self.by_engine[call as usize];
                     let rec = &mut self.calls[slot as usize];
                     rec.phase = Phase::Connected;
                     let rec = *rec;
@@ -570,8 +580,8 @@ impl Simulation {
                     self.push(t + handle, Ev::Complete { slot });
                     self.left_queue(t, &rec, Outcome::Answered);
                 }
-                Event::Abandon { t, call, .. } => {
-                    let slot = slot_of(&call);
+                RawEvent::Abandon { t, call, .. } => {
+                    let slot = self.by_engine[call as usize];
                     let rec = self.calls[slot as usize];
                     self.left_queue(t, &rec, Outcome::Abandoned);
                     self.release(slot);
@@ -591,25 +601,26 @@ impl Simulation {
                         );
                     }
                 }
-                Event::End { call, .. } => self.release(slot_of(&call)),
-                Event::Timeout { t, call, .. } => self.gone(t, &call, Outcome::TimedOut),
-                Event::Fallback { t, call, .. } => self.gone(t, &call, Outcome::Fallback),
-                Event::Overflow {
+                RawEvent::End { call, .. } => self.release(self.by_engine[call as usize]),
+                RawEvent::Timeout { t, call, .. } => self.gone(t, call, Outcome::TimedOut),
+                RawEvent::Fallback { t, call, .. } => self.gone(t, call, Outcome::Fallback),
+                RawEvent::Overflow {
                     t, call, to: None, ..
-                } => self.gone(t, &call, Outcome::Blocked),
-                Event::Overflow { .. }
-                | Event::Escalate { .. }
-                | Event::Offer { .. }
-                | Event::Unoffer { .. }
-                | Event::AutoPause { .. } => {}
+                } => self.gone(t, call, Outcome::Blocked),
+                RawEvent::Overflow { .. }
+                | RawEvent::Escalate { .. }
+                | RawEvent::Offer { .. }
+                | RawEvent::Unoffer { .. }
+                | RawEvent::AutoPause { .. } => {}
             }
         }
+        events.clear();
         self.events = events;
     }
 
     /// The engine ended a waiting call (timed out, refused, handed to a fallback).
-    fn gone(&mut self, t: f64, call: &str, outcome: Outcome) {
-        let slot = slot_of(call);
+    fn gone(&mut self, t: f64, call: u32, outcome: Outcome) {
+        let slot = self.by_engine[call as usize];
         let rec = self.calls[slot as usize];
         self.left_queue(t, &rec, outcome);
         self.release(slot);
@@ -690,24 +701,4 @@ enum Outcome {
     TimedOut,
     Blocked,
     Fallback,
-}
-
-/// Engine call ids are the simulator's slot numbers in decimal.
-fn slot_of(id: &str) -> u32 {
-    id.bytes().fold(0u32, |n, b| {
-        n.wrapping_mul(10)
-            .wrapping_add(u32::from(b.wrapping_sub(b'0')))
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::slot_of;
-
-    #[test]
-    fn slot_ids_round_trip() {
-        for slot in [0, 7, 10, 99, 12_345, u32::MAX] {
-            assert_eq!(slot_of(&slot.to_string()), slot);
-        }
-    }
 }
