@@ -289,18 +289,16 @@ class Dialer:
             "direction": "outbound", "campaign": self.config.id, "lead": lead,
             "lead_outcome": "failed", "lost": {"why": "restart", "state": "dialing"},
         }  # fmt: skip
-        self.center.recorder.add_record(
-            CallRecord(
-                call_id=f"{self.config.id}:{lead}:{info['attempts']}",
-                queue=self.config.id,
-                arrival=dialed,
-                outcome="lost",
-                caller=_user(self.config.caller_id or "sip:acd@0.0.0.0"),  # no address yet
-                called=info["number"],
-                end=dialed,
-                wait=0.0,
-                attributes=attributes,
-            )
+        caller = _user(self.config.caller_id or "sip:acd@0.0.0.0")  # no address yet
+        self._dial_record(
+            lead,
+            info["attempts"],
+            info["number"],
+            dialed,
+            dialed,
+            "lost",
+            attributes,
+            caller=caller,
         )
 
     def save(self) -> None:
@@ -538,8 +536,7 @@ class Dialer:
         if action.kind == "play-message":
             await self._broadcast(dial, dialed, answered, out, rtp)
             return
-        attempt = self.campaign.lead(dial.lead)["attempts"]
-        call_id = f"{self.config.id}:{dial.lead}:{attempt}"
+        call_id = self._call_id(dial.lead)
         channel = LeadChannel(center, call_id, _user(self.from_uri), dial.number, rtp, out)
         self._follow(channel, out)
         center.adopt_caller(out.leg, channel)
@@ -559,8 +556,7 @@ class Dialer:
         first cuts it short; the CDR says how many seconds of it the lead heard."""
         message = self.config.message
         assert message is not None  # the config requires it in this mode
-        attempt = self.campaign.lead(dial.lead)["attempts"]
-        call_id = f"{self.config.id}:{dial.lead}:{attempt}"
+        call_id = self._call_id(dial.lead)
         channel = LeadChannel(self.center, call_id, _user(self.from_uri), dial.number, rtp, out)
         self._follow(channel, out)
         codes = self.center.prompts.encoded(message, rtp.codec) or b""
@@ -585,20 +581,9 @@ class Dialer:
             **self._attributes(dial, "human", 200),
             "message": message, "heard": round(heard, 3), "complete": complete,
         }  # fmt: skip
-        self.center.recorder.add_record(
-            CallRecord(
-                call_id=call_id,
-                queue=self.config.id,
-                arrival=dialed,
-                outcome="broadcast",
-                caller=_user(self.from_uri),
-                called=dial.number,
-                answer=answered,
-                end=now,
-                wait=answered - dialed,
-                talk=now - answered,
-                attributes=attributes,
-            )
+        attempt = self.campaign.lead(dial.lead)["attempts"]
+        self._dial_record(
+            dial.lead, attempt, dial.number, dialed, now, "broadcast", attributes, answer=answered
         )
 
     async def _preview(self, lead: int) -> None:
@@ -708,17 +693,34 @@ class Dialer:
         self._result(dial.lead, outcome, now)
         log.info("lead %d (%s): %s (%d) %s", dial.lead, dial.number, outcome, status, extra or "")
         attempt = self.campaign.lead(dial.lead)["attempts"]
+        attributes = {**self._attributes(dial, outcome, status), **extra}
+        self._dial_record(dial.lead, attempt, dial.number, dialed, now, outcome, attributes)
+
+    def _call_id(self, lead: int, attempt: int | None = None) -> str:
+        """The engine call id (and CDR id) of a lead's dial: the latest attempt by default."""
+        if attempt is None:
+            attempt = self.campaign.lead(lead)["attempts"]
+        return f"{self.config.id}:{lead}:{attempt}"
+
+    def _dial_record(
+        self, lead: int, attempt: int, number: str, dialed: float, end: float, outcome: str,
+        attributes: dict[str, Any], *, caller: str | None = None, answer: float | None = None,
+    ) -> None:  # fmt: skip
+        """The CDR of a dial no queue held (its queue column is the campaign's id): waiting
+        from the dial to the answer (or the end), talking from the answer to the end."""
         self.center.recorder.add_record(
             CallRecord(
-                call_id=f"{self.config.id}:{dial.lead}:{attempt}",
+                call_id=self._call_id(lead, attempt),
                 queue=self.config.id,
                 arrival=dialed,
                 outcome=outcome,
-                caller=_user(self.from_uri),
-                called=dial.number,
-                end=now,
-                wait=now - dialed,
-                attributes={**self._attributes(dial, outcome, status), **extra},
+                caller=_user(self.from_uri) if caller is None else caller,
+                called=number,
+                answer=answer,
+                end=end,
+                wait=(end if answer is None else answer) - dialed,
+                talk=None if answer is None else end - answer,
+                attributes=attributes,
             )
         )
 
