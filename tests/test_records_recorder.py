@@ -141,9 +141,11 @@ def test_bad_host_input_is_refused_by_name(rec: CallRecorder) -> None:
 
 def test_reports_per_queue_and_agent(rec: CallRecorder) -> None:
     _day(rec)
+    rec.unqueued(EPOCH + 5, EPOCH + 9, "closed1", "hangup", caller="+1Z")  # never queued
     rec.commit().wait(5)
     store = rec.writer.store
     rows = {r["queue"]: r for r in report(store, by="queue", interval=1800, threshold=20)}
+    assert "" not in rows and "support" in rows
     s = rows["support"]
     assert (s["interval_start"], s["offered"], s["answered"], s["abandoned"]) == (EPOCH, 4, 3, 1)
     # Answered within 20 s: c1 only (c3 waited 60, c4 150); abandoned c2 counts as missed.

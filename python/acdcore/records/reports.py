@@ -8,7 +8,8 @@ and whose caller did not call again within `repeat_days`. Lost calls (cut off by
 outcome "lost") are offered and counted in `lost`; one an agent had answered counts as
 answered too (its talk up to the last checkpoint), one still waiting is in no other count.
 A withdrawn call (outcome "withdrawn": the host took back a preview no agent took, nobody
-was on the line) is in no count at all.
+was on the line) is in no count at all, and by queue a call the flow ended before any queue
+(queue "": closed hours, a menu exit, a transfer) is in no queue's row.
 """
 
 from __future__ import annotations

@@ -254,6 +254,8 @@ class SqlStore(RecordStore):
         where, params = query.where()
         if by == "agent":
             where += (" AND " if where else " WHERE ") + "agent IS NOT NULL"
+        else:  # a call the flow ended before any queue (queue "") is no queue's traffic
+            where += (" AND " if where else " WHERE ") + "queue <> ''"
         # A withdrawn call (a preview no agent took) had no one waiting: not offered.
         where += (" AND " if where else " WHERE ") + "outcome <> 'withdrawn'"
         answered = "c.answer IS NOT NULL"
