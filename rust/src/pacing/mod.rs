@@ -294,6 +294,26 @@ impl State {
 }
 
 fn check_ages(what: &str, ages: &[f64]) -> Result<()> {
+    // A campaign's ages are checked every tick: first one branch-free pass over their bits in
+    // four lanes (a non-negative finite number's bits are below +inf's; -0 is allowed too;
+    // negatives and NaNs are above), the search for the bad one only when there is one.
+    const INF: u64 = 0x7ff0_0000_0000_0000;
+    const NEG_ZERO: u64 = 0x8000_0000_0000_0000;
+    let bad = |a: f64| {
+        let b = a.to_bits();
+        u64::from(b >= INF && b != NEG_ZERO)
+    };
+    let mut lanes = [0u64; 4];
+    let chunks = ages.chunks_exact(4);
+    let rest = chunks.remainder().iter().fold(0, |m, &a| m | bad(a));
+    for c in chunks {
+        for (lane, &a) in lanes.iter_mut().zip(c) {
+            *lane |= bad(a);
+        }
+    }
+    if lanes.iter().fold(rest, |m, &l| m | l) == 0 {
+        return Ok(());
+    }
     match ages.iter().find(|a| !(a.is_finite() && **a >= 0.0)) {
         Some(a) => Err(Error::invalid(format!(
             "{what} must be a non-negative number of seconds, got {a}"

@@ -21,6 +21,8 @@
 //! from 0 and a binary search finds its end. This is the expected-overflow form of Samuelson
 //! (Interfaces 29(5), 1999); Koole's call-center notes (ch. "outbound") take `C` Poisson.
 
+use std::sync::OnceLock;
+
 /// Largest `n` in `0..=cap` with `expected_overflow(p (m + n), in_flight + n)
 /// <= r (w + p (m + n))` (0 when none is). `guess` is where the search starts (the last
 /// tick's answer, which moves little from tick to tick): it gallops up or down from there,
@@ -213,7 +215,7 @@ impl CountWalk {
             };
         }
         let ln_p = ln_factorial(n as i64) - ln_factorial(lo) - ln_factorial(n as i64 - lo)
-            + lo as f64 * q.ln()
+            + if lo > 0 { lo as f64 * q.ln() } else { 0.0 } // most walks start at 0
             + (nf - lo as f64) * (-q).ln_1p();
         let odds = q / (1.0 - q);
         CountWalk {
@@ -245,8 +247,26 @@ impl CountWalk {
     }
 }
 
-/// ln(n!), exact by product up to 20, Stirling's series beyond (error below 1e-12 there).
+/// Counts below this have their `ln(n!)` read from a table: every binomial walk starts with
+/// three of them, and for a small count each was a sum of up to 19 `ln`s (most of a tick's
+/// cost once the shapes were tabulated).
+const LN_FACTORIAL_TABLE: usize = 1024;
+
+/// ln(n!), exact by product up to 20, Stirling's series beyond (error below 1e-12 there); the
+/// table holds the same values, so a lookup changes no result.
 fn ln_factorial(n: i64) -> f64 {
+    static TABLE: OnceLock<Box<[f64]>> = OnceLock::new();
+    match usize::try_from(n) {
+        Ok(i) if i < LN_FACTORIAL_TABLE => TABLE.get_or_init(|| {
+            (0..LN_FACTORIAL_TABLE as i64)
+                .map(ln_factorial_direct)
+                .collect()
+        })[i],
+        _ => ln_factorial_direct(n),
+    }
+}
+
+fn ln_factorial_direct(n: i64) -> f64 {
     if n < 2 {
         return 0.0;
     }
@@ -304,6 +324,18 @@ mod tests {
     fn ln_factorial_is_continuous_at_the_switch() {
         let exact: f64 = (2..=21).map(|k| (k as f64).ln()).sum();
         assert!((ln_factorial(21) - exact).abs() < 1e-10);
+    }
+
+    #[test]
+    fn the_ln_factorial_table_holds_the_direct_values() {
+        let edge = LN_FACTORIAL_TABLE as i64;
+        for n in (-1..40).chain([500, edge - 1, edge, edge + 1, 1 << 20]) {
+            assert_eq!(
+                ln_factorial(n).to_bits(),
+                ln_factorial_direct(n).to_bits(),
+                "{n}"
+            );
+        }
     }
 
     #[test]

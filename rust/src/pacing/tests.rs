@@ -171,6 +171,33 @@ fn estimates_follow_observed_outcomes() {
 }
 
 #[test]
+fn every_bad_age_is_found_in_any_lane_and_minus_zero_is_an_age() {
+    let cfg = config(Mode::Predictive);
+    for len in [1, 3, 4, 5, 8, 13] {
+        for at in 0..len {
+            for bad in [
+                -1.0,
+                -f64::MIN_POSITIVE,
+                f64::NAN,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+            ] {
+                let mut ages = vec![30.0; len];
+                ages[at] = bad;
+                let mut st = State::new(&cfg);
+                let e = pace(&cfg, &mut st, &tick(1.0, 1, &ages, 0), &Observed::default());
+                let e = e.expect_err("a bad age must be refused");
+                assert!(e.to_string().contains("busy age"), "{len} {at} {bad}: {e}");
+            }
+            let mut ages = vec![f64::MAX; len];
+            ages[at] = -0.0;
+            let mut st = State::new(&cfg);
+            pace(&cfg, &mut st, &tick(1.0, 1, &ages, 0), &Observed::default()).unwrap();
+        }
+    }
+}
+
+#[test]
 fn bad_input_is_named_and_changes_nothing() {
     let cfg = config(Mode::Predictive);
     let mut st = State::new(&cfg);
