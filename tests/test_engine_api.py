@@ -91,6 +91,7 @@ def test_module_exports_names_and_constants() -> None:
         "escalate",
         "fallback",
         "auto-pause",
+        "withdraw",
     }
     assert issubclass(StateError, Exception)
     assert not issubclass(StateError, (KeyError, ValueError))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from acdcore import Engine
+from acdcore import Engine, StateError
 from acdcore.records import CallRecorder, Query, RecordWriter, SqliteStore, report
 
 EPOCH = 1_800_000_000.0  # a round UNIX time, a multiple of 1800
@@ -243,7 +243,8 @@ def test_a_withdrawn_call_is_on_record_but_in_no_report_count(rec: CallRecorder)
     rec.enter(0.0, "c1", "support", caller="+1A")  # nobody logged in: it waits
     rec.enter(1.0, "c2", "support", caller="+1B")
     events = rec.withdraw(12.0, "c1")
-    assert [ev.kind for ev in events] == ["abandon"]  # the engine's own counters
+    assert [ev.kind for ev in events] == ["withdraw"]
+    assert (events[0].call, events[0].queue, events[0].wait) == ("c1", "support", 12.0)
     rec.hangup(20.0, "c2")  # a caller giving up
     with pytest.raises(KeyError, match="'c1' is not open"):
         rec.withdraw(21.0, "c1")
@@ -258,4 +259,19 @@ def test_a_withdrawn_call_is_on_record_but_in_no_report_count(rec: CallRecorder)
     ]
     (row,) = report(store)
     assert (row["offered"], row["abandoned"], row["abandon_rate"]) == (1, 1, 1.0)
-    assert e.queue_stats("support").abandoned == 2
+    # The engine's figures agree with the records': one caller offered, one abandon.
+    stats = e.queue_stats("support")
+    assert (stats.offered, stats.abandoned, stats.waiting) == (1, 1, 0)
+
+
+def test_withdrawing_a_connected_call_is_refused_and_changes_nothing(rec: CallRecorder) -> None:
+    e = rec.engine
+    rec.feed(e.login(0.0, "alice", queues=["support"]))
+    rec.enter(1.0, "c1", "support", caller="+1A")
+    assert e.call("c1").state == "connected"
+    with pytest.raises(StateError, match="connected"):
+        rec.withdraw(5.0, "c1")
+    rec.hangup(30.0, "c1")  # still open and still connected: it ends as answered
+    rec.commit().wait(5)
+    (got,) = rec.writer.store.search(Query())
+    assert (got.outcome, got.talk) == ("answered", 29.0)

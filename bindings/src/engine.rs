@@ -128,6 +128,7 @@ fn seconds(ev: &Event) -> f64 {
     match ev {
         Event::Assign { wait, .. }
         | Event::Abandon { wait, .. }
+        | Event::Withdraw { wait, .. }
         | Event::Timeout { wait, .. }
         | Event::Overflow { wait, .. }
         | Event::Fallback { wait, .. } => *wait,
@@ -152,6 +153,7 @@ fn ids_of(ev: &Event) -> EventIds<'_> {
             call, agent, queue, ..
         } => (Some(call), Some(agent), Some(queue)),
         Event::Abandon { call, queue, .. }
+        | Event::Withdraw { call, queue, .. }
         | Event::Timeout { call, queue, .. }
         | Event::Escalate { call, queue, .. }
         | Event::Fallback { call, queue, .. }
@@ -428,6 +430,11 @@ impl PyEngine {
 
     fn hangup(&self, now: f64, call: &str) -> PyResult<Vec<PyEvent>> {
         Ok(self.op(|e| e.hangup(now, call))?)
+    }
+
+    /// The host takes back a call nobody is on the line for (not an abandon; see the Rust doc).
+    fn withdraw(&self, now: f64, call: &str) -> PyResult<Vec<PyEvent>> {
+        Ok(self.op(|e| e.withdraw(now, call))?)
     }
 
     fn accept(&self, now: f64, call: &str, agent: &str) -> PyResult<Vec<PyEvent>> {

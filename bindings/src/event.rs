@@ -76,6 +76,9 @@ impl From<Event> for PyEvent {
             Event::Abandon {
                 call, queue, wait, ..
             }
+            | Event::Withdraw {
+                call, queue, wait, ..
+            }
             | Event::Timeout {
                 call, queue, wait, ..
             } => {

@@ -258,6 +258,14 @@ pub enum Event {
         queue: Id,
         wait: f64,
     },
+    /// The host took a waiting call back (`Engine::withdraw`): nobody was on the line, e.g. a
+    /// previewed lead no agent took. Not an abandon, and not counted as offered.
+    Withdraw {
+        t: f64,
+        call: Id,
+        queue: Id,
+        wait: f64,
+    },
     /// A connected call ended (`queue`: the queue that served it).
     End {
         t: f64,
@@ -312,12 +320,13 @@ impl Event {
             | Event::Overflow { t, .. }
             | Event::Escalate { t, .. }
             | Event::Fallback { t, .. }
-            | Event::AutoPause { t, .. } => *t,
+            | Event::AutoPause { t, .. }
+            | Event::Withdraw { t, .. } => *t,
         }
     }
 
     /// Every kind's name, in the order of `code()` (the batch APIs' kind codes).
-    pub const KINDS: [&'static str; 10] = [
+    pub const KINDS: [&'static str; 11] = [
         "offer",
         "unoffer",
         "assign",
@@ -328,6 +337,7 @@ impl Event {
         "escalate",
         "fallback",
         "auto-pause",
+        "withdraw",
     ];
 
     /// The kind as a small number: its index in `KINDS`.
@@ -343,6 +353,7 @@ impl Event {
             Event::Escalate { .. } => 7,
             Event::Fallback { .. } => 8,
             Event::AutoPause { .. } => 9,
+            Event::Withdraw { .. } => 10,
         }
     }
 

@@ -86,6 +86,7 @@ enum OpSpec {
     },
     Hangup(Index),
     HangupDead(Index),
+    Withdraw(Index),
     Accept(Index),
     Reject(Index),
     Advance,
@@ -203,6 +204,7 @@ fn op_spec() -> impl Strategy<Value = OpSpec> {
             }),
         4 => any::<Index>().prop_map(OpSpec::Hangup),
         1 => any::<Index>().prop_map(OpSpec::HangupDead),
+        1 => any::<Index>().prop_map(OpSpec::Withdraw),
         3 => any::<Index>().prop_map(OpSpec::Accept),
         2 => any::<Index>().prop_map(OpSpec::Reject),
         1 => Just(OpSpec::Advance),
@@ -324,6 +326,7 @@ enum Op {
         preferred: Option<(usize, f64)>,
     },
     Hangup(usize),
+    Withdraw(usize),
     Accept(usize, usize),
     Reject(usize, usize),
     Advance,
@@ -379,6 +382,7 @@ fn apply(e: &mut Engine, now: f64, op: &Op) -> Result<(), Error> {
             )
         }
         Op::Hangup(c) => e.hangup(now, &cid(*c)),
+        Op::Withdraw(c) => e.withdraw(now, &cid(*c)),
         Op::Accept(c, a) => e.accept(now, &cid(*c), &aid(*a)),
         Op::Reject(c, a) => e.reject(now, &cid(*c), &aid(*a)),
         Op::Advance => e.advance(now),
@@ -719,6 +723,9 @@ impl Model {
             Event::Abandon {
                 call, queue, wait, ..
             }
+            | Event::Withdraw {
+                call, queue, wait, ..
+            }
             | Event::Timeout {
                 call, queue, wait, ..
             } => {
@@ -746,6 +753,8 @@ impl Model {
                 self.end_call(c);
                 if matches!(ev, Event::Abandon { .. }) {
                     self.counts[q].abandoned += 1;
+                } else if matches!(ev, Event::Withdraw { .. }) {
+                    self.counts[q].offered -= 1; // the host took it back: no caller's
                 } else {
                     let due = self.cfg[q].max_wait.map(|w| entered + w);
                     check!(
@@ -1211,6 +1220,7 @@ fn resolve(spec: &OpSpec, m: &Model, nq: usize, next_call: usize) -> Op {
             preferred: *preferred,
         },
         OpSpec::Hangup(ix) if !live.is_empty() => Op::Hangup(live[ix.index(live.len())]),
+        OpSpec::Withdraw(ix) if !live.is_empty() => Op::Withdraw(live[ix.index(live.len())]),
         OpSpec::HangupDead(ix) => {
             let dead: Vec<usize> = (0..m.calls.len()).filter(|&c| m.calls[c].ended).collect();
             if dead.is_empty() {
@@ -1318,6 +1328,20 @@ impl Run {
         }
         if events.len() <= k && result.is_ok() {
             self.model.before_events(op, now);
+        }
+        if let Op::Withdraw(c) = op {
+            // After the op's events (timers run first and may connect or end the call): a
+            // connected call is refused and stays; any other is gone, by this or a timer.
+            let cm = &self.model.calls[*c];
+            let connected = !cm.ended && cm.agent.is_some();
+            check!(
+                matches!(result, Err(Error::State(_))) == connected,
+                "withdraw of c{c} (connected: {connected}): {result:?}"
+            );
+            check!(
+                connected || cm.ended,
+                "c{c} still live after withdraw: {result:?}"
+            );
         }
         self.model
             .sync(&self.engine, op, self.coexist)
@@ -1583,6 +1607,7 @@ fn scenarios_cover_every_event_kind() {
         "escalate",
         "fallback",
         "auto-pause",
+        "withdraw",
         "restored mid-run",
     ] {
         assert!(

@@ -225,7 +225,7 @@ class CallbackDialer:
                 asyncio.get_running_loop().call_soon(self._expire, call)
         elif ev.kind == "overflow" and ev.target is not None:
             self.held[call].queue = ev.target
-        elif ev.kind in ("timeout", "fallback", "abandon", "overflow"):
+        elif ev.kind in ("timeout", "fallback", "abandon", "withdraw", "overflow"):
             self._drop(call)  # the engine let it go; the records say how
 
     # The agent.

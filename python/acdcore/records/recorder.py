@@ -232,24 +232,33 @@ class CallRecorder:
 
     def withdraw(self, now: float, call: str) -> list[Event]:
         """Close a call the host took back from its queue before anyone answered it (a
-        preview lead no agent took: nobody was waiting on the line): hung up in the engine
+        preview lead no agent took: nobody was waiting on the line): taken out of the engine
         at `now` and recorded with outcome "withdrawn" and a "withdraw" queue-log event
-        (`data.wait`) instead of the abandon the hang-up would log, so the queue's
-        abandon figures count callers who gave up only. Returns the engine's events
-        (recorded already) for the host to route; a call timers ended first keeps that
-        outcome."""
+        (`data.wait`), so the record's and the engine's abandon figures count callers who
+        gave up only (`Engine.withdraw`: not abandoned, not offered). Returns the engine's
+        events (recorded already) for the host to route; a call timers ended first keeps
+        that outcome; a connected call is a StateError and stays as it was."""
         rec = self._get(call)
         rec.withdrawn = True
-        return self._hang_up(now, call, lambda: self._close_withdrawn(now, call, rec))
+        try:
+            return self._hang_up(
+                now, call, lambda: self._close_withdrawn(now, call, rec), self.engine.withdraw
+            )
+        except StateError:  # connected: nothing changed, and it is no withdrawal
+            rec.withdrawn = False
+            raise
 
-    def _hang_up(self, now: float, call: str, close: Callable[[], None]) -> list[Event]:
-        """Hangs `call` up in the engine at `now` and records the events; `close` writes
-        the record when the call is still open after them (the engine no longer holding it
-        closes it too)."""
+    def _hang_up(
+        self, now: float, call: str, close: Callable[[], None],
+        op: Callable[[float, str], list[Event]] | None = None,
+    ) -> list[Event]:  # fmt: skip
+        """Takes `call` out of the engine at `now` (`op`, by default a hang-up) and records
+        the events; `close` writes the record when the call is still open after them (the
+        engine no longer holding it closes it too). `op`'s StateError propagates."""
         rec = self._open.get(call)
         try:
-            events = self.engine.hangup(now, call)
-        except (KeyError, StateError):
+            events = (op or self.engine.hangup)(now, call)
+        except KeyError:
             events = []
         self.feed(events)
         if rec is not None and self._open.get(call) is rec:
@@ -319,6 +328,9 @@ class CallRecorder:
             return
         self._log(ev.t, "abandon", call, rec.queue, None, {"wait": ev.t - rec.arrival})
         self._finish(call, rec, ev.t, "abandoned")
+
+    def _on_withdraw(self, ev: Event, call: str) -> None:
+        self._close_withdrawn(ev.t, call, self._opened(ev, call))
 
     def _on_timeout(self, ev: Event, call: str) -> None:
         rec = self._opened(ev, call)
@@ -475,6 +487,7 @@ _HANDLERS = {
     "assign": CallRecorder._on_assign,
     "end": CallRecorder._on_end,
     "abandon": CallRecorder._on_abandon,
+    "withdraw": CallRecorder._on_withdraw,
     "timeout": CallRecorder._on_timeout,
     "overflow": CallRecorder._on_overflow,
     "fallback": CallRecorder._on_fallback,

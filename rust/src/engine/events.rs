@@ -49,6 +49,12 @@ pub enum RawEvent {
         queue: u32,
         wait: f64,
     },
+    Withdraw {
+        t: f64,
+        call: u32,
+        queue: u32,
+        wait: f64,
+    },
     End {
         t: f64,
         call: u32,
@@ -335,6 +341,17 @@ impl Engine {
                 queue: self.queue_name(queue),
                 wait,
             },
+            RawEvent::Withdraw {
+                t,
+                call,
+                queue,
+                wait,
+            } => Event::Withdraw {
+                t,
+                call: self.ended_name(call),
+                queue: self.queue_name(queue),
+                wait,
+            },
             RawEvent::End {
                 t,
                 call,
@@ -533,7 +550,8 @@ mod tests {
                     | RawEvent::Overflow { t, .. }
                     | RawEvent::Escalate { t, .. }
                     | RawEvent::Fallback { t, .. }
-                    | RawEvent::AutoPause { t, .. } => *t,
+                    | RawEvent::AutoPause { t, .. }
+                    | RawEvent::Withdraw { t, .. } => *t,
                 }
             );
             match (p, *r) {

@@ -651,6 +651,28 @@ impl Engine {
         Ok(())
     }
 
+    /// The host takes a waiting (or ringing) call back with nobody on the line: a previewed
+    /// lead no agent took, a callback it cannot place. It leaves as an abandon would (its
+    /// offers withdrawn, its agents ready again) but is no abandon and no longer counts as
+    /// offered, so the queue's abandonment and service level speak only of callers; the
+    /// host learns it by a `withdraw` event. A connected call is a `StateError`: hang it up.
+    pub fn withdraw(&mut self, now: f64, id: &str) -> Result<()> {
+        let c = self.call_index(id)?;
+        self.advance(now)?;
+        if self.calls[c as usize].is_none() {
+            return Err(Error::unknown("call", id)); // a timer ended it
+        }
+        if self.call(c).state == CallState::Connected {
+            return Err(Error::state(format!(
+                "call {:?} is connected: hang it up instead of withdrawing it",
+                clip(id)
+            )));
+        }
+        self.leave_line(c, now, true);
+        self.settle();
+        Ok(())
+    }
+
     /// `hangup` of the call `enqueue_keyed` returned this key for.
     pub fn hangup_key(&mut self, now: f64, key: CallKey) -> Result<()> {
         let live = |e: &Self| {
@@ -675,32 +697,50 @@ impl Engine {
         match self.call(c).state {
             CallState::Connected => self.end_call(c),
             CallState::Held | CallState::Waiting | CallState::Offered => {
-                let rung = self.call(c).agents.clone();
-                for &a in &rung {
-                    self.unoffer(c, a, Some(Unoffer::Withdrawn), now);
-                }
-                if self.call(c).state != CallState::Offered {
-                    self.remove_waiting(c);
-                }
-                let call = self.call(c);
-                let home = call.home;
-                let wait = now - call.arrival;
-                self.free_call(c);
-                self.emit(RawEvent::Abandon {
-                    t: now,
-                    call: c,
-                    queue: home,
-                    wait,
-                });
-                let counters = &mut self.queues[home as usize].counters;
-                counters.waiting = counters.waiting.saturating_sub(1);
-                counters.abandoned += 1;
-                for a in rung {
-                    self.agent_ready(a);
-                }
+                self.leave_line(c, now, false)
             }
         }
         self.settle();
+    }
+
+    /// A call not yet connected leaves: abandoned by its caller, or withdrawn by the host.
+    fn leave_line(&mut self, c: u32, now: f64, withdrawn: bool) {
+        let rung = self.call(c).agents.clone();
+        for &a in &rung {
+            self.unoffer(c, a, Some(Unoffer::Withdrawn), now);
+        }
+        if self.call(c).state != CallState::Offered {
+            self.remove_waiting(c);
+        }
+        let call = self.call(c);
+        let (queue, wait) = (call.home, now - call.arrival);
+        self.free_call(c);
+        let (t, call) = (now, c);
+        self.emit(if withdrawn {
+            RawEvent::Withdraw {
+                t,
+                call,
+                queue,
+                wait,
+            }
+        } else {
+            RawEvent::Abandon {
+                t,
+                call,
+                queue,
+                wait,
+            }
+        });
+        let counters = &mut self.queues[queue as usize].counters;
+        counters.waiting = counters.waiting.saturating_sub(1);
+        if withdrawn {
+            counters.offered = counters.offered.saturating_sub(1);
+        } else {
+            counters.abandoned += 1;
+        }
+        for a in rung {
+            self.agent_ready(a);
+        }
     }
 
     fn offered_pair(&self, call: &str, agent: &str) -> Result<(u32, u32)> {

@@ -602,6 +602,12 @@ impl Simulation {
                     }
                 }
                 RawEvent::End { call, .. } => self.release(self.by_engine[call as usize]),
+                RawEvent::Withdraw { t, call, .. } => {
+                    // Not a caller's outcome (the simulator withdraws nothing today): out of
+                    // the line, in no interval's counts.
+                    self.queue_change(t, -1);
+                    self.release(self.by_engine[call as usize]);
+                }
                 RawEvent::Timeout { t, call, .. } => self.gone(t, call, Outcome::TimedOut),
                 RawEvent::Fallback { t, call, .. } => self.gone(t, call, Outcome::Fallback),
                 RawEvent::Overflow {
