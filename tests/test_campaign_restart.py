@@ -235,17 +235,26 @@ def test_a_saved_campaign_that_does_not_fit_is_refused_naming_it(tmp_path: Path)
     assert got.returncode == 0, got.stderr
     with SqliteStore(db, create=False) as store:
         assert store.blob(BLOB) != good  # the new campaign's, of two leads
-    # A changed mode applies to the resumed campaign; a changed rule it holds itself is kept
-    # as saved (its history stays true) and named, --fresh being the way to apply it.
+    # A changed mode and changed rules apply to the resumed campaign from now on; a changed
+    # compliance profile is kept as saved (the abandonment window's history is in its
+    # buckets) and named, --fresh being the way to apply it, on every restart until then.
     path.write_text(path.read_text() + 'max_attempts = 5\nmode = "power"\nratio = 2.0\n')
-    again = _center(path)
-    d = _dialer(again)
-    assert d.resumed and len(d.campaign) == 2
-    assert (d.campaign.mode, d.campaign.ratio) == ("power", 2.0)
-    assert d.kept == ["max_attempts 3 (the config says 5)"]
-    again.writer.close()
-    again.store.close()
-    again.registrar.close()
+
+    async def resume(restart: int) -> None:
+        again = _center(path)
+        d = _dialer(again)
+        assert d.resumed and len(d.campaign) == 2
+        assert (d.campaign.mode, d.campaign.ratio) == ("power", 2.0)
+        assert d.campaign.rules["max_attempts"] == 5
+        assert d.kept == (["profile 'us' (the config says 'uk')"] if restart else [])
+        assert d.campaign.rules["abandon_window"] == 30 * 86400.0  # the US profile's still
+        await again.start()
+        await again.stop()  # saves the settings the campaign holds, for the next restart
+
+    for restart in range(3):
+        if restart == 1:
+            path.write_text(path.read_text() + 'profile = "uk"\n')
+        run(lambda: resume(restart))  # noqa: B023 (run at once)
 
 
 def test_acdcore_serve_killed_mid_dial_does_not_dial_the_lead_again(tmp_path: Path) -> None:

@@ -149,6 +149,35 @@ def test_retries_max_attempts_and_min_gap() -> None:
         c2.dial_result(0, "no-answer", T0 + 5)
 
 
+def test_new_rules_apply_from_now_on_and_read_back() -> None:
+    c = Campaign(ny_leads(2), now=T0, max_attempts=1, calling_hours=("09:00", "17:00"))
+    assert c.rules["calling_hours"] == ("09:00", "17:00") and c.rules["max_attempts"] == 1
+    c.start(T0)
+    assert len(c.tick(T0, ready=1, staffed=1)) == 1  # lead 0 rings
+    with pytest.raises(acdcore.StateError, match="in flight"):
+        c.set_rules(ring_timeout=30)  # lead 0 rings with the old timeout
+    for bad, match in [
+        ({"max_attempts": 0}, "max_attempts"),
+        ({"calling_hours": ("09:00", "25:00")}, "calling_hours end"),
+        ({"retry": {"busy": -5}}, "retry delay after busy"),
+        ({"outbound_share": 2.0}, "outbound_share"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            c.set_rules(**bad)  # type: ignore[arg-type]
+    assert c.rules["calling_hours"] == ("09:00", "17:00")  # nothing changed
+    c.set_rules(max_attempts=4, retry={"busy": 30}, calling_hours=("10:30", "20:00"))
+    r = c.rules
+    assert (r["max_attempts"], r["retry"]["busy"]) == (4, 30)
+    assert r["calling_hours"] == ("10:30", "20:00")
+    assert r["retry"]["no-answer"] == 3600.0  # not given: the default
+    # 10:00 in New York is now outside the hours: lead 1 is refused until 10:30.
+    assert c.tick(T0 + 1, ready=2, staffed=2) == []
+    assert c.lead(1)["refusal"] == "calling-hours"
+    c.dial_result(0, "busy", T0 + 5)  # retried by the new rules: 4 attempts, 30 s
+    assert c.lead(0)["state"] == "retry-scheduled"
+    assert {d.lead for d in c.tick(T0 + 1800, ready=2, staffed=2)} == {0, 1}
+
+
 def test_callback_with_preferred_agent() -> None:
     c = Campaign(ny_leads(1), now=T0, callback_window=600)
     c.start(T0)

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use acdcore::outbound::{
     AbandonProfile, Action, Agents, Campaign, Config, Disposition, DncList, LeadList, Mode, Number,
-    Outcome, Refusal, ZoneMap, phone, rules,
+    Outcome, Refusal, Rules, ZoneMap, phone, rules,
 };
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
@@ -279,6 +279,47 @@ fn lead_id(lead: Int<u32>) -> u32 {
     lead.0
 }
 
+/// The compliance rules from the Python arguments, each bad one named.
+fn rules_arg(
+    hours: (Int<u32>, Int<u32>),
+    holidays: &[(Option<String>, String)],
+    min_gap: f64,
+    max_attempts: Int<u32>,
+    ring_timeout: f64,
+) -> PyResult<Rules> {
+    let mut r = Rules::default();
+    r.set_hours(hours.0.0, hours.1.0).map_err(CoreError)?;
+    r.set_min_gap(min_gap).map_err(CoreError)?;
+    r.set_max_attempts(max_attempts.0).map_err(CoreError)?;
+    r.set_ring_timeout(ring_timeout).map_err(CoreError)?;
+    for (zone, date) in holidays {
+        let zone = zone
+            .as_deref()
+            .map(|z| zone_arg("holiday zone", z))
+            .transpose()?;
+        r.add_holiday(zone, rules::parse_date(date).map_err(CoreError)?);
+    }
+    Ok(r)
+}
+
+/// Retry delays per outcome (in `Outcome::ALL` order) from outcome name -> seconds or None;
+/// the outcomes not named keep the defaults.
+fn retry_arg(retry: Option<HashMap<String, Option<f64>>>) -> PyResult<[Option<f64>; 6]> {
+    let mut delays = Config::default().retry;
+    for (outcome, delay) in retry.into_iter().flatten() {
+        let o = Outcome::parse(&outcome).map_err(CoreError)?;
+        if o == Outcome::Human {
+            return Err(CoreError(acdcore::Error::Invalid(
+                "retry: a human answer ends in the agent's disposition, not a retry delay".into(),
+            ))
+            .into());
+        }
+        let i = Outcome::ALL.iter().position(|x| *x == o).unwrap_or(0);
+        delays[i] = delay;
+    }
+    Ok(delays)
+}
+
 #[pymethods]
 impl PyCampaign {
     /// Times are Unix seconds. `hours`: local calling hours (seconds after midnight, [start,
@@ -323,36 +364,37 @@ impl PyCampaign {
             outbound_share,
             ..Config::default()
         };
-        let r = &mut cfg.rules;
-        r.set_hours(hours.0.0, hours.1.0).map_err(CoreError)?;
-        r.set_min_gap(min_gap).map_err(CoreError)?;
-        r.set_max_attempts(max_attempts.0).map_err(CoreError)?;
-        r.set_ring_timeout(ring_timeout).map_err(CoreError)?;
-        for (zone, date) in &holidays {
-            let zone = zone
-                .as_deref()
-                .map(|z| zone_arg("holiday zone", z))
-                .transpose()?;
-            r.add_holiday(zone, rules::parse_date(date).map_err(CoreError)?);
-        }
-        for (outcome, delay) in retry.into_iter().flatten() {
-            let o = Outcome::parse(&outcome).map_err(CoreError)?;
-            if o == Outcome::Human {
-                return Err(CoreError(acdcore::Error::Invalid(
-                    "retry: a human answer ends in the agent's disposition, not a retry delay"
-                        .into(),
-                ))
-                .into());
-            }
-            let i = Outcome::ALL.iter().position(|x| *x == o).unwrap_or(0);
-            cfg.retry[i] = delay;
-        }
+        cfg.rules = rules_arg(hours, &holidays, min_gap, max_attempts, ring_timeout)?;
+        cfg.retry = retry_arg(retry)?;
         let dnc = dnc.map(|d| d.inner.clone()).unwrap_or_default();
         let list = leads.lock();
         let c = Campaign::new(id, cfg, &list.leads, dnc, now).map_err(CoreError)?;
         Ok(PyCampaign {
             inner: Mutex::new(c),
         })
+    }
+
+    /// New rules from now on (`Campaign::set_rules`: hours, holidays, gap, attempts, ring,
+    /// retry delays, callback window, outbound share; the abandonment profile stays).
+    #[pyo3(signature = (*, hours, holidays, min_gap, max_attempts, ring_timeout, retry,
+        callback_window, outbound_share))]
+    #[allow(clippy::too_many_arguments)]
+    fn set_rules(
+        &self,
+        hours: (Int<u32>, Int<u32>),
+        holidays: Vec<(Option<String>, String)>,
+        min_gap: f64,
+        max_attempts: Int<u32>,
+        ring_timeout: f64,
+        retry: Option<HashMap<String, Option<f64>>>,
+        callback_window: f64,
+        outbound_share: f64,
+    ) -> PyResult<()> {
+        let rules = rules_arg(hours, &holidays, min_gap, max_attempts, ring_timeout)?;
+        let retry = retry_arg(retry)?;
+        self.lock()
+            .set_rules(rules, retry, callback_window, outbound_share)
+            .map_err(|e| CoreError(e).into())
     }
 
     #[getter]
@@ -512,6 +554,29 @@ impl PyCampaign {
         let (agent, until) = v.preferred_agent.map(|(a, t)| (a.to_string(), t)).unzip();
         d.set_item("preferred_agent", agent)?;
         d.set_item("preferred_until", until)?;
+        Ok(d)
+    }
+
+    /// The rules in force (`set_rules`' arguments, holidays left out) and the profile.
+    fn rules<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let c = self.lock();
+        let cfg = c.config();
+        let d = PyDict::new(py);
+        d.set_item("hours", cfg.rules.hours)?;
+        d.set_item("min_gap", cfg.rules.min_gap)?;
+        d.set_item("max_attempts", cfg.rules.max_attempts)?;
+        d.set_item("ring_timeout", cfg.rules.ring_timeout)?;
+        let retry = PyDict::new(py);
+        for (o, delay) in Outcome::ALL.iter().zip(cfg.retry) {
+            if *o != Outcome::Human {
+                retry.set_item(o.as_str(), delay)?;
+            }
+        }
+        d.set_item("retry", retry)?;
+        d.set_item("callback_window", cfg.callback_window)?;
+        d.set_item("outbound_share", cfg.outbound_share)?;
+        d.set_item("abandon_cap", cfg.abandon.cap)?;
+        d.set_item("abandon_window", cfg.abandon.window)?;
         Ok(d)
     }
 

@@ -308,6 +308,19 @@ class Campaign:
     def pause(self, now: float) -> None: ...
     def stop(self, now: float) -> None: ...
     def set_mode(self, mode: str, ratio: float | None = None, lines: int | None = None) -> None: ...
+    def rules(self) -> dict[str, Any]: ...
+    def set_rules(
+        self,
+        *,
+        hours: tuple[int, int],
+        holidays: Sequence[tuple[str | None, str]],
+        min_gap: float,
+        max_attempts: int,
+        ring_timeout: float,
+        retry: dict[str, float | None] | None,
+        callback_window: float,
+        outbound_share: float,
+    ) -> None: ...
     def tick(
         self, now: float, ready: int, staffed: int, dials_wanted: int | None = None
     ) -> list[tuple[int, int, float, str | None]]: ...

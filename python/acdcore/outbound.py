@@ -400,6 +400,45 @@ class Campaign:
     def set_mode(self, mode: str, ratio: float | None = None, lines: int | None = None) -> None:
         self._core.set_mode(mode, ratio, lines)
 
+    @property
+    def rules(self) -> dict[str, Any]:
+        """The rules in force: calling_hours ("HH:MM" local), min_gap, max_attempts,
+        ring_timeout, retry (outcome -> seconds or None), callback_window, outbound_share,
+        and the profile's abandon_cap and abandon_window."""
+        r = self._core.rules()
+        r["calling_hours"] = tuple(f"{s // 3600:02d}:{s % 3600 // 60:02d}" for s in r.pop("hours"))
+        return r
+
+    def set_rules(
+        self,
+        *,
+        calling_hours: tuple[str, str] = ("08:00", "21:00"),
+        holidays: Iterable[tuple[str | None, str] | str] = (),
+        min_gap: float = 0.0,
+        max_attempts: int = 3,
+        ring_timeout: float = 20.0,
+        retry: Mapping[str, float | None] | None = None,
+        callback_window: float = 300.0,
+        outbound_share: float = 1.0,
+    ) -> None:
+        """Replace the campaign's rules from now on (as the constructor takes them; an
+        argument not given is its default, not the current value). Every dial from now on is
+        checked by them and every outcome retried by them; what was decided stays: a retry
+        keeps its time, a finished lead stays finished. The compliance profile (abandonment
+        cap and window) cannot change here. Bad values are a ValueError naming them, and
+        change nothing; a new ring_timeout while dials ring is a StateError."""
+        start, end = calling_hours
+        self._core.set_rules(
+            hours=(_clock(start, "calling_hours start"), _clock(end, "calling_hours end")),
+            holidays=[(None, h) if isinstance(h, str) else h for h in holidays],
+            min_gap=min_gap,
+            max_attempts=max_attempts,
+            ring_timeout=ring_timeout,
+            retry=None if retry is None else dict(retry),
+            callback_window=callback_window,
+            outbound_share=outbound_share,
+        )
+
     def _dial(self, d: tuple[int, int, float, str | None]) -> Dial:
         return Dial(d[0], f"+{d[1]}", self.id, d[2], d[3])
 

@@ -185,6 +185,7 @@ class Dialer:
         dnc = None if config.dnc is None else read_dnc(config.dnc)
         self.interrupted: list[tuple[int, str]] = []  # (lead, state) the restart cut off
         self.kept: list[str] = []  # changed settings the restored campaign ignores
+        self._kept_values: dict[str, Any] = {}  # their saved values, saved again as they hold
         self.resumed = saved is not None
         self._saved: int | None = None  # `campaign.changes` at the last save
         if saved is not None:
@@ -219,13 +220,17 @@ class Dialer:
             lines=config.lines,
             profile=config.profile,
             amd_false_positive_rate=0.0 if config.profile == "uk" else None,
-            calling_hours=config.calling_hours,
-            min_gap=config.min_gap,
-            max_attempts=config.max_attempts,
-            ring_timeout=config.ring_timeout,
-            retry=config.retry or None,
-            outbound_share=config.outbound_share,
+            **self._rules(),
         )
+
+    def _rules(self) -> dict[str, Any]:
+        """The config's rules as `Campaign` and `Campaign.set_rules` take them."""
+        c = self.config
+        return {
+            "calling_hours": c.calling_hours, "min_gap": c.min_gap,
+            "max_attempts": c.max_attempts, "ring_timeout": c.ring_timeout,
+            "retry": c.retry or None, "outbound_share": c.outbound_share,
+        }  # fmt: skip
 
     def _restore(self, saved: bytes, dnc: DncList | None) -> Campaign:
         """The saved campaign with the config's leads and DNC list, its cut-off dials closed
@@ -259,19 +264,33 @@ class Dialer:
         can tell which of them changed."""
         values = {k: getattr(self.config, k) for k in KEPT}
         values["calling_hours"] = list(values["calling_hours"])
+        values.update(self._kept_values)  # what the campaign still holds, not the config
         return values
 
     def _settle(self, saved: dict[str, Any]) -> None:
-        """The config's mode (and ratio, lines) applies to the restored campaign; other
-        changed settings it keeps as saved, each logged (they take effect with --fresh)."""
+        """The config's mode (ratio, lines) and rules apply to the restored campaign from now
+        on (`Campaign.set_rules`: what was decided stays), each changed one logged. Only a
+        changed compliance `profile` is kept as saved: the abandonment window's history is
+        in its buckets; it takes effect with --fresh."""
         config = self.config
         c = self.campaign
         if (c.mode, c.ratio, c.lines) != (config.mode, config.ratio, config.lines):
             c.set_mode(config.mode, config.ratio, config.lines)
         now = self.settings()
-        for k in KEPT:
-            if k in saved and saved[k] != now[k]:
-                self.kept.append(f"{k} {saved[k]!r} (the config says {now[k]!r})")
+        changed = [k for k in KEPT if k in saved and saved[k] != now[k]]
+        if any(k != "profile" for k in changed):
+            try:
+                c.set_rules(**self._rules())
+            except StateError as e:  # dials still ringing (none after a restart's close)
+                log.warning("campaign %s: the saved rules stay: %s", config.id, e)
+            else:
+                for k in changed:
+                    if k != "profile":
+                        log.info("campaign %s: resumed with the config's %s %r (was %r)",
+                                 config.id, k, now[k], saved[k])  # fmt: skip
+                changed = [k for k in changed if k == "profile"]
+        self.kept.extend(f"{k} {saved[k]!r} (the config says {now[k]!r})" for k in changed)
+        self._kept_values = {k: saved[k] for k in changed}
         for k in self.kept:
             log.warning(
                 "campaign %s: resumed with its saved %s; --fresh applies it, starting anew",

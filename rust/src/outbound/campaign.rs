@@ -473,6 +473,40 @@ impl Campaign {
         Ok(())
     }
 
+    /// New rules from now on, for a host whose settings changed (a restart with an edited
+    /// config): calling hours, holidays, minimum gap, max attempts and ring timeout, the retry
+    /// delays, the callback window and the outbound share. Every dial from now on is checked
+    /// against them and every outcome from now on retried by them; what was decided stays
+    /// (a retry keeps its time, a finished lead stays finished, where a higher max attempts
+    /// would have let it go on). The abandonment profile is not among them: the window's
+    /// history is kept in that profile's buckets. A new ring timeout while dials are in
+    /// flight is a StateError (their no-answers are judged by the timeout they rang with).
+    pub fn set_rules(
+        &mut self,
+        rules: Rules,
+        retry: [Option<f64>; 6],
+        callback_window: f64,
+        outbound_share: f64,
+    ) -> Result<()> {
+        if rules.ring_timeout != self.cfg.rules.ring_timeout && self.stats.in_flight > 0 {
+            return Err(Error::state(format!(
+                "{} dials are in flight with ring_timeout {} s: change it when none is",
+                self.stats.in_flight, self.cfg.rules.ring_timeout
+            )));
+        }
+        let cfg = Config {
+            rules,
+            retry,
+            callback_window,
+            outbound_share,
+            ..self.cfg.clone()
+        };
+        cfg.check()?;
+        self.cfg = cfg;
+        self.touch();
+        Ok(())
+    }
+
     fn slot(&self, lead: u32) -> Result<&Slot> {
         self.slots
             .get(lead as usize)

@@ -645,3 +645,58 @@ fn changes_count_what_a_snapshot_keeps_and_not_an_idle_tick() {
     c.dial_result(0, Outcome::Busy, t0() + 3.0).unwrap();
     assert!(c.changes() > dialed);
 }
+
+#[test]
+fn new_rules_apply_from_now_on_and_keep_what_was_decided() {
+    let mut cfg = Config::default();
+    cfg.rules.set_max_attempts(1).unwrap();
+    cfg.retry[3] = Some(600.0); // busy
+    let mut c = Campaign::new("n", cfg, &[ny(1), ny(2)], Arc::default(), t0()).unwrap();
+    c.start(t0()).unwrap();
+    assert_eq!(c.tick(t0(), agents(2, 2), None).unwrap().len(), 2);
+    // Lead 0's one attempt ends it; lead 1 still rings when the rules change.
+    c.dial_result(0, Outcome::Busy, t0() + 5.0).unwrap();
+    assert_eq!(c.lead(0).unwrap().state, LeadState::Done);
+    let mut rules = c.config().rules.clone();
+    rules.set_max_attempts(3).unwrap();
+    rules.set_ring_timeout(30.0).unwrap();
+    let mut retry = c.config().retry;
+    retry[3] = Some(60.0);
+    // A new ring timeout while a dial rings is refused, and changes nothing.
+    let before = c.changes();
+    let e = c.set_rules(rules.clone(), retry, 300.0, 1.0).unwrap_err();
+    assert!(
+        matches!(e, Error::State(_)) && e.to_string().contains("in flight"),
+        "{e}"
+    );
+    assert_eq!((c.changes(), c.config().rules.max_attempts), (before, 1));
+    // Bad values are named and change nothing either.
+    let e = c
+        .set_rules(c.config().rules.clone(), retry, 300.0, 1.5)
+        .unwrap_err();
+    assert!(e.to_string().contains("outbound_share"), "{e}");
+    let e = c
+        .set_rules(c.config().rules.clone(), [Some(-1.0); 6], 300.0, 1.0)
+        .unwrap_err();
+    assert!(e.to_string().contains("retry delay"), "{e}");
+    assert_eq!(c.changes(), before);
+    // With the same ring timeout the rules change while lead 1 rings: its busy now retries
+    // by the new delay, past the old single attempt; lead 0 stays done.
+    rules
+        .set_ring_timeout(c.config().rules.ring_timeout)
+        .unwrap();
+    c.set_rules(rules, retry, 300.0, 1.0).unwrap();
+    assert!(c.changes() > before);
+    c.dial_result(1, Outcome::Busy, t0() + 6.0).unwrap();
+    assert_eq!(c.lead(1).unwrap().state, LeadState::RetryScheduled);
+    assert!(c.tick(t0() + 65.0, agents(2, 2), None).unwrap().is_empty());
+    let d = c.tick(t0() + 66.0, agents(2, 2), None).unwrap();
+    assert_eq!(d.iter().map(|d| d.lead).collect::<Vec<_>>(), [1]);
+    assert_eq!(c.lead(0).unwrap().state, LeadState::Done);
+    // No dial in flight: now the ring timeout may change too.
+    c.dial_result(1, Outcome::Failed, t0() + 70.0).unwrap();
+    let mut rules = c.config().rules.clone();
+    rules.set_ring_timeout(30.0).unwrap();
+    c.set_rules(rules, retry, 300.0, 1.0).unwrap();
+    assert_eq!(c.config().rules.ring_timeout, 30.0);
+}
