@@ -308,3 +308,49 @@ def test_acdcore_serve_killed_mid_dial_does_not_dial_the_lead_again(tmp_path: Pa
             assert (cdr.call_id, cdr.outcome) == ("spring:0:1", "lost")
 
     run(main)
+
+
+def test_the_predictive_pacer_keeps_what_it_learned_across_a_restart(tmp_path: Path) -> None:
+    """The pacer's estimates are saved beside the campaign at each commit and taken back on a
+    restart, so the first dials after it are not paced from the cautious prior; a damaged
+    pacer blob only costs the learning (a warning, the prior again)."""
+    import numpy as np
+
+    path = campaign_files(
+        tmp_path, [("+12125550100", zone_at(12), free_port())], extra='mode = "predictive"'
+    )
+    first = _center(path)
+    d = _dialer(first)
+    assert d.paced is not None and not d.resumed and not d.pacer_restored
+    prior = d.paced.pacer.state(0)
+    # Outcomes the pacer learns from: 40 dials resolved, 30 answered, 3 by machines.
+    d.paced.pacer.tick(
+        d.now(), ready=[1], busy_ages=[np.zeros(0)], in_flight=[0], resolved=[40],
+        answered=[30], machines=[3], answer_times=[[6.0] * 30],
+    )  # fmt: skip
+    learned = d.paced.pacer.state(0)
+    assert learned["answer_rate"] > prior["answer_rate"]
+    learned_shape = d.paced.pacer.answer_shape(0)
+    assert learned_shape is not None
+    d.save()
+    first.recorder.commit().wait(5)
+    _drop(first)
+
+    again = _center(path)
+    d2 = _dialer(again)
+    assert d2.resumed and d2.pacer_restored
+    assert d2.paced is not None and d2.paced.pacer.state(0) == learned
+    shape = d2.paced.pacer.answer_shape(0)
+    assert shape is not None and np.array_equal(shape[0], learned_shape[0])
+    assert shape[0].argmax() == 6  # the answers at 6 s
+    _drop(again)
+
+    conn = sqlite3.connect(tmp_path / "records.db")
+    conn.execute("UPDATE host_blobs SET data = ? WHERE name = 'campaign-pacer'", (b"junk",))
+    conn.commit()
+    conn.close()
+    third = _center(path)
+    d3 = _dialer(third)
+    assert d3.resumed and not d3.pacer_restored  # served, learning afresh
+    assert d3.paced is not None and d3.paced.pacer.state(0) == prior
+    _drop(third)

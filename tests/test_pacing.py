@@ -70,6 +70,29 @@ def test_the_batch_pacer() -> None:
     assert est["answer_rate"] == 0.5 and est["risk"] > 0
 
 
+def test_a_pacer_snapshot_restores_its_learning_and_bad_bytes_change_nothing() -> None:
+    pacer = Pacer(2, ring=25.0)
+    ages = [np.full(10, 90.0), np.full(10, 90.0)]
+    for t in range(50):
+        pacer.tick(float(t), ready=[2, 1], busy_ages=ages, in_flight=[3, 1], resolved=[5, 2],
+                   answered=[2, 1], abandoned=[1 if t % 10 == 0 else 0, 0],
+                   answer_times=[[4.0, 9.0], [12.0]])  # fmt: skip
+    saved = pacer.snapshot()
+    back = Pacer(2, ring=25.0)
+    back.restore(saved)
+    for i in range(2):
+        assert back.state(i) == pacer.state(i)
+    now = dict(ready=[3, 3], busy_ages=ages, in_flight=[2, 0])
+    assert back.tick(60.0, **now).tolist() == pacer.tick(60.0, **now).tolist()  # type: ignore[arg-type]
+    fresh = Pacer(2, ring=25.0)
+    for bad, match in [(b"", "not an acdcore pacer"), (saved[:-3], "not an acdcore pacer")]:
+        with pytest.raises(ValueError, match=match):
+            fresh.restore(bad)
+    with pytest.raises(ValueError, match="2 campaigns, this pacer 3"):
+        Pacer(3).restore(saved)
+    assert fresh.state(0) == Pacer(2, ring=25.0).state(0)
+
+
 def test_a_small_idle_team_is_dialed_for() -> None:
     # A dial brings at most one answer: as many dials as ready agents cannot abandon anyone, so
     # predictive dials at least that many for a team with nobody busy (issue 4: it dialed 0).

@@ -9,7 +9,7 @@ use acdcore::sim::outbound::{OutboundConfig, simulate_outbound as run_day};
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 
 use crate::errors::{CoreError, CoreResult};
 
@@ -175,6 +175,17 @@ impl PyPacer {
         py.detach(|| self.lock().tick(&batch, &mut out))
             .map_err(CoreError)?;
         Ok(PyArray1::from_vec(py, out))
+    }
+
+    /// What every campaign learned, as bytes for `restore` after a restart.
+    fn snapshot<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.lock().snapshot())
+    }
+
+    /// Takes back `snapshot()` bytes (the same number of campaigns); bad bytes are a
+    /// ValueError and change nothing.
+    fn restore(&self, data: &[u8]) -> PyResult<()> {
+        Ok(self.lock().restore_states(data).map_err(CoreError)?)
     }
 
     /// Campaign `i`'s live estimates, measured abandon rate and risk level.

@@ -185,6 +185,18 @@ class Pacer:
             **times,
         )
 
+    def snapshot(self) -> bytes:
+        """What every campaign has learned (estimates, measured abandons, the controller's
+        risk level, the learned answer shape, its clock) as versioned bytes, for `restore`
+        after a restart: a restarted dialer need not learn it all again."""
+        return self._inner.snapshot()
+
+    def restore(self, data: bytes) -> None:
+        """Take back `snapshot()` bytes of a pacer with as many campaigns. Damaged or
+        foreign bytes, or a state out of range, are a ValueError and change nothing; a shape
+        learned for another ring timeout is dropped (the estimates are kept)."""
+        self._inner.restore(bytes(data))
+
     def state(self, campaign: int) -> dict[str, float]:
         """The campaign's live estimates (answer_rate, machine_rate, time_to_answer),
         measured_abandon and risk level."""

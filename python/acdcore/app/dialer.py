@@ -92,6 +92,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 AMD_VERDICTS = ("human", "machine", "not-sure")
 BLOB = "campaign"  # the campaign's saved state in the records' host blobs
+PACER_BLOB = "campaign-pacer"  # what its predictive pacer learned, saved beside it
 #: Config fields the campaign core holds itself: a restored campaign keeps the saved ones.
 KEPT = ("profile", "calling_hours", "min_gap", "max_attempts", "ring_timeout", "retry",
         "outbound_share")  # fmt: skip
@@ -187,6 +188,7 @@ class Dialer:
         self.kept: list[str] = []  # changed settings the restored campaign ignores
         self._kept_values: dict[str, Any] = {}  # their saved values, saved again as they hold
         self.resumed = saved is not None
+        self.pacer_restored = False  # the predictive pacer's learning taken back from the store
         self._saved: int | None = None  # `campaign.changes` at the last save
         if saved is not None:
             self.campaign = self._restore(saved, dnc)
@@ -202,6 +204,8 @@ class Dialer:
                 wrapup=config.wrapup,
                 ring=config.ring_timeout,
             )
+            if self.resumed:
+                self._restore_pacer(self.paced)
         self.stats = DialerStats()
         self._live: dict[int, OutgoingCall] = {}  # lead -> its call in progress
         self._talking: dict[int, float] = {}  # lead -> engine time it reached an agent
@@ -320,12 +324,31 @@ class Dialer:
             caller=caller,
         )
 
+    def _restore_pacer(self, paced: PacedCampaign) -> None:
+        """What the pacer had learned (answer and machine rates, time to answer and its
+        shape, measured abandons, risk level), so a restart does not pace from the cautious
+        prior again. A missing or unfit blob (another mode before, damage) only costs the
+        learning: a warning, and the pacer starts afresh."""
+        self.pacer_restored = False
+        saved = self.center.store.blob(PACER_BLOB)
+        if saved is None:
+            return
+        try:
+            paced.pacer.restore(saved)
+            self.pacer_restored = True
+        except ValueError as e:
+            log.warning("campaign %s: the pacer learns again: %s", self.config.id, e)
+
     def save(self) -> None:
         """The campaign into the next commit when it changed since the last save: one blob
-        of the whole state (about 85 bytes a lead: 4 ms for 10,000), beside the checkpoint."""
+        of the whole state (about 85 bytes a lead: 4 ms for 10,000), beside the checkpoint,
+        and the pacer's learning (a few hundred bytes) with it: it learns from the outcomes
+        that change the campaign."""
         changes = self.campaign.changes
         if changes != self._saved:
             self.center.recorder.save_blob(BLOB, self.campaign.snapshot())
+            if self.paced is not None:
+                self.center.recorder.save_blob(PACER_BLOB, self.paced.pacer.snapshot())
             self._saved = changes
 
     def _check_targets(self) -> None:

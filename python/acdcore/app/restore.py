@@ -65,6 +65,7 @@ from acdcore._core import Engine, SipMessage, SipParseError, StateError, Uri
 from acdcore.app.callbacks import HELD_FIELDS
 from acdcore.app.config import Config
 from acdcore.app.dialer import BLOB as CAMPAIGN_BLOB
+from acdcore.app.dialer import PACER_BLOB
 from acdcore.flows.errors import FlowError, Problem
 from acdcore.records.recorder import CallRecorder
 from acdcore.records.store import RecordStore, StoreError
@@ -146,6 +147,7 @@ def resume(
         out = Restart(_new(writer, config))
     if fresh:
         out.recorder.save_blob(CAMPAIGN_BLOB, None)  # committed before anything new is
+        out.recorder.save_blob(PACER_BLOB, None)
     return out
 
 

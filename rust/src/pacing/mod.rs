@@ -23,6 +23,8 @@ pub use freeing::Service;
 pub use ringing::Ringing;
 pub use shape::AnswerShape;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,7 +65,7 @@ impl Mode {
 }
 
 /// What the pacer believes about the dials' outcomes before any is observed.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Estimates {
     /// Share of resolved dials answered (by a person or a machine).
     pub answer: f64,
@@ -199,9 +201,11 @@ const PRIOR_LIVE: f64 = 30.0;
 /// Seconds for the controller to change the risk level by a factor e at a 100% error.
 const CONTROL_TIME: f64 = 600.0;
 const RISK_RANGE: (f64, f64) = (0.05, 3.0);
+const PACER_MAGIC: &str = "acdcore-pacer";
+const PACER_VERSION: u32 = 1;
 
 /// What the pacer has learned about one campaign.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct State {
     est: Estimates,
     live: f64,
@@ -237,6 +241,40 @@ impl State {
 
     pub fn estimates(&self) -> Estimates {
         self.est
+    }
+
+    /// A state from saved bytes must be one the pacer could have reached: estimates and
+    /// counts in range, a shape for this campaign's ring. A shape learned for another ring
+    /// timeout (the campaign's changed) is dropped: its bins mean nothing there.
+    fn checked(mut self, cfg: &Config) -> Result<Self> {
+        let e = self.est;
+        let rate = |x: f64| (0.0..=1.0).contains(&x);
+        let sane = rate(e.answer)
+            && rate(e.machine)
+            && e.tta.is_finite()
+            && e.tta > 0.0
+            && self.live.is_finite()
+            && self.live >= 0.0
+            && self.abandoned.is_finite()
+            && self.abandoned >= 0.0
+            && (RISK_RANGE.0..=RISK_RANGE.1).contains(&self.risk)
+            && self.last.is_none_or(f64::is_finite);
+        if !sane {
+            return Err(Error::invalid(format!(
+                "saved pacer state out of range: {self:?}"
+            )));
+        }
+        if let Some(shape) = &self.shape {
+            shape.check()?;
+            if cfg
+                .ringing
+                .as_ref()
+                .is_none_or(|r| (shape.ring() - r.ring()).abs() > 1e-9 * r.ring())
+            {
+                self.shape = None;
+            }
+        }
+        Ok(self)
     }
 
     /// Abandons per live answer over the window, with the prior's pseudo-answers.
@@ -537,6 +575,56 @@ impl Pacer {
 
     pub fn state(&self, campaign: usize) -> Option<&State> {
         self.states.get(campaign)
+    }
+
+    /// What every campaign has learned (estimates, measured abandons, the controller's risk
+    /// level, the learned answer shape, the clock), tagged and versioned, for a host that
+    /// restarts and would rather not learn it all again. The configurations are the host's.
+    pub fn snapshot(&self) -> Vec<u8> {
+        let body = rmp_serde::to_vec(&self.states).expect("pacer states always serialize");
+        let sum = crate::engine::fnv1a(&body);
+        rmp_serde::to_vec(&(
+            PACER_MAGIC,
+            PACER_VERSION,
+            sum,
+            serde_bytes::Bytes::new(&body),
+        ))
+        .expect("snapshot envelope always serializes")
+    }
+
+    /// Takes back what `snapshot` saved, for the same number of campaigns; damaged or foreign
+    /// bytes, or a state out of range, are an error and change nothing.
+    pub fn restore_states(&mut self, bytes: &[u8]) -> Result<()> {
+        let bad = |e: &dyn std::fmt::Display| {
+            Error::invalid(format!("not an acdcore pacer snapshot: {e}"))
+        };
+        let (magic, version, sum, body): (String, u32, u64, serde_bytes::ByteBuf) =
+            rmp_serde::from_slice(bytes).map_err(|e| bad(&e))?;
+        if magic != PACER_MAGIC || version != PACER_VERSION {
+            return Err(Error::invalid(format!(
+                "unsupported pacer snapshot {magic:?} version {version} (expected {PACER_MAGIC:?} {PACER_VERSION})"
+            )));
+        }
+        if crate::engine::fnv1a(&body) != sum {
+            return Err(Error::invalid(
+                "pacer snapshot is damaged: checksum mismatch",
+            ));
+        }
+        let states: Vec<State> = rmp_serde::from_slice(&body).map_err(|e| bad(&e))?;
+        if states.len() != self.states.len() {
+            return Err(Error::invalid(format!(
+                "the pacer snapshot has {} campaigns, this pacer {}",
+                states.len(),
+                self.states.len()
+            )));
+        }
+        let states = states
+            .into_iter()
+            .zip(&self.configs)
+            .map(|(s, cfg)| s.checked(cfg))
+            .collect::<Result<Vec<_>>>()?;
+        self.states = states;
+        Ok(())
     }
 
     pub fn config(&self, campaign: usize) -> Option<&Config> {

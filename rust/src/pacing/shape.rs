@@ -12,13 +12,15 @@
 //! survival query is O(1) (one bin lookup, linear within the bin: answer times uniform
 //! inside a bin) and learning a tick's answers costs one pass over the bins.
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
 
 /// At most this many bins: 1 s bins up to a 64 s ring timeout, wider beyond.
 const MAX_BINS: usize = 64;
 const MIN_BINS: usize = 4;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnswerShape {
     width: f64,
     /// `tail[k]` for k in 0..bins: `tail[0] = 1`, falling; past the last bin the mass is 0.
@@ -54,6 +56,33 @@ impl AnswerShape {
 
     pub fn bins(&self) -> usize {
         self.tail.len()
+    }
+
+    /// The ring timeout the bins cover.
+    pub fn ring(&self) -> f64 {
+        self.width * self.tail.len() as f64
+    }
+
+    /// A shape from saved bytes: as `new` and learning keep it (bins in range, a positive
+    /// width, tails falling from 1 within [0, 1]).
+    pub(super) fn check(&self) -> Result<()> {
+        let n = self.tail.len();
+        // Learning's rounding may leave a tail an ulp above its neighbour or 1: tolerated.
+        const SLACK: f64 = 1e-9;
+        let falling = self.tail.windows(2).all(|w| w[1] <= w[0] + SLACK);
+        if !((MIN_BINS..=MAX_BINS).contains(&n)
+            && self.width.is_finite()
+            && self.width > 0.0
+            && falling
+            && self.tail.iter().all(|t| (-SLACK..=1.0 + SLACK).contains(t))
+            && (self.tail[0] - 1.0).abs() < SLACK)
+        {
+            return Err(Error::invalid(format!(
+                "saved answer shape out of range: {n} bins of {} s",
+                self.width
+            )));
+        }
+        Ok(())
     }
 
     pub fn width(&self) -> f64 {

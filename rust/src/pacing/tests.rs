@@ -544,3 +544,58 @@ fn a_small_idle_team_is_dialed_for() {
     assert!(dials(&cfg, &tick(0.0, 3, &[], 2)) >= 1);
     assert_eq!(dials(&cfg, &tick(0.0, 0, &[], 0)), 0);
 }
+
+#[test]
+fn a_snapshot_gives_back_what_the_pacer_learned() {
+    let (cfg, st) = learned(400, |k| 12.0 + 3.0 * spread(k));
+    let mut saved = Pacer::new(vec![cfg.clone(), config(Mode::Progressive)]);
+    saved.states[0] = st.clone();
+    let bytes = saved.snapshot();
+    let mut back = Pacer::new(vec![cfg.clone(), config(Mode::Progressive)]);
+    back.restore_states(&bytes).unwrap();
+    assert_eq!(back.states, saved.states);
+    assert!(back.state(0).unwrap().answer_shape().is_some());
+    // Going on, both decide alike.
+    let busy = [100.0; 20];
+    let (mut a, mut b) = (st.clone(), back.states[0].clone());
+    let t = tick(401.0, 3, &busy, 4);
+    let (da, db) = (
+        pace(&cfg, &mut a, &t, &Observed::default()).unwrap(),
+        pace(&cfg, &mut b, &t, &Observed::default()).unwrap(),
+    );
+    assert_eq!((da, a), (db, b));
+
+    // Damaged, foreign or mismatched bytes are refused and change nothing.
+    let fresh = Pacer::new(vec![cfg.clone(), config(Mode::Progressive)]);
+    let mut p = fresh.clone();
+    let mut damaged = bytes.clone();
+    let mid = damaged.len() - 10;
+    damaged[mid] ^= 0x40;
+    for (bad, want) in [
+        (&damaged[..], "damaged"),
+        (&bytes[..bytes.len() / 2], "not an acdcore pacer snapshot"),
+        (&b"hello"[..], "not an acdcore pacer snapshot"),
+    ] {
+        let e = p.restore_states(bad).unwrap_err();
+        assert!(e.to_string().contains(want), "{e}");
+        assert_eq!(p.states, fresh.states);
+    }
+    let mut one = Pacer::new(vec![cfg.clone()]);
+    let e = one.restore_states(&bytes).unwrap_err();
+    assert!(e.to_string().contains("2 campaigns, this pacer 1"), "{e}");
+
+    // A state out of range (as a forged or corrupted snapshot could hold) is refused.
+    let mut forged = saved.clone();
+    forged.states[1].risk = 1e9;
+    let e = p.restore_states(&forged.snapshot()).unwrap_err();
+    assert!(e.to_string().contains("out of range"), "{e}");
+
+    // The campaign rings longer now: the estimates come back, the shape for 25 s does not.
+    let shape = Dist::Lognormal { mean: 1.0, sd: 0.5 };
+    let longer = config(Mode::Predictive).with_ringing(Ringing::new(&shape, 40.0).unwrap());
+    let mut p = Pacer::new(vec![longer, config(Mode::Progressive)]);
+    p.restore_states(&bytes).unwrap();
+    let got = p.state(0).unwrap();
+    assert!(got.answer_shape().is_none());
+    assert_eq!((got.estimates(), got.risk()), (st.estimates(), st.risk()));
+}
