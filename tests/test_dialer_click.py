@@ -1,0 +1,262 @@
+"""Click-to-dial in the contact-center app (app/clicktodial.py) over real SIP on 127.0.0.1: an
+`AgentPhone` registered as an agent dials a lead's number at the server, answering its digest
+challenge; SIPp UAS processes are the leads. An answered lead is bridged to the agent (media
+both ways, music while it rang), a DNC or out-of-hours number is refused with 403 naming the
+rule and nothing is dialed, an unauthenticated INVITE gets 407 and nothing is dialed, a busy
+lead ends the agent's INVITE with 486. Bounded in time; without SIPp these fail in CI and skip
+elsewhere."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from acdcore._core import SipMessage
+from acdcore.app import ContactCenter, load_config
+from acdcore.app.clicktodial import ClickToDial
+from acdcore.app.dialer import Dialer
+from acdcore.flows.errors import FlowError
+from acdcore.sip.uac import CallFailed
+from acdcore.traffic import AgentPhone
+from test_dialer import (
+    campaign_files,
+    dialer,
+    lead_sipp,
+    quiet_socket,
+    records,
+    serving,
+    zone_at,
+)  # fmt: skip
+from test_sip_peers import wait_for
+from test_sip_transport import free_port, run, sipp_totals
+
+CLICK = 'mode = "click-to-dial"'
+
+
+@contextlib.asynccontextmanager
+async def one_lead(
+    directory: Path, scenario: str, *args: str, seed: int
+) -> AsyncIterator[tuple[ContactCenter, Dialer, AgentPhone, asyncio.Future[int]]]:
+    """The center in click-to-dial mode with one lead, +12125550100, that the SIPp `scenario`
+    plays, and agent1's phone registered (ann logged in, ready); all closed after."""
+    port = free_port()
+    path = campaign_files(directory, [("+1 212 555 0100", zone_at(12), port)], extra=CLICK)
+    async with serving(path) as center:
+        lead = lead_sipp(directory, scenario, port, *args)
+        phone = AgentPhone(center.address, "agent1", "secret1", seed=seed)
+        await phone.start()
+        try:
+            yield center, dialer(center), phone, lead
+        finally:
+            await phone.close()
+
+
+def test_an_agent_dials_a_lead_and_talks_to_it(tmp_path: Path) -> None:
+    async def main() -> None:
+        sipp = ("-rtp_echo", "-d", "1500")
+        async with one_lead(tmp_path, "uas_lead_rings_answers", *sipp, seed=1) as (
+            center, d, phone, lead,
+        ):  # fmt: skip
+            await asyncio.sleep(1.0)  # ticking with a ready agent: click-to-dial places nothing
+            assert d.campaign.stats()["dials"] == 0 and d.stats.placed == 0
+            dialing = asyncio.ensure_future(phone.dial("+12125550100", talk=3.0))
+            assert await wait_for(lambda: d.stats.placed == 1, 10.0)
+            # Out of routing while its lead rings: the engine has it on the lead's call.
+            agent = center.engine.agent("ann")
+            assert agent.state == "busy" and agent.active_calls == ["spring:0:click-1"]
+            call = await asyncio.wait_for(dialing, 20.0)
+            assert await phone.wait_until(lambda: call.ended_at is not None, 20.0)
+            assert await wait_for(lambda: d.stats.connected == 1 and not d._live, 10.0)
+            assert center.engine.agent("ann").state in ("wrap-up", "available")
+            assert await asyncio.wait_for(lead, 30.0) == 0
+            assert sipp_totals(tmp_path / "uas_lead_rings_answers.csv")["ok"] == 1
+            assert call.ended_by == "agent"
+            # Music while the lead rang (1.5 s: about 75 packets of 20 ms), then the agent's
+            # tone went to the lead, SIPp echoed it, and it came back to the agent.
+            assert call.early_rtp > 30
+            assert call.rtp_sent > 50 and call.rtp_received - call.early_rtp > 50
+            assert center.stats.relayed > 100
+            st = d.campaign.stats()
+            assert (st["dials"], st["connects"], st["abandoned"]) == (1, 1, 0)
+            assert d.campaign.lead(0)["state"] == "done"
+            assert d.campaign.lead(0)["attempts"] == 1
+            assert d.clicks is not None and d.clicks.stats.dials == 1
+        (cdr,) = records(tmp_path)
+        assert (cdr.outcome, cdr.agent, cdr.queue) == ("answered", "ann", "sales")  # type: ignore[attr-defined]
+        assert cdr.call_id == "spring:0:click-1"  # type: ignore[attr-defined]
+        assert cdr.called == "+12125550100" and cdr.caller == "+15550001111"  # type: ignore[attr-defined]
+        assert cdr.attributes == {  # type: ignore[attr-defined]
+            "direction": "outbound", "campaign": "spring", "lead": 0,
+            "lead_outcome": "click-to-dial",
+        }  # fmt: skip
+        # From the agent's dial: 1.5 s of ringing and about 3 s of talk.
+        assert cdr.talk is not None and 3.5 < cdr.talk < 10.0  # type: ignore[attr-defined]
+        assert cdr.disposition == "resolved"  # type: ignore[attr-defined]
+
+    run(main)
+
+
+def test_refused_and_unauthenticated_dials_dial_nothing(tmp_path: Path) -> None:
+    async def main() -> None:
+        nobody = free_port()
+        leads = [
+            ("+12125550101", zone_at(12), nobody),  # on the do-not-call list
+            ("+12125550102", zone_at(3), nobody),  # 03:00 where the lead lives
+            ("+12125550103", zone_at(12), nobody),  # allowed, but only to an agent
+        ]
+        path = campaign_files(tmp_path, leads, extra=CLICK, dnc="+1 212 555 0101")
+        watch = quiet_socket(nobody)
+        try:
+            async with serving(path) as center:
+                d = dialer(center)
+                phone = AgentPhone(center.address, "agent1", "secret1", seed=2)
+                stranger = AgentPhone(center.address, "mallory", "guess", seed=3)
+                await phone.start()
+                await stranger.start(register=False)
+                try:
+
+                    async def refused(p: AgentPhone, number: str, **kw: bool) -> CallFailed:
+                        with pytest.raises(CallFailed) as e:
+                            await asyncio.wait_for(p.dial(number, **kw), 10.0)
+                        return e.value
+
+                    e = await refused(phone, "+12125550101")
+                    assert (e.status, e.reason) == (403, "do-not-call")
+                    e = await refused(phone, "+12125550102")
+                    assert (e.status, e.reason) == (403, "calling-hours")
+                    e = await refused(phone, "+12125550199")
+                    assert e.status == 404 and "not a lead of campaign spring" in e.reason
+                    e = await refused(phone, "+12125550103", authenticate=False)
+                    assert e.status == 407  # no credentials: challenged, nothing more
+                    e = await refused(stranger, "+12125550103")  # answers, but is no agent
+                    assert (e.status, e.reason) == (403, "Forbidden")
+                    assert phone.calls == [] and stranger.calls == []
+                    assert center.engine.agent("ann").state == "available"
+                finally:
+                    await phone.close()
+                    await stranger.close(unregister=False)
+                assert d.stats.placed == 0 and d.campaign.stats()["dials"] == 0
+                assert d.campaign.lead(0)["refusal"] == "do-not-call"
+                assert d.campaign.lead(0)["state"] == "done"
+                assert d.campaign.lead(1)["refusal"] == "calling-hours"
+                assert d.campaign.lead(1)["attempts"] == 0
+                assert d.campaign.lead(2)["attempts"] == 0
+                assert d.campaign.stats()["refused"]["do-not-call"] == 1
+            with pytest.raises(BlockingIOError):
+                watch.recv(2048)  # nothing was ever sent to the leads' address
+        finally:
+            watch.close()
+        assert records(tmp_path) == []
+
+    run(main)
+
+
+def test_a_busy_lead_ends_the_agents_call_with_486(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with one_lead(tmp_path, "uas_lead_busy", seed=4) as (center, d, phone, lead):
+            with pytest.raises(CallFailed) as e:
+                await asyncio.wait_for(phone.dial("+12125550100"), 20.0)
+            assert (e.value.status, e.value.reason) == (486, "busy")
+            assert await wait_for(lambda: not d._live and not d._tasks, 10.0)
+            assert center.engine.agent("ann").state in ("wrap-up", "available")
+            assert await asyncio.wait_for(lead, 30.0) == 0
+            st = d.campaign.stats()
+            assert (st["dials"], st["busy"], st["connects"]) == (1, 1, 0)
+            info = d.campaign.lead(0)
+            assert (info["outcome"], info["attempts"]) == ("busy", 1)
+            assert info["state"] == "retry-scheduled"
+            assert phone.calls == []
+        cdrs = {r.call_id: r for r in records(tmp_path)}  # type: ignore[attr-defined]
+        assert set(cdrs) == {"spring:0:click-1", "spring:0:1"}
+        agent_cdr, dial_cdr = cdrs["spring:0:click-1"], cdrs["spring:0:1"]
+        assert (agent_cdr.agent, agent_cdr.attributes["lead_outcome"]) == ("ann", "click-to-dial")
+        assert (dial_cdr.outcome, dial_cdr.queue, dial_cdr.attributes["sip_status"]) == (
+            "busy", "spring", 486,
+        )  # fmt: skip
+
+    run(main)
+
+
+def test_the_lead_hanging_up_ends_the_agents_call(tmp_path: Path) -> None:
+    async def main() -> None:
+        sipp = ("-rtp_echo",)
+        async with one_lead(tmp_path, "uas_lead_hangs_up", *sipp, seed=5) as (
+            center, d, phone, lead,
+        ):  # fmt: skip
+            call = await asyncio.wait_for(phone.dial("+12125550100"), 20.0)  # no BYE of its own
+            assert await phone.wait_until(lambda: call.ended_at is not None, 20.0)
+            assert call.ended_by == "caller"  # our BYE, after the lead's
+            assert await wait_for(lambda: not d._tasks, 10.0)
+            assert center.engine.agent("ann").state in ("wrap-up", "available")
+            assert await asyncio.wait_for(lead, 30.0) == 0
+            assert d.campaign.stats()["connects"] == 1
+        (cdr,) = records(tmp_path)
+        assert (cdr.outcome, cdr.agent) == ("answered", "ann")  # type: ignore[attr-defined]
+
+    run(main)
+
+
+def test_the_agent_giving_up_cancels_the_ringing_lead(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with one_lead(tmp_path, "uas_lead_no_answer", seed=6) as (center, d, phone, lead):
+            with pytest.raises(CallFailed) as e:
+                await asyncio.wait_for(phone.dial("+12125550100", give_up=2.0), 20.0)
+            assert e.value.status == 487
+            # The lead got our CANCEL well before the 15 s ring timeout.
+            assert await asyncio.wait_for(lead, 10.0) == 0
+            assert await wait_for(lambda: not d._tasks, 10.0)
+            assert center.engine.agent("ann").state in ("wrap-up", "available")
+            assert d.stats.by_status == {487: 1}
+            info = d.campaign.lead(0)
+            # Given up before the ring timeout: a failed attempt (retried), not a no-answer.
+            assert (info["outcome"], info["state"]) == ("failed", "retry-scheduled")
+
+    run(main)
+
+
+def test_click_to_dial_config_and_numbers(tmp_path: Path) -> None:
+    def problems(extra: str) -> str:
+        directory = tmp_path / str(len(list(tmp_path.iterdir())))
+        directory.mkdir()
+        path = campaign_files(directory, [("+12125550100", zone_at(12), 5060)], extra=extra)
+        with pytest.raises(FlowError) as e:
+            load_config(path)
+        return str(e.value)
+
+    assert "campaign.click_to_dial: cannot be false in mode 'click-to-dial'" in problems(
+        CLICK + "\nclick_to_dial = false"
+    )
+    assert "campaign.click_to_dial_prefix: must be + and digits" in problems(
+        'click_to_dial = true\nclick_to_dial_prefix = "1"'
+    )
+    assert "campaign.click_to_dial: expected bool, got 'yes'" in problems('click_to_dial = "yes"')
+
+    async def numbers() -> None:
+        path = campaign_files(
+            tmp_path,
+            [("+12125550100", zone_at(12), 5060)],
+            extra='mode = "progressive"\nclick_to_dial = true\nclick_to_dial_prefix = "+1"',
+        )
+        async with serving(path) as center:
+            clicks = dialer(center).clicks
+            assert isinstance(clicks, ClickToDial)  # allowed beside progressive dialing
+            assert clicks.number("2125550100") == "+12125550100"
+            assert clicks.number("+1-212-555-0100") == "+12125550100"  # separators dropped
+            assert clicks.number("+12125550100") == "+12125550100"
+            assert clicks.number("+0123") is None
+
+            def invite(user: str) -> SipMessage:
+                return SipMessage.parse(
+                    f"INVITE sip:{user}@127.0.0.1 SIP/2.0\r\n"
+                    "Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKx\r\n"
+                    "From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\nCall-ID: c\r\n"
+                    "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n".encode()
+                )
+
+            assert clicks.takes(invite("+12125550100")) and clicks.takes(invite("2125550100"))
+            assert not clicks.takes(invite("support"))  # a caller's call: the flow
+
+    run(numbers)
