@@ -475,6 +475,7 @@ def test_the_example_outbound_config_loads(tmp_path: Path) -> None:
         "outbound", "progressive", "outbound-info",
     )  # fmt: skip
     assert campaign.wrapup == 5.0  # the outbound queue's wrap-up, for the pacer
+    assert campaign.click_to_dial and campaign.click_to_dial_prefix is None
 
     async def main() -> None:
         center = ContactCenter(config, database=tmp_path / "outbound.db")
@@ -482,6 +483,7 @@ def test_the_example_outbound_config_loads(tmp_path: Path) -> None:
             d = dialer(center)
             assert len(d.leads) == 5 and d.leads.bad_rows == []
             assert d.target(0) == ("+12125550100", "sip:12125550100@127.0.0.1:5080")
+            assert d.clicks is not None  # agents' phones may dial leads beside progressive
             assert center.prompts.encoded("outbound-info", "PCMU")  # the shipped message
         finally:
             center.writer.close()
