@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from acdcore.app import ContactCenter, load_config
 from acdcore.app.clicktodial import ClickToDial
 from acdcore.app.dialer import Dialer
 from acdcore.flows.errors import FlowError
+from acdcore.media.wav import write_wav
 from acdcore.sip.uac import CallFailed
 from acdcore.traffic import AgentPhone
 from test_dialer import (
@@ -30,7 +32,8 @@ from test_dialer import (
     serving,
     zone_at,
 )  # fmt: skip
-from test_sip_peers import wait_for
+from test_serve import tone
+from test_sip_peers import baresip, baresip_config, wait_for
 from test_sip_transport import free_port, run, sipp_totals
 
 CLICK = 'mode = "click-to-dial"'
@@ -84,6 +87,8 @@ def test_an_agent_dials_a_lead_and_talks_to_it(tmp_path: Path) -> None:
             assert d.campaign.lead(0)["state"] == "done"
             assert d.campaign.lead(0)["attempts"] == 1
             assert d.clicks is not None and d.clicks.stats.dials == 1
+            assert "mode=click-to-dial dials=1 connects=1" in d.lines()[0]
+            assert d.lines()[0].endswith(" agent_dials=1")
         (cdr,) = records(tmp_path)
         assert (cdr.outcome, cdr.agent, cdr.queue) == ("answered", "ann", "sales")  # type: ignore[attr-defined]
         assert cdr.call_id == "spring:0:click-1"  # type: ignore[attr-defined]
@@ -213,6 +218,53 @@ def test_the_agent_giving_up_cancels_the_ringing_lead(tmp_path: Path) -> None:
             info = d.campaign.lead(0)
             # Given up before the ring timeout: a failed attempt (retried), not a no-answer.
             assert (info["outcome"], info["state"]) == ("failed", "retry-scheduled")
+
+    run(main)
+
+
+async def ctrl(control: int, command: str, params: str) -> None:
+    """One baresip ctrl_tcp command (netstring-framed JSON) with its parameters."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", control)
+    payload = json.dumps({"command": command, "params": params, "token": "1"}).encode()
+    writer.write(b"%d:%s," % (len(payload), payload))
+    await writer.drain()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(reader.read(4096), 2.0)
+    writer.close()
+
+
+def test_baresip_dials_a_lead_through_the_proxy_challenge(tmp_path: Path) -> None:
+    """A third-party phone: baresip registered as agent1 dials the lead's number; it answers
+    our 407 with its account's credentials, hears the lead, and hangs up when its 3 s audio
+    file ends, which ends the lead's call too."""
+
+    async def main() -> None:
+        port = free_port()
+        path = campaign_files(tmp_path, [("+12125550100", zone_at(12), port)], extra=CLICK)
+        async with serving(path) as center:
+            d = dialer(center)
+            home = tmp_path / "agent1"
+            home.mkdir()
+            _, control = baresip_config(home, center.address, "secret1", "agent1", "auto")
+            write_wav(home / "prompt.wav", tone(3.0, 350.0))
+            with (home / "config").open("a") as f:
+                f.write("module_app menu.so\n")  # its commands: ctrl_tcp's "dial"
+            lead = lead_sipp(tmp_path, "uas_lead_answers", port, "-rtp_echo")
+            async with baresip(home, 30):
+                assert await wait_for(lambda: center.login.logged_in == {"ann"}, 10.0)
+                challenged = center.registrar.stats.challenged  # its REGISTER's
+                host, sip_port = center.address
+                await ctrl(control, "dial", f"sip:+12125550100@{host}:{sip_port}")
+                assert await wait_for(lambda: d.stats.connected == 1, 15.0)
+                assert await wait_for(lambda: not d._tasks, 20.0)  # baresip hung up
+                assert await asyncio.wait_for(lead, 30.0) == 0  # and the lead got our BYE
+            assert center.registrar.stats.challenged == challenged + 1  # the INVITE's 407
+            assert center.stats.relayed > 50  # baresip's audio to the lead and back
+            assert d.campaign.stats()["connects"] == 1
+        (cdr,) = records(tmp_path)
+        assert (cdr.outcome, cdr.agent) == ("answered", "ann")  # type: ignore[attr-defined]
+        assert cdr.attributes["lead_outcome"] == "click-to-dial"  # type: ignore[attr-defined]
+        assert cdr.talk is not None and 1.5 < cdr.talk < 10.0  # type: ignore[attr-defined]
 
     run(main)
 

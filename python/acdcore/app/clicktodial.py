@@ -214,6 +214,7 @@ class ClickToDial:
 
         def answered() -> None:
             rtp.stop_playing()  # the music while the lead rang
+            self._pending.pop(txn, None)
             invite.answer(contact)
 
         def failure() -> tuple[int, str]:  # the lead's outcome, recorded by now

@@ -920,6 +920,7 @@ class Dialer:
             f"no_answer={st['no_answers']} failed={st['failed']} abandoned={st['abandoned']} "
             f"abandon_rate={'-' if rate is None else f'{rate:.1%}'} in_flight={st['in_flight']} "
             f"leads_left={st['leads_left']} refused={refused}"
+            + ("" if self.clicks is None else f" agent_dials={self.clicks.stats.dials}")
         ]
 
     async def close(self) -> None:
