@@ -191,6 +191,8 @@ class Registrar:
         `proxy`) with a fresh challenge, 403 for an unknown user or too many wrong answers
         for one Call-ID, 400 for credentials that do not parse."""
         header = "Proxy-Authorization" if proxy else "Authorization"
+        # An INVITE's final responses carry a To tag (8.2.6.2); REGISTER's never had one.
+        tag = secrets.token_hex(5) if proxy else None
         result = self.digest.check(request, now, header)
         verdict = result.verdict
         if verdict is Verdict.OK:
@@ -198,10 +200,10 @@ class Registrar:
             return result.username
         if verdict is Verdict.MALFORMED:
             self.stats.refused += 1
-            txn.respond(request.reply(400, f"Bad Authorization: {result.reason}"[:120]))
+            txn.respond(request.reply(400, f"Bad Authorization: {result.reason}"[:120], tag))
             return None
         if verdict is Verdict.UNKNOWN_USER:
-            self._refuse(txn, request, "Forbidden")
+            self._refuse(txn, request, "Forbidden", tag)
             return None
         if verdict is Verdict.WRONG:
             failures = self._failures.pop(request.call_id, 0) + 1
@@ -211,17 +213,19 @@ class Registrar:
                 del self._failures[next(iter(self._failures))]
             if failures >= self.max_failures:
                 self._failures.pop(request.call_id, None)
-                self._refuse(txn, request, "Forbidden (wrong credentials)")
+                self._refuse(txn, request, "Forbidden (wrong credentials)", tag)
                 return None
         self.stats.challenged += 1
         values = self.digest.challenge(now, stale=verdict is Verdict.STALE)
         status, name = (407, "Proxy-Authenticate") if proxy else (401, "WWW-Authenticate")
-        txn.respond(request.reply(status, headers=[(name, v) for v in values]))
+        txn.respond(request.reply(status, to_tag=tag, headers=[(name, v) for v in values]))
         return None
 
-    def _refuse(self, txn: ServerTransaction, request: SipMessage, reason: str) -> None:
+    def _refuse(
+        self, txn: ServerTransaction, request: SipMessage, reason: str, tag: str | None = None
+    ) -> None:
         self.stats.refused += 1
-        txn.respond(request.reply(403, reason))
+        txn.respond(request.reply(403, reason, tag))
 
     def _update(self, txn: ServerTransaction, request: SipMessage, aor: str, now: float) -> None:
         header_expires = request.expires
