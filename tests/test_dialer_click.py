@@ -233,28 +233,35 @@ async def ctrl(control: int, command: str, params: str) -> None:
     writer.close()
 
 
-def test_baresip_dials_a_lead_through_the_proxy_challenge(tmp_path: Path) -> None:
-    """A third-party phone: baresip registered as agent1 dials the lead's number; it answers
-    our 407 with its account's credentials, hears the lead, and hangs up when its 3 s audio
-    file ends, which ends the lead's call too."""
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_baresip_dials_a_lead_through_the_proxy_challenge(tmp_path: Path, transport: str) -> None:
+    """A third-party phone: baresip registered as agent1 (over UDP, or TCP) dials the lead's
+    number; it answers our 407 with its account's credentials, hears the lead, and hangs up
+    when its 3 s audio file ends, which ends the lead's call too."""
 
     async def main() -> None:
         port = free_port()
         path = campaign_files(tmp_path, [("+12125550100", zone_at(12), port)], extra=CLICK)
+        text = path.read_text()
+        path.write_text(text.replace('digest = ["MD5"]', 'digest = ["MD5"]\ntransport = "both"'))
         async with serving(path) as center:
             d = dialer(center)
             home = tmp_path / "agent1"
             home.mkdir()
-            _, control = baresip_config(home, center.address, "secret1", "agent1", "auto")
+            _, control = baresip_config(home, center.address, "secret1", "agent1", "auto",
+                                        transport=transport)  # fmt: skip
             write_wav(home / "prompt.wav", tone(3.0, 350.0))
             with (home / "config").open("a") as f:
                 f.write("module_app menu.so\n")  # its commands: ctrl_tcp's "dial"
             lead = lead_sipp(tmp_path, "uas_lead_answers", port, "-rtp_echo")
             async with baresip(home, 30):
                 assert await wait_for(lambda: center.login.logged_in == {"ann"}, 10.0)
+                [binding] = center.registrar.lookup("sip:agent1@127.0.0.1")
+                assert binding.transport == transport
                 challenged = center.registrar.stats.challenged  # its REGISTER's
                 host, sip_port = center.address
-                await ctrl(control, "dial", f"sip:+12125550100@{host}:{sip_port}")
+                params = "" if transport == "udp" else ";transport=tcp"
+                await ctrl(control, "dial", f"sip:+12125550100@{host}:{sip_port}{params}")
                 assert await wait_for(lambda: d.stats.connected == 1, 15.0)
                 assert await wait_for(lambda: not d._tasks, 20.0)  # baresip hung up
                 assert await asyncio.wait_for(lead, 30.0) == 0  # and the lead got our BYE
