@@ -119,7 +119,7 @@ def test_refused_and_unauthenticated_dials_dial_nothing(tmp_path: Path) -> None:
                 d = dialer(center)
                 phone = AgentPhone(center.address, "agent1", "secret1", seed=2)
                 stranger = AgentPhone(center.address, "mallory", "guess", seed=3)
-                await phone.start()
+                await phone.start(register=False)
                 await stranger.start(register=False)
                 try:
 
@@ -128,6 +128,14 @@ def test_refused_and_unauthenticated_dials_dial_nothing(tmp_path: Path) -> None:
                             await asyncio.wait_for(p.dial(number, **kw), 10.0)
                         return e.value
 
+                    e = await refused(phone, "+12125550103")  # the right password, no login
+                    assert (e.status, e.reason) == (403, "agent ann is not logged in")
+                    await phone.register()
+                    sb = center.sb
+                    sb.apply(center.engine.pause(sb.now(), "ann"))  # on a break
+                    e = await refused(phone, "+12125550103")
+                    assert (e.status, e.reason) == (486, "agent ann is paused")
+                    sb.apply(center.engine.unpause(sb.now(), "ann"))
                     e = await refused(phone, "+12125550101")
                     assert (e.status, e.reason) == (403, "do-not-call")
                     e = await refused(phone, "+12125550102")
