@@ -148,32 +148,12 @@ class ClickToDial:
 
         d = self.dialer
         center = d.center
-        agent = self._agents.get(user)
-        if agent is None or agent not in center.login.logged_in:
-            refuse(403, f"agent {agent or user} is not logged in")
+        agent = self._agents.get(user, user)
+        found = self._lead(agent, _user(request))
+        if isinstance(found, tuple):
+            refuse(*found)
             return
-        number = self.number(_user(request))
-        if number is None:
-            refuse(404, f"{_user(request)} is not a phone number")
-            return
-        leads = self._leads.get(number)
-        if leads is None:
-            refuse(404, f"{number} is not a lead of campaign {d.config.id}")
-            return
-        states = [d.campaign.lead(i)["state"] for i in leads]  # duplicates: the first free one
-        lead = next((i for i, s in zip(leads, states, strict=True) if s not in _BUSY_LEAD), None)
-        state = center.engine.agent(agent).state
-        if state != "available":
-            refuse(486, f"agent {agent} is {state}")
-            return
-        if lead is None:
-            refuse(486, "lead in a call")
-            return
-        info = d.campaign.lead(lead)
-        if info["state"] == "done":  # ended by a rule (DNC, attempts) or by its disposition
-            ended = info["refusal"] in ("do-not-call", "max-attempts")
-            refuse(403, info["refusal"] if ended else "lead done")
-            return
+        lead = found
         txn.respond(request.reply(100))
         try:
             rtp = RtpSession(bind_rtp_socket(center.address[0], center.config.rtp_ports))
@@ -225,6 +205,30 @@ class ClickToDial:
 
         invite.failure = failure
         d.clicked(dial, agent_leg, answered)
+
+    def _lead(self, agent: str, dialed: str) -> int | tuple[int, str]:
+        """The lead an agent's dial of `dialed` (the INVITE's user part) is for, or the
+        refusal (status, reason) the checks before the campaign's own give."""
+        d = self.dialer
+        if agent not in d.center.login.logged_in:
+            return (403, f"agent {agent} is not logged in")
+        number = self.number(dialed)
+        if number is None:
+            return (404, f"{dialed} is not a phone number")
+        leads = self._leads.get(number)
+        if leads is None:
+            return (404, f"{number} is not a lead of campaign {d.config.id}")
+        state = d.center.engine.agent(agent).state
+        if state != "available":
+            return (486, f"agent {agent} is {state}")
+        for lead in leads:  # duplicates in the list: the first one not in a call
+            info = d.campaign.lead(lead)
+            if info["state"] == "done":  # ended by a rule (DNC, attempts) or its disposition
+                ended = info["refusal"] in ("do-not-call", "max-attempts")
+                return (403, info["refusal"] if ended else "lead done")
+            if info["state"] not in _BUSY_LEAD:
+                return lead
+        return (486, "lead in a call")
 
     def cancelled(self, invite: ServerTransaction) -> None:
         """The agent's CANCEL while its lead rings: 487, and the dial is given up."""
