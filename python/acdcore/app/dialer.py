@@ -29,6 +29,9 @@ slow), the call is abandoned: the information message plays at once (it must sta
 Preview mode offers the lead to an agent first (our INVITE to the phone comes from the lead's
 URI); the agent's answer dials the lead. Predictive mode never dials fewer than progressive.
 A preview no agent takes is withdrawn from the queue (CDR "withdrawn", not an abandon).
+Click-to-dial (app/clicktodial.py) is the agent's phone dialing a lead's number: once its
+checks pass, `take_agent` takes the agent out of routing and the lead is rung and bridged the
+way a previewed one is (`_dial_for_agent`).
 
 Voice broadcast involves no agent and no queue: up to `lines` calls at once (ringing or
 hearing the message), each answer hears `message` over its RTP, then our BYE; its CDR has
