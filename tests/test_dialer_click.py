@@ -21,6 +21,7 @@ from acdcore.app.clicktodial import ClickToDial
 from acdcore.app.dialer import Dialer
 from acdcore.flows.errors import FlowError
 from acdcore.media.wav import write_wav
+from acdcore.records.store import StoreError
 from acdcore.sip.uac import CallFailed
 from acdcore.traffic import AgentPhone
 from test_dialer import (
@@ -284,6 +285,55 @@ def test_baresip_dials_a_lead_through_the_proxy_challenge(tmp_path: Path, transp
     run(main)
 
 
+def test_any_number_is_added_as_a_lead_and_passes_the_rules(tmp_path: Path) -> None:
+    """`click_to_dial = "any"`: a number outside the list becomes a lead (in default_zone),
+    dialed and bridged; one on the DNC list is added, refused 403 and never dialed; the added
+    leads come back after a restart on the same list, and not on another one."""
+
+    async def main() -> None:
+        port = free_port()
+        path = campaign_files(tmp_path, [("+12125550100", zone_at(12), port)], extra=CLICK,
+                              dnc="+12125550199")  # fmt: skip
+        text = path.read_text().replace("{port}", str(port))
+        extra = f'click_to_dial = "any"\ndefault_zone = "{zone_at(12)}"\n'
+        path.write_text(text.replace('mode = "click-to-dial"', f'mode = "click-to-dial"\n{extra}'))
+        async with serving(path) as center:
+            d = dialer(center)
+            lead = lead_sipp(tmp_path, "uas_lead_answers", port, "-rtp_echo")
+            phone = AgentPhone(center.address, "agent1", "secret1", seed=7)
+            await phone.start()
+            try:
+                call = await asyncio.wait_for(phone.dial("+12125550142", talk=2.0), 20.0)
+                assert await phone.wait_until(lambda: call.ended_at is not None, 20.0)
+                assert await wait_for(lambda: not d._tasks, 10.0)
+                assert await asyncio.wait_for(lead, 30.0) == 0
+                ready = lambda: center.engine.agent("ann").state == "available"  # noqa: E731
+                assert await wait_for(ready, 5.0)  # after its wrap-up
+                with pytest.raises(CallFailed) as e:
+                    await asyncio.wait_for(phone.dial("+12125550199"), 10.0)
+                assert (e.value.status, e.value.reason) == (403, "do-not-call")
+            finally:
+                await phone.close()
+            assert len(d.campaign) == 3 and d.leads.numbers[1:] == ["+12125550142", "+12125550199"]
+            assert d.campaign.lead(1)["state"] == "done" and d.campaign.lead(1)["attempts"] == 1
+            assert d.campaign.lead(2)["refusal"] == "do-not-call"
+            assert d.campaign.lead(2)["attempts"] == 0 and d.stats.placed == 1
+            assert call.rtp_received > 30  # the lead's echo through the bridge
+        (cdr,) = records(tmp_path)
+        assert (cdr.call_id, cdr.agent, cdr.called) == ("spring:1:click-1", "ann", "+12125550142")  # type: ignore[attr-defined]
+        async with serving(path) as center:  # restarted on the same list: both added leads
+            d = dialer(center)
+            assert d.leads.numbers[1:] == ["+12125550142", "+12125550199"]
+            assert d.campaign.lead(2)["refusal"] == "do-not-call"
+            assert d.clicks is not None and d.clicks.number("+12125550142") == "+12125550142"
+        leads = tmp_path / "leads.csv"
+        leads.write_text(leads.read_text() + f"+12125550101,{zone_at(12)},{port}\n")
+        with pytest.raises(StoreError, match="leads has 2 leads, the snapshot 3"):
+            ContactCenter(load_config(path))  # another list: not mistaken for added leads
+
+    run(main)
+
+
 def test_click_to_dial_config_and_numbers(tmp_path: Path) -> None:
     def problems(extra: str) -> str:
         directory = tmp_path / str(len(list(tmp_path.iterdir())))
@@ -299,7 +349,12 @@ def test_click_to_dial_config_and_numbers(tmp_path: Path) -> None:
     assert "campaign.click_to_dial_prefix: must be + and digits" in problems(
         'click_to_dial = true\nclick_to_dial_prefix = "1"'
     )
-    assert "campaign.click_to_dial: expected bool, got 'yes'" in problems('click_to_dial = "yes"')
+    assert """campaign.click_to_dial: expected true, false, "leads" or "any", got 'yes'""" in (
+        problems('click_to_dial = "yes"')
+    )
+    anywhere = problems('click_to_dial = "any"')  # the test's dial_uri needs the CSV's port
+    assert '"any" needs default_zone' in anywhere
+    assert "\"any\": dial_uri uses the CSV column 'port'" in anywhere
 
     async def numbers() -> None:
         path = campaign_files(

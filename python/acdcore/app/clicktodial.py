@@ -8,9 +8,11 @@ center dial out (toll fraud), and learns nothing about the lead list. Then, in o
 refusal a final response whose reason phrase names it:
 
 - the agent is not logged in: 403 `agent <id> is not logged in`;
-- not a phone number, or not one of the campaign's leads: 404;
+- not a phone number: 404;
 - the agent not available in the engine (on a call, ringing, wrap-up, paused): 486
-  `agent <id> is <state>`; the lead in a call (dialing, answered, previewed): 486;
+  `agent <id> is <state>`;
+- not one of the campaign's leads (with `click_to_dial = "leads"`): 404; the lead in a call
+  (dialing, answered, previewed): 486;
 - a compliance rule (the campaign's `dial`: DNC, calling hours, attempts, gap): 403 with the
   rule, e.g. `do-not-call` (recorded on the lead, as every refusal); a lead done, or the
   campaign not running: 403 `lead done` / `campaign <state>`.
@@ -27,9 +29,10 @@ either side ends both; the engine call's end puts the agent in wrap-up. Records:
 call's CDR (the agent's time, `lead_outcome` "click-to-dial"), plus, for a lead that did not
 answer, the dial's CDR with its outcome, as for a preview.
 
-A number that is not in the lead list is refused (404): the campaign core has no way to add a
-lead to a running campaign, and a number outside it would escape the attempt, gap and retry
-bookkeeping the rules need.
+A number that is not in the lead list is refused (404), unless `click_to_dial = "any"`: it is
+then added to the campaign as a lead (`Campaign.add_lead`, in `default_zone`) and goes through
+the same checks, so DNC and calling hours still apply, and its attempts, gap and retries are
+kept as for any lead (and saved: a restart on the same list brings it back).
 """
 
 from __future__ import annotations
@@ -215,12 +218,19 @@ class ClickToDial:
         number = self.number(dialed)
         if number is None:
             return (404, f"{dialed} is not a phone number")
-        leads = self._leads.get(number)
-        if leads is None:
-            return (404, f"{number} is not a lead of campaign {d.config.id}")
         state = d.center.engine.agent(agent).state
         if state != "available":
             return (486, f"agent {agent} is {state}")
+        leads = self._leads.get(number)
+        if leads is None and d.config.click_to_dial == "any":
+            try:
+                leads = self._leads[number] = [d.campaign.add_lead(number)]  # default_zone
+            except ValueError as e:
+                return (404, str(e))
+            log.info("campaign %s: %s added as lead %d (click-to-dial by %s)",
+                     d.config.id, number, leads[0], agent)  # fmt: skip
+        if leads is None:
+            return (404, f"{number} is not a lead of campaign {d.config.id}")
         for lead in leads:  # duplicates in the list: the first one not in a call
             info = d.campaign.lead(lead)
             if info["state"] == "done":  # ended by a rule (DNC, attempts) or its disposition

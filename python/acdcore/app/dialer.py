@@ -186,13 +186,14 @@ class Dialer:
                 config.leads, bad.row, bad.column, bad.value, bad.reason,
             )  # fmt: skip
         self._check_targets()
+        self.listed = len(self.leads)  # the list's leads; click-to-dial may add more
         dnc = None if config.dnc is None else read_dnc(config.dnc)
         self.interrupted: list[tuple[int, str]] = []  # (lead, state) the restart cut off
         self.kept: list[str] = []  # changed settings the restored campaign ignores
         self.resumed = saved is not None
         self._saved: int | None = None  # `campaign.changes` at the last save
         if saved is not None:
-            self.campaign = self._restore(saved, dnc)
+            self.campaign = self._restore(saved, dnc, (saved_settings or {}).get("listed"))
             self._settle(saved_settings or {})
         else:
             self.campaign = self._new(dnc)
@@ -233,14 +234,16 @@ class Dialer:
             outbound_share=config.outbound_share,
         )
 
-    def _restore(self, saved: bytes, dnc: DncList | None) -> Campaign:
+    def _restore(self, saved: bytes, dnc: DncList | None, listed: object) -> Campaign:
         """The saved campaign with the config's leads and DNC list, its cut-off dials closed
         at the restart's time (so a retry gap counts from no earlier than the kill). Its
         rules (`KEPT`) are the saved ones: a changed one takes effect with --fresh, as a
-        changed queue option does (`_settle` names it)."""
+        changed queue option does (`_settle` names it). Leads click-to-dial added come back
+        when the list is the one they were added to (`listed`, saved in `settings`)."""
         config = self.config
         try:
-            campaign = Campaign.restore(saved, self.leads, dnc=dnc)
+            added = listed == len(self.leads)
+            campaign = Campaign.restore(saved, self.leads, dnc=dnc, added_leads=added)
             if campaign.id != config.id:
                 raise ValueError(f"it is campaign {campaign.id!r}")
             self.interrupted = campaign.interrupted(self.now())
@@ -262,9 +265,10 @@ class Dialer:
 
     def settings(self) -> dict[str, Any]:
         """The config's `KEPT` fields as JSON, saved with each checkpoint, so the next run
-        can tell which of them changed."""
+        can tell which of them changed, and how many leads the list had (`listed`)."""
         values = {k: getattr(self.config, k) for k in KEPT}
         values["calling_hours"] = list(values["calling_hours"])
+        values["listed"] = self.listed
         return values
 
     def _settle(self, saved: dict[str, Any]) -> None:
