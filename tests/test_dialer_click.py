@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from test_dialer import (
     zone_at,
 )  # fmt: skip
 from test_serve import tone
+from test_serve_restart import _serve
 from test_sip_peers import baresip, baresip_config, wait_for
 from test_sip_transport import free_port, run, sipp_totals
 
@@ -382,3 +384,43 @@ def test_click_to_dial_config_and_numbers(tmp_path: Path) -> None:
             assert not clicks.takes(invite("support"))  # a caller's call: the flow
 
     run(numbers)
+
+
+def test_acdcore_serve_killed_mid_talk_byes_the_agent_and_the_lead(tmp_path: Path) -> None:
+    """`acdcore serve` SIGKILLed while an agent talks to the lead it dialed: started again on
+    the same database, it sends a BYE in both dialogs (the agent's own INVITE's and ours to
+    the lead), records the call lost while connected and closes the lead's attempt."""
+
+    async def main() -> None:
+        sip, port = free_port(), free_port()
+        path = campaign_files(tmp_path, [("+12125550100", zone_at(12), port)], extra=CLICK)
+        path.write_text(path.read_text().replace("127.0.0.1:0", f"127.0.0.1:{sip}"))
+        phone = AgentPhone(("127.0.0.1", sip), "agent1", "secret1", seed=8)
+        lead = lead_sipp(tmp_path, "uas_lead_answers", port, "-rtp_echo")
+        server = None
+        try:
+            server, _ = await _serve(path)
+            await phone.start()
+            call = await asyncio.wait_for(phone.dial("+12125550100"), 20.0)  # talks on
+            await asyncio.sleep(1.5)  # past the next periodic commit
+            server.send_signal(signal.SIGKILL)
+            await server.wait()
+            assert call.ended_at is None
+            server, _ = await _serve(path)
+            assert await phone.wait_until(lambda: call.ended_at is not None, 20.0)
+            assert call.ended_by == "caller"  # the restarted server's BYE
+            assert await asyncio.wait_for(lead, 30.0) == 0  # SIPp got its BYE too
+            server.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(server.communicate(), 30.0)
+            assert server.returncode == 0, err.decode()
+        finally:
+            if server is not None and server.returncode is None:
+                server.kill()
+                await server.wait()
+            await phone.close(unregister=False)
+        (cdr,) = records(tmp_path)
+        assert (cdr.call_id, cdr.outcome, cdr.agent) == ("spring:0:click-1", "lost", "ann")  # type: ignore[attr-defined]
+        assert cdr.attributes["lost"] == {"why": "restart", "state": "connected"}  # type: ignore[attr-defined]
+        assert cdr.attributes["lead_outcome"] == "click-to-dial"  # type: ignore[attr-defined]
+
+    run(main)
