@@ -475,7 +475,7 @@ def test_the_example_outbound_config_loads(tmp_path: Path) -> None:
         "outbound", "progressive", "outbound-info",
     )  # fmt: skip
     assert campaign.wrapup == 5.0  # the outbound queue's wrap-up, for the pacer
-    assert campaign.click_to_dial and campaign.click_to_dial_prefix is None
+    assert (campaign.click_to_dial, campaign.click_to_dial_prefix) == ("leads", None)
 
     async def main() -> None:
         center = ContactCenter(config, database=tmp_path / "outbound.db")
