@@ -95,6 +95,15 @@ def lead_sipp(directory: Path, name: str, port: int, *args: str) -> asyncio.Futu
     )
 
 
+def quiet_socket(port: int) -> socket.socket:
+    """A UDP socket on the port of leads that must never be dialed: `recv` raises
+    BlockingIOError when nothing came."""
+    watch = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    watch.bind(("127.0.0.1", port))
+    watch.setblocking(False)
+    return watch
+
+
 def records(directory: Path) -> list[object]:
     with SqliteStore(directory / "records.db", create=False) as store:
         return list(store.search(Query()))
@@ -232,9 +241,7 @@ def test_busy_no_answer_dnc_and_out_of_hours_leads(tmp_path: Path) -> None:
         path = campaign_files(
             tmp_path, leads, extra='mode = "power"\nratio = 4.0', dnc="+1 212 555 0103"
         )
-        watch = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        watch.bind(("127.0.0.1", nobody))
-        watch.setblocking(False)
+        watch = quiet_socket(nobody)
         try:
             async with serving(path) as center:
                 d = dialer(center)
@@ -383,9 +390,7 @@ def test_a_preview_no_agent_takes_puts_the_lead_back_undialed(tmp_path: Path) ->
             [("+12125550100", zone_at(12), port)],
             extra='mode = "preview"\npreview_timeout = 2.0',
         )
-        watch = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        watch.bind(("127.0.0.1", port))
-        watch.setblocking(False)
+        watch = quiet_socket(port)
         try:
             async with serving(path) as center:
                 d = dialer(center)
@@ -470,6 +475,7 @@ def test_the_example_outbound_config_loads(tmp_path: Path) -> None:
         "outbound", "progressive", "outbound-info",
     )  # fmt: skip
     assert campaign.wrapup == 5.0  # the outbound queue's wrap-up, for the pacer
+    assert (campaign.click_to_dial, campaign.click_to_dial_prefix) == ("leads", None)
 
     async def main() -> None:
         center = ContactCenter(config, database=tmp_path / "outbound.db")
@@ -477,6 +483,7 @@ def test_the_example_outbound_config_loads(tmp_path: Path) -> None:
             d = dialer(center)
             assert len(d.leads) == 5 and d.leads.bad_rows == []
             assert d.target(0) == ("+12125550100", "sip:12125550100@127.0.0.1:5080")
+            assert d.clicks is not None  # agents' phones may dial leads beside progressive
             assert center.prompts.encoded("outbound-info", "PCMU")  # the shipped message
         finally:
             center.writer.close()

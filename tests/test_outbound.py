@@ -269,6 +269,32 @@ def test_preview_and_click_to_dial() -> None:
         k.dial(0, T0)
 
 
+def test_a_lead_added_while_running_is_dialed_by_an_agent_and_restored() -> None:
+    leads = ny_leads(1)
+    c = Campaign(leads, now=T0, mode="progressive", dnc=DncList(["+12125550099"]))
+    c.start(T0)
+    added = c.add_lead("+1 212 555 0042", NY)
+    assert (added, len(c), len(leads), leads.fields[added]) == (1, 2, 2, {})
+    assert c.lead(added)["number"] == "+12125550042" and c.stats()["leads_left"] == 2
+    assert [d.lead for d in c.tick(T0, ready=3, staffed=3)] == [0]  # not put in line
+    assert c.dial(added, T0 + 1).number == "+12125550042"
+    c.dial_result(added, "busy", T0 + 2)
+    assert c.lead(added)["state"] == "retry-scheduled"
+    dnc = c.add_lead("+12125550099", NY)
+    with pytest.raises(acdcore.StateError, match="do-not-call"):
+        c.dial(dnc, T0 + 3)
+    with pytest.raises(ValueError, match="lead '12': "):
+        c.add_lead("12", NY)
+    assert len(c) == len(leads) == 3
+    data = c.snapshot()
+    with pytest.raises(ValueError, match="leads has 1 leads, the snapshot 3"):
+        Campaign.restore(data, ny_leads(1))  # without added_leads: another list
+    again = ny_leads(1)
+    r = Campaign.restore(data, again, added_leads=True)
+    assert again.numbers == ["+12125550000", "+12125550042", "+12125550099"]
+    assert r.lead(added)["state"] == "retry-scheduled" and r.snapshot() == data
+
+
 def test_voice_broadcast_needs_no_agents() -> None:
     c = Campaign(ny_leads(5), now=T0, mode="voice-broadcast", lines=2)
     c.start(T0)

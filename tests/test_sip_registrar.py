@@ -18,7 +18,7 @@ from acdcore.sip.registrar import (
     Registrar,
     RegistrationRefused,
 )
-from acdcore.sip.transaction import new_branch
+from acdcore.sip.transaction import ServerTransaction, new_branch
 from acdcore.sip.transport import Addr
 from acdcore.sip.uas import Uas, UasServer
 from test_sip_transport import Peer, request, run, uas_and_peer
@@ -286,3 +286,53 @@ def test_a_failing_listener_is_a_500_and_a_listener_may_refuse_with_its_own_4xx(
     run(main)
     with pytest.raises(ValueError, match="4xx"):
         RegistrationRefused(200, "fine")
+
+
+def test_authenticate_challenges_an_invite_as_a_proxy_would() -> None:
+    """`authenticate` (the server's click-to-dial INVITEs): 407 with Proxy-Authenticate and a
+    To tag, the agent user once Proxy-Authorization answers it, 403 for a wrong password three
+    times on one Call-ID and for an unknown user."""
+
+    async def main() -> None:
+        reg = Registrar(USERS, algorithms=["MD5"])
+        uas = Uas()
+        seen: list[str | None] = []
+
+        def invite(txn: ServerTransaction, request: SipMessage) -> None:
+            user = reg.authenticate(txn, request)
+            seen.append(user)
+            if user is not None:
+                txn.respond(request.reply(480, f"ok {user}", to_tag="t1"))
+
+        uas.handlers["INVITE"] = invite
+        async with uas_and_peer(uas) as (server, peer):
+            target = server.address
+            uri = f"sip:service@{target[0]}:{target[1]}"
+
+            async def send(user: str, password: str | None, cseq: int, call_id: str) -> SipMessage:
+                message = request(peer.port, "INVITE", target, call_id, cseq=cseq)
+                if password is not None:
+                    value = authorization(challenge, "INVITE", uri, user, password)
+                    message = message.with_header("Proxy-Authorization", value)
+                peer.send(message, target)
+                response = await peer.next()
+                while response.status == 100:
+                    response = await peer.next()
+                return response
+
+            first = await send("agent1", None, 1, "c1")
+            assert first.status == 407 and first.to.tag
+            assert first.auth("WWW-Authenticate") == []
+            [challenge] = first.auth("Proxy-Authenticate")
+            ok = await send("agent1", "secret", 2, "c1")
+            assert (ok.status, ok.reason) == (480, "ok agent1")
+            for cseq in (3, 4):  # a wrong password is challenged again...
+                assert (await send("agent1", "wrong", cseq, "c2")).status == 407
+            refused = await send("agent1", "wrong", 5, "c2")  # ...and refused the third time
+            assert (refused.status, refused.reason) == (403, "Forbidden (wrong credentials)")
+            assert refused.to.tag
+            assert (await send("mallory", "x", 6, "c3")).status == 403
+            assert seen == [None, "agent1", None, None, None, None]
+        reg.close()
+
+    run(main)

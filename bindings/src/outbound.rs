@@ -499,6 +499,17 @@ impl PyCampaign {
         self.with(|c| c.release(lead_id(lead), now))
     }
 
+    /// Adds lead `index` of `leads` (a row pushed there for it) to the running campaign, as
+    /// its next lead; returns that lead's index here.
+    fn add_lead(&self, leads: &PyLeadList, index: Int<u32>) -> CoreResult<u32> {
+        let lead = leads.lock().leads.get(index.0 as usize).copied();
+        let lead = lead.ok_or_else(|| acdcore::Error::Unknown {
+            kind: "lead",
+            id: index.0.to_string(),
+        })?;
+        self.with(|c| c.add_lead(lead))
+    }
+
     fn dial(&self, lead: Int<u32>, now: f64) -> CoreResult<DialTuple> {
         Ok(dial_tuple(self.with(|c| c.dial(lead_id(lead), now))?))
     }

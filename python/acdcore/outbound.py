@@ -197,6 +197,16 @@ class LeadList:
         accepted = set(self._core.rows()[before:].tolist())
         self.fields.extend(k[4] for k in keep if k[0] in accepted)
 
+    def append(self, phone: str, timezone: str | None = None, priority: int = 0) -> int:
+        """One more lead (a number dialed outside the list); its index. A bad number or zone
+        is a ValueError with the reason (and a bad row, numbered by that index)."""
+        row = len(self)
+        if self._core.push(np.array([row], dtype=np.uint64), [phone], [timezone],
+                           np.array([priority], dtype=np.int64)) != 1:  # fmt: skip
+            raise ValueError(f"lead {phone!r}: {self._core.bad_rows()[-1][3]}")
+        self.fields.append({})
+        return row
+
     @classmethod
     def from_csv(
         cls,
@@ -472,6 +482,16 @@ class Campaign:
     def release(self, lead: int, now: float) -> None:
         self._core.release(lead, now)
 
+    def add_lead(self, phone: str, timezone: str | None = None, priority: int = 0) -> int:
+        """A lead added to the running campaign (click-to-dial of a number not in the list);
+        its index. It is not put in line: only `dial` places its first attempt; then it is a
+        lead like any other (retried per outcome, every rule applied). `leads` gets it too."""
+        row = self.leads.append(phone, timezone, priority)
+        lead = self._core.add_lead(self.leads._core, row)
+        if lead != row:
+            raise ValueError(f"leads has {row} leads before this one, the campaign {lead}")
+        return lead
+
     def dial(self, lead: int, now: float) -> Dial:
         """Click-to-dial or a previewed lead; a compliance refusal raises StateError."""
         return self._dial(self._core.dial(lead, now))
@@ -593,10 +613,13 @@ class Campaign:
         engine: _core.Engine | None = None,
         queue: str | None = None,
         outbound_priority: int = 0,
+        added_leads: bool = False,
     ) -> Campaign:
         """The campaign `snapshot()` saved, going on exactly as it would have. `leads` is the
         list it was made from (for the custom fields); a bad or foreign snapshot, or leads
-        other than the snapshot's (count or numbers), is a ValueError saying so."""
+        other than the snapshot's (count or numbers), is a ValueError saying so. With
+        `added_leads` the snapshot may hold more leads than the list, ones `add_lead` added
+        while it ran: they are appended to `leads`."""
         data = bytes(data)
         head = len(_SNAPSHOT_TAG) + 8
         if not data.startswith(_SNAPSHOT_TAG) or len(data) < head:
@@ -614,7 +637,7 @@ class Campaign:
         ):
             raise ValueError("campaign snapshot is damaged: bad call table")
         core = _core.Campaign.restore(data[head : head + n], None if dnc is None else dnc._core)
-        if len(core) != len(leads):
+        if len(core) < len(leads) or (len(core) > len(leads) and not added_leads):
             raise ValueError(f"leads has {len(leads)} leads, the snapshot {len(core)}")
         for i, number in enumerate(leads.numbers):  # once per restore: the same list?
             if core.lead(i)["number"] != number:
@@ -622,6 +645,9 @@ class Campaign:
                     f"lead {i} is {number} in leads but {core.lead(i)['number']} in the "
                     "snapshot: another lead list"
                 )
+        for i in range(len(leads), len(core)):  # added while it ran (`add_lead`): kept too
+            view = core.lead(i)
+            leads.append(view["number"], view["timezone"], view["priority"])
         if (engine is None) != (queue is None):
             raise ValueError("engine and queue go together (the queue outbound calls join)")
         if engine is not None and queue is not None:

@@ -17,11 +17,14 @@ from acdcore.outbound import OUTCOMES, PROFILES
 if TYPE_CHECKING:
     from acdcore.app.config import _Reader
 
-#: Modes the dialer places calls for (click-to-dial needs an agent screen, which the app does
-#: not have). Preview shows the lead on the agent's phone first: its INVITE comes from the
-#: lead's number, and answering it dials the lead. Voice broadcast involves no agent: up to
-#: `lines` calls at once, each answer hears `message`, then our BYE.
-DIALER_MODES = ("progressive", "power", "predictive", "preview", "voice-broadcast")
+#: Modes the dialer places calls for. Preview shows the lead on the agent's phone first: its
+#: INVITE comes from the lead's number, and answering it dials the lead. Click-to-dial places
+#: nothing by itself: the agent's phone (its "screen") dials a lead's number through us
+#: (app/clicktodial.py; `click_to_dial = true` allows that in the other agent modes too, and
+#: `click_to_dial = "any"` numbers outside the lead list as well, added as leads).
+#: Voice broadcast involves no agent: up to `lines` calls at once, each answer hears
+#: `message`, then our BYE.
+DIALER_MODES = ("progressive", "power", "predictive", "preview", "click-to-dial", "voice-broadcast")
 #: Fields of a dial target template besides the lead's own CSV columns.
 TEMPLATE_FIELDS = ("number", "digits", "lead")
 #: The information message must start within 2 s of answer; waiting for an offered agent to
@@ -63,6 +66,13 @@ class CampaignConfig:
     amd: dict[str, float] | None = None
     message: str | None = None  # voice broadcast: the prompt every answered lead hears
     lines: int = 10  # voice broadcast: most calls at once (ringing or hearing the message)
+    # Agents' phones may dial through us: None (off), "leads" (the list's numbers: on in mode
+    # click-to-dial, `click_to_dial = true` in the other agent modes) or "any" (numbers
+    # outside the list too, each added to the campaign as a lead in `default_zone`).
+    click_to_dial: str | None = None
+    # Put before a number an agent dials without a leading + ("+1": 2125550100 is
+    # +12125550100); None: only E.164 numbers are dialed.
+    click_to_dial_prefix: str | None = None
 
 
 _FIELDS: dict[str, type] = {
@@ -93,6 +103,8 @@ _FIELDS: dict[str, type] = {
     "amd": dict,
     "message": str,
     "lines": int,
+    "click_to_dial": str,  # or a bool (true: "leads")
+    "click_to_dial_prefix": str,
 }
 #: `[campaign.amd]` settings (AnsweringMachineDetector's keyword arguments).
 AMD_FIELDS = (
@@ -135,6 +147,9 @@ def read_campaign(
     got: dict[str, Any] = {}
     for key in table:
         kind = _FIELDS.get(key)
+        if key == "click_to_dial" and isinstance(table[key], bool):
+            got[key] = "leads" if table[key] else None
+            continue
         if kind is None:
             reader.fail((*where, key), f"unknown field (known: {', '.join(_FIELDS)})")
             ok = False
@@ -219,6 +234,26 @@ def read_campaign(
             bad("retry", f"{outcome}: delay must be seconds >= 0, got {delay!r}")
         else:
             retry[outcome] = float(delay)
+    click = got.get("click_to_dial", "leads" if mode == "click-to-dial" else None)
+    if click not in (None, "leads", "any"):
+        bad("click_to_dial", f'expected true, false, "leads" or "any", got {click!r}')
+    if mode == "click-to-dial" and click is None:
+        bad("click_to_dial", "cannot be false in mode 'click-to-dial'")
+    if click is not None and broadcast:
+        bad("click_to_dial", "voice broadcast has no agents to dial")
+    if click == "any":
+        if "default_zone" not in got:
+            bad("click_to_dial", '"any" needs default_zone (the calling hours of other numbers)')
+        try:
+            own = [n for n in template_fields(got.get("dial_uri", "")) if n not in TEMPLATE_FIELDS]
+        except ValueError:
+            own = []  # a malformed dial_uri is reported above
+        if own:
+            bad("click_to_dial", f'"any": dial_uri uses the CSV column {own[0]!r}, which a '
+                                 "number outside the list has no value for")  # fmt: skip
+    prefix = got.get("click_to_dial_prefix")
+    if prefix is not None and not (prefix[:1] == "+" and prefix[1:].isdigit()):
+        bad("click_to_dial_prefix", f"must be + and digits (a country code), got {prefix!r}")
     amd = _read_amd(got.get("amd"), bad)
     leads = reader.base / got.get("leads", ".")
     if "leads" in got and not leads.is_file():
@@ -257,6 +292,8 @@ def read_campaign(
         amd=amd,
         message=got.get("message"),
         lines=got.get("lines", 10),
+        click_to_dial=click,
+        click_to_dial_prefix=prefix,
     )
 
 

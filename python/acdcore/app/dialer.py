@@ -29,6 +29,9 @@ slow), the call is abandoned: the information message plays at once (it must sta
 Preview mode offers the lead to an agent first (our INVITE to the phone comes from the lead's
 URI); the agent's answer dials the lead. Predictive mode never dials fewer than progressive.
 A preview no agent takes is withdrawn from the queue (CDR "withdrawn", not an abandon).
+Click-to-dial (app/clicktodial.py) is the agent's phone dialing a lead's number: once its
+checks pass, `take_agent` takes the agent out of routing and the lead is rung and bridged the
+way a previewed one is (`_dial_for_agent`).
 
 Voice broadcast involves no agent and no queue: up to `lines` calls at once (ringing or
 hearing the message), each answer hears `message` over its RTP, then our BYE; its CDR has
@@ -53,7 +56,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -74,7 +77,8 @@ from acdcore._core import (
 )
 from acdcore.app.campaign_config import TEMPLATE_FIELDS, CampaignConfig, template_fields
 from acdcore.app.channel import SipChannel
-from acdcore.app.legs import CODECS, start_media, uri_transport
+from acdcore.app.clicktodial import ClickToDial
+from acdcore.app.legs import CODECS, AgentLeg, start_media, uri_transport
 from acdcore.flows.channel import CallerHungUp
 from acdcore.media.session import RtpSession, bind_rtp_socket
 from acdcore.outbound import Campaign, Dial, DncList, LeadList, PacedCampaign
@@ -183,6 +187,7 @@ class Dialer:
                 config.leads, bad.row, bad.column, bad.value, bad.reason,
             )  # fmt: skip
         self._check_targets()
+        self.listed = len(self.leads)  # the list's leads; click-to-dial may add more
         dnc = None if config.dnc is None else read_dnc(config.dnc)
         self.interrupted: list[tuple[int, str]] = []  # (lead, state) the restart cut off
         self.kept: list[str] = []  # changed settings the restored campaign ignores
@@ -191,7 +196,7 @@ class Dialer:
         self.pacer_restored = False  # the predictive pacer's learning taken back from the store
         self._saved: int | None = None  # `campaign.changes` at the last save
         if saved is not None:
-            self.campaign = self._restore(saved, dnc)
+            self.campaign = self._restore(saved, dnc, (saved_settings or {}).get("listed"))
             self._settle(saved_settings or {})
         else:
             self.campaign = self._new(dnc)
@@ -211,6 +216,8 @@ class Dialer:
         self._talking: dict[int, float] = {}  # lead -> engine time it reached an agent
         self._tasks: set[asyncio.Task[None]] = set()
         self._previews = 0  # preview leads not yet offered to an agent
+        # Agents' phones dialing leads' numbers (app/clicktodial.py), when the config allows.
+        self.clicks = ClickToDial(self) if config.click_to_dial else None
 
     def _new(self, dnc: DncList | None) -> Campaign:
         config = self.config
@@ -236,14 +243,15 @@ class Dialer:
             "retry": c.retry or None, "outbound_share": c.outbound_share,
         }  # fmt: skip
 
-    def _restore(self, saved: bytes, dnc: DncList | None) -> Campaign:
+    def _restore(self, saved: bytes, dnc: DncList | None, listed: object) -> Campaign:
         """The saved campaign with the config's leads and DNC list, its cut-off dials closed
-        at the restart's time (so a retry gap counts from no earlier than the kill). Its
-        rules (`KEPT`) are the saved ones: a changed one takes effect with --fresh, as a
-        changed queue option does (`_settle` names it)."""
+        at the restart's time (so a retry gap counts from no earlier than the kill); the
+        config's rules apply to it after (`_settle`). Leads click-to-dial added come back
+        when the list is the one they were added to (`listed`, saved in `settings`)."""
         config = self.config
         try:
-            campaign = Campaign.restore(saved, self.leads, dnc=dnc)
+            added = listed == len(self.leads)
+            campaign = Campaign.restore(saved, self.leads, dnc=dnc, added_leads=added)
             if campaign.id != config.id:
                 raise ValueError(f"it is campaign {campaign.id!r}")
             self.interrupted = campaign.interrupted(self.now())
@@ -265,10 +273,11 @@ class Dialer:
 
     def settings(self) -> dict[str, Any]:
         """The config's `KEPT` fields as JSON, saved with each checkpoint, so the next run
-        can tell which of them changed."""
+        can tell which of them changed, and how many leads the list had (`listed`)."""
         values = {k: getattr(self.config, k) for k in KEPT}
         values["calling_hours"] = list(values["calling_hours"])
         values.update(self._kept_values)  # what the campaign still holds, not the config
+        values["listed"] = self.listed
         return values
 
     def _settle(self, saved: dict[str, Any]) -> None:
@@ -308,7 +317,7 @@ class Dialer:
         engine, and the restart already recorded those)."""
         info = campaign.lead(lead)
         dialed = float(info["last_attempt"])
-        attributes = {
+        attributes: dict[str, Any] = {
             "direction": "outbound", "campaign": self.config.id, "lead": lead,
             "lead_outcome": "failed", "lost": {"why": "restart", "state": "dialing"},
         }  # fmt: skip
@@ -466,17 +475,24 @@ class Dialer:
             return "no-answer"
         return "failed"
 
-    async def _call(self, dial: Dial, dialed: float) -> None:
-        center = self.center
-        target = self.target(dial.lead)[1]
+    def _reach(self, lead: int, doing: str = "dial") -> tuple[str, str, Addr, RtpSession] | None:
+        """The lead's number, the URI we dial it at, that URI's address and an RTP session
+        for its call; None (logged) when the URI does not parse or no RTP port is free."""
+        number, target = self.target(lead)
         try:
             uri = Uri.parse(target)
-            dest: Addr = (uri.host, uri.port or 5060)
-            rtp = RtpSession(bind_rtp_socket(center.address[0], center.config.rtp_ports))
+            rtp = RtpSession(bind_rtp_socket(self.center.address[0], self.center.config.rtp_ports))
         except (SipParseError, OSError) as e:
-            log.warning("lead %d: cannot dial %s: %s", dial.lead, target, e)
+            log.warning("lead %d: cannot %s %s: %s", lead, doing, target, e)
+            return None
+        return number, target, (uri.host, uri.port or 5060), rtp
+
+    async def _call(self, dial: Dial, dialed: float) -> None:
+        reached = self._reach(dial.lead)
+        if reached is None:
             self._unanswered(dial, dialed, "failed", 503)
             return
+        _, target, dest, rtp = reached
         try:
             await self._dial(dial, dialed, target, dest, rtp)
         except Exception:  # one call's surprise must not take the dialer or the server down
@@ -620,7 +636,7 @@ class Dialer:
         )  # fmt: skip
         now = self.now()
         attributes = {
-            **self._attributes(dial, "human", 200),
+            **self._attributes(dial.lead, "human", 200),
             "message": message, "heard": round(heard, 3), "complete": complete,
         }  # fmt: skip
         attempt = self.campaign.lead(dial.lead)["attempts"]
@@ -634,17 +650,13 @@ class Dialer:
         to that agent. Nobody answering within `preview_timeout` puts the lead back."""
         center, sb = self.center, self.center.sb
         loop = asyncio.get_running_loop()
-        number, target = self.target(lead)
         call_id = f"{self.config.id}:{lead}:preview-{self.campaign.lead(lead)['attempts'] + 1}"
-        try:
-            uri = Uri.parse(target)
-            dest: Addr = (uri.host, uri.port or 5060)
-            rtp = RtpSession(bind_rtp_socket(center.address[0], center.config.rtp_ports))
-        except (SipParseError, OSError) as e:
+        reached = self._reach(lead, "preview")
+        if reached is None:
             self._previews -= 1
-            log.warning("lead %d: cannot preview %s: %s", lead, target, e)
             self.campaign.release(lead, self.now())
             return
+        number, target, dest, rtp = reached
         channel = LeadChannel(center, call_id, _user(self.from_uri), number, rtp, None)
         # The agent's phone shows the lead: our INVITE to it comes from the lead's URI.
         shown = Leg(call_id, "", "", self.from_uri, target, target, dest, center.address, 0)
@@ -652,9 +664,8 @@ class Dialer:
         inbox = sb.watch(call_id)
         sb.callers[call_id] = (_user(self.from_uri), number)
         try:
-            attrs = {"direction": "outbound", "campaign": self.config.id, "lead": lead}
             sb.enqueue(call_id, self.queue, priority=self.config.priority,
-                       attributes={**attrs, "lead_outcome": "preview"})  # fmt: skip
+                       attributes=self._attributes(lead, "preview"))  # fmt: skip
             self._previews -= 1
             agent = None
             deadline = loop.time() + self.config.preview_timeout
@@ -672,33 +683,52 @@ class Dialer:
         except Exception:
             log.exception("lead %d: the preview call failed", lead)
         finally:
-            sb.unwatch(call_id)
-            sb.callers.pop(call_id, None)
-            if _unanswered_in(sb.engine, call_id):  # cut off (a shutdown) before any agent
-                sb.withdraw(call_id)
-            sb.hangup(call_id)  # a call the engine no longer holds is fine
-            center.release_caller(call_id)
+            self._end_agent_call(lead, call_id, rtp)
+
+    def _end_agent_call(self, lead: int, call_id: str, rtp: RtpSession | None) -> None:
+        """After a call an agent held before its lead was dialed (a preview, a click-to-dial):
+        its engine call ended (the agent wraps up; withdrawn when no agent took it, cut off by
+        a shutdown) and the lead's media and bookkeeping gone."""
+        sb = self.center.sb
+        sb.unwatch(call_id)
+        sb.callers.pop(call_id, None)
+        if _unanswered_in(sb.engine, call_id):
+            sb.withdraw(call_id)
+        sb.hangup(call_id)  # a call the engine no longer holds is fine
+        self.center.release_caller(call_id)
+        if rtp is not None:
             rtp.close()
-            self._live.pop(lead, None)
-            self._talking.pop(lead, None)
+        self._live.pop(lead, None)
+        self._talking.pop(lead, None)
 
     async def _dial_previewed(
         self, lead: int, call_id: str, agent: str, channel: LeadChannel, target: str, dest: Addr
     ) -> None:
-        center = self.center
-        leg = center.legs.answered.get((call_id, agent))
+        leg = self.center.legs.answered.get((call_id, agent))
         try:
             dial = self.campaign.dial(lead, self.now())
         except StateError as e:  # a rule refused it meanwhile (hours, DNC): the agent is told
             log.info("previewed lead %d refused: %s", lead, e)
             if leg is not None:
-                center.legs.answered.pop((call_id, agent), None)
+                self.center.legs.answered.pop((call_id, agent), None)
                 await leg.call.bye()
                 leg.rtp.close()
             return
+        await self._dial_for_agent(dial, call_id, agent, channel, target, dest)
+
+    async def _dial_for_agent(
+        self, dial: Dial, call_id: str, agent: str, channel: LeadChannel, target: str,
+        dest: Addr, on_answer: Callable[[], None] | None = None,
+    ) -> None:  # fmt: skip
+        """Rings the lead of an agent already on the line (a preview it answered, its own
+        click-to-dial) and, when it answers, calls `on_answer` and bridges the two until one
+        hangs up. The agent hanging up while the lead rings gives the dial up; a lead that
+        does not answer ends the agent's leg (`bye`)."""
+        center = self.center
+        leg = center.legs.answered.get((call_id, agent))
         dialed = self.now()
-        if leg is not None:  # the agent hanging up while the lead rings gives up the dial
-            leg.call.ended.add_done_callback(lambda _: self._give_up(lead))
+        if leg is not None:
+            leg.call.ended.add_done_callback(lambda _: self._give_up(dial.lead))
         out = await self._ring_lead(dial, dialed, target, dest, channel.rtp)
         if out is None:
             if leg is not None and center.legs.answered.pop((call_id, agent), None) is not None:
@@ -706,8 +736,65 @@ class Dialer:
                 leg.rtp.close()
             return
         self._follow(channel, out)
-        self._answer_actions(lead, self.now())
+        self._answer_actions(dial.lead, self.now())
+        if on_answer is not None:
+            on_answer()
         await self._talk(dial, call_id, channel, agent)
+
+    def take_agent(self, dial: Dial, call_id: str, leg: AgentLeg) -> bool:
+        """Click-to-dial: the agent out of routing from now to the end of the call. The lead's
+        engine call joins the queue held for that agent and is accepted for it at once (it
+        was available, so the engine offers it there in this same step, and no other offer
+        can ring it meanwhile); `leg` is the agent's own INVITE. False, the dial recorded as
+        failed, in the unlikely case the engine did not offer it."""
+        sb, agent = self.center.sb, leg.target
+        sb.callers[call_id] = (_user(self.from_uri), dial.number)  # for the CDR
+        self.center.legs.adopt(leg)  # its offer is not rung: the agent is on the line
+        events = sb.enqueue(call_id, self.queue, priority=self.config.priority,
+                            preferred_agent=agent, preferred_wait=1.0,
+                            attributes=self._attributes(dial.lead, "click-to-dial"))  # fmt: skip
+        if any(e.call == call_id and e.kind == "offer" and agent in e.agents for e in events):
+            try:
+                sb.apply(self.center.engine.accept(sb.now(), call_id, agent))
+                return True
+            except (KeyError, StateError) as e:
+                log.warning("click-to-dial %s: the engine would not connect %s: %s",
+                            call_id, agent, e)  # fmt: skip
+        log.warning("click-to-dial %s: not offered to %s; the dial fails", call_id, agent)
+        self.center.legs.answered.pop((call_id, agent), None)
+        self._end_agent_call(dial.lead, call_id, None)
+        self._unanswered(dial, self.now(), "failed", 480)
+        return False
+
+    def clicked(self, dial: Dial, leg: AgentLeg, on_answer: Callable[[], None]) -> None:
+        """Rings the lead an agent dialed (`take_agent` took the agent) in the background."""
+        self._spawn(self._clicked(dial, leg, on_answer))
+
+    async def _clicked(self, dial: Dial, leg: AgentLeg, on_answer: Callable[[], None]) -> None:
+        """The agent hears music on hold while its lead rings, then talks to it
+        (`_dial_for_agent`, as a preview does); its leg is ended whatever happens."""
+        center = self.center
+        call_id, agent = leg.call_id, leg.target
+        reached = self._reach(dial.lead)
+        rtp = None if reached is None else reached[3]
+        try:
+            if reached is None:
+                self._unanswered(dial, self.now(), "failed", 503)
+                return
+            number, target, dest, rtp = reached
+            channel = LeadChannel(center, call_id, _user(self.from_uri), number, rtp, None)
+            await leg.rtp.start()
+            music = center.prompts.encoded(center.config.music, leg.rtp.codec)
+            if music is not None:
+                leg.rtp.play_encoded(music, loop=True)
+            await self._dial_for_agent(dial, call_id, agent, channel, target, dest, on_answer)
+        except Exception:
+            log.exception("lead %d: the click-to-dial call failed", dial.lead)
+        finally:
+            center.legs.answered.pop((call_id, agent), None)
+            leg.rtp.close()
+            self._end_agent_call(dial.lead, call_id, rtp)
+            await leg.call.bye()  # a pending INVITE gets its failure response; else none
 
     def _give_up(self, lead: int) -> None:
         out = self._live.get(lead)
@@ -735,7 +822,7 @@ class Dialer:
         self._result(dial.lead, outcome, now)
         log.info("lead %d (%s): %s (%d) %s", dial.lead, dial.number, outcome, status, extra or "")
         attempt = self.campaign.lead(dial.lead)["attempts"]
-        attributes = {**self._attributes(dial, outcome, status), **extra}
+        attributes = {**self._attributes(dial.lead, outcome, status), **extra}
         self._dial_record(dial.lead, attempt, dial.number, dialed, now, outcome, attributes)
 
     def _call_id(self, lead: int, attempt: int | None = None) -> str:
@@ -766,14 +853,18 @@ class Dialer:
             )
         )
 
-    def _attributes(self, dial: Dial, outcome: str, status: int) -> dict[str, Any]:
-        return {
+    def _attributes(self, lead: int, outcome: str, status: int | None = None) -> dict[str, Any]:
+        """A lead's CDR attributes; `sip_status` is the dial's final status (none for the
+        calls an agent held before the lead was dialed: a preview, a click-to-dial)."""
+        attributes: dict[str, Any] = {
             "direction": "outbound",
             "campaign": self.config.id,
-            "lead": dial.lead,
+            "lead": lead,
             "lead_outcome": outcome,
-            "sip_status": status,
         }
+        if status is not None:
+            attributes["sip_status"] = status
+        return attributes
 
     async def _connect(
         self, dial: Dial, call_id: str, channel: LeadChannel, preferred: str | None, answered: float
@@ -790,7 +881,7 @@ class Dialer:
                 self.queue,
                 priority=self.config.priority,
                 preferred_agent=preferred,
-                attributes=self._attributes(dial, "human", 200),
+                attributes=self._attributes(dial.lead, "human", 200),
             )
             if any(e.call == call_id and e.kind in ("offer", "assign") for e in events):
                 deadline = answered + self.config.connect_wait
@@ -877,6 +968,7 @@ class Dialer:
             f"no_answer={st['no_answers']} failed={st['failed']} abandoned={st['abandoned']} "
             f"abandon_rate={'-' if rate is None else f'{rate:.1%}'} in_flight={st['in_flight']} "
             f"leads_left={st['leads_left']} refused={refused}"
+            + ("" if self.clicks is None else f" agent_dials={self.clicks.stats.dials}")
         ]
 
     async def close(self) -> None:

@@ -77,7 +77,8 @@ class OutboundLegs:
             return  # a caller on virtual hold: app/callbacks.py rings the agent
         if ev.kind == "offer":
             for agent in ev.agents or ([ev.agent] if ev.agent else []):
-                self._ring_agent(ev.call, agent)
+                if (ev.call, agent) not in self.answered:  # on the line already (`adopt`)
+                    self._ring_agent(ev.call, agent)
         elif ev.kind == "unoffer" and ev.agent is not None:
             leg = self.ringing.pop((ev.call, ev.agent), None)
             if leg is not None:
@@ -103,6 +104,18 @@ class OutboundLegs:
         center.stats.offers += 1
         center.spawn(self._await_agent(leg))
 
+    def adopt(self, leg: AgentLeg) -> None:
+        """A leg the agent's phone opened itself (click-to-dial: its INVITE to a number), held
+        as answered for its call as if we had rung it: the engine's offer of that call to
+        the agent is not rung, and keys and INFO on it set the disposition."""
+        self._listen(leg)
+        self.answered[(leg.call_id, leg.target)] = leg
+
+    def _listen(self, leg: AgentLeg) -> None:
+        """The leg's in-dialog requests and keyed digits come to us."""
+        leg.call.on_request = lambda _, txn, request: self._agent_request(leg, txn, request)
+        leg.rtp.on_digit = lambda d: self._agent_key(leg, d)
+
     def _place(
         self,
         call_id: str,
@@ -113,11 +126,8 @@ class OutboundLegs:
         transport: str | None,
     ) -> AgentLeg | None:
         leg = place_leg(self.center, call_id, target, uri, dest, caller.leg.remote_uri, transport)
-        if leg is None:
-            return None
-        rtp, out = leg.rtp, leg.call
-        out.on_request = lambda _, txn, request: self._agent_request(leg, txn, request)
-        rtp.on_digit = lambda d: self._agent_key(leg, d)
+        if leg is not None:
+            self._listen(leg)
         return leg
 
     async def _answered(self, leg: AgentLeg) -> bool:

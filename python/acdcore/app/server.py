@@ -343,11 +343,18 @@ class ContactCenter:
         elif request.to.tag is not None:
             self._in_dialog(txn, request)
         elif method == "INVITE":
-            self._new_call(txn, request)
+            clicks = None if self.dialer is None else self.dialer.clicks
+            if clicks is not None and clicks.takes(request):
+                clicks.on_invite(txn, request)  # an agent's phone dialing a lead's number
+            else:
+                self._new_call(txn, request)
         elif method == "CANCEL":
-            # We answer INVITEs at once, so a CANCEL finds them final (RFC 3261 9.2: 200).
-            found = txn.layer.invite_for(request) is not None
-            txn.respond(request.reply(200 if found else 481))
+            # We answer callers' INVITEs at once, so a CANCEL finds them final (RFC 3261
+            # 9.2: 200); an agent's dial is pending while the lead rings.
+            invite = txn.layer.invite_for(request)
+            txn.respond(request.reply(200 if invite is not None else 481))
+            if invite is not None and self.dialer is not None and self.dialer.clicks is not None:
+                self.dialer.clicks.cancelled(invite)
         elif method == "OPTIONS":
             txn.respond(request.reply(200, to_tag=new_tag(), headers=[("Allow", ALLOW)]))
         else:
@@ -386,7 +393,7 @@ class ContactCenter:
             txn.respond(
                 request.reply(
                     200,
-                    headers=[self._contact(caller.leg.transport)],
+                    headers=[self.contact(caller.leg.transport)],
                     body=caller.sdp,
                     content_type="application/sdp",
                 )
@@ -407,7 +414,7 @@ class ContactCenter:
         finally:
             txn.respond(request.reply(200))
 
-    def _contact(self, transport: str = "UDP") -> tuple[str, str]:
+    def contact(self, transport: str = "UDP") -> tuple[str, str]:
         """Our Contact on a caller's leg: over TCP it says so, so the caller's in-dialog
         requests come back over TCP (RFC 3261 8.1.1.8)."""
         param = "" if transport == "UDP" else f";transport={transport.lower()}"
@@ -457,7 +464,7 @@ class ContactCenter:
             request.reply(
                 200,
                 to_tag=tag,
-                headers=[self._contact(leg.transport), ("Allow", ALLOW)],
+                headers=[self.contact(leg.transport), ("Allow", ALLOW)],
                 body=answer.sdp,
                 content_type="application/sdp",
             )

@@ -167,31 +167,44 @@ class Registrar:
         except SipParseError as e:
             txn.respond(request.reply(400, f"Bad To URI: {e}"[:120]))
             return
-        if not self._authenticate(txn, request, aor, now):
+        username = self._authenticate(txn, request, now)
+        if username is None:
             return
-        self._failures.pop(request.call_id, None)
+        if Uri.parse(aor).user != username:
+            self._refuse(txn, request, f"{username} may not register {aor}")
+            return
         try:
             self._update(txn, request, aor, now)
         except _Refusal as r:
             txn.respond(request.reply(r.status, r.reason, headers=r.headers))
 
+    def authenticate(self, txn: ServerTransaction, request: SipMessage) -> str | None:
+        """The agent user a request other than REGISTER (an agent phone's INVITE) comes
+        from, by digest as for REGISTER but as a proxy would ask (407, Proxy-Authorization:
+        RFC 3261 22.3); None once the request is answered (challenged or refused)."""
+        return self._authenticate(txn, request, asyncio.get_running_loop().time(), proxy=True)
+
     def _authenticate(
-        self, txn: ServerTransaction, request: SipMessage, aor: str, now: float
-    ) -> bool:
-        result = self.digest.check(request, now)
+        self, txn: ServerTransaction, request: SipMessage, now: float, proxy: bool = False
+    ) -> str | None:
+        """The authenticated username, or None once `txn` is answered: 401 (407 for
+        `proxy`) with a fresh challenge, 403 for an unknown user or too many wrong answers
+        for one Call-ID, 400 for credentials that do not parse."""
+        header = "Proxy-Authorization" if proxy else "Authorization"
+        # An INVITE's final responses carry a To tag (8.2.6.2); REGISTER's never had one.
+        tag = secrets.token_hex(5) if proxy else None
+        result = self.digest.check(request, now, header)
         verdict = result.verdict
         if verdict is Verdict.OK:
-            if Uri.parse(aor).user != result.username:
-                self._refuse(txn, request, f"{result.username} may not register {aor}")
-                return False
-            return True
+            self._failures.pop(request.call_id, None)
+            return result.username
         if verdict is Verdict.MALFORMED:
             self.stats.refused += 1
-            txn.respond(request.reply(400, f"Bad Authorization: {result.reason}"[:120]))
-            return False
+            txn.respond(request.reply(400, f"Bad Authorization: {result.reason}"[:120], tag))
+            return None
         if verdict is Verdict.UNKNOWN_USER:
-            self._refuse(txn, request, "Forbidden")
-            return False
+            self._refuse(txn, request, "Forbidden", tag)
+            return None
         if verdict is Verdict.WRONG:
             failures = self._failures.pop(request.call_id, 0) + 1
             self._failures[request.call_id] = failures
@@ -200,16 +213,19 @@ class Registrar:
                 del self._failures[next(iter(self._failures))]
             if failures >= self.max_failures:
                 self._failures.pop(request.call_id, None)
-                self._refuse(txn, request, "Forbidden (wrong credentials)")
-                return False
+                self._refuse(txn, request, "Forbidden (wrong credentials)", tag)
+                return None
         self.stats.challenged += 1
         values = self.digest.challenge(now, stale=verdict is Verdict.STALE)
-        txn.respond(request.reply(401, headers=[("WWW-Authenticate", v) for v in values]))
-        return False
+        status, name = (407, "Proxy-Authenticate") if proxy else (401, "WWW-Authenticate")
+        txn.respond(request.reply(status, to_tag=tag, headers=[(name, v) for v in values]))
+        return None
 
-    def _refuse(self, txn: ServerTransaction, request: SipMessage, reason: str) -> None:
+    def _refuse(
+        self, txn: ServerTransaction, request: SipMessage, reason: str, tag: str | None = None
+    ) -> None:
         self.stats.refused += 1
-        txn.respond(request.reply(403, reason))
+        txn.respond(request.reply(403, reason, tag))
 
     def _update(self, txn: ServerTransaction, request: SipMessage, aor: str, now: float) -> None:
         header_expires = request.expires

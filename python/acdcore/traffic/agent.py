@@ -21,6 +21,7 @@ from acdcore._core import (
     SipMessage,
     SipParseError,
     sdp_answer,
+    sdp_offer,
     telephone_event,
 )
 
@@ -29,6 +30,7 @@ from ..sip.dialog import DialogKey, Leg, dialog_key_at_uas, new_tag
 from ..sip.digest import ALGORITHMS, DigestError, authorization
 from ..sip.transaction import ServerTransaction, Timers, new_branch
 from ..sip.transport import Addr
+from ..sip.uac import CallFailed, Credentials
 from .endpoint import UaEndpoint, open_endpoint, tone
 
 
@@ -54,6 +56,7 @@ class AgentCall:
     dtmf_received: str = ""
     rtp_received: int = 0
     rtp_sent: int = 0
+    early_rtp: int = 0  # a call the phone dialed: packets heard before the answer (ringback)
 
 
 @dataclass
@@ -304,9 +307,58 @@ class AgentPhone:
         live.task = loop.create_task(self._talk(live))
         self._changed.set()
 
-    async def _talk(self, live: _Live) -> None:
+    async def dial(
+        self,
+        number: str,
+        *,
+        talk: float | None = None,
+        authenticate: bool = True,
+        give_up: float | None = None,
+    ) -> AgentCall:
+        """Click-to-dial from the phone: INVITE `sip:<number>@<domain>` at the server with our
+        SDP, answering a 401/407 with the phone's credentials (none with `authenticate`
+        False). Audio heard before the answer (ringback, music) counts in `early_rtp`; once
+        answered the call is in `calls` and runs as an answered one: tone out, our BYE after
+        `talk` seconds (None: the far end hangs up). Unanswered after `give_up` seconds it is
+        cancelled. CallFailed with the final status when it is not answered."""
+        session = RtpSession(bind_rtp_socket(self.host), "PCMU", 101)
+        offer = sdp_offer(self.host, session.local_address[1], ("PCMU", "PCMA"))
+        out = self.endpoint.uac.invite(
+            f"sip:{number}@{self.domain}", self.server, offer, from_uri=self.aor,
+            credentials=Credentials(self.user, self.password) if authenticate else None,
+        )  # fmt: skip
+        await session.start()  # hears early media from the 183 on
+        loop = asyncio.get_running_loop()
+        cancel = None if give_up is None else loop.call_later(give_up, out.cancel)
+        try:
+            response = await out.answered
+            got = sdp_answer(response.body, self.host, session.local_address[1])
+        except (CallFailed, NotAcceptableError, SipParseError):
+            session.close()
+            if out.state == "confirmed":
+                await out.bye()
+            raise
+        finally:
+            if cancel is not None:
+                cancel.cancel()
+        early = session.stats.received
+        session.codec, session.payload_type = got.codec.upper(), got.payload_type
+        session.dtmf_payload_type = got.dtmf_payload_type
+        session.remote = (got.remote_address, got.remote_port)
+        call = AgentCall(out.leg.call_id, out.leg.remote_uri, loop.time(), talk=talk)
+        call.early_rtp = early
+        live = _Live(call, out.leg, session)
+        self._live[out.leg.key] = live
+        self.calls.append(call)
+        out.ended.add_done_callback(lambda _: self._end(live, "caller"))
+        live.task = loop.create_task(self._talk(live, started=True))
+        self._changed.set()
+        return call
+
+    async def _talk(self, live: _Live, started: bool = False) -> None:
         session = live.session
-        await session.start()
+        if not started:
+            await session.start()
         if session.closed:
             return
         session.play(self._tone, loop=True)

@@ -285,6 +285,24 @@ struct Slot {
     preferred: Option<(Id, f64)>,
 }
 
+impl Slot {
+    fn new(lead: Lead) -> Self {
+        Slot {
+            lead,
+            state: LeadState::New,
+            generation: 0,
+            attempts: 0,
+            last_attempt: None,
+            dialed_at: 0.0,
+            answered_at: 0.0,
+            talking_since: None,
+            outcome: None,
+            refusal: None,
+            preferred: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     pub dials: u64,
@@ -350,19 +368,7 @@ impl Campaign {
             .enumerate()
             .map(|(i, &lead)| {
                 schedule.push(i as u32, 0, now);
-                Slot {
-                    lead,
-                    state: LeadState::New,
-                    generation: 0,
-                    attempts: 0,
-                    last_attempt: None,
-                    dialed_at: 0.0,
-                    answered_at: 0.0,
-                    talking_since: None,
-                    outcome: None,
-                    refusal: None,
-                    preferred: None,
-                }
+                Slot::new(lead)
             })
             .collect::<Vec<_>>();
         let stats = Stats {
@@ -751,6 +757,18 @@ impl Campaign {
             )));
         }
         Ok(self.place(lead))
+    }
+
+    /// A lead added to the running campaign (an agent dialing a number not in the list): it
+    /// is `new` but not in line, so only `dial` places its first attempt; from then on it is a
+    /// lead like any other (its outcome retried per `retry`, the rules applied). Its index.
+    pub fn add_lead(&mut self, lead: Lead) -> Result<u32> {
+        let i = u32::try_from(self.slots.len())
+            .map_err(|_| Error::invalid("a campaign holds at most 2^32 leads"))?;
+        self.slots.push(Slot::new(lead));
+        self.stats.leads_left += 1;
+        self.touch();
+        Ok(i)
     }
 
     /// A lead whose attempts are used up ends now, not at a retry it could never make: its

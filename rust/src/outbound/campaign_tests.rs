@@ -700,3 +700,30 @@ fn new_rules_apply_from_now_on_and_keep_what_was_decided() {
     c.set_rules(rules, retry, 300.0, 1.0).unwrap();
     assert_eq!(c.config().rules.ring_timeout, 30.0);
 }
+
+#[test]
+fn an_added_lead_is_dialed_only_by_an_agent_then_follows_the_rules() {
+    let mut c = campaign(Mode::Progressive, &[ny(1)], &[12125550099]);
+    let added = c.add_lead(ny(2)).unwrap();
+    assert_eq!((added, c.len(), c.stats().leads_left), (1, 2, 2));
+    // Not in line: a tick dials the listed lead only.
+    let dials = c.tick(t0(), agents(5, 5), None).unwrap();
+    assert_eq!(dials.iter().map(|d| d.lead).collect::<Vec<_>>(), vec![0]);
+    let d = c.dial(added, t0() + 1.0).unwrap();
+    assert_eq!(d.number, 12125550002);
+    c.dial_result(added, Outcome::Busy, t0() + 2.0).unwrap();
+    assert_eq!(c.lead(added).unwrap().state, LeadState::RetryScheduled);
+    // Compliance applies to it as to any lead: a DNC number is refused and ended.
+    let dnc = c.add_lead(ny(99)).unwrap();
+    let e = c.dial(dnc, t0() + 3.0).unwrap_err();
+    assert!(
+        matches!(e, Error::State(ref m) if m.contains("do-not-call")),
+        "{e:?}"
+    );
+    assert_eq!(c.lead(dnc).unwrap().refusal, Some(Refusal::DoNotCall));
+    assert_eq!(c.lead(dnc).unwrap().state, LeadState::Done);
+    // It is kept by a snapshot.
+    let restored = Campaign::restore(&c.snapshot(), Arc::new(DncList::new(vec![]))).unwrap();
+    assert_eq!(restored.len(), 3);
+    assert_eq!(restored.lead(added).unwrap().number, 12125550002);
+}
