@@ -151,8 +151,8 @@ impl Engine {
     ) -> R {
         let before = self.agents[a as usize].state();
         self.unindex_agent(a);
-        // Out of the wrap-up index while it changes, as out of `avail`: an agent not in
-        // wrap-up pays one compare for this.
+        // Out of the wrap-up index while it changes, as out of `avail` (once a host asked
+        // for it: see `track_wrapups`; an agent not in wrap-up pays one compare then).
         self.unindex_wrap(a);
         if new_queues {
             self.count_agent(a, before, -1);
@@ -196,8 +196,16 @@ impl Engine {
     }
 
     /// Takes the agent's wrap-up out of its queues' `wrapping` (before its end or its
-    /// queues change).
+    /// queues change). Nothing until a host asks `agent_free_in` (`track_wrapups`).
+    #[inline]
     pub(crate) fn unindex_wrap(&mut self, a: u32) {
+        if self.track_wraps {
+            self.unindex_wrap_now(a);
+        }
+    }
+
+    #[inline(never)]
+    fn unindex_wrap_now(&mut self, a: u32) {
         let agent = &self.agents[a as usize];
         if let Some(at) = agent.wrap_end() {
             for m in &agent.queues {
@@ -207,7 +215,15 @@ impl Engine {
     }
 
     /// Puts an agent whose wrap-up will free it into its queues' `wrapping`.
+    #[inline]
     pub(crate) fn index_wrap(&mut self, a: u32) {
+        if self.track_wraps {
+            self.index_wrap_now(a);
+        }
+    }
+
+    #[inline(never)]
+    fn index_wrap_now(&mut self, a: u32) {
         let agent = &self.agents[a as usize];
         if let Some(at) = agent.wrap_end() {
             for m in &agent.queues {

@@ -94,8 +94,8 @@ pub(crate) struct Queue {
     pub aht: Option<f64>,
     /// Member agents in wrap-up that will be free when it ends (no pause or logout pending),
     /// by its end: the earliest is what "an agent is about to be free" asks
-    /// (`Engine::agent_free_in`). Kept by `Engine::change_agent`; rebuilt on restore, so the
-    /// snapshot format is unchanged.
+    /// (`Engine::agent_free_in`). Kept by `Engine::change_agent` once a host asks
+    /// (`Engine::track_wrapups`); not in the snapshot (built again when first asked).
     #[serde(skip)]
     pub wrapping: BTreeSet<(Time, u32)>,
 }
