@@ -22,6 +22,7 @@ from acdcore.records.sqlite import SqliteStore
 from acdcore.records.store import Query
 from acdcore.traffic.agent import AgentPhone
 from test_callbacks import CALLER, FLOW, callback_config, make_center
+from test_restart import _kill
 from test_serve import CONFIG, center_files
 from test_sip_peers import wait_for
 from test_sip_transport import SCENARIOS, free_port, run, run_sipp, sipp_totals
@@ -296,3 +297,42 @@ def test_callback_order_mistakes_name_the_line_and_field(tmp_path: Path) -> None
     (tmp_path / "default").mkdir()
     default = load_config(center_files(tmp_path / "default", CONFIG, FLOW)).callbacks
     assert (default.order, default.lead_time) == ("agent-first", 20.0)
+
+
+def test_a_killed_server_restarted_dials_the_parked_callback_and_connects(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        port = free_port()
+        path = center_files(tmp_path, first_config(port, ring_timeout=20), FLOW)
+        old = ContactCenter(load_config(path))
+        await old.start()
+        await ask_and_leave(old, tmp_path)  # nobody logged in: parked, not dialled
+        (call,) = old.callbacks.held
+        assert old.engine.call(call).parked and old.callbacks.stats.attempts == 0
+        old.recorder.commit().wait(10.0)
+        _kill(old)
+        center = ContactCenter(load_config(path))  # the same records: a restart
+        assert center.restart.resumed and list(center.restart.callbacks) == [call]
+        assert center.engine.call(call).parked  # parked again by `resume`
+        assert center.callbacks.parked == {"sales": {call: None}}
+        await center.start()
+        phone = AgentPhone(center.address, "agent1", "secret1", answer_delay=0.2, seed=5)
+        try:
+            uas = customer(port, tmp_path, "uas_answer_audio")
+            await asyncio.sleep(0.5)
+            await phone.start()
+            assert await uas == 0
+            assert await wait_for(lambda: not center.callbacks.held, 10.0)
+        finally:
+            await phone.close()
+            await center.stop()
+        assert center.callbacks.stats.connected == 1
+        with SqliteStore(tmp_path / "records.db", create=False) as store:
+            (record,) = store.search(Query())
+            assert (record.call_id, record.outcome, record.agent) == (call, "callback", "ann")
+            assert record.attributes["callback_order"] == "customer-first"
+            kinds = [e.event for e in store.queue_log(call)]
+            assert kinds == ["enter", "callback", "callback", "connect", "callback", "complete"]
+
+    run(main)
