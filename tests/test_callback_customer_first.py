@@ -10,6 +10,7 @@ the queue log are read back from SQLite. Bounded in time."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,29 @@ async def ask_and_leave(center: ContactCenter, directory: Path) -> None:
     )  # fmt: skip
     assert b == 0
     assert await wait_for(lambda: center.callbacks.stats.requested == 1, 10.0)
+
+
+async def connect_on_login(
+    center: ContactCenter,
+    phone: AgentPhone,
+    port: int,
+    directory: Path,
+    first: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """With the customer's UAS listening (and `first` done), ann's phone logs in: the parked
+    callback is dialled and connected. The phone and the center are stopped after."""
+    try:
+        uas = customer(port, directory, "uas_answer_audio")
+        await asyncio.sleep(0.5)
+        if first is not None:
+            await first()
+        await phone.start()
+        assert await uas == 0
+        assert await wait_for(lambda: not center.callbacks.held, 10.0)
+    finally:
+        await phone.close()
+        await center.stop()
+    assert center.callbacks.stats.connected == 1
 
 
 async def callback_while_agent_talks(
@@ -148,19 +172,14 @@ def test_customer_first_dials_at_once_when_an_agent_logs_in(tmp_path: Path) -> N
         port = free_port()
         config = first_config(port, ring_timeout=20)
         center, _, phone = await serve_with_phone(tmp_path, config, seed=4)
-        try:
-            uas = customer(port, tmp_path, "uas_answer_audio")
-            await asyncio.sleep(0.5)
+
+        async def nobody_dialled() -> None:
             await ask_and_leave(center, tmp_path)
             await asyncio.sleep(1.0)  # nobody logged in: nobody is dialled
             assert center.callbacks.stats.attempts == 0
-            await phone.start()  # the login alone (no engine event) makes it due
-            assert await uas == 0
-            assert await wait_for(lambda: not center.callbacks.held, 10.0)
-        finally:
-            await phone.close()
-            await center.stop()
-        assert center.callbacks.stats.connected == 1
+
+        # The login alone (no engine event) makes it due.
+        await connect_on_login(center, phone, port, tmp_path, nobody_dialled)
         with SqliteStore(tmp_path / "records.db", create=False) as store:
             (record,) = store.search(Query())
             assert (record.outcome, record.agent) == ("callback", "ann")
@@ -318,16 +337,7 @@ def test_a_killed_server_restarted_dials_the_parked_callback_and_connects(
         assert center.callbacks.parked == {"sales": {call: None}}
         await center.start()
         phone = AgentPhone(center.address, "agent1", "secret1", answer_delay=0.2, seed=5)
-        try:
-            uas = customer(port, tmp_path, "uas_answer_audio")
-            await asyncio.sleep(0.5)
-            await phone.start()
-            assert await uas == 0
-            assert await wait_for(lambda: not center.callbacks.held, 10.0)
-        finally:
-            await phone.close()
-            await center.stop()
-        assert center.callbacks.stats.connected == 1
+        await connect_on_login(center, phone, port, tmp_path)
         with SqliteStore(tmp_path / "records.db", create=False) as store:
             (record,) = store.search(Query())
             assert (record.call_id, record.outcome, record.agent) == (call, "callback", "ann")
