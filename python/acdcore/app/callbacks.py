@@ -30,7 +30,8 @@ silence. A customer hanging up first is an abandon with the callback attributes
 (`callback_result = "abandoned"`). Why not the default: a prediction can be wrong (a wrap-up
 ends but the agent is given a call that arrived since), and then the customer waits. One
 customer per queue is dialled at a time (the head); the next one when the first leaves the
-line. The check runs on engine events and at the predicted moment (one timer), never by
+line. The check runs after each engine event and operation (`RecordingSwitchboard.on_applied`:
+an agent logging in brings no event) and at the predicted moment (one timer), never by
 polling; it looks at one callback per queue.
 
 A customer who does not answer within `ring_timeout`, is busy or fails: in agent-first the
