@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -344,5 +345,50 @@ def test_a_killed_server_restarted_dials_the_parked_callback_and_connects(
             assert record.attributes["callback_order"] == "customer-first"
             kinds = [e.event for e in store.queue_log(call)]
             assert kinds == ["enter", "callback", "callback", "connect", "callback", "complete"]
+
+    run(main)
+
+
+def test_when_a_parked_callback_is_due(tmp_path: Path) -> None:
+    """`_due_in` on the engine alone (no phones): the head callback is due with an agent free,
+    at `lead_time` before a wrap-up ends, or when the queue's estimated wait is within
+    `lead_time`; never behind another call."""
+
+    async def main() -> None:
+        center, _ = make_center(tmp_path, first_config(5070))
+        sb, engine, dialer = center.sb, center.engine, center.callbacks
+        sb.listeners.remove(center.legs.on_event)  # no phone to ring: the test answers
+        sb.apply(engine.login(sb.now(), "ann", queues=["sales"]))
+        sb.enqueue("talk", "sales")  # ann is offered it and answers
+        sb.apply(engine.accept(sb.now(), "talk", "ann"))
+        sb.enqueue("ahead", "sales")
+        sb.enqueue("cb", "sales")
+        sb.hold_for_callback("cb", CALLER, "sales")
+        assert dialer.parked == {"sales": {"cb": None}}
+        assert dialer._due_in("cb", "sales") is None  # position 2
+        sb.hangup("ahead")
+        assert dialer._due_in("cb", "sales") is None  # ann talking, no handle time known yet
+        sb.hangup("talk")  # ann wraps up for 8 s; the handle time is now known (8 s + talk)
+        due = dialer._due_in("cb", "sales")
+        assert due is not None and WRAPUP - LEAD - 0.5 < due <= WRAPUP - LEAD
+        dialer.config = replace(dialer.config, lead_time=WRAPUP)
+        assert dialer._due_in("cb", "sales") == 0.0  # the wrap-up ends within lead_time
+        # Busy again (a call that arrives after ann's wrap-up is offered to her, not "cb"):
+        # only the estimated wait, (1 waiting + 1) x handle time / 1 agent, can make it due.
+        await asyncio.sleep(max(0.0, engine.next_timer_at() or 0.0) - sb.now() + 0.05)
+        sb.apply(engine.advance(sb.now()))
+        assert engine.agent("ann").state == "available"  # free, and "cb" still parked
+        assert (engine.call("cb").state, engine.call("cb").parked) == ("waiting", True)
+        sb.enqueue("next", "sales")
+        sb.apply(engine.accept(sb.now(), "next", "ann"))
+        assert engine.agent_free_in("cb") is None
+        estimate = engine.queue_stats("sales").estimated_wait
+        assert estimate is not None and estimate > WRAPUP
+        assert dialer._due_in("cb", "sales") is None
+        dialer.config = replace(dialer.config, lead_time=estimate)
+        assert dialer._due_in("cb", "sales") == 0.0
+        await dialer.close()
+        center.writer.close()
+        center.store.close()
 
     run(main)
