@@ -216,6 +216,7 @@ fn bench_single(c: &mut Criterion, plan: &Plan, ops: &[Op]) {
             skills: &[(plan.skill_names[0], 10)],
             preferred: None,
             max_wait_exempt: false,
+            parked: false,
         };
         let mut events = Vec::with_capacity(8);
         // The engine is back in the same state after each pair, so every iteration is alike.

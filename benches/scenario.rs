@@ -429,6 +429,7 @@ impl Plan {
             skills: &self.reqs[start..start + spec.req_len as usize],
             preferred: None,
             max_wait_exempt: false,
+            parked: false,
         }
     }
 

@@ -395,9 +395,9 @@ impl PyEngine {
     }
 
     #[pyo3(signature = (now, call, queue, *, priority = Int(0), skills = None,
-        preferred_agent = None, preferred_wait = 0.0, max_wait_exempt = false),
+        preferred_agent = None, preferred_wait = 0.0, max_wait_exempt = false, parked = false),
         text_signature = "(self, /, now, call, queue, *, priority=0, skills=None, \
-        preferred_agent=None, preferred_wait=0.0, max_wait_exempt=False)")]
+        preferred_agent=None, preferred_wait=0.0, max_wait_exempt=False, parked=False)")]
     #[allow(clippy::too_many_arguments)]
     fn enqueue(
         &self,
@@ -409,6 +409,7 @@ impl PyEngine {
         preferred_agent: Option<&str>,
         preferred_wait: f64,
         max_wait_exempt: bool,
+        parked: bool,
     ) -> PyResult<Vec<PyEvent>> {
         let skills = skill_pairs(&skills);
         let new = NewCall {
@@ -418,8 +419,19 @@ impl PyEngine {
             skills: &skills,
             preferred: preferred_agent.map(|a| (a, preferred_wait)),
             max_wait_exempt,
+            parked,
         };
         Ok(self.op(|e| e.enqueue(now, &new))?)
+    }
+
+    /// Keeps a waiting call in line (its place, timers) without offering it until `unpark`.
+    fn park(&self, now: f64, call: &str) -> PyResult<Vec<PyEvent>> {
+        Ok(self.op(|e| e.park(now, call))?)
+    }
+
+    /// Releases a parked call from its place: offered now if an eligible agent is free.
+    fn unpark(&self, now: f64, call: &str) -> PyResult<Vec<PyEvent>> {
+        Ok(self.op(|e| e.unpark(now, call))?)
     }
 
     /// The queue's max wait no longer applies to the call (a held callback): it is never
@@ -494,6 +506,7 @@ impl PyEngine {
                 skills: &[],
                 preferred: None,
                 max_wait_exempt: false,
+                parked: false,
             };
             e.enqueue(now[i], &call)
         })
@@ -536,6 +549,12 @@ impl PyEngine {
 
     fn position(&self, call: &str) -> PyResult<usize> {
         Ok(self.lock().position(call).map_err(CoreError)?)
+    }
+
+    /// Seconds until an agent eligible for the waiting call is expected free (0: one is
+    /// available now; else the earliest wrap-up end that frees one); None when neither.
+    fn agent_free_in(&self, call: &str) -> PyResult<Option<f64>> {
+        Ok(self.lock().agent_free_in(call).map_err(CoreError)?)
     }
 
     fn queues(&self) -> Vec<String> {

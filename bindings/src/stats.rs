@@ -144,6 +144,7 @@ pub struct PyCallInfo {
     pub position: Option<usize>,
     pub agents: Vec<String>,
     pub max_wait_exempt: bool,
+    pub parked: bool,
 }
 
 impl From<CallInfo> for PyCallInfo {
@@ -157,6 +158,7 @@ impl From<CallInfo> for PyCallInfo {
             position: c.position,
             agents: c.agents.iter().map(|a| a.to_string()).collect(),
             max_wait_exempt: c.max_wait_exempt,
+            parked: c.parked,
         }
     }
 }

@@ -449,6 +449,7 @@ impl Replay {
                     skills: &skills,
                     preferred: None,
                     max_wait_exempt: false,
+                    parked: false,
                 };
                 e.enqueue(t, &call).map_err(engine_err)?;
                 self.seen.insert(id.into());

@@ -378,6 +378,7 @@ fn apply(e: &mut Engine, now: f64, op: &Op) -> Result<(), Error> {
                     skills: &skills,
                     preferred: pref.as_ref().map(|(a, w)| (a.as_str(), *w)),
                     max_wait_exempt: false,
+                    parked: false,
                 },
             )
         }

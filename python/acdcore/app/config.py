@@ -44,6 +44,18 @@ class CallbackConfig:
     # closed as "callback-expired"; None = it waits until an agent takes it. The queue's own
     # max_wait never applies to a held callback.
     expire_after: float | None = None
+    # "agent-first": an agent answers, then the customer is dialled (the agent waits through
+    # the ringing). "customer-first": the customer is dialled when an agent is predicted free
+    # within `lead_time` seconds, and the call is offered to agents once they answer.
+    order: str = "agent-first"
+    lead_time: float = 20.0  # customer-first: the expected time for the customer to answer
+    # Customer-first: seconds an answered customer hears `connect_prompt` then music before the
+    # queue's own position and wait announcements start (they stay in line all along).
+    max_connect_wait: float = 30.0
+    connect_prompt: str = "please-hold"
+
+
+CALLBACK_ORDERS = ("agent-first", "customer-first")
 
 
 @dataclass(frozen=True)
@@ -228,6 +240,10 @@ class _Reader:
             "retry_after": float,
             "max_attempts": int,
             "expire_after": float,
+            "order": str,
+            "lead_time": float,
+            "max_connect_wait": float,
+            "connect_prompt": str,
         }
         for key in table:
             if key not in fields:
@@ -253,12 +269,29 @@ class _Reader:
                 self.fail((*where, key), f"must be a positive number of seconds, got {value}")
         if attempts is not None and attempts < 1:
             self.fail((*where, "max_attempts"), f"must be at least 1, got {attempts}")
+        order = self.get(table, where, "order", str, d.order)
+        if order is not None and order not in CALLBACK_ORDERS:
+            known = ", ".join(CALLBACK_ORDERS)
+            self.fail((*where, "order"), f"unknown order {order!r} (known: {known})")
+        lead = self.get(table, where, "lead_time", float, d.lead_time)
+        if lead is not None and not 0 <= lead < math.inf:
+            self.fail((*where, "lead_time"), f"must be 0 or more seconds, got {lead}")
+        connect = self.get(table, where, "max_connect_wait", float, d.max_connect_wait)
+        if connect is not None and not 0 < connect < math.inf:
+            self.fail(
+                (*where, "max_connect_wait"), f"must be a positive number of seconds, got {connect}"
+            )
+        prompt = self.get(table, where, "connect_prompt", str, d.connect_prompt)
         return CallbackConfig(
             uri,
             d.ring_timeout if ring is None else ring,
             d.retry_after if retry is None else retry,
             d.max_attempts if attempts is None else attempts,
             expire,
+            order if order in CALLBACK_ORDERS else d.order,
+            d.lead_time if lead is None else lead,
+            d.max_connect_wait if connect is None else connect,
+            prompt or d.connect_prompt,
         )
 
     def queues(self, raw: Any) -> tuple[QueueConfig, ...]:

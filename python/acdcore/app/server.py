@@ -126,6 +126,7 @@ class ContactCenter:
         self.callbacks = CallbackDialer(self)  # virtual hold: calling the caller back
         self.sb.listeners.append(self.callbacks.on_event)
         self.sb.on_hold_request = self.callbacks.requested
+        self.sb.on_applied = self.callbacks.kick
         self.callbacks.check(self.flow)
         self.dialer: Dialer | None = None
         if config.campaign is not None:

@@ -35,11 +35,17 @@ class RecordingSwitchboard(Switchboard):
         self.in_flow: dict[str, InFlow] = {}
         # Told of each call the flows put on virtual hold (the app's CallbackDialer).
         self.on_hold_request: Callable[[str, str, str], None] | None = None
+        # Told after each operation's events are routed, even none: an agent logging in or
+        # unpausing changes who is free without an event (the CallbackDialer's prediction).
+        self.on_applied: Callable[[], None] | None = None
 
     def apply(self, events: Iterable[Event]) -> list[Event]:
         out = list(events)
         self.recorder.feed(out)
-        return super().apply(out)
+        routed = super().apply(out)
+        if self.on_applied is not None:
+            self.on_applied()
+        return routed
 
     def enqueue(
         self,
@@ -52,6 +58,7 @@ class RecordingSwitchboard(Switchboard):
         preferred_wait: float = 0.0,
         attributes: dict[str, Any] | None = None,
         max_wait_exempt: bool = False,
+        parked: bool = False,
     ) -> list[Event]:
         caller, called = self.callers.get(call, (None, None))
         try:
@@ -70,6 +77,7 @@ class RecordingSwitchboard(Switchboard):
             preferred_agent=preferred_agent,
             preferred_wait=preferred_wait if preferred_agent else 0.0,
             max_wait_exempt=max_wait_exempt,
+            parked=parked,
         )
         self.in_flow.pop(call, None)  # the records hold it now
         return super().apply(events)  # enter() fed the records already

@@ -118,10 +118,12 @@ class Switchboard:
         preferred_wait: float = 0.0,
         attributes: dict[str, Any] | None = None,
         max_wait_exempt: bool = False,
+        parked: bool = False,
     ) -> list[Event]:
         """`attributes`: what the flow learnt of the call (login, menu keys, CRM), for a
         subclass that records calls; the engine does not route on them. `max_wait_exempt`:
-        the queue's max wait never applies (a callback entering again)."""
+        the queue's max wait never applies (a callback entering again); `parked`: in line but not
+        offered until `Engine.unpark` (a callback dialling its customer first)."""
         return self.apply(
             self.engine.enqueue(
                 self.now(),
@@ -132,6 +134,7 @@ class Switchboard:
                 preferred_agent=preferred_agent,
                 preferred_wait=preferred_wait if preferred_agent else 0.0,
                 max_wait_exempt=max_wait_exempt,
+                parked=parked,
             )
         )
 

@@ -83,6 +83,14 @@ impl Agent {
         }
     }
 
+    /// When the wrap-up in progress ends, if the agent will be free then (no pause or logout
+    /// waiting for it): its key in its queues' `wrapping`.
+    pub fn wrap_end(&self) -> Option<Time> {
+        let free_after =
+            self.status == Status::WrapUp && self.pending_pause.is_none() && !self.pending_logout;
+        self.wrap_until.filter(|_| free_after).map(|(at, _)| at)
+    }
+
     pub fn membership(&mut self, queue: u32) -> Option<&mut Membership> {
         self.queues.iter_mut().find(|m| m.queue == queue)
     }
@@ -143,10 +151,14 @@ impl Engine {
     ) -> R {
         let before = self.agents[a as usize].state();
         self.unindex_agent(a);
+        // Out of the wrap-up index while it changes, as out of `avail` (once a host asked
+        // for it: see `track_wrapups`; an agent not in wrap-up pays one compare then).
+        self.unindex_wrap(a);
         if new_queues {
             self.count_agent(a, before, -1);
         }
         let r = f(&mut self.agents[a as usize]);
+        self.index_wrap(a);
         let after = self.agents[a as usize].state();
         if before != after {
             let ag = &mut self.agents[a as usize];
@@ -181,6 +193,43 @@ impl Engine {
             q.avail.remove(&agent.avail_key(a, m, q.cfg.strategy));
         }
         agent.indexed = false;
+    }
+
+    /// Takes the agent's wrap-up out of its queues' `wrapping` (before its end or its
+    /// queues change). Nothing until a host asks `agent_free_in` (`track_wrapups`).
+    #[inline]
+    pub(crate) fn unindex_wrap(&mut self, a: u32) {
+        if self.track_wraps {
+            self.unindex_wrap_now(a);
+        }
+    }
+
+    #[inline(never)]
+    fn unindex_wrap_now(&mut self, a: u32) {
+        let agent = &self.agents[a as usize];
+        if let Some(at) = agent.wrap_end() {
+            for m in &agent.queues {
+                self.queues[m.queue as usize].wrapping.remove(&(at, a));
+            }
+        }
+    }
+
+    /// Puts an agent whose wrap-up will free it into its queues' `wrapping`.
+    #[inline]
+    pub(crate) fn index_wrap(&mut self, a: u32) {
+        if self.track_wraps {
+            self.index_wrap_now(a);
+        }
+    }
+
+    #[inline(never)]
+    fn index_wrap_now(&mut self, a: u32) {
+        let agent = &self.agents[a as usize];
+        if let Some(at) = agent.wrap_end() {
+            for m in &agent.queues {
+                self.queues[m.queue as usize].wrapping.insert((at, a));
+            }
+        }
     }
 
     /// Puts an agent that can take a call into its queues' availability indexes.
@@ -235,6 +284,7 @@ impl Engine {
     }
 
     pub(crate) fn do_logout(&mut self, a: u32) {
+        self.unindex_wrap(a); // before its wrap-up key is taken below
         let agent = &mut self.agents[a as usize];
         for key in [agent.wrap_until.take(), agent.rest.take()]
             .into_iter()

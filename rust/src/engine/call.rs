@@ -65,11 +65,16 @@ pub(crate) struct Rare {
     /// defaulted, so snapshots written before it existed still load.
     #[serde(default)]
     pub max_wait_exempt: bool,
+    /// Kept in line but never offered (`Engine::park`): a callback whose customer is being
+    /// dialled before any agent is. It keeps its place (`ranked`) and its timers; only the
+    /// dispatch sets (`classes`, `held`) leave it out. Defaulted, for older snapshots.
+    #[serde(default)]
+    pub parked: bool,
 }
 
 impl Rare {
     fn is_empty(&self) -> bool {
-        self.overflow.is_empty() && self.hold.is_none() && !self.max_wait_exempt
+        self.overflow.is_empty() && self.hold.is_none() && !self.max_wait_exempt && !self.parked
     }
 }
 
@@ -94,6 +99,22 @@ impl Call {
     /// The queue's max wait no longer applies to this call (one box, allocated once).
     pub fn set_max_wait_exempt(&mut self) {
         self.rare.get_or_insert_default().max_wait_exempt = true;
+    }
+
+    pub fn parked(&self) -> bool {
+        self.rare.as_ref().is_some_and(|r| r.parked)
+    }
+
+    /// Only through `Engine::modify_waiting`: the dispatch sets hold the call or not by it.
+    fn set_parked(&mut self, parked: bool) {
+        if parked == self.parked() {
+            return;
+        }
+        let rare = self.rare.get_or_insert_default();
+        rare.parked = parked;
+        if rare.is_empty() {
+            self.rare = None;
+        }
     }
 
     /// Replaces the overflow queues; the box goes when nothing rare is left in it.
@@ -136,6 +157,9 @@ impl Engine {
             let key = queue.wait_key(call.priority, call.arrival, call.seq, c);
             self.waits.insert(&mut queue.ranked, key);
             queue.arrival_insert(call.arrival);
+            if call.parked() {
+                continue; // in line for its position, out of what agents pick from
+            }
             match call.state {
                 CallState::Waiting => queue.class_insert(&mut self.waits, call.req, key),
                 CallState::Held if i == 0 => {
@@ -156,6 +180,9 @@ impl Engine {
             let key = queue.wait_key(call.priority, call.arrival, call.seq, c);
             self.waits.remove(&mut queue.ranked, &key);
             queue.arrival_remove(call.arrival);
+            if call.parked() {
+                continue;
+            }
             match call.state {
                 CallState::Waiting => queue.class_remove(&mut self.waits, call.req, &key),
                 CallState::Held if i == 0 => {
@@ -170,6 +197,11 @@ impl Engine {
                 _ => {}
             }
         }
+    }
+
+    /// Parks or releases a waiting call (`Engine::park`, `Engine::unpark`).
+    pub(crate) fn set_parked(&mut self, c: u32, parked: bool) {
+        self.modify_waiting(c, |call| call.set_parked(parked));
     }
 
     /// Changes a waiting call's routing fields, keeping every structure consistent.
@@ -419,13 +451,14 @@ impl Engine {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::{Call, Hold, Rare};
     use crate::error::Error;
     use crate::model::{Action, EscalationStep, Event, OnLimit, QueueConfig};
     use crate::{Engine, NewCall, Options};
 
-    fn engine(cfg: QueueConfig) -> Engine {
+    /// Queues "r" (defaults) and "q" (`cfg`), auto-accepting.
+    pub(crate) fn engine(cfg: QueueConfig) -> Engine {
         let mut e = Engine::new(Options {
             seed: 0,
             auto_accept: true,

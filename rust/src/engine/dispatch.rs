@@ -115,6 +115,9 @@ impl Engine {
     /// The agent(s) a call (held or waiting) would go to now, and the queue serving it.
     pub(crate) fn pick_agents(&mut self, c: u32, exclude: &[u32]) -> Option<(Agents, u32)> {
         let call = self.calls[c as usize].as_ref().expect("live call slot");
+        if call.parked() {
+            return None; // kept in line for its customer, offered once released
+        }
         match call.state {
             CallState::Held => self
                 .agent_ids

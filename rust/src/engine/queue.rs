@@ -92,6 +92,12 @@ pub(crate) struct Queue {
     pub by_state: [u32; 6],
     /// Smoothed handle time (talk + wrap-up) of recent calls, for wait estimates.
     pub aht: Option<f64>,
+    /// Member agents in wrap-up that will be free when it ends (no pause or logout pending),
+    /// by its end: the earliest is what "an agent is about to be free" asks
+    /// (`Engine::agent_free_in`). Kept by `Engine::change_agent` once a host asks
+    /// (`Engine::track_wrapups`); not in the snapshot (built again when first asked).
+    #[serde(skip)]
+    pub wrapping: BTreeSet<(Time, u32)>,
 }
 
 impl Queue {
@@ -115,6 +121,7 @@ impl Queue {
             counters: QueueCounters::default(),
             by_state: [0; 6],
             aht: None,
+            wrapping: BTreeSet::new(),
         }
     }
 

@@ -402,6 +402,7 @@ impl Simulation {
                 skills: &skills,
                 preferred: None,
                 max_wait_exempt: false,
+                parked: false,
             },
         )?;
         self.calls[slot as usize].key = Some(key);

@@ -656,6 +656,7 @@ impl Scenario {
                         skills: &refs,
                         preferred: None,
                         max_wait_exempt: false,
+                        parked: false,
                     },
                 )
                 .map_err(|e| Error::invalid(format!("{what}: {e}")))?;
@@ -673,6 +674,7 @@ impl Scenario {
                                 skills: &refs,
                                 preferred: None,
                                 max_wait_exempt: false,
+                                parked: false,
                             },
                         )
                         .map_err(|e| Error::invalid(format!("{what}: trace call {i}: {e}")))?;

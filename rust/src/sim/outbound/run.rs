@@ -192,6 +192,7 @@ impl OutboundSim {
                         skills: &[],
                         preferred: None,
                         max_wait_exempt: false,
+                        parked: false,
                     };
                     self.engine.enqueue(t, &call)?;
                 }
