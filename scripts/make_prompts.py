@@ -2,6 +2,7 @@
 `.venv/bin/python scripts/make_prompts.py`). Speech is synthesized by espeak-ng and converted
 by sox to 8 kHz mono 16-bit; the beep and the music on hold are computed here with numpy.
 Needs `apt-get install espeak-ng sox`. The output is deterministic for one espeak-ng version.
+With prompt names as arguments only those speech prompts are made, the rest left alone.
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ SPEECH = {
     "we-are-closed": "We are closed. Our opening hours are 9 to 5, Monday to Friday.",
     "survey-press-1-to-5": "Please rate your call from 1 to 5, where 5 is excellent.",
     "goodbye": "Thank you for calling. Goodbye.",
+    # A customer-first callback's answer (app/callbacks.py `connect_prompt`): who calls and
+    # why, before the hold music while an agent comes.
+    "callback-connecting": "Hello, this is the callback you asked for. "
+    "Please hold while we connect you to an agent.",
     # Played to a person the dialer called when no agent was free (app/dialer.py): who called
     # and how to reach them, as the abandoned-call rules ask.
     "outbound-info": "This call was from the acdcore contact center. Sorry, no agent was free. "
@@ -131,6 +136,17 @@ def main() -> int:
             print(f"make_prompts: {tool} is not installed (apt-get install espeak-ng sox)")
             return 1
     OUT.mkdir(parents=True, exist_ok=True)
+    only = sys.argv[1:]  # names to (re)make alone, leaving the other files as they are
+    if only:
+        unknown = [n for n in only if n not in SPEECH]
+        if unknown:
+            print(f"make_prompts: no speech named {unknown[0]!r} (known: {', '.join(SPEECH)})")
+            return 2
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in only:
+                speak(name, SPEECH[name], Path(tmp))
+        print(f"make_prompts: {', '.join(only)} in {OUT}")
+        return 0
     for old in OUT.glob("*.wav"):
         old.unlink()
     with tempfile.TemporaryDirectory() as tmp:

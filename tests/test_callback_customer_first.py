@@ -138,7 +138,7 @@ def test_customer_first_dials_during_the_wrap_up_and_connects_after_it(tmp_path:
         cb = center.callbacks.stats
         assert (cb.attempts, cb.connected, cb.failed, cb.abandoned) == (1, 1, 0, 0)
         assert cb.to_customer > 50 and cb.from_customer > 50  # bridged both ways
-        assert "please-hold" in played  # the connect prompt, before the agent came
+        assert "callback-connecting" in played  # the connect prompt, before the agent came
         assert phone.calls[1].caller.startswith(f"sip:{CALLER}@")  # the agent sees who
         with SqliteStore(tmp_path / "records.db", create=False) as store:
             a, b = sorted(store.search(Query()), key=lambda r: r.arrival)

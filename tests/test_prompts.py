@@ -16,7 +16,7 @@ EXPECTED = {
     "welcome", "main-menu", "invalid-choice", "no-choice", "enter-customer-number", "enter-pin",
     "login-failed", "please-hold", "press-1-voicemail-2-callback", "still-trying",
     "leave-a-message", "beep", "we-will-call-you-back", "we-are-closed", "survey-press-1-to-5",
-    "goodbye", "moh", "outbound-info",
+    "goodbye", "moh", "outbound-info", "callback-connecting",
     *(f"position-{i}" for i in range(1, 21)), *(f"wait-{n}-minutes" for n in range(1, 11)),
 }  # fmt: skip
 FLOW = Path(__file__).resolve().parent.parent / "examples" / "contact_center" / "flow.toml"

@@ -52,7 +52,7 @@ class CallbackConfig:
     # Customer-first: seconds an answered customer hears `connect_prompt` then music before the
     # queue's own position and wait announcements start (they stay in line all along).
     max_connect_wait: float = 30.0
-    connect_prompt: str = "please-hold"
+    connect_prompt: str = "callback-connecting"
 
 
 CALLBACK_ORDERS = ("agent-first", "customer-first")
