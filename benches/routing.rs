@@ -29,26 +29,63 @@ use acdcore::{Engine, Event, NewCall, QueueConfig};
 use criterion::{Criterion, SamplingMode, Throughput};
 use scenario::{DayStats, Op, Plan, Sizes, median, new_engine, thread_cpu_time};
 
-/// The timed part: every op, events drained after each, then the end of the day.
+/// The timed part: every op, events read after each (raw, with the ids a host needs borrowed:
+/// `Engine::with_raw_events`, no public `Event` built), then the end of the day.
 #[inline(never)]
-fn run_day(plan: &Plan, ops: &[Op], e: &mut Engine, events: &mut Vec<Event>) -> DayStats {
+fn run_day(plan: &Plan, ops: &[Op], e: &mut Engine) -> DayStats {
     let mut stats = DayStats::default();
     for &op in ops {
         if let Err(err) = plan.apply(e, op) {
             panic!("{op:?}: {err}");
         }
-        e.drain_events_into(events);
-        for ev in events.drain(..) {
-            stats.add_event(&ev);
-        }
+        e.with_raw_events(|raw, names| stats.add_raw(raw, names));
     }
     e.finish();
-    e.drain_events_into(events);
-    for ev in events.drain(..) {
-        stats.add_event(&ev);
-    }
+    e.with_raw_events(|raw, names| stats.add_raw(raw, names));
     stats.ops = ops.len();
     stats
+}
+
+/// A digest of every event of the day with its ids (untimed): two builds that print the same
+/// digest made the same decisions in the same order.
+fn day_digest(plan: &Plan, ops: &[Op]) -> u64 {
+    let mut e = fresh(plan);
+    let mut h = Digest::default();
+    let absorb = |e: &mut Engine, h: &mut Digest| {
+        // Debug prints every field, ids and exact times (shortest round-trip form).
+        for ev in e.take_events() {
+            h.text(&format!("{ev:?}"));
+        }
+    };
+    for &op in ops {
+        plan.apply(&mut e, op).expect("valid op");
+        absorb(&mut e, &mut h);
+    }
+    e.finish();
+    absorb(&mut e, &mut h);
+    h.0
+}
+
+/// FNV-1a over the event fields, 64-bit.
+struct Digest(u64);
+
+impl Default for Digest {
+    fn default() -> Self {
+        Digest(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Digest {
+    fn bytes(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn text(&mut self, s: &str) {
+        self.bytes(&(s.len() as u64).to_le_bytes());
+        self.bytes(s.as_bytes());
+    }
 }
 
 fn fresh(plan: &Plan) -> Engine {
@@ -67,10 +104,9 @@ struct Run {
 /// One timed run on a fresh engine; checks it made the driving run's decisions.
 fn timed_run(plan: &Plan, ops: &[Op], expect: &DayStats) -> Run {
     let mut e = fresh(plan);
-    let mut events = Vec::with_capacity(64);
     let cpu0 = thread_cpu_time();
     let start = Instant::now();
-    let stats = run_day(plan, ops, &mut e, &mut events);
+    let stats = run_day(plan, ops, &mut e);
     let wall = start.elapsed();
     let cpu = thread_cpu_time().zip(cpu0).map(|(b, a)| b - a);
     assert_eq!(
@@ -218,21 +254,18 @@ fn bench_single(c: &mut Criterion, plan: &Plan, ops: &[Op]) {
             max_wait_exempt: false,
             parked: false,
         };
-        let mut events = Vec::with_capacity(8);
         // The engine is back in the same state after each pair, so every iteration is alike.
         e.enqueue(now, &call).expect("enqueue");
         e.hangup(now, call.id).expect("hangup");
-        e.drain_events_into(&mut events);
-        let got: Vec<&str> = events.iter().map(Event::kind).collect();
+        let got: Vec<&str> = e.take_events().iter().map(Event::kind).collect();
         let want: Vec<&str> = kinds.into_iter().filter(|k| !k.is_empty()).collect();
         assert_eq!(got, want, "{name}");
-        events.clear();
+        let mut stats = DayStats::default();
         group.bench_function(name, |b| {
             b.iter(|| {
                 e.enqueue(now, black_box(&call)).expect("enqueue");
                 e.hangup(now, black_box(call.id)).expect("hangup");
-                e.drain_events_into(&mut events);
-                events.clear();
+                e.with_raw_events(|raw, names| stats.add_raw(raw, names));
             })
         });
     }
@@ -257,6 +290,7 @@ fn main() {
             })
             .collect();
         report(&runs);
+        println!("events digest: {:016x}", day_digest(&plan, &ops));
         return;
     }
 

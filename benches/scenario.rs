@@ -26,7 +26,9 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
-use acdcore::{Engine, Event, NewCall, Options, QueueConfig, Strategy};
+use acdcore::{
+    Engine, Event, EventNames, NewCall, Options, QueueConfig, RawEvent, RawEvents, Strategy,
+};
 
 /// Scenario sizes. The benches read them from the environment so a quick run or a profile under
 /// valgrind can use a smaller day: ACDCORE_BENCH_{AGENTS,SKILLS,QUEUES,CALLS,SEED}.
@@ -229,6 +231,26 @@ impl DayStats {
             Event::Abandon { .. } => self.abandons += 1,
             Event::End { .. } => self.ends += 1,
             _ => {}
+        }
+    }
+
+    /// As `add_event` for every raw event of a drain, as a Rust host reads them: an assign's
+    /// call and agent ids are looked up (borrowed), as a host that tells its switch which agent
+    /// takes which call would.
+    pub fn add_raw(&mut self, raw: &RawEvents, names: &EventNames<'_>) {
+        for ev in &raw.events {
+            match *ev {
+                RawEvent::Assign {
+                    wait, call, agent, ..
+                } => {
+                    self.assigns += 1;
+                    self.wait_seconds += wait;
+                    std::hint::black_box((names.call(call), names.agent(agent)));
+                }
+                RawEvent::Abandon { .. } => self.abandons += 1,
+                RawEvent::End { .. } => self.ends += 1,
+                _ => {}
+            }
         }
     }
 }

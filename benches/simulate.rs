@@ -6,7 +6,9 @@
 //! a shared machine.
 //!
 //! ACDCORE_BENCH_SIM_CALLS changes the calls per run; ACDCORE_BENCH_ONCE=N skips criterion and
-//! runs N replications, printing each run's times and figures (for profilers).
+//! runs N replications, printing each run's times and figures (for profilers);
+//! ACDCORE_BENCH_SIM_SCENARIO=FILE.toml runs that scenario instead of the M/M/c (with
+//! ACDCORE_BENCH_ONCE: escalation steps, skills and groups under a profiler).
 
 #[path = "scenario.rs"]
 mod scenario;
@@ -42,11 +44,12 @@ fn timed(prepared: &Arc<Prepared>, r: u32) -> (Duration, Option<Duration>, Total
 
 fn main() {
     let calls = calls();
-    let prepared = Arc::new(
-        Scenario::mmc(100, 0.5, 180.0, calls, None, 20.0)
-            .prepare()
-            .expect("the M/M/c scenario is valid"),
-    );
+    let scenario = match std::env::var("ACDCORE_BENCH_SIM_SCENARIO") {
+        Ok(path) => acdcore::sim::scenario::load(path.as_ref())
+            .unwrap_or_else(|e| panic!("ACDCORE_BENCH_SIM_SCENARIO={path:?}: {e}")),
+        Err(_) => Scenario::mmc(100, 0.5, 180.0, calls, None, 20.0),
+    };
+    let prepared = Arc::new(scenario.prepare().expect("the scenario is valid"));
     let rate = |d: Duration| calls as f64 / d.as_secs_f64();
 
     if let Ok(n) = std::env::var("ACDCORE_BENCH_ONCE") {
@@ -55,12 +58,13 @@ fn main() {
             let (wall, cpu, t) = timed(&prepared, r);
             // Figures in full (shortest exact form): a faster build must print the same.
             println!(
-                "run {r}: {:.3} s wall ({:.0} calls/s), {:.3} s CPU ({:.0} calls/s); \
+                "run {r}: {} calls, {:.3} s wall ({:.0} calls/s), {:.3} s CPU ({:.0} calls/s); \
                  P(wait) {:?}, ASA {:?} s, SL {:?}, occupancy {:?}, mean queue {:?}",
+                t.calls,
                 wall.as_secs_f64(),
-                rate(wall),
+                t.calls as f64 / wall.as_secs_f64(),
                 cpu.map_or(f64::NAN, |d| d.as_secs_f64()),
-                cpu.map_or(f64::NAN, rate),
+                cpu.map_or(f64::NAN, |d| t.calls as f64 / d.as_secs_f64()),
                 t.p_wait,
                 t.asa,
                 t.service_level,

@@ -249,6 +249,10 @@ class EngineMachine(RuleBasedStateMachine):
                 setattr(
                     self.counts[c.home], field_name, getattr(self.counts[c.home], field_name) + 1
                 )
+            elif ev.kind == "withdraw":  # the host took it back: not a caller's, not offered
+                assert c.agent is None and not c.offers and ev.queue == c.home
+                c.ended += 1
+                self.counts[c.home].offered -= 1
             elif ev.kind == "overflow":
                 assert c.agent is None and not c.offers and ev.queue == c.home
                 self.counts[c.home].overflowed += 1
@@ -343,6 +347,20 @@ class EngineMachine(RuleBasedStateMachine):
         err = self.apply("hangup", self.now, call)
         if err is not None:  # it left (a timeout, say) as the clock moved
             assert isinstance(err, KeyError) and self.calls[call].ended == 1
+
+    @precondition(lambda self: any(m.ended == 0 for m in self.calls.values()))
+    @rule(dt=dts, data=st.data())
+    def withdraw(self, dt: float, data: st.DataObject) -> None:
+        call = data.draw(st.sampled_from(self.live_calls()))
+        self.tick(dt)
+        err = self.apply("withdraw", self.now, call)
+        c = self.calls[call]
+        if isinstance(err, StateError):  # connected (maybe as the clock moved): it stays
+            assert c.ended == 0 and c.agent is not None and "connected" in str(err)
+        elif err is not None:  # it left (a timeout, say) as the clock moved
+            assert isinstance(err, KeyError) and c.ended == 1
+        else:
+            assert c.ended == 1
 
     @precondition(lambda self: any(m.ended for m in self.calls.values()))
     @rule(data=st.data())

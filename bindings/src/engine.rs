@@ -4,10 +4,12 @@
 
 use std::collections::HashMap;
 
-use rustc_hash::FxHashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
-use acdcore::{Action, Engine, EscalationStep, Event, NewCall, OnLimit, Options, QueueConfig};
+use acdcore::{
+    Action, Engine, EscalationStep, EventNames, Id, NewCall, OnLimit, Options, QueueConfig,
+    RawEvent, RawEvents,
+};
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -119,106 +121,190 @@ fn skill_pairs(skills: &Option<HashMap<String, Int<i64>>>) -> Vec<(&str, i64)> {
         .collect()
 }
 
-/// Agent and queue ids live as long as the engine, so each becomes one Python string, kept
-/// for every later batch (keyed by the address of the engine's shared id).
-type NameCache = FxHashMap<usize, Py<PyString>>;
+/// Agent and queue ids live as long as the engine and their numbers never change, so each
+/// becomes one Python string, kept for every later batch (by the engine's agent and queue
+/// numbers, as raw events name them).
+#[derive(Default)]
+struct NameCache {
+    agents: Vec<Option<Py<PyString>>>,
+    queues: Vec<Option<Py<PyString>>>,
+}
 
-/// The wait of a connected or abandoned call, the talk of an ended one.
-fn seconds(ev: &Event) -> f64 {
-    match ev {
-        Event::Assign { wait, .. }
-        | Event::Abandon { wait, .. }
-        | Event::Withdraw { wait, .. }
-        | Event::Timeout { wait, .. }
-        | Event::Overflow { wait, .. }
-        | Event::Fallback { wait, .. } => *wait,
-        Event::End { talk, .. } => *talk,
-        _ => f64::NAN,
+/// No agent or queue in an event's column.
+const NONE: u32 = u32::MAX;
+
+/// An event's call slot, agent and queue numbers (`NONE` where the kind has none), and its
+/// seconds: the wait of a connected or abandoned call, the talk of an ended one, else NaN.
+fn parts(ev: &RawEvent) -> (Option<u32>, u32, u32, f64) {
+    match *ev {
+        RawEvent::Assign {
+            call,
+            agent,
+            queue,
+            wait,
+            ..
+        } => (Some(call), agent, queue, wait),
+        RawEvent::End {
+            call,
+            agent,
+            queue,
+            talk,
+            ..
+        } => (Some(call), agent, queue, talk),
+        RawEvent::Abandon {
+            call, queue, wait, ..
+        }
+        | RawEvent::Withdraw {
+            call, queue, wait, ..
+        }
+        | RawEvent::Timeout {
+            call, queue, wait, ..
+        }
+        | RawEvent::Fallback {
+            call, queue, wait, ..
+        } => (Some(call), NONE, queue, wait),
+        RawEvent::Overflow {
+            call, from, wait, ..
+        } => (Some(call), NONE, from, wait),
+        RawEvent::Escalate { call, queue, .. } | RawEvent::Offer { call, queue, .. } => {
+            (Some(call), NONE, queue, f64::NAN)
+        }
+        RawEvent::Unoffer { call, agent, .. } => (Some(call), agent, NONE, f64::NAN),
+        RawEvent::AutoPause { agent, .. } => (None, agent, NONE, f64::NAN),
     }
 }
 
-/// An event's call, agent and queue ids (each where the kind has one).
-type EventIds<'a> = (
-    Option<&'a Arc<str>>,
-    Option<&'a Arc<str>>,
-    Option<&'a Arc<str>>,
-);
+/// Call ids of a batch's events: integers when the batch gave integer ids and every event's
+/// call id parses, else the ids as text (back to back, `ends[i]` closing event i's; `None`
+/// for an event with no call).
+enum CallColumn {
+    Ints(Vec<i64>),
+    Text {
+        text: String,
+        ends: Vec<Option<usize>>,
+    },
+}
 
-fn ids_of(ev: &Event) -> EventIds<'_> {
-    match ev {
-        Event::Assign {
-            call, agent, queue, ..
-        }
-        | Event::End {
-            call, agent, queue, ..
-        } => (Some(call), Some(agent), Some(queue)),
-        Event::Abandon { call, queue, .. }
-        | Event::Withdraw { call, queue, .. }
-        | Event::Timeout { call, queue, .. }
-        | Event::Escalate { call, queue, .. }
-        | Event::Fallback { call, queue, .. }
-        | Event::Offer { call, queue, .. } => (Some(call), None, Some(queue)),
-        Event::Overflow { call, from, .. } => (Some(call), None, Some(from)),
-        Event::Unoffer { call, agent, .. } => (Some(call), Some(agent), None),
-        Event::AutoPause { agent, .. } => (None, Some(agent), None),
+/// A batch's events as columns, read from the engine's raw events with the GIL released;
+/// agents and queues stay numbers until `columns` turns them into the cached Python strings.
+struct Gathered {
+    kind: Vec<u8>,
+    t: Vec<f64>,
+    wait: Vec<f64>,
+    agent: Vec<u32>,
+    queue: Vec<u32>,
+    call: CallColumn,
+}
+
+fn gather(raw: &RawEvents, names: &EventNames<'_>, int_calls: bool) -> Gathered {
+    let n = raw.events.len();
+    let mut g = Gathered {
+        kind: Vec::with_capacity(n),
+        t: Vec::with_capacity(n),
+        wait: Vec::with_capacity(n),
+        agent: Vec::with_capacity(n),
+        queue: Vec::with_capacity(n),
+        call: CallColumn::Ints(Vec::new()),
+    };
+    for ev in &raw.events {
+        let (_, a, q, secs) = parts(ev);
+        g.kind.push(ev.code());
+        g.t.push(ev.t());
+        g.wait.push(secs);
+        g.agent.push(a);
+        g.queue.push(q);
     }
+    let calls = || raw.events.iter().map(|ev| parts(ev).0);
+    let ints: Option<Vec<i64>> = int_calls
+        .then(|| {
+            calls()
+                .map(|c| c.map_or(Some(-1), |c| names.call(c).parse().ok()))
+                .collect()
+        })
+        .flatten();
+    g.call = match ints {
+        Some(ints) => CallColumn::Ints(ints),
+        None => {
+            let mut text = String::new();
+            let ends = calls()
+                .map(|c| {
+                    c.map(|c| {
+                        text.push_str(names.call(c));
+                        text.len()
+                    })
+                })
+                .collect();
+            CallColumn::Text { text, ends }
+        }
+    };
+    g
+}
+
+/// The Python string of agent or queue number `i`, made the first time it is asked for.
+fn cached<'py>(
+    py: Python<'py>,
+    cache: &mut Vec<Option<Py<PyString>>>,
+    i: u32,
+    id: impl FnOnce() -> Id,
+) -> Bound<'py, PyAny> {
+    let i = i as usize;
+    if cache.len() <= i {
+        cache.resize_with(i + 1, || None);
+    }
+    cache[i]
+        .get_or_insert_with(|| PyString::new(py, &id()).unbind())
+        .bind(py)
+        .clone()
+        .into_any()
 }
 
 /// Events of a batch as columns: kind codes (index into `EVENT_KINDS`), times, seconds (the
 /// wait, or the talk of an `end`; NaN where a kind has neither) and ids. Call ids come back as
 /// an int64 array (-1 where an event has no call) when the batch gave them as integers and
 /// every one parses; otherwise as a list of str.
-fn columns<'py>(
-    py: Python<'py>,
-    events: Vec<Event>,
-    int_calls: bool,
-    names: &mut NameCache,
-) -> PyResult<Bound<'py, PyDict>> {
-    let n = events.len();
-    let mut kind = Vec::with_capacity(n);
-    let mut t = Vec::with_capacity(n);
-    let mut wait = Vec::with_capacity(n);
-    let agent = PyList::empty(py);
-    let queue = PyList::empty(py);
+fn columns<'py>(py: Python<'py>, g: Gathered, engine: &PyEngine) -> PyResult<Bound<'py, PyDict>> {
+    let mut names = engine.names.lock().unwrap_or_else(|p| p.into_inner());
+    let names = &mut *names;
+    // Ids are read from the engine only for a number not cached yet (the first batches); the
+    // GIL is held, as in every single operation, so this lock order is the usual one.
+    let mut e: Option<MutexGuard<'_, Engine>> = None;
     let none = py.None().into_bound(py);
-    let mut shared = |id: Option<&Arc<str>>| match id {
-        None => none.clone(),
-        Some(id) => names
-            .entry(id.as_ptr() as usize)
-            .or_insert_with(|| PyString::new(py, id).unbind())
-            .bind(py)
-            .clone()
-            .into_any(),
-    };
-    for ev in &events {
-        kind.push(ev.code());
-        t.push(ev.t());
-        wait.push(seconds(ev));
-        let (_, a, q) = ids_of(ev);
-        agent.append(shared(a))?;
-        queue.append(shared(q))?;
-    }
-    let int_ids: Option<Vec<i64>> = int_calls
-        .then(|| {
-            events
-                .iter()
-                .map(|ev| ids_of(ev).0.map_or(Some(-1), |c| c.parse().ok()))
-                .collect()
-        })
-        .flatten();
-    let d = PyDict::new(py);
-    d.set_item("kind", PyArray1::from_vec(py, kind))?;
-    d.set_item("t", PyArray1::from_vec(py, t))?;
-    d.set_item("wait", PyArray1::from_vec(py, wait))?;
-    match int_ids {
-        Some(ids) => d.set_item("call", PyArray1::from_vec(py, ids))?,
-        None => {
-            let call = PyList::empty(py);
-            for ev in &events {
-                let c = ids_of(ev).0;
-                call.append(c.map_or(none.clone(), |c| PyString::new(py, c).into_any()))?;
+    let mut id_list = |nums: &[u32], cache: &mut Vec<Option<Py<PyString>>>, agents: bool| {
+        let items = nums.iter().map(|&i| {
+            if i == NONE {
+                return none.clone();
             }
-            d.set_item("call", call)?;
+            cached(py, cache, i, || {
+                let e = e.get_or_insert_with(|| engine.lock());
+                let id = if agents {
+                    e.agent_id_at(i)
+                } else {
+                    e.queue_id_at(i)
+                };
+                id.expect("an event's agent or queue exists").clone()
+            })
+        });
+        PyList::new(py, items)
+    };
+    let agent = id_list(&g.agent, &mut names.agents, true)?;
+    let queue = id_list(&g.queue, &mut names.queues, false)?;
+    let d = PyDict::new(py);
+    d.set_item("kind", PyArray1::from_vec(py, g.kind))?;
+    d.set_item("t", PyArray1::from_vec(py, g.t))?;
+    d.set_item("wait", PyArray1::from_vec(py, g.wait))?;
+    match g.call {
+        CallColumn::Ints(ids) => d.set_item("call", PyArray1::from_vec(py, ids))?,
+        CallColumn::Text { text, ends } => {
+            let mut from = 0;
+            let items = ends.iter().map(|end| match *end {
+                None => none.clone(),
+                Some(end) => {
+                    let s = PyString::new(py, &text[from..end]).into_any();
+                    from = end;
+                    s
+                }
+            });
+            d.set_item("call", PyList::new(py, items)?)?;
         }
     }
     d.set_item("agent", agent)?;
@@ -241,7 +327,9 @@ impl PyEngine {
     }
 
     /// Runs a batch without the GIL; on a bad item, stops there and keeps the events of the
-    /// items before it for `take_events()`.
+    /// items before it for `take_events()`. The events are read once, at the end, from the
+    /// engine's raw events (no public `Event` built): slots of calls that ended in the batch
+    /// are reused only after that read, so every event still names its own call.
     fn batch<'py>(
         &self,
         py: Python<'py>,
@@ -251,21 +339,14 @@ impl PyEngine {
     ) -> PyResult<Bound<'py, PyDict>> {
         let result = py.detach(|| {
             let mut e = self.lock();
-            let mut events = Vec::new();
             for i in 0..n {
-                if let Err(err) = f(&mut e, i) {
-                    e.unread_events(events);
-                    return Err((i, err));
-                }
-                e.drain_events_into(&mut events);
+                // The pending events stay in the engine, for take_events().
+                f(&mut e, i).map_err(|err| (i, err))?;
             }
-            Ok(events)
+            Ok(e.with_raw_events(|raw, names| gather(raw, names, int_calls)))
         });
         match result {
-            Ok(events) => {
-                let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
-                columns(py, events, int_calls, &mut names)
-            }
+            Ok(g) => columns(py, g, self),
             Err((i, err)) => {
                 let msg = format!("item {i}: {err} (items before it were applied)");
                 Err(CoreError(match err {

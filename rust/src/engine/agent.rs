@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Engine;
+use super::avail::Place;
 use super::queue::AvailKey;
 use crate::model::{AgentState, Id, Strategy};
 use crate::skills::SkillSet;
@@ -28,6 +29,9 @@ pub(crate) struct Membership {
     pub weight: u32,
     /// Calls taken from this queue since login (fewest-calls).
     pub calls: u64,
+    /// Where the agent sits in the queue's availability index (set again on restore).
+    #[serde(skip)]
+    pub place: Place,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,26 +98,40 @@ impl Agent {
     pub fn membership(&mut self, queue: u32) -> Option<&mut Membership> {
         self.queues.iter_mut().find(|m| m.queue == queue)
     }
+}
 
-    /// The agent's place in a queue's availability index under that queue's strategy.
-    pub fn avail_key(&self, agent: u32, m: &Membership, strategy: Strategy) -> AvailKey {
-        let idle = Time(self.idle_since);
-        let (a, b) = match strategy {
-            Strategy::Linear | Strategy::RoundRobin => (Time(0.0), Time(0.0)),
-            Strategy::FewestCalls => (Time(m.calls as f64), idle),
-            Strategy::LeastTalkTime => (Time(self.talk_time), idle),
-            Strategy::LongestIdle
-            | Strategy::SkillsBest
-            | Strategy::Random
-            | Strategy::WeightedRandom
-            | Strategy::RingAll => (idle, Time(0.0)),
-        };
-        AvailKey {
-            a,
-            b,
-            seq: self.login_seq,
-            agent,
-        }
+/// An agent's key in a queue's availability index under that queue's strategy, from the
+/// agent's idle-since time, talk time, login sequence and calls from the queue.
+pub(crate) fn avail_key(
+    ag: (f64, f64, u64),
+    agent: u32,
+    m: &Membership,
+    strategy: Strategy,
+) -> AvailKey {
+    let (idle_since, talk_time, login_seq) = ag;
+    let idle = Time(idle_since);
+    let (a, b) = match strategy {
+        Strategy::Linear | Strategy::RoundRobin => (Time(0.0), Time(0.0)),
+        Strategy::FewestCalls => (Time(m.calls as f64), idle),
+        Strategy::LeastTalkTime => (Time(talk_time), idle),
+        Strategy::LongestIdle
+        | Strategy::SkillsBest
+        | Strategy::Random
+        | Strategy::WeightedRandom
+        | Strategy::RingAll => (idle, Time(0.0)),
+    };
+    AvailKey {
+        a,
+        b,
+        seq: login_seq,
+        agent,
+    }
+}
+
+impl Agent {
+    /// The fields `avail_key` reads.
+    pub fn key_fields(&self) -> (f64, f64, u64) {
+        (self.idle_since, self.talk_time, self.login_seq)
     }
 }
 
@@ -183,16 +201,71 @@ impl Engine {
         }
     }
 
+    /// Takes the agent out of its queues' availability indexes: O(1) per queue for a line
+    /// entry (marked dead), O(log n) for a side one.
     fn unindex_agent(&mut self, a: u32) {
         let agent = &mut self.agents[a as usize];
         if !agent.indexed {
             return;
         }
-        for m in &agent.queues {
-            let q = &mut self.queues[m.queue as usize];
-            q.avail.remove(&agent.avail_key(a, m, q.cfg.strategy));
-        }
         agent.indexed = false;
+        let fields = agent.key_fields();
+        let mut compact: smallvec::SmallVec<[u32; 2]> = smallvec::SmallVec::new();
+        for m in &mut agent.queues {
+            let q = &mut self.queues[m.queue as usize];
+            let place = std::mem::take(&mut m.place);
+            if q.avail
+                .remove(place, || avail_key(fields, a, m, q.cfg.strategy))
+            {
+                compact.push(m.queue);
+            }
+        }
+        for q in compact {
+            self.compact_avail(q);
+        }
+    }
+
+    /// Rebuilds a queue's index without its dead entries, and tells every member its place.
+    fn compact_avail(&mut self, q: u32) {
+        let Engine { queues, agents, .. } = self;
+        queues[q as usize].avail.compact(|agent, place| {
+            if let Some(m) = agents[agent as usize].membership(q) {
+                m.place = place;
+            }
+        });
+    }
+
+    /// After a restore, each entry of each queue's availability index tells its member where
+    /// it sits. An entry for an agent that is not indexed or not a member, under another key
+    /// than the agent's, or twice, or an indexed agent missing from one of its queues, is a
+    /// damaged snapshot.
+    pub(crate) fn place_avail(&mut self) -> crate::error::Result<()> {
+        let bad =
+            || crate::error::Error::invalid("corrupt snapshot: availability indexes".to_owned());
+        let Engine { queues, agents, .. } = self;
+        for (q, queue) in queues.iter().enumerate() {
+            for (key, place) in queue.avail.places() {
+                let ag = agents
+                    .get_mut(key.agent as usize)
+                    .filter(|ag| ag.indexed)
+                    .ok_or_else(bad)?;
+                let fields = ag.key_fields();
+                let m = ag.membership(q as u32).ok_or_else(bad)?;
+                if m.place != Place::Out
+                    || avail_key(fields, key.agent, m, queue.cfg.strategy) != key
+                {
+                    return Err(bad());
+                }
+                m.place = place;
+            }
+        }
+        if agents
+            .iter()
+            .any(|ag| ag.indexed && ag.queues.iter().any(|m| m.place == Place::Out))
+        {
+            return Err(bad());
+        }
+        Ok(())
     }
 
     /// Takes the agent's wrap-up out of its queues' `wrapping` (before its end or its
@@ -238,9 +311,10 @@ impl Engine {
         if agent.indexed || !agent.can_take() {
             return;
         }
-        for m in &agent.queues {
+        let fields = agent.key_fields();
+        for m in &mut agent.queues {
             let q = &mut self.queues[m.queue as usize];
-            q.avail.insert(agent.avail_key(a, m, q.cfg.strategy));
+            m.place = q.avail.insert(avail_key(fields, a, m, q.cfg.strategy));
         }
         agent.indexed = true;
     }

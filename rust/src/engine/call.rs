@@ -140,6 +140,30 @@ impl Call {
     }
 }
 
+/// What an escalation step does, without the names an `Action` carries (the queues of
+/// `AddQueues` are resolved in `Queue::step_queues`, a fallback's target is read when its
+/// event is published): applying a step copies nothing.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    LowerSkills(u8),
+    ClearSkills,
+    AddQueues,
+    RaisePriority(i64),
+    Fallback,
+}
+
+impl Step {
+    fn of(action: &Action) -> Step {
+        match *action {
+            Action::LowerSkills(by) => Step::LowerSkills(by),
+            Action::ClearSkills => Step::ClearSkills,
+            Action::AddQueues(_) => Step::AddQueues,
+            Action::RaisePriority(by) => Step::RaisePriority(by),
+            Action::Fallback(_) => Step::Fallback,
+        }
+    }
+}
+
 impl Engine {
     pub(crate) fn call(&self, c: u32) -> &Call {
         self.calls[c as usize].as_ref().expect("live call slot")
@@ -310,7 +334,7 @@ impl Engine {
             if call.since + step.after > t {
                 break;
             }
-            let (idx, action) = (call.step as usize, step.action.clone());
+            let (idx, action) = (call.step as usize, Step::of(&step.action));
             self.call_mut(c).step += 1;
             self.emit(RawEvent::Escalate {
                 t,
@@ -368,36 +392,35 @@ impl Engine {
     }
 
     /// Applies one escalation step; false when the call has left.
-    fn escalate(&mut self, c: u32, step: usize, action: Action) -> bool {
+    fn escalate(&mut self, c: u32, step: usize, action: Step) -> bool {
         match action {
-            Action::LowerSkills(by) => {
+            Step::LowerSkills(by) => {
                 let old = self.call(c).req;
                 let new = self.reqs.acquire(self.reqs.get(old).lowered(by));
                 self.modify_waiting(c, |call| call.req = new);
                 self.reqs.release(old);
             }
-            Action::ClearSkills => {
+            Step::ClearSkills => {
                 let old = self.call(c).req;
                 self.modify_waiting(c, |call| call.req = Requirements::NONE);
                 self.reqs.release(old);
             }
-            Action::RaisePriority(by) => {
+            Step::RaisePriority(by) => {
                 self.modify_waiting(c, |call| call.priority += by as f64);
             }
-            Action::AddQueues(_) => {
-                let home = self.call(c).home as usize;
-                let extra = self.queues[home].step_queues[step].clone();
-                self.modify_waiting(c, |call| {
-                    let mut all = call.overflow().to_vec();
-                    for q in extra {
-                        if q != call.home && !all.contains(&q) {
-                            all.push(q);
-                        }
+            Step::AddQueues => {
+                // The new list is built before the change, from the step's resolved queues
+                // in place (no copy of them).
+                let call = self.call(c);
+                let mut all = call.overflow().to_vec();
+                for &q in &self.queues[call.home as usize].step_queues[step] {
+                    if q != call.home && !all.contains(&q) {
+                        all.push(q);
                     }
-                    call.set_overflow(all.into());
-                });
+                }
+                self.modify_waiting(c, |call| call.set_overflow(all.into()));
             }
-            Action::Fallback(_) => {
+            Step::Fallback => {
                 let t = self.t;
                 let home = self.call(c).home;
                 self.leave_queue(c);

@@ -28,10 +28,10 @@ fn pick_in_queue(
     rng: &mut Rng,
     ring_everyone: bool,
 ) -> Agents {
-    let ok = |k: &&AvailKey| {
+    let ok = |k: &AvailKey| {
         !exclude.contains(&k.agent) && agents[k.agent as usize].skills.satisfies(req)
     };
-    let first = |it: &mut dyn Iterator<Item = &AvailKey>| {
+    let first = |it: &mut dyn Iterator<Item = AvailKey>| {
         for k in it {
             if ok(&k) {
                 return Some(k.agent);
@@ -43,11 +43,11 @@ fn pick_in_queue(
         Strategy::LongestIdle
         | Strategy::Linear
         | Strategy::FewestCalls
-        | Strategy::LeastTalkTime => first(&mut queue.avail.iter()),
+        | Strategy::LeastTalkTime => queue.avail.first_where(ok).map(|k| k.agent),
         Strategy::RingAll if ring_everyone => {
             return queue.avail.iter().filter(ok).map(|k| k.agent).collect();
         }
-        Strategy::RingAll => first(&mut queue.avail.iter()),
+        Strategy::RingAll => queue.avail.first_where(ok).map(|k| k.agent),
         Strategy::RoundRobin => {
             let from = AvailKey {
                 a: Time(0.0),
@@ -55,7 +55,8 @@ fn pick_in_queue(
                 seq: queue.rr_last.map_or(0, |s| s + 1),
                 agent: 0,
             };
-            first(&mut queue.avail.range(from..)).or_else(|| first(&mut queue.avail.range(..from)))
+            first(&mut queue.avail.iter_from(from))
+                .or_else(|| first(&mut queue.avail.iter_below(from)))
         }
         Strategy::SkillsBest => {
             let mut best: Option<(u32, u32)> = None;

@@ -93,6 +93,41 @@ pub enum RawEvent {
     AutoPause { t: f64, agent: u32 },
 }
 
+impl RawEvent {
+    /// The kind as the public event's `Event::code` (its index in `Event::KINDS`).
+    pub fn code(&self) -> u8 {
+        match self {
+            RawEvent::Offer { .. } => 0,
+            RawEvent::Unoffer { .. } => 1,
+            RawEvent::Assign { .. } => 2,
+            RawEvent::Abandon { .. } => 3,
+            RawEvent::End { .. } => 4,
+            RawEvent::Timeout { .. } => 5,
+            RawEvent::Overflow { .. } => 6,
+            RawEvent::Escalate { .. } => 7,
+            RawEvent::Fallback { .. } => 8,
+            RawEvent::AutoPause { .. } => 9,
+            RawEvent::Withdraw { .. } => 10,
+        }
+    }
+
+    pub fn t(&self) -> f64 {
+        match *self {
+            RawEvent::Offer { t, .. }
+            | RawEvent::Unoffer { t, .. }
+            | RawEvent::Assign { t, .. }
+            | RawEvent::Abandon { t, .. }
+            | RawEvent::End { t, .. }
+            | RawEvent::Timeout { t, .. }
+            | RawEvent::Overflow { t, .. }
+            | RawEvent::Escalate { t, .. }
+            | RawEvent::Fallback { t, .. }
+            | RawEvent::AutoPause { t, .. }
+            | RawEvent::Withdraw { t, .. } => t,
+        }
+    }
+}
+
 /// A batch of raw events and the agent lists of its offers.
 #[derive(Debug, Clone, Default)]
 pub struct RawEvents {
@@ -538,22 +573,7 @@ mod tests {
         let agent = |a: u32| e.agent_id_at(a).unwrap().to_string();
         let queue = |q: u32| e.queue_id_at(q).unwrap().to_string();
         for (p, r) in public.iter().zip(&raw.events) {
-            assert_eq!(
-                p.t(),
-                match r {
-                    RawEvent::Offer { t, .. }
-                    | RawEvent::Unoffer { t, .. }
-                    | RawEvent::Assign { t, .. }
-                    | RawEvent::Abandon { t, .. }
-                    | RawEvent::End { t, .. }
-                    | RawEvent::Timeout { t, .. }
-                    | RawEvent::Overflow { t, .. }
-                    | RawEvent::Escalate { t, .. }
-                    | RawEvent::Fallback { t, .. }
-                    | RawEvent::AutoPause { t, .. }
-                    | RawEvent::Withdraw { t, .. } => *t,
-                }
-            );
+            assert_eq!((p.code(), p.t()), (r.code(), r.t()));
             match (p, *r) {
                 (
                     Event::Offer {

@@ -5,6 +5,7 @@
 //! same code and equally deterministic.
 
 mod agent;
+mod avail;
 mod call;
 mod call_index;
 mod dispatch;
@@ -382,6 +383,7 @@ impl Engine {
                 queue,
                 weight,
                 calls: 0,
+                place: avail::Place::Out,
             });
         }
         let existing = self.agent_ids.get(id).copied();
@@ -861,6 +863,7 @@ impl Engine {
         let mut engine: Engine = rmp_serde::from_slice(&body).map_err(|e| bad(&e))?;
         engine.call_ids = call_index::CallIndex::rebuild(&engine.calls);
         engine.check_consistent()?;
+        engine.place_avail()?;
         Ok(engine)
     }
 }

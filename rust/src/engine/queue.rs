@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::avail::AvailIndex;
 use crate::model::{AgentState, Id, QueueConfig};
 use crate::ranked::{Root, Treaps};
 use crate::time::Time;
@@ -36,7 +37,7 @@ pub(crate) struct WaitKey {
 }
 
 /// Order of available agents in a queue; what `a` and `b` hold depends on the strategy
-/// (see `Engine::avail_key`). The login sequence ends every order, so there are no ties.
+/// (see `agent::avail_key`). The login sequence ends every order, so there are no ties.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub(crate) struct AvailKey {
     pub a: Time,
@@ -78,7 +79,8 @@ pub(crate) struct Queue {
     pub overflow_to: Option<u32>,
     /// Queue indices of each escalation step's `AddQueues`, resolved.
     pub step_queues: Vec<Vec<u32>>,
-    pub avail: BTreeSet<AvailKey>,
+    /// Available members in the strategy's order (`avail.rs`).
+    pub avail: AvailIndex,
     pub classes: Vec<Class>,
     pub class_of: FxHashMap<u32, u32>,
     /// Root of all its waiting calls in `Engine::waits`.
@@ -112,7 +114,7 @@ impl Queue {
             cfg,
             overflow_to,
             step_queues,
-            avail: BTreeSet::new(),
+            avail: AvailIndex::default(),
             classes: Vec::new(),
             class_of: FxHashMap::default(),
             ranked: Root::default(),
