@@ -206,7 +206,9 @@ def test_customer_first_no_answer_goes_to_the_retry_then_fails(tmp_path: Path) -
             assert await wait_for(lambda: center.callbacks.stats.failed == 1, 15.0)
             assert not center.callbacks.held and not center.callbacks.parked
             assert len(phone.calls) == 1  # the agent's phone never rang for the callback
-            assert center.engine.queue_stats("sales").waiting == 0
+            # Nobody was reached: the two tries are no caller's abandons in the engine.
+            stats = center.engine.queue_stats("sales")
+            assert (stats.waiting, stats.abandoned) == (0, 0)
         finally:
             await phone.close()
             await center.stop()
@@ -214,15 +216,15 @@ def test_customer_first_no_answer_goes_to_the_retry_then_fails(tmp_path: Path) -
         with SqliteStore(tmp_path / "records.db", create=False) as store:
             _, one, two = sorted(store.search(Query()), key=lambda r: r.arrival)
             assert two.call_id == f"{one.call_id}~cb2"
-            assert (one.outcome, one.agent) == ("abandoned", None)
+            assert (one.outcome, one.agent) == ("withdrawn", None)
             assert one.attributes["callback_result"] == "no-answer"
             assert two.attributes["callback_result"] == "failed"
             assert two.attributes["callback_order"] == "customer-first"
             kinds = [e.event for e in store.queue_log(one.call_id)]
-            assert kinds == ["enter", "callback", "callback", "abandon"]
+            assert kinds == ["enter", "callback", "callback", "withdraw"]
             log = store.queue_log(two.call_id)
             kinds = [e.event for e in log]
-            assert kinds == ["enter", "callback", "callback", "abandon", "callback"]
+            assert kinds == ["enter", "callback", "callback", "withdraw", "callback"]
             assert log[2].data["result"] == "no-answer" and log[2].data["attempt"] == 2
             assert log[4].data["result"] == "failed" and log[4].data["of"] == one.call_id
 
@@ -382,11 +384,41 @@ def test_when_a_parked_callback_is_due(tmp_path: Path) -> None:
         sb.enqueue("next", "sales")
         sb.apply(engine.accept(sb.now(), "next", "ann"))
         assert engine.agent_free_in("cb") is None
-        estimate = engine.queue_stats("sales").estimated_wait
-        assert estimate is not None and estimate > WRAPUP
+        # The head of the line waits for the next of the staffed agents to finish: the mean
+        # handle time over them (1 here), not a new caller's estimated wait at the back.
+        stats = engine.queue_stats("sales")
+        assert stats.aht is not None and stats.aht > WRAPUP
+        assert stats.estimated_wait is not None and stats.estimated_wait > stats.aht
         assert dialer._due_in("cb", "sales") is None
-        dialer.config = replace(dialer.config, lead_time=estimate)
+        dialer.config = replace(dialer.config, lead_time=stats.aht * 0.99)
+        assert dialer._due_in("cb", "sales") is None
+        dialer.config = replace(dialer.config, lead_time=stats.aht)
         assert dialer._due_in("cb", "sales") == 0.0
+        await dialer.close()
+        center.writer.close()
+        center.store.close()
+
+    run(main)
+
+
+def test_the_parked_callback_first_in_line_is_the_one_looked_at(tmp_path: Path) -> None:
+    """Callers ask for callbacks in another order than they entered: the engine's first
+    (priority, then arrival) is the one due, not the first to ask, so neither waits for a
+    position the other holds."""
+
+    async def main() -> None:
+        center, _ = make_center(tmp_path, first_config(5070))
+        sb, engine, dialer = center.sb, center.engine, center.callbacks
+        sb.listeners.remove(center.legs.on_event)
+        sb.enqueue("early", "sales")
+        sb.enqueue("late", "sales")
+        sb.hold_for_callback("late", CALLER, "sales")  # asks first
+        sb.hold_for_callback("early", CALLER, "sales")
+        assert list(dialer.parked["sales"]) == ["late", "early"]
+        assert dialer._first_in_line(dialer.parked["sales"]) == "early"
+        sb.apply(engine.login(sb.now(), "ann", queues=["sales"]))  # free: "early" is due
+        assert dialer._due_in("early", "sales") == 0.0
+        assert dialer._due_in("late", "sales") is None  # behind it
         await dialer.close()
         center.writer.close()
         center.store.close()

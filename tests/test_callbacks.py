@@ -451,7 +451,9 @@ def test_without_a_dial_plan_a_due_callback_is_recorded_failed_and_no_phone_ring
             (record,) = store.search(Query())
             assert record.attributes["callback_result"] == "failed"
             log = store.queue_log(record.call_id)
-            assert [e.event for e in log] == ["enter", "callback", "callback", "abandon"]
+            # No way to place it: withdrawn, not a caller's abandon.
+            assert [e.event for e in log] == ["enter", "callback", "callback", "withdraw"]
+            assert record.outcome == "withdrawn"
             assert log[2].data["why"] == "no [callbacks] uri in the config"
 
     run(main)

@@ -21,7 +21,9 @@ Customer first: the held call is parked in the engine (`Engine.park`: it keeps i
 its timers, agents freeing up pass it by). When it is at the head of its queue (position 1)
 and an agent eligible for it is predicted free within `lead_time` seconds (the customer's
 expected time to answer) — one available now or a wrap-up ending by then
-(`Engine.agent_free_in`), or the queue's estimated wait within it — the customer is dialled.
+(`Engine.agent_free_in`), or the head of the line's expected wait (mean handle time over
+the staffed agents) within it — the customer is dialled. Of a queue's parked callbacks the
+one the engine ranks first is looked at, and one customer per queue is dialled at a time.
 On their answer they hear `connect_prompt`, then music, and the same engine call is released
 (`Engine.unpark`) from its place: offered to agents as any call, the agent's answer bridges.
 Past `max_connect_wait` without an agent they hear the queue's position and wait
@@ -533,14 +535,17 @@ class CallbackDialer:
 
     def _consider(self) -> None:
         """Dial the customer of each queue's head callback that is due (`_due_in`); wake at the
-        earliest predicted moment of the others. One callback looked at per queue."""
+        earliest predicted moment of the others. One callback dialled for per queue: the one
+        the engine ranks first (priority, then arrival), which need not be the first to ask."""
         self._check = None
         if self._wake is not None:
             self._wake.cancel()
             self._wake = None
         wake: float | None = None
         for queue, waiting in list(self.parked.items()):
-            call = next(iter(waiting))
+            call = self._first_in_line(waiting)
+            if call is None:
+                continue
             due = self._due_in(call, queue)
             if due is None:
                 continue
@@ -558,10 +563,28 @@ class CallbackDialer:
         if not waiting:
             self.parked.pop(queue, None)
 
+    def _first_in_line(self, waiting: dict[str, None]) -> str | None:
+        """The parked call of a queue the engine ranks first: a position query (O(log n)) per
+        parked callback of that queue, a few, never a scan of the queue's calls. The dict's
+        order is the order callers asked in, not the engine's."""
+        engine = self.center.sb.engine
+        best: tuple[int, str] | None = None
+        for call in waiting:
+            try:
+                at = engine.position(call)
+            except (KeyError, StateError):
+                continue
+            if best is None or at < best[0]:
+                best = (at, call)
+        return None if best is None else best[1]
+
     def _due_in(self, call: str, queue: str) -> float | None:
         """Seconds until the customer of `call` should be dialled (0 or less: now); None when
         no agent is in sight (the next engine event looks again). Due at the head of the queue
-        with an eligible agent free within `lead_time`, or the queue's estimated wait within it."""
+        with an eligible agent free within `lead_time`, or the head of the line's expected wait
+        within it: the mean handle time over the staffed agents (the next of them to finish;
+        an eligible agent available is `agent_free_in` 0). Not the queue's `estimated_wait`:
+        that is a new caller's, at the back, behind the callback and everyone after it."""
         sb = self.center.sb
         engine = sb.engine
         lead = self.config.lead_time
@@ -569,9 +592,12 @@ class CallbackDialer:
             if engine.position(call) != 1:
                 return None
             free_in = engine.agent_free_in(call)
-            estimate = engine.queue_stats(queue).estimated_wait
+            stats = engine.queue_stats(queue)
         except (KeyError, StateError, ValueError):
             return None
+        agents = stats.agents
+        staffed = sum(agents.values()) - agents.get("logged-out", 0) - agents.get("paused", 0)
+        estimate = None if stats.aht is None or staffed <= 0 else stats.aht / staffed
         if (free_in is not None and free_in <= lead) or (estimate is not None and estimate <= lead):
             return 0.0
         if free_in is None:
@@ -744,8 +770,11 @@ class CallbackDialer:
             center.recorder.add_attributes(call, callback_result="failed" if last else why)
         if agent is not None:
             await self._close(agent)
-        self._drop(call)
-        sb.hangup(call)  # the agent goes to wrap-up, then is free (customer first: an abandon)
+            self._drop(call)
+            sb.hangup(call)  # the agent goes to wrap-up, then is free
+        else:  # customer first: nobody was reached, nobody rung
+            self._drop(call)
+            self._withdraw(call)
         if last:
             self._record_failure(call, held)
         else:
@@ -848,7 +877,19 @@ class CallbackDialer:
         with contextlib.suppress(KeyError):
             self.center.recorder.add_attributes(call, callback_result="failed")
         self.stats.failed += 1
-        sb.hangup(call)  # an abandon in the engine: the agent's offer is withdrawn
+        self._withdraw(call)  # an agent ringing has the offer withdrawn
+
+    def _withdraw(self, call: str) -> None:
+        """A callback that reached nobody leaves the engine as no caller's abandon
+        (`Engine.withdraw`: not offered, not abandoned; the record "withdrawn" with its
+        `callback_result`); one an agent had already answered is hung up (wrap-up)."""
+        sb = self.center.sb
+        try:
+            sb.withdraw(call)
+        except StateError:
+            sb.hangup(call)
+        except KeyError:  # the engine and the records let it go already
+            pass
 
     # Life cycle.
 

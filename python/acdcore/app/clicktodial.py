@@ -231,14 +231,17 @@ class ClickToDial:
                      d.config.id, number, leads[0], agent)  # fmt: skip
         if leads is None:
             return (404, f"{number} is not a lead of campaign {d.config.id}")
-        for lead in leads:  # duplicates in the list: the first one not in a call
+        refusal: tuple[int, str] | None = None
+        for lead in leads:  # duplicates in the list: the first one neither done nor in a call
             info = d.campaign.lead(lead)
             if info["state"] == "done":  # ended by a rule (DNC, attempts) or its disposition
                 ended = info["refusal"] in ("do-not-call", "max-attempts")
-                return (403, info["refusal"] if ended else "lead done")
-            if info["state"] not in _BUSY_LEAD:
+                refusal = refusal or (403, info["refusal"] if ended else "lead done")
+            elif info["state"] not in _BUSY_LEAD:
                 return lead
-        return (486, "lead in a call")
+            else:
+                refusal = (486, "lead in a call")
+        return refusal or (486, "lead in a call")
 
     def cancelled(self, invite: ServerTransaction) -> None:
         """The agent's CANCEL while its lead rings: 487, and the dial is given up."""

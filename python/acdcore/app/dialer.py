@@ -675,8 +675,12 @@ class Dialer:
                     agent = ev.agent
                 elif ev is not None and ev.kind in ("timeout", "overflow", "fallback"):
                     break
+            if agent is None:
+                # An agent may have answered as the wait ran out (its assign still queued).
+                agent = _connected_agent(sb.engine, call_id)
             if agent is None:  # taken back: nobody was on the line, so no abandon
-                sb.withdraw(call_id)
+                if _unanswered_in(sb.engine, call_id):
+                    sb.withdraw(call_id)
                 self.campaign.release(lead, self.now())
                 return
             await self._dial_previewed(lead, call_id, agent, channel, target, dest)
@@ -1001,6 +1005,15 @@ async def _next_event(
             with contextlib.suppress(asyncio.CancelledError):
                 await get
     return get.result() if get.done() and not get.cancelled() else None
+
+
+def _connected_agent(engine: Engine, call: str) -> str | None:
+    """The agent `call` is connected to in the engine, if it is."""
+    try:
+        info = engine.call(call)
+    except KeyError:
+        return None
+    return info.agents[0] if info.state == "connected" and info.agents else None
 
 
 def _unanswered_in(engine: Engine, call: str) -> bool:
