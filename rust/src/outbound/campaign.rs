@@ -283,6 +283,11 @@ struct Slot {
     outcome: Option<Outcome>,
     refusal: Option<Refusal>,
     preferred: Option<(Id, f64)>,
+    /// Added by `add_lead` (an agent's click-to-dial of a number not in the list): the
+    /// campaign never dials it by itself before its first attempt. Last, with a default, so
+    /// the snapshots of before it read.
+    #[serde(default)]
+    added: bool,
 }
 
 impl Slot {
@@ -299,6 +304,7 @@ impl Slot {
             outcome: None,
             refusal: None,
             preferred: None,
+            added: false,
         }
     }
 }
@@ -578,6 +584,13 @@ impl Campaign {
         self.stats.refused[i] += 1;
         self.slots[lead as usize].refusal = Some(why);
         match retry_at {
+            // An added lead refused before its first attempt waits for an agent to dial it
+            // again: the campaign never dials a number an agent typed by itself.
+            Some(_)
+                if self.slots[lead as usize].added && self.slots[lead as usize].attempts == 0 =>
+            {
+                self.touch()
+            }
             Some(at) => {
                 let state = self.slots[lead as usize].state;
                 let state = if state == LeadState::Previewing || state == LeadState::New {
@@ -765,7 +778,10 @@ impl Campaign {
     pub fn add_lead(&mut self, lead: Lead) -> Result<u32> {
         let i = u32::try_from(self.slots.len())
             .map_err(|_| Error::invalid("a campaign holds at most 2^32 leads"))?;
-        self.slots.push(Slot::new(lead));
+        self.slots.push(Slot {
+            added: true,
+            ..Slot::new(lead)
+        });
         self.stats.leads_left += 1;
         self.touch();
         Ok(i)

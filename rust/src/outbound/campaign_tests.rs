@@ -722,8 +722,25 @@ fn an_added_lead_is_dialed_only_by_an_agent_then_follows_the_rules() {
     );
     assert_eq!(c.lead(dnc).unwrap().refusal, Some(Refusal::DoNotCall));
     assert_eq!(c.lead(dnc).unwrap().state, LeadState::Done);
+    // Refused for the hours before its first attempt (07:00 in Los Angeles), it is not put in
+    // line: when the hours open the campaign still does not dial it; an agent may.
+    let la = c
+        .add_lead(lead(13105550003, Tz::America__Los_Angeles, 0))
+        .unwrap();
+    let e = c.dial(la, t0() + 4.0).unwrap_err();
+    assert!(e.to_string().contains("calling-hours"), "{e}");
+    let v = c.lead(la).unwrap();
+    assert_eq!(
+        (v.state, v.refusal),
+        (LeadState::New, Some(Refusal::CallingHours))
+    );
+    for t in [3601.0, 3700.0, 7200.0] {
+        let dials = c.tick(t0() + t, agents(5, 5), None).unwrap();
+        assert!(dials.iter().all(|d| d.lead != la), "{t}: {dials:?}");
+    }
+    assert_eq!(c.dial(la, t0() + 7201.0).unwrap().lead, la);
     // It is kept by a snapshot.
     let restored = Campaign::restore(&c.snapshot(), Arc::new(DncList::new(vec![]))).unwrap();
-    assert_eq!(restored.len(), 3);
+    assert_eq!(restored.len(), 4);
     assert_eq!(restored.lead(added).unwrap().number, 12125550002);
 }
