@@ -645,13 +645,14 @@ class Campaign:
                     f"lead {i} is {number} in leads but {core.lead(i)['number']} in the "
                     "snapshot: another lead list"
                 )
-        for i in range(len(leads), len(core)):  # added while it ran (`add_lead`): kept too
-            view = core.lead(i)
-            leads.append(view["number"], view["timezone"], view["priority"])
         if (engine is None) != (queue is None):
             raise ValueError("engine and queue go together (the queue outbound calls join)")
         if engine is not None and queue is not None:
             engine.queue_stats(queue)  # KeyError naming an unknown queue
+        # Checked above first: a refused restore leaves `leads` as it was.
+        for i in range(len(leads), len(core)):  # added while it ran (`add_lead`): kept too
+            view = core.lead(i)
+            leads.append(view["number"], view["timezone"], view["priority"])
         self = cls.__new__(cls)
         self.leads = leads
         self.engine = engine
