@@ -147,9 +147,12 @@ def test_refused_and_unauthenticated_dials_dial_nothing(tmp_path: Path) -> None:
                     assert e.status == 404 and "not a lead of campaign spring" in e.reason
                     e = await refused(phone, "+12125550103", authenticate=False)
                     assert e.status == 407  # no credentials: challenged, nothing more
-                    e = await refused(stranger, "+12125550103")  # answers, but is no agent
-                    assert (e.status, e.reason) == (403, "Forbidden")
-                    assert phone.calls == [] and stranger.calls == []
+                    assert phone.calls == []
+                    # A stranger's INVITE to a number (a carrier's inbound call, say) is a
+                    # caller's: the flow answers it, and nothing is dialed.
+                    call = await asyncio.wait_for(stranger.dial("+12125550103", talk=0.3), 10.0)
+                    assert stranger.calls == [call]
+                    assert await wait_for(lambda: center.stats.calls == 1, 10.0)
                     assert center.engine.agent("ann").state == "available"
                 finally:
                     await phone.close()
@@ -165,7 +168,8 @@ def test_refused_and_unauthenticated_dials_dial_nothing(tmp_path: Path) -> None:
                 watch.recv(2048)  # nothing was ever sent to the leads' address
         finally:
             watch.close()
-        assert records(tmp_path) == []
+        # The stranger's call only, ended in the flow; no dial has a record.
+        assert [r.called for r in records(tmp_path)] == ["+12125550103"]  # type: ignore[attr-defined]
 
     run(main)
 
@@ -372,16 +376,19 @@ def test_click_to_dial_config_and_numbers(tmp_path: Path) -> None:
             assert clicks.number("+12125550100") == "+12125550100"
             assert clicks.number("+0123") is None
 
-            def invite(user: str) -> SipMessage:
+            def invite(user: str, sender: str = "agent1") -> SipMessage:
                 return SipMessage.parse(
                     f"INVITE sip:{user}@127.0.0.1 SIP/2.0\r\n"
                     "Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKx\r\n"
-                    "From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\nCall-ID: c\r\n"
-                    "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n".encode()
+                    f"From: <sip:{sender}@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\n"
+                    "Call-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n".encode()
                 )
 
             assert clicks.takes(invite("+12125550100")) and clicks.takes(invite("2125550100"))
             assert not clicks.takes(invite("support"))  # a caller's call: the flow
+            # A number dialed by anyone but an agent's account (a carrier's inbound call to
+            # the center's number): a caller's, the flow.
+            assert not clicks.takes(invite("+12125550100", sender="+15551234567"))
 
     run(numbers)
 

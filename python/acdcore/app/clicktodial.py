@@ -126,9 +126,14 @@ class ClickToDial:
         self._pending: dict[ServerTransaction, AgentInvite] = {}  # INVITEs while leads ring
 
     def takes(self, request: SipMessage) -> bool:
-        """Whether an INVITE dials a number (ours to authenticate, never a caller's flow)."""
+        """Whether an INVITE is an agent's dial: to a number, from one of our agents' accounts
+        (ours to authenticate, never a caller's flow). Anyone else's INVITE to a number (a
+        carrier's inbound call to the center's E.164 number) is a caller's and goes to the flow;
+        a forged From gains nothing: the dial is digest-challenged for that account."""
         user = _user(request)
-        return user.startswith("+") or (self.prefix is not None and user.isdigit())
+        if not (user.startswith("+") or (self.prefix is not None and user.isdigit())):
+            return False
+        return (request.from_.uri.user or "") in self._agents
 
     def number(self, user: str) -> str | None:
         """The E.164 number a dialed user part means, None when it is not one."""
