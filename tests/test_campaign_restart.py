@@ -354,3 +354,42 @@ def test_the_predictive_pacer_keeps_what_it_learned_across_a_restart(tmp_path: P
     assert d3.resumed and not d3.pacer_restored  # served, learning afresh
     assert d3.paced is not None and d3.paced.pacer.state(0) == prior
     _drop(third)
+
+
+def test_a_broadcast_cut_off_by_a_kill_is_recorded_lost_once(tmp_path: Path) -> None:
+    """A voice-broadcast lead is done in the campaign at its answer, so only the dialer's
+    host state tells a restart that its message was playing: started again, the center
+    records that call `lost` (state "broadcast"), sends the dead dialog its BYE, and a further
+    restart does not record it twice."""
+    from test_dialer_broadcast import broadcast_files
+
+    async def main() -> None:
+        port = free_port()
+        path = broadcast_files(tmp_path, [("+12125550100", zone_at(12), port)], seconds=8.0)
+        lead = lead_sipp(tmp_path, "uas_lead_answers", port, "-rtp_echo")
+        first = _center(path)
+        await first.start()
+        d1 = _dialer(first)
+        assert await wait_for(lambda: bool(d1._broadcasting), 20.0)  # the message plays
+        await first.durable()
+        _kill(first)
+
+        second = _center(path)
+        assert _dialer(second).resumed
+        await second.start()
+        try:
+            assert await asyncio.wait_for(lead, 30.0) == 0  # it got the restart's BYE
+            await second.durable()
+        finally:
+            await second.stop()
+        third = _center(path)
+        await third.start()
+        await third.stop()
+        with SqliteStore(tmp_path / "records.db", create=False) as store:
+            (cdr,) = store.search(Query())
+        assert (cdr.call_id, cdr.outcome, cdr.called) == ("spring:0:1", "lost", "+12125550100")
+        assert cdr.attributes["lost"] == {"why": "restart", "state": "broadcast"}
+        assert cdr.attributes["message"] == "promo" and cdr.attributes["lead_outcome"] == "human"
+        assert cdr.answer is not None and cdr.arrival <= cdr.answer <= cdr.end
+
+    run(main)

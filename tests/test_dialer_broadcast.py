@@ -87,7 +87,8 @@ def test_an_answered_lead_hears_the_message_then_our_bye(tmp_path: Path) -> None
         print(
             f"message {tones[0] - ok_sent:.3f} s after the 200, BYE {bye - tones[-1]:.3f} s after"
         )
-        assert ok_sent < tones[0] < tones[-1] <= bye + 0.05
+        # SIPp stamps its log line after the send: our first packet may beat it by a hair.
+        assert ok_sent - 0.005 < tones[0] < tones[-1] <= bye + 0.05
         assert bye - ok_sent >= PROMO_SECONDS
         (cdr,) = records(tmp_path)
         assert (cdr.outcome, cdr.queue, cdr.agent) == ("broadcast", "spring", None)  # type: ignore[attr-defined]

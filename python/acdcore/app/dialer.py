@@ -97,6 +97,9 @@ log = logging.getLogger(__name__)
 AMD_VERDICTS = ("human", "machine", "not-sure")
 BLOB = "campaign"  # the campaign's saved state in the records' host blobs
 PACER_BLOB = "campaign-pacer"  # what its predictive pacer learned, saved beside it
+#: The recorder's host-state key of the voice-broadcast messages playing at the last commit:
+#: their leads are done in the campaign at the answer, so only this tells a restart of them.
+BROADCASTS = "campaign-broadcasts"
 #: Config fields the campaign core holds itself: a restored campaign keeps the saved ones.
 KEPT = ("profile", "calling_hours", "min_gap", "max_attempts", "ring_timeout", "retry",
         "outbound_share")  # fmt: skip
@@ -213,6 +216,10 @@ class Dialer:
                 self._restore_pacer(self.paced)
         self.stats = DialerStats()
         self._live: dict[int, OutgoingCall] = {}  # lead -> its call in progress
+        # lead -> the broadcast message playing to it (what its CDR needs, for a restart)
+        self._broadcasting: dict[int, dict[str, Any]] = {}
+        if self.resumed:
+            self._record_cut_broadcasts()
         self._talking: dict[int, float] = {}  # lead -> engine time it reached an agent
         self._tasks: set[asyncio.Task[None]] = set()
         self._previews = 0  # preview leads not yet offered to an agent
@@ -348,11 +355,44 @@ class Dialer:
         except ValueError as e:
             log.warning("campaign %s: the pacer learns again: %s", self.config.id, e)
 
+    def _record_cut_broadcasts(self) -> None:
+        """The CDRs of the broadcast messages the kill cut off: outcome "lost" (`lost.state`
+        "broadcast"), answered as saved, ended at the last commit that saw them playing.
+        The restart's BYE ends their dialogs as any other dead one."""
+        recorder = self.center.recorder
+        saved = recorder.host.pop(BROADCASTS, None)
+        if not isinstance(saved, dict):
+            return
+        at = saved.get("at", 0.0)
+        caller = _user(self.config.caller_id or "sip:acd@0.0.0.0")  # no address yet
+        for b in saved.get("playing", []):
+            try:
+                lead, attempt, number = int(b["lead"]), int(b["attempt"]), str(b["number"])
+                dialed, answered = float(b["dialed"]), float(b["answered"])
+                end = max(answered, float(at))
+            except (KeyError, TypeError, ValueError):
+                log.warning("campaign %s: a saved broadcast %r not recorded", self.config.id, b)
+                continue
+            attributes = {
+                "direction": "outbound", "campaign": self.config.id, "lead": lead,
+                "lead_outcome": "human", "sip_status": 200, "message": b.get("message"),
+                "lost": {"why": "restart", "state": "broadcast"},
+            }  # fmt: skip
+            self._dial_record(lead, attempt, number, dialed, end, "lost", attributes,
+                              caller=caller, answer=answered)  # fmt: skip
+            log.warning("campaign %s: lead %d's broadcast cut off by the restart recorded lost",
+                        self.config.id, lead)  # fmt: skip
+
     def save(self) -> None:
         """The campaign into the next commit when it changed since the last save: one blob
         of the whole state (about 85 bytes a lead: 4 ms for 10,000), beside the checkpoint,
         and the pacer's learning (a few hundred bytes) with it: it learns from the outcomes
         that change the campaign."""
+        if self._broadcasting:
+            playing = list(self._broadcasting.values())
+            self.center.recorder.host[BROADCASTS] = {"at": self.now(), "playing": playing}
+        else:
+            self.center.recorder.host.pop(BROADCASTS, None)
         changes = self.campaign.changes
         if changes != self._saved:
             self.center.recorder.save_blob(BLOB, self.campaign.snapshot())
@@ -622,10 +662,17 @@ class Dialer:
         loop = asyncio.get_running_loop()
         started = loop.time()
         complete = True
+        attempt = self.campaign.lead(dial.lead)["attempts"]
+        self._broadcasting[dial.lead] = {
+            "lead": dial.lead, "attempt": attempt, "number": dial.number, "dialed": dialed,
+            "answered": answered, "message": message,
+        }  # fmt: skip
         try:
             await channel.play(message)
         except CallerHungUp:
             complete = False
+        finally:
+            self._broadcasting.pop(dial.lead, None)
         heard = length if complete else min(length, loop.time() - started)
         if complete:
             await channel.hangup()
@@ -639,7 +686,6 @@ class Dialer:
             **self._attributes(dial.lead, "human", 200),
             "message": message, "heard": round(heard, 3), "complete": complete,
         }  # fmt: skip
-        attempt = self.campaign.lead(dial.lead)["attempts"]
         self._dial_record(
             dial.lead, attempt, dial.number, dialed, now, "broadcast", attributes, answer=answered
         )
