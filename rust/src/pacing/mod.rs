@@ -201,6 +201,8 @@ const PRIOR_LIVE: f64 = 30.0;
 /// Seconds for the controller to change the risk level by a factor e at a 100% error.
 const CONTROL_TIME: f64 = 600.0;
 const RISK_RANGE: (f64, f64) = (0.05, 3.0);
+/// Seconds of control error one tick integrates at most (ticks come every second or so).
+const MAX_CONTROL_STEP: f64 = 10.0;
 const PACER_MAGIC: &str = "acdcore-pacer";
 const PACER_VERSION: u32 = 1;
 
@@ -323,10 +325,14 @@ impl State {
         let fade = (-dt / cfg.window).exp();
         self.live = self.live * fade + f64::from(obs.answered - obs.machines);
         self.abandoned = self.abandoned * fade + f64::from(obs.abandoned);
-        // Integral control on the log of the risk level.
+        // Integral control on the log of the risk level, over the time the pacer was ticking:
+        // a longer gap (a paused campaign, a restart from a snapshot) counts as
+        // `MAX_CONTROL_STEP`, or one tick after hours of silence would swing the risk to a
+        // bound and the first dials after it with it.
         let error = (SETPOINT * cfg.target - self.measured_abandon(cfg.target)) / cfg.target;
+        let step = dt.min(MAX_CONTROL_STEP);
         self.risk =
-            (self.risk * (error * dt / CONTROL_TIME).exp()).clamp(RISK_RANGE.0, RISK_RANGE.1);
+            (self.risk * (error * step / CONTROL_TIME).exp()).clamp(RISK_RANGE.0, RISK_RANGE.1);
         self.last = Some(now);
     }
 }

@@ -599,3 +599,30 @@ fn a_snapshot_gives_back_what_the_pacer_learned() {
     assert!(got.answer_shape().is_none());
     assert_eq!((got.estimates(), got.risk()), (st.estimates(), st.risk()));
 }
+
+#[test]
+fn a_long_gap_between_ticks_does_not_swing_the_risk_to_a_bound() {
+    let cfg = config(Mode::Predictive);
+    let busy = [100.0; 20];
+    // Live answers and no abandon: the measured rate is under the setpoint, the risk rises.
+    let obs = Observed {
+        resolved: 10,
+        answered: 3,
+        ..Observed::default()
+    };
+    let none = Observed::default();
+    let mut st = State::new(&cfg);
+    for s in 0..30 {
+        pace(&cfg, &mut st, &tick(f64::from(s), 2, &busy, 0), &obs).unwrap();
+    }
+    let (mut gap, mut ten) = (st.clone(), st.clone());
+    // An hour with no tick (a paused campaign, a restart) moves the risk as 10 s would.
+    pace(&cfg, &mut gap, &tick(29.0 + 3600.0, 2, &busy, 0), &none).unwrap();
+    pace(&cfg, &mut ten, &tick(29.0 + 10.0, 2, &busy, 0), &none).unwrap();
+    assert!(
+        gap.risk() > st.risk() && gap.risk() < RISK_RANGE.1,
+        "{}",
+        gap.risk()
+    );
+    assert!(ten.risk() >= gap.risk(), "{} {}", ten.risk(), gap.risk());
+}
