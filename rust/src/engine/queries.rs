@@ -247,14 +247,14 @@ impl Engine {
     /// The first call starts keeping the wrap-up indexes (`track_wrapups`), once O(agents).
     pub fn agent_free_in(&mut self, id: &str) -> Result<Option<f64>> {
         let c = self.call_index(id)?;
-        self.track_wrapups();
-        let call = self.call(c);
-        if !call.is_waiting() {
+        if !self.call(c).is_waiting() {
             return Err(Error::state(format!(
                 "call {:?} is not waiting",
                 crate::error::clip(id)
             )));
         }
+        self.track_wrapups(); // after the checks: a refused query changes nothing
+        let call = self.call(c);
         let soonest = |a: u32| {
             let ag = &self.agents[a as usize];
             if ag.can_take() {
