@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from acdcore._core import Engine, Event, StateError
+from acdcore._core import Engine, Event
 from acdcore.records.model import (
     OUTCOMES,
     Batch,
@@ -244,7 +244,7 @@ class CallRecorder:
             return self._hang_up(
                 now, call, lambda: self._close_withdrawn(now, call, rec), self.engine.withdraw
             )
-        except StateError:  # connected: nothing changed, and it is no withdrawal
+        except Exception:  # refused (connected: StateError; a clock gone back): no withdrawal
             rec.withdrawn = False
             raise
 
