@@ -1,0 +1,177 @@
+"""A leg ringing when the contact center dies gets a CANCEL from the restarted one (issue 6,
+app/restore.py): the dialer's lead is a SIPp UAS on 127.0.0.1 that rings; the center is
+dropped after a commit, as in tests/test_campaign_restart.py, and started again on the same
+records database and SIP port. A lead that never answers must see the CANCEL (200 to it, 487
+to the INVITE, our ACK: SIPp's scenario fails otherwise); one that answers while the center
+is down gets an ACK and a BYE. Bounded: each wait has a timeout, SIPp its own 30 s."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from acdcore import Engine
+from acdcore.app import ContactCenter, load_config, restore
+from acdcore.app.dialer import Dialer
+from acdcore.records import CallRecorder, Query, RecordWriter, SqliteStore
+from acdcore.records.store import StoreError
+from acdcore.sip.uac import Orphan, OutgoingCall
+from acdcore.traffic import AgentPhone
+from test_campaign_restart import _kill
+from test_dialer import campaign_files, lead_sipp, zone_at
+from test_serve import CONFIG, center_files
+from test_sip_peers import wait_for
+from test_sip_transport import free_port, run
+
+ONE_ATTEMPT = "max_attempts = 1\nretry = { failed = 0 }"  # the lead is not dialed again
+
+
+def _files(tmp_path: Path, lead_port: int) -> Path:
+    """A campaign of one lead on `lead_port`, the center on a fixed SIP port: the restarted
+    center listens where the INVITE's Via said, so the lead's answers reach it."""
+    path = campaign_files(tmp_path, [("+12125550100", zone_at(12), lead_port)], extra=ONE_ATTEMPT)
+    path.write_text(path.read_text().replace("127.0.0.1:0", f"127.0.0.1:{free_port()}"))
+    return path
+
+
+def _ringing(center: ContactCenter) -> list[OutgoingCall]:
+    return [c for c in center.uac.ringing.values() if c.state == "ringing"]
+
+
+def _dialer(center: ContactCenter) -> Dialer:
+    assert center.dialer is not None
+    return center.dialer
+
+
+async def _ring_then_kill(path: Path) -> tuple[str, AgentPhone]:
+    """Starts a center, lets its dialer ring the lead, commits and drops it; returns the
+    ringing INVITE's Call-ID and the agent's phone (still registered, to close)."""
+    first = ContactCenter(load_config(path))
+    phone = AgentPhone(await first.start(), "agent1", "secret1", talk_mean=None)
+    await phone.start()
+    assert await wait_for(lambda: bool(_ringing(first)), 20.0)
+    (call,) = _ringing(first)
+    await first.durable()  # the checkpoint holds the ringing INVITE
+    _kill(first)
+    return call.leg.call_id, phone
+
+
+def _orphan_of(center: ContactCenter, call_id: str) -> Orphan:
+    (orphan,) = [o for key, o in center.uac.orphans.items() if key[0] == call_id]
+    return orphan
+
+
+def test_a_lead_ringing_at_the_kill_gets_a_cancel_after_the_restart(tmp_path: Path) -> None:
+    async def main() -> None:
+        port = free_port()
+        path = _files(tmp_path, port)
+        lead = lead_sipp(tmp_path, "uas_lead_no_answer", port)
+        call_id, phone = await _ring_then_kill(path)
+        try:
+            second = ContactCenter(load_config(path))
+            ((invite, leg),) = second.restart.ringing
+            assert (invite.call_id, leg.call_id, leg.remote_tag) == (call_id, call_id, "")
+            assert "1 ringing legs to cancel" in second.restart.summary()
+            await second.start()
+            try:
+                # SIPp exits 0 only after CANCEL -> 200, 487 -> our ACK.
+                assert await asyncio.wait_for(lead, 25.0) == 0
+                orphan = _orphan_of(second, call_id)
+                assert (orphan.cancel_status, orphan.final) == (200, 487)
+                assert orphan.byes == []  # no dialog: no BYE
+                assert _dialer(second).campaign.lead(0)["outcome"] == "failed"
+            finally:
+                await second.stop()
+        finally:
+            await phone.close(unregister=False)
+        with SqliteStore(tmp_path / "records.db", create=False) as store:
+            (cdr,) = store.search(Query())
+            assert (cdr.outcome, cdr.attributes["lost"]["state"]) == ("lost", "dialing")
+
+    run(main)
+
+
+def test_a_lead_answering_after_the_kill_gets_an_ack_and_a_bye(tmp_path: Path) -> None:
+    """The lead answers 2 s after ringing, while the center is down; the restarted one gets
+    the 200's retransmission (no transaction of its own matches it), acknowledges it and
+    hangs up: SIPp's scenario passes only on ACK then BYE (after a CANCEL or not)."""
+
+    async def main() -> None:
+        port = free_port()
+        path = _files(tmp_path, port)
+        lead = lead_sipp(tmp_path, "uas_lead_answers_after_kill", port, "-d", "2000")
+        call_id, phone = await _ring_then_kill(path)
+        try:
+            await asyncio.sleep(2.5)  # the lead answers meanwhile, into the dead socket
+            second = ContactCenter(load_config(path))
+            assert [i.call_id for i, _ in second.restart.ringing] == [call_id]
+            await second.start()
+            try:
+                assert await asyncio.wait_for(lead, 25.0) == 0
+                orphan = _orphan_of(second, call_id)
+                assert orphan.final == 200
+                (bye,) = orphan.byes
+                assert (await asyncio.wait_for(bye.response, 5.0)).status == 200
+                assert bye.request.cseq == (invite_cseq(second, call_id) + 1, "BYE")
+            finally:
+                await second.stop()
+        finally:
+            await phone.close(unregister=False)
+
+    run(main)
+
+
+def invite_cseq(center: ContactCenter, call_id: str) -> int:
+    (invite,) = [i for i, _ in center.restart.ringing if i.call_id == call_id]
+    return invite.cseq[0]
+
+
+def test_saved_ringing_legs_come_back_as_invites_to_cancel_and_broken_ones_are_refused(
+    tmp_path: Path,
+) -> None:
+    """What `save` keeps of a ringing INVITE is what its CANCEL needs (RFC 3261 9.1): the
+    rebuilt CANCEL has the INVITE's Request-URI, top Via (its branch), From with its tag, To
+    without one, Call-ID, CSeq number and Route. A saved entry that is not one stops the
+    restart naming it."""
+    config = load_config(center_files(tmp_path, CONFIG))
+    via = "SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKdead01;rport"
+    saved = [
+        "c-9@x", "sip:+331@10.0.0.9:5072", via, "<sip:acd@127.0.0.1:5080>;tag=ours",
+        "<sip:+331@10.0.0.9:5072>", 3, ["<sip:10.0.0.7:5070;lr>"], ["10.0.0.7", 5070], "UDP",
+    ]  # fmt: skip
+
+    def resume(name: str, ringing: list[object]) -> restore.Restart:
+        with SqliteStore(tmp_path / f"{name}.db") as store:
+            writer = RecordWriter(store)
+            try:
+                rec = CallRecorder(Engine(), writer, epoch=1_800_000_000.0)
+                rec.add_queue("sales")
+                rec.host["center"] = {"ringing": ringing}
+                rec.commit().wait(10)
+                return restore.resume(store, writer, config)
+            finally:
+                writer.close()
+
+    ((invite, leg),) = resume("good", [saved]).ringing
+    cancel = invite.cancel()
+    assert (cancel.method, cancel.request_uri, cancel.call_id) == (
+        "CANCEL", "sip:+331@10.0.0.9:5072", "c-9@x",
+    )  # fmt: skip
+    assert cancel.vias()[0].text == via and cancel.cseq == (3, "CANCEL")
+    assert (cancel.from_.tag, cancel.to.tag) == ("ours", None)
+    assert cancel.header_lines("Route") == ["<sip:10.0.0.7:5070;lr>"]
+    assert (leg.local_tag, leg.remote_uri, leg.dest, leg.cseq) == (
+        "ours", "sip:+331@10.0.0.9:5072", ("10.0.0.7", 5070), 3,
+    )  # fmt: skip
+    assert restore.bye_dest(leg, reliable=True) == ("10.0.0.7", 5070)  # the route, over TCP
+
+    for n, (broken, named) in enumerate(
+        (
+            (saved[:4], r"ValueError.*c-9@x"),
+            ([*saved[:2], via.replace(";branch=z9hG4bKdead01", ""), *saved[3:]], "Via branch"),
+            ([*saved[:5], "three", *saved[6:]], r"ValueError.*three"),
+        )
+    ):
+        with pytest.raises(StoreError, match=rf"ringing legs: .*{named}"):
+            resume(f"broken{n}", [broken])
