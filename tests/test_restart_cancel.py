@@ -8,6 +8,7 @@ is down gets an ACK and a BYE. Bounded: each wait has a timeout, SIPp its own 30
 from __future__ import annotations
 
 import asyncio
+import signal
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from acdcore.traffic import AgentPhone
 from test_campaign_restart import _kill
 from test_dialer import campaign_files, lead_sipp, zone_at
 from test_serve import CONFIG, center_files
+from test_serve_restart import _checkpoint_host, _serve
 from test_sip_peers import wait_for
 from test_sip_transport import free_port, run
 
@@ -175,3 +177,42 @@ def test_saved_ringing_legs_come_back_as_invites_to_cancel_and_broken_ones_are_r
     ):
         with pytest.raises(StoreError, match=rf"ringing legs: .*{named}"):
             resume(f"broken{n}", [broken])
+
+
+def test_acdcore_serve_sigkilled_while_a_lead_rings_cancels_it_when_started_again(
+    tmp_path: Path,
+) -> None:
+    """The same through the real process: `acdcore serve` SIGKILLed once its once-a-second
+    commit holds the ringing INVITE; started again, its CANCEL reaches the SIPp lead (which
+    passes only on CANCEL -> 200, 487 -> ACK), and it stops cleanly."""
+
+    async def main() -> None:
+        port = free_port()
+        path = _files(tmp_path, port)
+        lead = lead_sipp(tmp_path, "uas_lead_no_answer", port)
+        server, _ = await _serve(path)
+        phone = AgentPhone(load_config(path).sip, "agent1", "secret1", talk_mean=None)
+        try:
+            await phone.start()
+
+            def saved_ringing() -> bool:
+                found = _checkpoint_host(tmp_path / "records.db")
+                ringing = [] if found is None else found[1].get("ringing", [])
+                return isinstance(ringing, list) and len(ringing) == 1
+
+            assert await wait_for(saved_ringing, 20.0)
+            server.send_signal(signal.SIGKILL)
+            await server.wait()
+            assert not lead.done()  # still ringing: nobody cancelled it yet
+            server, _ = await _serve(path)
+            assert await asyncio.wait_for(lead, 25.0) == 0
+            server.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(server.communicate(), 30.0)
+            assert server.returncode == 0, err.decode()
+        finally:
+            if server.returncode is None:
+                server.kill()
+                await server.wait()
+            await phone.close(unregister=False)
+
+    run(main)
