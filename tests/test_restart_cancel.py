@@ -3,28 +3,35 @@ app/restore.py): the dialer's lead is a SIPp UAS on 127.0.0.1 that rings; the ce
 dropped after a commit, as in tests/test_campaign_restart.py, and started again on the same
 records database and SIP port. A lead that never answers must see the CANCEL (200 to it, 487
 to the INVITE, our ACK: SIPp's scenario fails otherwise); one that answers while the center
-is down gets an ACK and a BYE. Bounded: each wait has a timeout, SIPp its own 30 s."""
+is down gets an ACK and a BYE; `acdcore serve` SIGKILLed does the same. `Uac.adopt` alone,
+against a bare socket: forks, retransmitted answers, the 487's ACK, the orphan forgotten.
+Bounded: each wait has a timeout, SIPp its own 30 s."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 from pathlib import Path
 
 import pytest
 from acdcore import Engine
+from acdcore._core import SipMessage
 from acdcore.app import ContactCenter, load_config, restore
 from acdcore.app.dialer import Dialer
 from acdcore.records import CallRecorder, Query, RecordWriter, SqliteStore
 from acdcore.records.store import StoreError
-from acdcore.sip.uac import Orphan, OutgoingCall
+from acdcore.sip.dialog import Leg
+from acdcore.sip.transaction import open_transactions
+from acdcore.sip.uac import Orphan, OutgoingCall, Uac
+from acdcore.sip.uas import Uas
 from acdcore.traffic import AgentPhone
 from test_campaign_restart import _kill
 from test_dialer import campaign_files, lead_sipp, zone_at
 from test_serve import CONFIG, center_files
 from test_serve_restart import _checkpoint_host, _serve
 from test_sip_peers import wait_for
-from test_sip_transport import free_port, run
+from test_sip_transport import FAST, free_port, run
 
 ONE_ATTEMPT = "max_attempts = 1\nretry = { failed = 0 }"  # the lead is not dialed again
 
@@ -214,5 +221,91 @@ def test_acdcore_serve_sigkilled_while_a_lead_rings_cancels_it_when_started_agai
                 server.kill()
                 await server.wait()
             await phone.close(unregister=False)
+
+    run(main)
+
+
+def test_an_orphan_acks_every_answer_ends_each_answered_fork_once_and_cancels_a_ringing_one() -> (
+    None
+):
+    """`Uac.adopt` on a real UDP transaction layer, a bare socket on 127.0.0.1 as the callee.
+    An answered orphan: each 2xx gets an ACK (CSeq of the INVITE, new branch), the first copy
+    of each fork's 2xx a BYE (the next CSeq), a retransmission only the ACK again; no CANCEL.
+    A ringing one: its CANCEL repeats the INVITE's branch and CSeq number, and the 487 gets
+    the hop-by-hop ACK on that branch. Both are forgotten 64*T1 later."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        peer.bind(("127.0.0.1", 0))
+        peer.setblocking(False)
+        there = peer.getsockname()
+        endpoint, layer = await open_transactions(Uas(), port=0, timers=FAST)
+        here = endpoint.local_address
+        uac = Uac(layer, here)
+
+        def orphan(call_id: str) -> tuple[Orphan, SipMessage]:
+            target = f"sip:+1212@127.0.0.1:{there[1]}"
+            leg = Leg(call_id, f"ours-{call_id}", "", "sip:acd@127.0.0.1", target, target, there,
+                      here, 7)  # fmt: skip
+            invite = leg.request("INVITE", cseq=7)
+            return uac.adopt(invite, leg), invite
+
+        async def got(n: int) -> list[SipMessage]:
+            out = []
+            for _ in range(n):
+                data = await asyncio.wait_for(loop.sock_recv(peer, 65536), 2.0)
+                out.append(SipMessage.parse(data))
+            return out
+
+        def answer(message: SipMessage, status: int, tag: str) -> None:
+            contact = [("Contact", f"<sip:+1212@127.0.0.1:{there[1]}>")]
+            peer.sendto(message.reply(status, to_tag=tag, headers=contact).to_bytes(), here)
+
+        try:
+            answered, invite = orphan("answered")
+            answer(invite, 200, "a")
+            ack, bye = await got(2)
+            assert (ack.method, ack.cseq, ack.to.tag) == ("ACK", (7, "ACK"), "a")
+            assert ack.vias()[0].branch != invite.vias()[0].branch  # its own transaction
+            assert (bye.method, bye.cseq, bye.to.tag, bye.from_.tag) == (
+                "BYE", (8, "BYE"), "a", "ours-answered",
+            )  # fmt: skip
+            peer.sendto(bye.reply(200).to_bytes(), here)
+            answer(invite, 200, "a")  # a retransmission: the ACK again, no second BYE
+            (again,) = await got(1)
+            assert again.to_bytes() == ack.to_bytes()
+            answer(invite, 200, "b")  # another fork answered: its own ACK and BYE
+            ack_b, bye_b = await got(2)
+            assert (ack_b.method, ack_b.to.tag, bye_b.method, bye_b.to.tag) == (
+                "ACK", "b", "BYE", "b",
+            )  # fmt: skip
+            peer.sendto(bye_b.reply(200).to_bytes(), here)
+            assert answered.cancel(there) is None and answered.final == 200
+            assert [(await b.response).status for b in answered.byes] == [200, 200]
+
+            ringing, invite2 = orphan("ringing")
+            txn = ringing.cancel(there)
+            assert txn is not None
+            (cancel,) = await got(1)
+            assert (cancel.method, cancel.cseq, cancel.call_id) == (
+                "CANCEL",
+                (7, "CANCEL"),
+                "ringing",
+            )
+            assert cancel.vias()[0].branch == invite2.vias()[0].branch
+            assert cancel.to.tag is None and cancel.from_.tag == "ours-ringing"
+            peer.sendto(cancel.reply(200, to_tag="r").to_bytes(), here)
+            answer(invite2, 487, "r")
+            (ack487,) = await got(1)
+            assert (ack487.method, ack487.cseq, ack487.to.tag) == ("ACK", (7, "ACK"), "r")
+            assert ack487.vias()[0].branch == invite2.vias()[0].branch  # hop-by-hop (17.1.1.3)
+            assert (ringing.cancel_status, ringing.final, ringing.byes) == (200, 487, [])
+
+            await asyncio.sleep(64 * FAST.t1 + 0.2)
+            assert uac.orphans == {}  # forgotten: a late answer is a stray like any other
+        finally:
+            endpoint.close()
+            peer.close()
 
     run(main)
