@@ -36,16 +36,31 @@ the server knows (`save`): the phones' registrations and which waiting calls are
   one transaction (its own retransmissions), no retry; a 481 or no answer is logged at info.
   Over TCP the connection died too: the BYE goes to the remote target (or first route) on a
   new connection, or to the far end's URI when the target named the dead connection's port
-  (`bye_dest`). A leg still ringing has no dialog yet and gets nothing: the phone rings
-  until it gives up, or answers and, its 200 never acknowledged, ends the call itself.
+  (`bye_dest`).
+- A leg still ringing at the kill (an agent's phone, a lead, a callback customer, a ring
+  group or transfer target: any INVITE of ours without its final answer, `Uac.ringing`) has
+  no dialog yet. `save` keeps what its CANCEL needs (RFC 3261 9.1: Request-URI, top Via with
+  its branch, From with its tag, To, Call-ID, CSeq number, Route; the destination and
+  transport: `RINGING_FIELDS`), and the restarted server takes each back (`Uac.adopt`) as
+  soon as it listens, then, once the lost records are committed, sends its CANCEL: a new
+  transaction retransmitted on the timers of 17.1.2 (over UDP about ten times in 32 s, then
+  given up), over TCP on a new connection (`bye_dest`). The answer is logged at info: 200,
+  then the callee's 487 to the INVITE, which gets its ACK; a 481 when the INVITE had ended
+  already. A callee that answered before the CANCEL reached it (its 200 to the dead INVITE,
+  which no transaction of ours matches, arrives as a stray response) gets an ACK and a BYE:
+  RFC 3261 15, the UAC ends a dialog it does not want; one whose 200 comes before the CANCEL
+  is sent gets no CANCEL, only that ACK and BYE. An INVITE sent after the last commit is not
+  known: its callee rings until it gives up, or answers and, its 200 never acknowledged,
+  ends the call itself. Nor are these orphans saved again: a second kill before their
+  CANCEL is answered leaves them ringing.
 - The `[campaign]`'s state is its own host blob (`Dialer.save`, written in the same commits
   only when it changed); `resume` reads it back and the dialer restores it, closing the dials
   the kill cut off (app/dialer.py).
 - `fresh=True` starts an empty engine, but first closes every call of the checkpoint
   (callbacks too) as lost, so no call of the previous run is left without a record; each
   callback retry it was waiting out gets a queue-log "callback" line, result "lost"; the
-  calls in the flow are recorded lost and the dead dialogs get their BYE as above. The
-  saved campaign is deleted: the campaign starts anew.
+  calls in the flow are recorded lost, the dead dialogs get their BYE and the ringing legs
+  their CANCEL as above. The saved campaign is deleted: the campaign starts anew.
 
 Queue and agent settings come from the checkpoint (the engine has no call to change them);
 queues new in the config are added. A changed queue option takes effect with `fresh`.
@@ -76,6 +91,7 @@ from acdcore.sip.transport import Addr
 
 if TYPE_CHECKING:
     from acdcore.app.server import ContactCenter
+    from acdcore.sip.uac import OutgoingCall
 
 log = logging.getLogger(__name__)
 KEY = "center"  # the server's part of CallRecorder.host
@@ -86,6 +102,9 @@ DIALOG_FIELDS = (
     "call_id", "local_tag", "remote_tag", "local_uri", "remote_uri", "remote_target",
     "dest", "cseq", "transport", "routes",
 )  # fmt: skip
+# What a CANCEL needs of an INVITE still ringing (RFC 3261 9.1), a list in this order: the
+# INVITE's header values as sent (a CANCEL copies them), its destination and transport.
+RINGING_FIELDS = ("call_id", "uri", "via", "from", "to", "cseq", "routes", "dest", "transport")
 
 
 @dataclass
@@ -97,6 +116,8 @@ class Restart:
     lost: list[str] = field(default_factory=list)  # calls lost, in a queue or in the flow
     lost_in_flow: list[str] = field(default_factory=list)  # those of `lost` not yet queued
     dialogs: list[Leg] = field(default_factory=list)  # dead dialogs to send a BYE in
+    # INVITEs still ringing at the kill, to CANCEL: each rebuilt (no body) with its leg-to-be.
+    ringing: list[tuple[SipMessage, Leg]] = field(default_factory=list)
     callbacks: dict[str, tuple[str, str]] = field(default_factory=dict)  # call -> caller, queue
     agents: dict[str, str] = field(default_factory=dict)  # logged in after it -> state
     logged_out: list[str] = field(default_factory=list)
@@ -112,14 +133,15 @@ class Restart:
                 f"fresh start: {len(self.lost)} calls of the checkpoint recorded as lost "
                 f"({len(self.lost_in_flow)} in the flow), "
                 f"{len(self.lost_retries)} callback retries recorded as lost, "
-                f"{len(self.logged_out)} agents logged out"
+                f"{len(self.logged_out)} agents logged out, "
+                f"{len(self.ringing)} ringing legs to cancel"
             )
         return (
             f"resumed from the checkpoint: {len(self.agents)} agents logged in, "
             f"{len(self.callbacks)} callbacks waiting, {len(self.lost)} calls lost in the "
             f"restart ({len(self.lost_in_flow)} in the flow), {len(self.logged_out)} agents "
             "logged out, "
-            f"{len(self.registrations)} registrations"
+            f"{len(self.registrations)} registrations, {len(self.ringing)} ringing legs to cancel"
         )
 
 
@@ -179,7 +201,11 @@ def _resume(store: RecordStore, writer: RecordWriter, config: Config, fresh: boo
         dialogs = [_dialog(d) for d in saved.get("dialogs", [])]
     except (KeyError, TypeError, ValueError, AttributeError, SipParseError) as e:
         raise StoreError(f"corrupt checkpoint: saved calls in the flow or dialogs: {e!r}") from None
-    out = Restart(old, resumed=not fresh, dialogs=dialogs)
+    try:
+        ringing = [_ringing(r) for r in saved.get("ringing", [])]
+    except (KeyError, TypeError, ValueError, AttributeError, SipParseError) as e:
+        raise StoreError(f"corrupt checkpoint: saved ringing legs: {e!r}") from None
+    out = Restart(old, resumed=not fresh, dialogs=dialogs, ringing=ringing)
     engine = old.engine
     open_calls = old.open_calls()
     for f in flows:
@@ -223,6 +249,7 @@ def _resume(store: RecordStore, writer: RecordWriter, config: Config, fresh: boo
             lost=out.lost,
             lost_in_flow=out.lost_in_flow,
             dialogs=out.dialogs,
+            ringing=out.ringing,
             logged_out=out.logged_out,
             lost_retries=out.lost_retries,
         )
@@ -345,8 +372,51 @@ def _dialog(saved: list[Any]) -> Leg:
     )  # fmt: skip
 
 
+def ringing_state(call: OutgoingCall) -> list[Any] | None:
+    """What a CANCEL of `call`'s INVITE needs, in `RINGING_FIELDS` order (JSON-safe); None
+    before the INVITE went out."""
+    invite = call.invite
+    if invite is None:
+        return None
+    return [
+        invite.call_id, invite.request_uri, invite.header("Via"), invite.header("From"),
+        invite.header("To"), invite.cseq[0], invite.header_lines("Route"), list(call.leg.dest),
+        call.leg.transport,
+    ]  # fmt: skip
+
+
+def _ringing(saved: list[Any]) -> tuple[SipMessage, Leg]:
+    """A saved ringing INVITE rebuilt (headers as sent, no body) and the leg its answer would
+    make (our address is set when we serve)."""
+    if not isinstance(saved, list) or len(saved) != len(RINGING_FIELDS):
+        raise ValueError(f"saved ringing leg {saved!r} is not a list of {len(RINGING_FIELDS)}")
+    r = dict(zip(RINGING_FIELDS, saved, strict=True))
+    for k in RINGING_FIELDS[:5]:
+        if not isinstance(r[k], str):
+            raise TypeError(f"ringing leg {saved!r}: field {k!r} is not a string")
+    if not isinstance(r["routes"], list) or not all(isinstance(x, str) for x in r["routes"]):
+        raise TypeError(f"ringing leg {saved!r}: routes are not a list of strings")
+    host, port = r["dest"]
+    invite = SipMessage.request(
+        "INVITE", r["uri"],
+        [("Via", r["via"]), ("Max-Forwards", "70"), ("From", r["from"]), ("To", r["to"]),
+         ("Call-ID", r["call_id"]), ("CSeq", f"{int(r['cseq'])} INVITE"),
+         *[("Route", x) for x in r["routes"]]],
+    )  # fmt: skip
+    ours = invite.from_
+    if not ours.tag or not invite.vias()[0].branch:
+        raise ValueError(f"ringing leg {saved!r}: no From tag or no Via branch")
+    leg = Leg(
+        r["call_id"], ours.tag, "", ours.uri.text, invite.to.uri.text, r["uri"],
+        (str(host), int(port)), ("0.0.0.0", 0), invite.cseq[0], route_set=invite.routes(),
+        transport=str(r["transport"]).upper(),
+    )  # fmt: skip
+    return invite, leg
+
+
 def bye_dest(leg: Leg, reliable: bool) -> Addr:
-    """Where a dead dialog's BYE goes: over UDP the peer's address as before; over TCP the
+    """Where a dead dialog's BYE (or a dead INVITE's CANCEL: `leg` its leg-to-be, the remote
+    target its Request-URI) goes: over UDP the peer's address as before; over TCP the
     old connection is gone, so the first route's or the remote target's host and port. A
     phone whose Contact named that very connection's port (baresip over TCP does) listens
     elsewhere: then the URI of the far end we know (for a leg we placed, the registered
@@ -364,18 +434,21 @@ def bye_dest(leg: Leg, reliable: bool) -> Addr:
 
 def save(center: ContactCenter) -> None:
     """The server's state into the next checkpoint: callbacks on hold and registrations
-    (expiry as UNIX time), the calls in the flow and our dialogs (for the restart to record
-    and hang up), and the campaign's blob when it changed. Once per commit:
-    O(bindings + held calls + calls in progress) (plus the campaign's snapshot after a
-    change), never per call."""
+    (expiry as UNIX time), the calls in the flow, our dialogs and ringing INVITEs (for the
+    restart to record, hang up and cancel), and the campaign's blob when it changed. Once
+    per commit: O(bindings + held calls + calls in progress + ringing legs) (plus the
+    campaign's snapshot after a change), never per call."""
     if center.dialer is not None:
         center.dialer.save()
     loop_now = asyncio.get_running_loop().time()
     wall = time.time()
     sb = center.sb
     dialogs = [dialog_state(c.leg) for c in center.callers.values()]
+    ringing = []
     for name in center.transports:
-        dialogs += [dialog_state(call.leg) for call in center.uac_for(name).calls.values()]
+        uac = center.uac_for(name)
+        dialogs += [dialog_state(call.leg) for call in uac.calls.values()]
+        ringing += [r for r in map(ringing_state, uac.ringing.values()) if r is not None]
     center.recorder.host[KEY] = {
         "at": sb.now(),
         "flows": [
@@ -389,6 +462,7 @@ def save(center: ContactCenter) -> None:
             for call, f in sb.in_flow.items()
         ],
         "dialogs": dialogs,
+        "ringing": ringing,
         "callbacks": center.sb.on_hold(),
         "retries": center.callbacks.pending_retries(),
         "campaign": None if center.dialer is None else center.dialer.settings(),

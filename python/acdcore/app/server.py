@@ -58,7 +58,7 @@ from acdcore.sip.info_dtmf import answer_info
 from acdcore.sip.registrar import AgentLogin, AgentProfile, Registrar
 from acdcore.sip.transaction import ServerTransaction, TransactionLayer, open_transactions
 from acdcore.sip.transport import Addr, SipEndpoint
-from acdcore.sip.uac import Uac
+from acdcore.sip.uac import Orphan, Uac
 
 log = logging.getLogger(__name__)
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER"
@@ -173,8 +173,13 @@ class ContactCenter:
         restore.restore_registrations(self.registrar, self.restart.registrations)
         self.callbacks.resume_retries(self.restart.retries)
         self.callbacks.arm_expiries()
+        # Answers to the dead INVITEs are ours from now on (a 200 may come at once)...
+        orphans = [
+            self.uac_for(leg.transport).adopt(invite, leg) for invite, leg in self.restart.ringing
+        ]
         await self.durable()  # what the restart closed is on disk before anything new
         self._bye_dead_dialogs(self.restart.dialogs)
+        self._cancel_dead_invites(orphans)  # ...and their CANCELs go with the BYEs
         self.spawn(self.sb.run())
         self.spawn(self._commit_every(1.0))
         if self.dialer is not None:
@@ -521,6 +526,20 @@ class ContactCenter:
                 log.info("call %s: no BYE after the restart: %s", leg.call_id, e)
                 continue
             txn.response.add_done_callback(functools.partial(_log_dead_bye, leg.call_id))
+
+    def _cancel_dead_invites(self, orphans: list[Orphan]) -> None:
+        """A CANCEL for each INVITE the previous process left ringing (app/restore.py), over
+        the transport it went out on (its own retransmissions, then given up); one answered
+        meanwhile gets none (`Orphan.cancel`). What happens is logged at info."""
+        for orphan in orphans:
+            layer = orphan.uac.layer
+            try:
+                txn = orphan.cancel(restore.bye_dest(orphan.leg, layer.reliable))
+            except (RuntimeError, ValueError, SipParseError, OSError) as e:
+                log.info("call %s: no CANCEL after the restart: %s", orphan.call_id, e)
+                continue
+            if txn is not None:
+                log.info("call %s: ringing at the restart, CANCEL sent", orphan.call_id)
 
     def _forget_caller(self, caller: CallerLeg) -> None:
         self.callers.pop(caller.leg.key, None)

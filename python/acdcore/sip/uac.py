@@ -7,12 +7,23 @@ came back). A 401/407 is answered once with digest credentials when the call has
 a new branch, the credentials of the INVITE), and again for each retransmitted 2xx (the
 transaction layer hands those over as stray responses). CANCEL waits for a provisional
 (9.1); a 2xx that crosses a CANCEL is acknowledged and ended with BYE.
+
+`Uac.ringing` holds the INVITEs still without a final answer, for a checkpoint to save
+(app/restore.py). After a restart, `Uac.adopt` takes one such INVITE of the dead process back
+as an `Orphan`: its CANCEL goes out in a new transaction (retransmitted on the timers of
+17.1.2, so a bounded number of times), the final answer to the dead INVITE, which no client
+transaction matches any more, is routed to it from the stray responses: a non-2xx gets its
+hop-by-hop ACK (17.1.1.3), a 2xx (the callee answered before the CANCEL reached it) its ACK and
+then a BYE (15: the UAC ends a dialog it does not want), each fork's 2xx its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,8 +31,10 @@ from acdcore._core import SipMessage, SipParseError
 
 from .dialog import DialogKey, Leg, dialog_key_at_uas, new_tag
 from .digest import ALGORITHMS, DigestError, authorization
-from .transaction import ServerTransaction, TransactionLayer
+from .transaction import ClientTransaction, ServerTransaction, TransactionLayer
 from .transport import Addr
+
+log = logging.getLogger(__name__)
 
 
 class CallFailed(Exception):
@@ -70,7 +83,18 @@ class OutgoingCall:
         # Failures are read through `answered`; nobody awaiting must not warn.
         self.answered.add_done_callback(lambda f: f.cancelled() or f.exception())
 
+    @property
+    def invite(self) -> SipMessage | None:
+        """The INVITE last sent (a new one after a digest challenge), None before the first."""
+        return self._invite
+
     async def _run(self) -> None:
+        try:
+            await self._invite_and_answer()
+        finally:
+            self.uac.ringing.pop(self.leg.call_id, None)
+
+    async def _invite_and_answer(self) -> None:
         try:
             response = await self._send_invite()
             status = response.status or 0
@@ -98,6 +122,7 @@ class OutgoingCall:
             "INVITE", self.sdp, "application/sdp" if self.sdp else None, self._auth
         )
         self._invite = request
+        self.uac.ringing[self.leg.call_id] = self
         txn = self.uac.layer.request(request, self.leg.dest, self._provisional)
         return await txn.response
 
@@ -198,6 +223,11 @@ class Uac:
         self.layer = layer
         self.local = local
         self.calls: dict[DialogKey, OutgoingCall] = {}
+        # INVITEs sent and not yet finally answered, by Call-ID: what a checkpoint saves.
+        self.ringing: dict[str, OutgoingCall] = {}
+        # A dead process's INVITEs taken back (`adopt`), by Call-ID and From tag: found per
+        # stray response in a dict, never by a scan.
+        self.orphans: dict[tuple[str, str], Orphan] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         layer.on_stray = self._stray
 
@@ -245,10 +275,126 @@ class Uac:
             txn.respond(request.reply(488 if request.method == "INVITE" else 405))
         return True
 
+    def adopt(self, invite: SipMessage, leg: Leg) -> Orphan:
+        """Takes back an INVITE a previous process sent over this transport and died with
+        (`leg`: the dialog it would make, no remote tag): from now on the answers to it are
+        the orphan's. Send its CANCEL with `Orphan.cancel`."""
+        leg.local = self.local
+        leg.transport = "TCP" if self.layer.reliable else "UDP"  # of the ACK and BYE we may send
+        orphan = Orphan(self, invite, leg)
+        self.orphans[(invite.call_id, invite.from_.tag or "")] = orphan
+        orphan.keep()
+        return orphan
+
     def _stray(self, response: SipMessage, source: Addr) -> None:
-        if response.cseq[1] != "INVITE" or not 200 <= (response.status or 0) < 300:
+        if response.cseq[1] != "INVITE":
+            return
+        orphan = self.orphans.get((response.call_id, response.from_.tag or ""))
+        if orphan is not None and response.cseq[0] == orphan.invite.cseq[0]:
+            orphan.on_final(response, source)
+            return
+        if not 200 <= (response.status or 0) < 300:
             return
         key = (response.call_id, response.from_.tag or "", response.to.tag or "")
         call = self.calls.get(key)
         if call is not None:
             call.reack()
+
+
+class Orphan:
+    """An INVITE of a dead process, still without a final answer at its last checkpoint, and
+    what this process does about it (module doc). Forgotten 64*T1 after the last thing that
+    happened to it (adopted, its CANCEL ended, a final answer came): the time a UAS goes on
+    retransmitting a final response (timers G/H, and 13.3.1.4 for a 2xx)."""
+
+    def __init__(self, uac: Uac, invite: SipMessage, leg: Leg) -> None:
+        self.uac = uac
+        self.invite = invite  # as sent, without its body: what CANCEL and ACK copy
+        self.leg = leg
+        self.final: int | None = None  # the status of the first final answer
+        self.cancel_status: int | None = None  # the CANCEL's answer, None before or without
+        self.cancel_sent = False
+        self.byes: list[ClientTransaction] = []  # one per 2xx dialog, to see them answered
+        self._acks: dict[str, bytes] = {}  # a 2xx's To tag -> its ACK, sent again per copy
+        self._forget: asyncio.TimerHandle | None = None
+
+    @property
+    def call_id(self) -> str:
+        return self.invite.call_id
+
+    def keep(self) -> None:
+        """(Re)arms the timer that forgets this orphan (class doc)."""
+        if self._forget is not None:
+            self._forget.cancel()
+        layer = self.uac.layer
+        self._forget = layer.at(64 * layer.timers.t1, self._drop)
+
+    def _drop(self) -> None:
+        key = (self.call_id, self.leg.local_tag)
+        if self.uac.orphans.get(key) is self:
+            del self.uac.orphans[key]
+
+    def cancel(self, dest: Addr) -> ClientTransaction | None:
+        """Sends the CANCEL to `dest`, unless a final answer came first (nothing to cancel
+        then). Its answer, or its timeout, is logged at info."""
+        if self.final is not None or self.cancel_sent:
+            return None
+        self.cancel_sent = True
+        txn = self.uac.layer.request(self.invite.cancel(), dest)
+        txn.response.add_done_callback(self._cancel_done)
+        txn.response.add_done_callback(functools.partial(_log_answer, self.call_id, "CANCEL"))
+        return txn
+
+    def _cancel_done(self, done: asyncio.Future[SipMessage]) -> None:
+        if done.cancelled():
+            return
+        self.keep()
+        if done.exception() is None:
+            self.cancel_status = done.result().status
+
+    def on_final(self, response: SipMessage, source: Addr) -> None:
+        """A response to the dead INVITE (the transaction layer has no transaction for it)."""
+        status = response.status or 0
+        if status < 200:
+            return  # still ringing: the CANCEL, or the callee, ends it
+        if self.final is None:
+            self.final = status
+            log.info("call %s: the INVITE before the restart answered %s", self.call_id, status)
+        self.keep()
+        if status >= 300:
+            # Hop-by-hop ACK, as the dead client transaction would have sent (17.1.1.3).
+            self.uac.layer.send(self.invite.ack_for(response).to_bytes(), source)
+            return
+        tag = response.to.tag or ""
+        ack = self._acks.get(tag)
+        if ack is not None:  # a retransmitted 2xx: the same ACK again (13.2.2.4)
+            self.uac.layer.send(ack, source)
+            return
+        leg = dataclasses.replace(self.leg, remote_tag=tag, dest=source, cseq=self.invite.cseq[0])
+        try:
+            contacts = response.contacts()
+        except SipParseError:
+            contacts = []  # the ACK and BYE still reach the callee at `source`
+        if contacts:
+            leg.remote_target = contacts[0].uri.text
+        leg.take_routes(response)
+        ack = self._acks[tag] = leg.request("ACK", cseq=leg.cseq).to_bytes()
+        self.uac.layer.send(ack, source)
+        # The dialog is not wanted: nobody took this call's place in the new process.
+        try:
+            bye = self.uac.layer.request(leg.request("BYE"), source)
+        except RuntimeError as e:  # the transaction table is full
+            log.info("call %s: no BYE to the answer after the restart: %s", self.call_id, e)
+            return
+        self.byes.append(bye)
+        bye.response.add_done_callback(functools.partial(_log_answer, self.call_id, "BYE"))
+
+
+def _log_answer(call_id: str, method: str, done: asyncio.Future[SipMessage]) -> None:
+    if done.cancelled():
+        return
+    error = done.exception()
+    if error is not None:
+        log.info("call %s: %s after the restart got no answer: %r", call_id, method, error)
+    else:
+        log.info("call %s: %s after the restart answered %s", call_id, method, done.result().status)
