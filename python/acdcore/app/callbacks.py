@@ -752,7 +752,7 @@ class CallbackDialer:
         self, agent: AgentLeg | None, call: str, held: Held, why: str, status: int | None
     ) -> None:
         """This try failed: log it, free the agent (agent first), and retry later or record
-        the failure. Customer first, no agent was rung: the engine call is hung up."""
+        the failure. Customer first, no agent was rung: the engine call is withdrawn."""
         center, sb = self.center, self.center.sb
         last = held.attempt >= self.config.max_attempts
         log.info("callback %s try %d: %s (%s)", call, held.attempt, why, status)
