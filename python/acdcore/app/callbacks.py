@@ -22,7 +22,8 @@ its timers, agents freeing up pass it by). When it is at the head of its queue (
 and an agent eligible for it is predicted free within `lead_time` seconds (the customer's
 expected time to answer) — one available now or a wrap-up ending by then
 (`Engine.agent_free_in`), or the head of the line's expected wait (mean handle time over
-the staffed agents) within it — the customer is dialled. Of a queue's parked callbacks the
+the staffed agents, counted from when it came to the head) within it — the customer is
+dialled. Of a queue's parked callbacks the
 one the engine ranks first is looked at, and one customer per queue is dialled at a time.
 On their answer they hear `connect_prompt`, then music, and the same engine call is released
 (`Engine.unpark`) from its place: offered to agents as any call, the agent's answer bridges.
@@ -152,6 +153,9 @@ class CallbackDialer:
         self.connecting: dict[str, Connecting] = {}
         self._check: asyncio.Handle | None = None  # a `_consider` on its way
         self._wake: asyncio.TimerHandle | None = None  # the next predicted dialling moment
+        # Parked call -> switchboard time it came to the head of its line (its expected wait
+        # for an agent counts from then).
+        self._head_since: dict[str, float] = {}
         self._nodes: dict[str, Queue | None] = {}  # queue -> the flow's node announcing it
 
     def check(self, flow: Flow) -> None:
@@ -282,6 +286,7 @@ class CallbackDialer:
 
     def _drop(self, call: str) -> Held | None:
         """`call` is no longer a callback we owe: forget it and its expiry."""
+        self._head_since.pop(call, None)
         handle = self._expiry.pop(call, None)
         if handle is not None:
             handle.cancel()
@@ -558,6 +563,7 @@ class CallbackDialer:
             self._wake = asyncio.get_running_loop().call_later(wake, self._consider)
 
     def _drop_parked(self, call: str, queue: str) -> None:
+        self._head_since.pop(call, None)
         waiting = self.parked.get(queue, {})
         waiting.pop(call, None)
         if not waiting:
@@ -581,28 +587,33 @@ class CallbackDialer:
     def _due_in(self, call: str, queue: str) -> float | None:
         """Seconds until the customer of `call` should be dialled (0 or less: now); None when
         no agent is in sight (the next engine event looks again). Due at the head of the queue
-        with an eligible agent free within `lead_time`, or the head of the line's expected wait
-        within it: the mean handle time over the staffed agents (the next of them to finish;
-        an eligible agent available is `agent_free_in` 0). Not the queue's `estimated_wait`:
-        that is a new caller's, at the back, behind the callback and everyone after it."""
+        `lead_time` before an eligible agent is expected free: one free now or a wrap-up ending
+        (`agent_free_in`), or the head of the line's expected wait counted from when it came to
+        the head, the mean handle time over the staffed agents (when the next of them
+        finishes). So a small team whose agents free up straight into the next live caller
+        (no wrap-up) still comes to the callback. Not the queue's `estimated_wait`: that is a
+        new caller's, at the back, behind the callback and everyone after it."""
         sb = self.center.sb
         engine = sb.engine
         lead = self.config.lead_time
         try:
             if engine.position(call) != 1:
+                self._head_since.pop(call, None)
                 return None
             free_in = engine.agent_free_in(call)
             stats = engine.queue_stats(queue)
         except (KeyError, StateError, ValueError):
             return None
+        now = sb.now()
+        since = self._head_since.setdefault(call, now)
         agents = stats.agents
         staffed = sum(agents.values()) - agents.get("logged-out", 0) - agents.get("paused", 0)
-        estimate = None if stats.aht is None or staffed <= 0 else stats.aht / staffed
-        if (free_in is not None and free_in <= lead) or (estimate is not None and estimate <= lead):
-            return 0.0
-        if free_in is None:
-            return None
-        return engine.now + free_in - lead - sb.now()  # `free_in` counts from the engine's time
+        waits = []
+        if free_in is not None:
+            waits.append(engine.now + free_in - lead - now)  # `free_in` from the engine's time
+        if stats.aht is not None and staffed > 0:
+            waits.append(since + stats.aht / staffed - lead - now)
+        return min(waits) if waits else None
 
     async def _dial_first(self, call: str) -> None:
         """Customer first: dial; on the answer release the call to agents and hold the
