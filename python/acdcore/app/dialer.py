@@ -324,21 +324,20 @@ class Dialer:
         engine, and the restart already recorded those)."""
         info = campaign.lead(lead)
         dialed = float(info["last_attempt"])
-        attributes: dict[str, Any] = {
-            "direction": "outbound", "campaign": self.config.id, "lead": lead,
-            "lead_outcome": "failed", "lost": {"why": "restart", "state": "dialing"},
-        }  # fmt: skip
-        caller = _user(self.config.caller_id or "sip:acd@0.0.0.0")  # no address yet
-        self._dial_record(
-            lead,
-            info["attempts"],
-            info["number"],
-            dialed,
-            dialed,
-            "lost",
-            attributes,
-            caller=caller,
-        )
+        attributes = self._attributes(lead, "failed")
+        self._lost_record(lead, info["attempts"], info["number"], dialed, dialed, attributes,
+                          "dialing")  # fmt: skip
+
+    def _lost_record(
+        self, lead: int, attempt: int, number: str, dialed: float, end: float,
+        attributes: dict[str, Any], state: str, answer: float | None = None,
+    ) -> None:  # fmt: skip
+        """The CDR of a dial a restart found cut off (outcome "lost", `lost.state`), made
+        before we serve: our caller id from the config, as there is no address yet."""
+        attributes["lost"] = {"why": "restart", "state": state}
+        caller = _user(self.config.caller_id or "sip:acd@0.0.0.0")
+        self._dial_record(lead, attempt, number, dialed, end, "lost", attributes,
+                          caller=caller, answer=answer)  # fmt: skip
 
     def _restore_pacer(self, paced: PacedCampaign) -> None:
         """What the pacer had learned (answer and machine rates, time to answer and its
@@ -364,7 +363,6 @@ class Dialer:
         if not isinstance(saved, dict):
             return
         at = saved.get("at", 0.0)
-        caller = _user(self.config.caller_id or "sip:acd@0.0.0.0")  # no address yet
         for b in saved.get("playing", []):
             try:
                 lead, attempt, number = int(b["lead"]), int(b["attempt"]), str(b["number"])
@@ -373,13 +371,9 @@ class Dialer:
             except (KeyError, TypeError, ValueError):
                 log.warning("campaign %s: a saved broadcast %r not recorded", self.config.id, b)
                 continue
-            attributes = {
-                "direction": "outbound", "campaign": self.config.id, "lead": lead,
-                "lead_outcome": "human", "sip_status": 200, "message": b.get("message"),
-                "lost": {"why": "restart", "state": "broadcast"},
-            }  # fmt: skip
-            self._dial_record(lead, attempt, number, dialed, end, "lost", attributes,
-                              caller=caller, answer=answered)  # fmt: skip
+            attributes = {**self._attributes(lead, "human", 200), "message": b.get("message")}
+            self._lost_record(lead, attempt, number, dialed, end, attributes, "broadcast",
+                              answered)  # fmt: skip
             log.warning("campaign %s: lead %d's broadcast cut off by the restart recorded lost",
                         self.config.id, lead)  # fmt: skip
 
