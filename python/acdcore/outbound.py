@@ -307,6 +307,23 @@ def _clock(text: str, what: str) -> int:
     raise ValueError(f"{what} must be HH:MM, got {text!r}")
 
 
+def _core_rules(
+    calling_hours: tuple[str, str], holidays: Iterable[tuple[str | None, str] | str],
+    min_gap: float, max_attempts: int, ring_timeout: float,
+    retry: Mapping[str, float | None] | None, callback_window: float, outbound_share: float,
+) -> dict[str, Any]:  # fmt: skip
+    """The rules as `_core.Campaign` and its `set_rules` take them: hours in seconds after
+    midnight, a bare holiday date for every zone."""
+    start, end = calling_hours
+    return {
+        "hours": (_clock(start, "calling_hours start"), _clock(end, "calling_hours end")),
+        "holidays": [(None, h) if isinstance(h, str) else h for h in holidays],
+        "min_gap": min_gap, "max_attempts": max_attempts, "ring_timeout": ring_timeout,
+        "retry": None if retry is None else dict(retry), "callback_window": callback_window,
+        "outbound_share": outbound_share,
+    }  # fmt: skip
+
+
 class Campaign:
     """A campaign over a `LeadList` (see the module doc and docs/outbound.md)."""
 
@@ -348,8 +365,6 @@ class Campaign:
             raise ValueError("engine and queue go together (the queue outbound calls join)")
         if engine is not None and queue is not None:
             engine.queue_stats(queue)  # KeyError naming an unknown queue
-        start, end = calling_hours
-        days = [(None, h) if isinstance(h, str) else h for h in holidays]
         self.leads = leads
         self.engine = engine
         self.queue = queue
@@ -363,17 +378,19 @@ class Campaign:
             mode=mode,
             ratio=ratio,
             lines=lines,
-            hours=(_clock(start, "calling_hours start"), _clock(end, "calling_hours end")),
-            holidays=days,
-            min_gap=min_gap,
-            max_attempts=max_attempts,
-            ring_timeout=ring_timeout,
             abandon_cap=cap if abandon_cap is None else abandon_cap,
             abandon_window=window if abandon_window is None else abandon_window,
             amd_false_positive_rate=amd_false_positive_rate or 0.0,
-            retry=None if retry is None else dict(retry),
-            callback_window=callback_window,
-            outbound_share=outbound_share,
+            **_core_rules(
+                calling_hours,
+                holidays,
+                min_gap,
+                max_attempts,
+                ring_timeout,
+                retry,
+                callback_window,
+                outbound_share,
+            ),
         )
 
     @property
@@ -437,16 +454,17 @@ class Campaign:
         keeps its time, a finished lead stays finished. The compliance profile (abandonment
         cap and window) cannot change here. Bad values are a ValueError naming them, and
         change nothing; a new ring_timeout while dials ring is a StateError."""
-        start, end = calling_hours
         self._core.set_rules(
-            hours=(_clock(start, "calling_hours start"), _clock(end, "calling_hours end")),
-            holidays=[(None, h) if isinstance(h, str) else h for h in holidays],
-            min_gap=min_gap,
-            max_attempts=max_attempts,
-            ring_timeout=ring_timeout,
-            retry=None if retry is None else dict(retry),
-            callback_window=callback_window,
-            outbound_share=outbound_share,
+            **_core_rules(
+                calling_hours,
+                holidays,
+                min_gap,
+                max_attempts,
+                ring_timeout,
+                retry,
+                callback_window,
+                outbound_share,
+            )
         )
 
     def _dial(self, d: tuple[int, int, float, str | None]) -> Dial:
