@@ -785,7 +785,7 @@ class CallbackDialer:
             sb.hangup(call)  # the agent goes to wrap-up, then is free
         else:  # customer first: nobody was reached, nobody rung
             self._drop(call)
-            self._withdraw(call)
+            sb.let_go(call)
         if last:
             self._record_failure(call, held)
         else:
@@ -888,19 +888,7 @@ class CallbackDialer:
         with contextlib.suppress(KeyError):
             self.center.recorder.add_attributes(call, callback_result="failed")
         self.stats.failed += 1
-        self._withdraw(call)  # an agent ringing has the offer withdrawn
-
-    def _withdraw(self, call: str) -> None:
-        """A callback that reached nobody leaves the engine as no caller's abandon
-        (`Engine.withdraw`: not offered, not abandoned; the record "withdrawn" with its
-        `callback_result`); one an agent had already answered is hung up (wrap-up)."""
-        sb = self.center.sb
-        try:
-            sb.withdraw(call)
-        except StateError:
-            sb.hangup(call)
-        except KeyError:  # the engine and the records let it go already
-            pass
+        self.center.sb.let_go(call)  # an agent ringing has the offer withdrawn
 
     # Life cycle.
 

@@ -719,8 +719,7 @@ class Dialer:
                 # An agent may have answered as the wait ran out (its assign still queued).
                 agent = _connected_agent(sb.engine, call_id)
             if agent is None:  # taken back: nobody was on the line, so no abandon
-                if _unanswered_in(sb.engine, call_id):
-                    sb.withdraw(call_id)
+                sb.let_go(call_id)
                 self.campaign.release(lead, self.now())
                 return
             await self._dial_previewed(lead, call_id, agent, channel, target, dest)
@@ -736,9 +735,7 @@ class Dialer:
         sb = self.center.sb
         sb.unwatch(call_id)
         sb.callers.pop(call_id, None)
-        if _unanswered_in(sb.engine, call_id):
-            sb.withdraw(call_id)
-        sb.hangup(call_id)  # a call the engine no longer holds is fine
+        sb.let_go(call_id)
         self.center.release_caller(call_id)
         if rtp is not None:
             rtp.close()
@@ -1054,14 +1051,6 @@ def _connected_agent(engine: Engine, call: str) -> str | None:
     except KeyError:
         return None
     return info.agents[0] if info.state == "connected" and info.agents else None
-
-
-def _unanswered_in(engine: Engine, call: str) -> bool:
-    """Whether the engine holds `call` and no agent has answered it."""
-    try:
-        return engine.call(call).state in ("waiting", "held", "offered")
-    except KeyError:
-        return False
 
 
 def _user(uri: str) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from acdcore._core import Engine, Event
+from acdcore._core import Engine, Event, StateError
 from acdcore.flows import Switchboard
 from acdcore.records.model import dumps
 from acdcore.records.recorder import CallRecorder
@@ -92,6 +92,15 @@ class RecordingSwitchboard(Switchboard):
         (`CallRecorder.withdraw`), and route what that caused."""
         events = self.recorder.withdraw(self.now(), call)
         return super().apply(events)  # recorded already
+
+    def let_go(self, call: str) -> list[Event]:
+        """The host gives up on a call of its own making (a preview, a click-to-dial, a
+        callback): withdrawn while no agent has answered it (nobody was on the line, so no
+        abandon), hung up once one has (the agent wraps up); a call already gone is fine."""
+        try:
+            return self.withdraw(call)
+        except (StateError, KeyError):  # answered, or unknown to the records
+            return self.hangup(call)
 
     def expire_callback(self, call: str, after: float) -> list[Event]:
         """Close a held callback that waited `after` seconds unanswered
