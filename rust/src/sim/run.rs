@@ -1,11 +1,12 @@
-//! The discrete-event loop. Arrivals, patience, call completions and agent schedules sit in
-//! one agenda (a 4-ary heap, `agenda.rs`); the engine's own timers (wrap-ups ending, max waits, escalation steps) are
+//! The discrete-event loop. Patience, call completions, retrials and agent schedules sit in
+//! one agenda (a 4-ary heap, `agenda.rs`), each stream's next arrival in a second one (at most
+//! one entry per stream); the engine's own timers (wrap-ups ending, max waits, escalation steps) are
 //! merged in by asking the engine when its next one is due, so every routing decision is made
 //! by the real engine at the moment it happens. Nothing here decides who gets a call.
 
 use std::sync::Arc;
 
-use super::agenda::Agenda;
+use super::agenda::{Agenda, key_time};
 use super::dist::{exp1, uniform};
 use super::scenario::Prepared;
 use super::stats::{Interval, Measured, RunResult, WAIT_BINS};
@@ -92,6 +93,11 @@ pub struct Simulation {
     engine: Engine,
     rng: Rng,
     heap: Agenda<Ev>,
+    /// The next arrival of each stream that has one (its index), apart from `heap`: an arrival
+    /// is followed by the same stream's next, so keeping them here spares the big heap a push
+    /// and a pop per call (a heap of one entry for one stream). Keys come from the same `seq`,
+    /// so events leave the two in exactly the order one heap gave them.
+    next_arrivals: Agenda<u32>,
     seq: u64,
     calls: Vec<CallRec>,
     /// Engine call id of each slot (its decimal number), made once and shared with the engine.
@@ -136,6 +142,7 @@ impl Simulation {
             // Distinct from the engine's stream, so strategy draws and arrivals never correlate.
             rng: Rng::new(seed ^ 0x5EED_0FA1_1CA1_1000),
             heap: Agenda::new(),
+            next_arrivals: Agenda::new(),
             seq: 0,
             calls: Vec::new(),
             ids: Vec::new(),
@@ -200,7 +207,10 @@ impl Simulation {
             self.arrivals_due += 1;
         }
         self.seq += 1;
-        self.heap.push(at, self.seq, ev);
+        match ev {
+            Ev::Arrive { stream } => self.next_arrivals.push(at, self.seq, stream),
+            _ => self.heap.push(at, self.seq, ev),
+        }
     }
 
     fn interval_of(&self, t: f64) -> u32 {
@@ -254,7 +264,14 @@ impl Simulation {
     /// Runs every event up to and including `until`; false once the run is over.
     pub fn run_until(&mut self, until: f64) -> Result<bool> {
         while !self.done {
-            let next_ev = self.heap.peek_time();
+            // The earlier of the two agendas' tops (keys are unique: no tie).
+            let (next_key, from_arrivals) =
+                match (self.heap.peek_key(), self.next_arrivals.peek_key()) {
+                    (Some(h), Some(a)) => (Some(h.min(a)), a < h),
+                    (h, None) => (h, false),
+                    (None, a) => (a, true),
+                };
+            let next_ev = next_key.map(key_time);
             let next_timer = self.engine.next_timer_at();
             // Figures are kept per interval: a run that would span millions of them (a tiny
             // interval, or calls so rare they take years to arrive) is refused, not ground through.
@@ -288,7 +305,12 @@ impl Simulation {
                     if next_ev.is_some_and(|e| e > until) {
                         return Ok(true);
                     }
-                    let (at, ev) = self.heap.pop().expect("peeked");
+                    let (at, ev) = if from_arrivals {
+                        let (at, stream) = self.next_arrivals.pop().expect("peeked");
+                        (at, Ev::Arrive { stream })
+                    } else {
+                        self.heap.pop().expect("peeked")
+                    };
                     if matches!(ev, Ev::Arrive { .. } | Ev::Retry { .. }) {
                         self.arrivals_due -= 1;
                     }
@@ -491,7 +513,10 @@ impl Simulation {
                 self.absorb();
                 self.flush(t);
                 // Boundaries go on only while something else can still happen.
-                if !self.heap.is_empty() || self.engine.next_timer_at().is_some() {
+                if !self.heap.is_empty()
+                    || !self.next_arrivals.is_empty()
+                    || self.engine.next_timer_at().is_some()
+                {
                     self.push(t + self.scn.interval, Ev::Boundary);
                 }
             }
