@@ -86,6 +86,18 @@ struct AgentRec {
     on_shift: bool,
 }
 
+/// The interval `interval_of` gives every time in `[lo, hi)`, and its nominal end: most events
+/// fall in the interval of the one before, so two compares replace a division and the length
+/// check of `ensure_interval` (see `Simulation::interval_at`).
+#[derive(Debug, Clone, Copy)]
+struct Current {
+    k: u32,
+    lo: f64,
+    hi: f64,
+    /// `(k + 1) * interval`, as `integrate_queue` splits the queue's area there.
+    end: f64,
+}
+
 /// One replication: build it, then `run_until` in steps (a host can show progress between
 /// steps) or `run` to the end, and read `result`.
 pub struct Simulation {
@@ -115,6 +127,11 @@ pub struct Simulation {
     /// Per trace-driven stream: the next trace call.
     cursor: Vec<u32>,
     intervals: Vec<Interval>,
+    /// The interval of the latest `interval_at`, held in `intervals`.
+    cur: Current,
+    /// Per Poisson stream: from this time on `interval_of` is at or past its last rate, which
+    /// then holds for good (`schedule_arrival`'s fast path; -inf for one rate, +inf for a trace).
+    steady_from: Vec<f64>,
     /// Outcomes by the queue the call arrived at, after warm-up.
     queues: Vec<(String, Interval)>,
     histogram: Vec<u64>,
@@ -155,6 +172,14 @@ impl Simulation {
             in_system: 0,
             cursor: vec![0; scn.streams.len()],
             intervals: Vec::new(),
+            // Empty: the first `interval_at` fills it.
+            cur: Current {
+                k: 0,
+                lo: f64::INFINITY,
+                hi: f64::NEG_INFINITY,
+                end: 0.0,
+            },
+            steady_from: Vec::new(),
             queues: scn
                 .queues
                 .iter()
@@ -191,6 +216,16 @@ impl Simulation {
                 }
             }
         }
+        sim.steady_from = scn
+            .streams
+            .iter()
+            .map(|st| match st.arrivals {
+                Some(_) => f64::INFINITY,
+                None => {
+                    sim.first_time_of(u32::try_from(st.rates.len().max(1) - 1).unwrap_or(u32::MAX))
+                }
+            })
+            .collect();
         for s in 0..scn.streams.len() as u32 {
             sim.schedule_arrival(s, 0.0);
         }
@@ -223,6 +258,49 @@ impl Simulation {
         }
     }
 
+    /// `interval_of(t)`, with that interval in `intervals`: the cached one when `t` falls in it.
+    #[inline]
+    fn interval_at(&mut self, t: f64) -> u32 {
+        if self.cur.lo <= t && t < self.cur.hi {
+            self.cur.k
+        } else {
+            self.enter_interval(t)
+        }
+    }
+
+    #[cold]
+    fn enter_interval(&mut self, t: f64) -> u32 {
+        let k = self.interval_of(t);
+        self.ensure_interval(k);
+        self.cur = Current {
+            k,
+            lo: self.first_time_of(k),
+            hi: k
+                .checked_add(1)
+                .map_or(f64::INFINITY, |n| self.first_time_of(n)),
+            end: (f64::from(k) + 1.0) * self.scn.interval,
+        };
+        k
+    }
+
+    /// The least time `interval_of` puts in interval `k` or later: `k * interval`, moved by the
+    /// ulp or two the product and the division may round across (`interval_of` never
+    /// decreases with `t`, so the times of interval `k` are exactly
+    /// `first_time_of(k)..first_time_of(k + 1)`).
+    fn first_time_of(&self, k: u32) -> f64 {
+        if k == 0 {
+            return f64::NEG_INFINITY;
+        }
+        let mut x = f64::from(k) * self.scn.interval;
+        while self.interval_of(x) < k {
+            x = x.next_up();
+        }
+        while self.interval_of(x.next_down()) >= k {
+            x = x.next_down();
+        }
+        x
+    }
+
     /// The next Poisson arrival of a stream after `from`: exact for rates that change at
     /// interval boundaries, because the exponential forgets how long it has run.
     fn schedule_arrival(&mut self, stream: u32, from: f64) {
@@ -236,6 +314,19 @@ impl Simulation {
             return;
         }
         let rates = &self.scn.streams[stream as usize].rates;
+        // Past the last rate change (always, for one rate): the loop below would find the last
+        // rate at its first turn and take its draw, so take it here without the interval.
+        let last = rates.last().copied().unwrap_or(0.0);
+        if from >= self.steady_from[stream as usize] && last > 0.0 {
+            if self.scn.horizon.is_some_and(|h| from >= h) {
+                return;
+            }
+            let next = from + exp1(&mut self.rng) / last;
+            if self.scn.horizon.is_none_or(|h| next < h) {
+                self.push(next, Ev::Arrive { stream });
+            }
+            return;
+        }
         let mut t = from;
         loop {
             let k = (t / self.scn.interval) as usize;
@@ -340,8 +431,7 @@ impl Simulation {
     fn new_call(&mut self, t: f64, stream: u32, attempt: u32, item: u32) -> Result<()> {
         // Fields of the stream are read where needed rather than through a clone of the
         // scenario's `Arc`: an atomic increment and decrement per call otherwise.
-        let k = self.interval_of(t);
-        self.ensure_interval(k);
+        let k = self.interval_at(t);
         let counted = t >= self.scn.warmup;
         let st = &self.scn.streams[stream as usize];
         let queue = st.queue as usize;
@@ -533,8 +623,7 @@ impl Simulation {
     fn queue_change(&mut self, t: f64, delta: i64) {
         self.integrate_queue(t);
         self.waiting = self.waiting.saturating_add_signed(delta);
-        let k = self.interval_of(t);
-        self.ensure_interval(k);
+        let k = self.interval_at(t);
         let iv = &mut self.intervals[k as usize];
         iv.queue_max = iv.queue_max.max(self.waiting);
     }
@@ -543,9 +632,8 @@ impl Simulation {
         if self.waiting > 0 {
             let mut from = self.area_t;
             while from < t {
-                let k = self.interval_of(from);
-                let end = ((k + 1) as f64 * self.scn.interval).min(t);
-                self.ensure_interval(k);
+                let k = self.interval_at(from);
+                let end = self.cur.end.min(t);
                 let area = self.waiting as f64 * (end - from);
                 self.intervals[k as usize].queue_area += area;
                 if from >= self.scn.warmup {
@@ -592,8 +680,11 @@ impl Simulation {
     /// come by numbers: a call's engine slot leads to its record without reading its id.
     fn absorb(&mut self) {
         self.engine.drain_raw_events_into(&mut self.events);
-        let mut events = std::mem::take(&mut self.events);
-        for &ev in &events.events {
+        // By index, not through a `mem::take` of the batch and its return (two vectors moved
+        // and a drop check per call): each event is copied out before it is applied.
+        let mut i = 0;
+        while let Some(&ev) = self.events.events.get(i) {
+            i += 1;
             match ev {
                 RawEvent::Assign { t, call, .. } => {
                     let slot = self.by_engine[call as usize];
@@ -646,8 +737,7 @@ impl Simulation {
                 | RawEvent::AutoPause { .. } => {}
             }
         }
-        events.clear();
-        self.events = events;
+        self.events.clear();
     }
 
     /// The engine ended a waiting call (timed out, refused, handed to a fallback).
