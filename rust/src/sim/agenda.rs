@@ -48,6 +48,7 @@ impl<E: Copy> Agenda<E> {
     }
 
     /// The earliest time, if any.
+    #[cfg(test)]
     pub fn peek_time(&self) -> Option<f64> {
         self.peek_key().map(key_time)
     }
@@ -78,9 +79,16 @@ impl<E: Copy> Agenda<E> {
     }
 
     /// Removes and returns the earliest event with its time.
+    #[cfg(test)]
     pub fn pop(&mut self) -> Option<(f64, E)> {
         let t = self.peek_time()?;
-        let top = self.heap[0].ev;
+        self.pop_event().map(|ev| (t, ev))
+    }
+
+    /// Removes and returns the earliest event (its time is `peek_time`'s, which the caller has
+    /// read already: no second decoding of the key).
+    pub fn pop_event(&mut self) -> Option<E> {
+        let top = self.heap.first()?.ev;
         let last = self.heap.pop().expect("not empty");
         let n = self.heap.len();
         if n > 0 {
@@ -126,7 +134,7 @@ impl<E: Copy> Agenda<E> {
             }
             self.heap[i] = last;
         }
-        Some((t, top))
+        Some(top)
     }
 }
 

@@ -52,6 +52,9 @@ enum Ev {
 
 const NO_ITEM: u32 = u32::MAX;
 
+/// Where the wait histogram's last bin starts, in seconds.
+const LAST_BIN_F: f64 = (WAIT_BINS - 1) as f64;
+
 /// Most reporting intervals one run may span (30-minute intervals: 57 years).
 const MAX_INTERVALS: f64 = 1e6;
 
@@ -397,11 +400,12 @@ impl Simulation {
                     if next_ev.is_some_and(|e| e > until) {
                         return Ok(true);
                     }
-                    let (at, ev) = if from_arrivals {
-                        let (at, stream) = self.next_arrivals.pop().expect("peeked");
-                        (at, Ev::Arrive { stream })
+                    let at = next_ev.expect("peeked");
+                    let ev = if from_arrivals {
+                        let stream = self.next_arrivals.pop_event().expect("peeked");
+                        Ev::Arrive { stream }
                     } else {
-                        self.heap.pop().expect("peeked")
+                        self.heap.pop_event().expect("peeked")
                     };
                     if matches!(ev, Ev::Arrive { .. } | Ev::Retry { .. }) {
                         self.arrivals_due -= 1;
@@ -792,7 +796,14 @@ impl Simulation {
             one(&mut self.queues[queue].1);
             if outcome == Outcome::Answered && !rec.callback {
                 self.measured.answer_wait += wait;
-                self.histogram[(wait as usize).min(WAIT_BINS - 1)] += 1;
+                // The last bin by a compare rather than through the saturating cast's checks
+                // and a `min` (a NaN wait, were there one, still goes to bin 0 as before).
+                let bin = if wait >= LAST_BIN_F {
+                    WAIT_BINS - 1
+                } else {
+                    wait as usize
+                };
+                self.histogram[bin] += 1;
             }
         }
     }
