@@ -27,6 +27,17 @@ fn time_bits(t: f64) -> u64 {
     if b >> 63 == 1 { !b } else { b | (1 << 63) }
 }
 
+/// The order key of an event at `t` scheduled `seq`-th.
+fn key(t: f64, seq: u64) -> u128 {
+    (u128::from(time_bits(t)) << 64) | u128::from(seq)
+}
+
+/// The time of an order key (`time_bits` undone).
+pub fn key_time(key: u128) -> f64 {
+    let b = (key >> 64) as u64;
+    f64::from_bits(if b >> 63 == 1 { b & !(1 << 63) } else { !b })
+}
+
 impl<E: Copy> Agenda<E> {
     pub fn new() -> Self {
         Agenda { heap: Vec::new() }
@@ -37,17 +48,21 @@ impl<E: Copy> Agenda<E> {
     }
 
     /// The earliest time, if any.
+    #[cfg(test)]
     pub fn peek_time(&self) -> Option<f64> {
-        self.heap.first().map(|e| {
-            let b = (e.key >> 64) as u64;
-            f64::from_bits(if b >> 63 == 1 { b & !(1 << 63) } else { !b })
-        })
+        self.peek_key().map(key_time)
+    }
+
+    /// The earliest entry's order key (time, then sequence, as one integer): two agendas fed
+    /// from one sequence counter interleave exactly as one agenda holding both would.
+    pub fn peek_key(&self) -> Option<u128> {
+        self.heap.first().map(|e| e.key)
     }
 
     /// Adds `ev` at `t`; among equal times, lower `seq` comes out first.
     pub fn push(&mut self, t: f64, seq: u64, ev: E) {
         let new = Entry {
-            key: (u128::from(time_bits(t)) << 64) | u128::from(seq),
+            key: key(t, seq),
             ev,
         };
         let mut i = self.heap.len();
@@ -64,9 +79,16 @@ impl<E: Copy> Agenda<E> {
     }
 
     /// Removes and returns the earliest event with its time.
+    #[cfg(test)]
     pub fn pop(&mut self) -> Option<(f64, E)> {
         let t = self.peek_time()?;
-        let top = self.heap[0].ev;
+        self.pop_event().map(|ev| (t, ev))
+    }
+
+    /// Removes and returns the earliest event (its time is `peek_time`'s, which the caller has
+    /// read already: no second decoding of the key).
+    pub fn pop_event(&mut self) -> Option<E> {
+        let top = self.heap.first()?.ev;
         let last = self.heap.pop().expect("not empty");
         let n = self.heap.len();
         if n > 0 {
@@ -77,15 +99,28 @@ impl<E: Copy> Agenda<E> {
             let mut i = 0;
             loop {
                 let first = 4 * i + 1;
-                if first >= n {
-                    break;
-                }
-                let mut min = first;
-                for c in first + 1..(first + 4).min(n) {
-                    if self.heap[c].key < self.heap[min].key {
-                        min = c;
+                // Inner nodes but the last have all four children: one bounds check for the
+                // four, and the smallest found as a pair of pairs (three compares, the first
+                // two independent) rather than by a loop with a check per child.
+                let min = if let Some(kids) = self
+                    .heap
+                    .get(first..first + 4)
+                    .and_then(|k| <&[Entry<E>; 4]>::try_from(k).ok())
+                {
+                    let a = usize::from(kids[1].key < kids[0].key);
+                    let b = 2 + usize::from(kids[3].key < kids[2].key);
+                    first + if kids[b].key < kids[a].key { b } else { a }
+                } else if first < n {
+                    let mut min = first;
+                    for c in first + 1..n {
+                        if self.heap[c].key < self.heap[min].key {
+                            min = c;
+                        }
                     }
-                }
+                    min
+                } else {
+                    break;
+                };
                 self.heap[i] = self.heap[min];
                 i = min;
             }
@@ -99,7 +134,7 @@ impl<E: Copy> Agenda<E> {
             }
             self.heap[i] = last;
         }
-        Some((t, top))
+        Some(top)
     }
 }
 

@@ -114,6 +114,7 @@ impl Dist {
         }
     }
 
+    #[inline]
     pub fn sample(&self, rng: &mut Rng) -> f64 {
         match self {
             Dist::Exponential { mean } => mean * exp1(rng),

@@ -47,6 +47,21 @@ impl Interval {
         }
     }
 
+    /// Adds `other`'s call counts (not its seconds, queue or agent figures).
+    fn add_counts(&mut self, other: &Interval) {
+        self.arrivals += other.arrivals;
+        self.self_service += other.self_service;
+        self.retrials += other.retrials;
+        self.answered += other.answered;
+        self.answered_within += other.answered_within;
+        self.abandoned += other.abandoned;
+        self.timed_out += other.timed_out;
+        self.blocked += other.blocked;
+        self.fallback += other.fallback;
+        self.callbacks += other.callbacks;
+        self.waited += other.waited;
+    }
+
     /// Calls on the line that got an outcome: the base of service level and `p_wait`.
     pub fn settled(&self) -> u64 {
         self.answered + self.abandoned + self.timed_out + self.blocked + self.fallback
@@ -101,19 +116,28 @@ impl RunResult {
         wait_histogram: Vec<u64>,
         m: &Measured,
     ) -> Self {
-        let settled = m.sum.settled() as f64;
-        let left = settled + m.sum.callbacks as f64;
+        // Every measured call counts in the queue it arrived at, so the totals' counts are the
+        // queues' sums (integers: exact); the seconds were summed call by call (`Measured`),
+        // in the order the calls left, as before this was folded.
+        let mut sum = Interval::default();
+        for (_, q) in &queues {
+            sum.add_counts(q);
+        }
+        sum.wait = m.wait;
+        sum.answer_wait = m.answer_wait;
+        let settled = sum.settled() as f64;
+        let left = settled + sum.callbacks as f64;
         let totals = Totals {
-            calls: m.sum.arrivals,
-            answered: m.sum.answered,
-            abandoned: m.sum.abandoned,
-            service_level: ratio(m.sum.answered_within as f64, settled),
-            asa: ratio(m.sum.answer_wait, m.sum.answered as f64),
-            abandon_rate: ratio(m.sum.abandoned as f64, settled),
+            calls: sum.arrivals,
+            answered: sum.answered,
+            abandoned: sum.abandoned,
+            service_level: ratio(sum.answered_within as f64, settled),
+            asa: ratio(sum.answer_wait, sum.answered as f64),
+            abandon_rate: ratio(sum.abandoned as f64, settled),
             occupancy: ratio(m.busy, m.staffed),
-            p_wait: ratio(m.sum.waited as f64, settled),
+            p_wait: ratio(sum.waited as f64, settled),
             queue_mean: ratio(m.queue_area, m.seconds),
-            wait_mean: ratio(m.sum.wait, left),
+            wait_mean: ratio(sum.wait, left),
             arrival_rate: ratio(left, m.seconds),
             unserved: m.unserved,
             measured_seconds: m.seconds,
@@ -201,10 +225,14 @@ impl RunResult {
     }
 }
 
-/// Sums after warm-up, kept beside the per-interval figures.
+/// Sums after warm-up, kept beside the per-interval figures. The call counts after warm-up are
+/// not here: they are the per-queue figures' sums (a call leaving the queue adds to two sets of
+/// figures, not three).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Measured {
-    pub sum: Interval,
+    /// Seconds waited by every call that left the queue, and by answered calls (callbacks apart).
+    pub wait: f64,
+    pub answer_wait: f64,
     pub queue_area: f64,
     pub busy: f64,
     pub staffed: f64,
