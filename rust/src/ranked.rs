@@ -119,11 +119,20 @@ impl<K: Ord + Copy> Treaps<K> {
     /// Inserts `key` into the set at `root`; returns false (and changes nothing) when it is
     /// already present.
     pub fn insert(&mut self, root: &mut Root, key: K) -> bool {
-        if self.contains(*root, &key) {
-            return false;
+        // The node's priority is drawn from the next count; the count moves only when the key
+        // goes in, so a refused duplicate leaves every later shape as it was.
+        let prio = (crate::rng::Rng::new(self.counter + 1).next_u64() >> 32) as u32;
+        match self.insert_at(root.0, key, prio) {
+            Some(r) => {
+                self.counter += 1;
+                root.0 = r;
+                true
+            }
+            None => false,
         }
-        self.counter += 1;
-        let prio = (crate::rng::Rng::new(self.counter).next_u64() >> 32) as u32;
+    }
+
+    fn alloc(&mut self, key: K, prio: u32) -> u32 {
         let node = Node {
             key,
             prio,
@@ -131,7 +140,7 @@ impl<K: Ord + Copy> Treaps<K> {
             left: NIL,
             right: NIL,
         };
-        let id = if self.free == NIL {
+        if self.free == NIL {
             self.nodes.push(node);
             (self.nodes.len() - 1) as u32
         } else {
@@ -139,39 +148,47 @@ impl<K: Ord + Copy> Treaps<K> {
             self.free = self.nodes[id as usize].left;
             self.nodes[id as usize] = node;
             id
-        };
-        root.0 = self.insert_at(root.0, id);
-        true
+        }
     }
 
-    /// Puts node `id` into the subtree at `n`: down the search path while the nodes there
-    /// outrank it, then it takes the place of the first that does not, over that subtree split
-    /// by its key. Only the subtree below that place is split, where splitting the whole set
-    /// and merging it back walked the full path three times. The set's order and every
-    /// answer are the same (only a tie of node priorities could shape the tree otherwise).
-    fn insert_at(&mut self, n: u32, id: u32) -> u32 {
+    /// Puts `key` into the subtree at `n`: down the search path while the nodes there
+    /// outrank it, then a new node takes the place of the first that does not, over that
+    /// subtree split by its key. Only the subtree below that place is split, where splitting
+    /// the whole set and merging it back walked the full path three times. A duplicate is met
+    /// on the way down (an equal key on the path) or in the subtree the node would take over
+    /// (searched there only, not again from the root): `None`, and nothing has changed. The
+    /// set's order and every answer are the same (only a tie of node priorities could shape
+    /// the tree otherwise).
+    fn insert_at(&mut self, n: u32, key: K, prio: u32) -> Option<u32> {
         if n == NIL {
-            return id;
+            return Some(self.alloc(key, prio));
         }
-        let (key, prio) = (self.nodes[id as usize].key, self.nodes[id as usize].prio);
         let node = &self.nodes[n as usize];
         if prio > node.prio {
+            if self.contains(Root(n), &key) {
+                return None;
+            }
+            let id = self.alloc(key, prio);
             let (l, r) = self.split(n, &key);
             let new = &mut self.nodes[id as usize];
             new.left = l;
             new.right = r;
             self.fix(id);
-            return id;
+            return Some(id);
         }
-        if key < node.key {
-            let l = self.insert_at(node.left, id);
-            self.nodes[n as usize].left = l;
-        } else {
-            let r = self.insert_at(node.right, id);
-            self.nodes[n as usize].right = r;
+        match key.cmp(&node.key) {
+            Ordering::Less => {
+                let l = self.insert_at(node.left, key, prio)?;
+                self.nodes[n as usize].left = l;
+            }
+            Ordering::Greater => {
+                let r = self.insert_at(node.right, key, prio)?;
+                self.nodes[n as usize].right = r;
+            }
+            Ordering::Equal => return None,
         }
         self.nodes[n as usize].size += 1;
-        n
+        Some(n)
     }
 
     pub fn remove(&mut self, root: &mut Root, key: &K) -> bool {

@@ -1,6 +1,10 @@
 //! Live calls by id. The id string lives once, in the call; the table holds only slot numbers
 //! (a bucket is 4 bytes and a control byte, not a second pointer to the key), which matters at a
 //! million waiting calls.
+//!
+//! Each call keeps its id's hash (`Call::id_hash`, 4 bytes in what was padding): a call
+//! leaving, and the table growing, find its bucket without reading and hashing the id again.
+//! The hash is 32 bits spread to the 64 the table uses, so the stored half is all of it.
 
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
@@ -13,21 +17,37 @@ pub(crate) struct CallIndex {
     table: HashTable<u32>,
 }
 
-pub(crate) fn hash(id: &str) -> u64 {
-    FxBuildHasher.hash_one(id)
+/// The id's hash as a call keeps it.
+pub(crate) fn hash(id: &str) -> u32 {
+    let h = FxBuildHasher.hash_one(id);
+    (h ^ (h >> 32)) as u32
+}
+
+/// The table's 64-bit hash of a kept one: the multiply carries every bit into the top seven
+/// the table's control bytes are made of; the low bits (its bucket) stay the hash's own.
+fn spread(h: u32) -> u64 {
+    u64::from(h).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 fn id_of(calls: &[Option<Call>], c: u32) -> &str {
     calls[c as usize].as_ref().map_or("", |call| &call.id)
 }
 
+fn hash_of(calls: &[Option<Call>], c: u32) -> u64 {
+    spread(calls[c as usize].as_ref().map_or(0, |call| call.id_hash))
+}
+
 impl CallIndex {
-    /// Rebuilt from the slab (after a restore: the index itself is not serialized).
-    pub fn rebuild(calls: &[Option<Call>]) -> Self {
+    /// Rebuilt from the slab (after a restore: neither the index nor the calls' hashes are
+    /// serialized).
+    pub fn rebuild(calls: &mut [Option<Call>]) -> Self {
+        for call in calls.iter_mut().flatten() {
+            call.id_hash = hash(&call.id);
+        }
         let mut index = CallIndex::default();
         for (c, call) in calls.iter().enumerate() {
             if let Some(call) = call {
-                index.insert(&call.id, c as u32, calls);
+                index.insert_hashed(call.id_hash, c as u32, calls);
             }
         }
         index
@@ -42,23 +62,22 @@ impl CallIndex {
     }
 
     /// `get` with the id's `hash` already known (an enqueue checks, then inserts).
-    pub fn get_hashed(&self, h: u64, id: &str, calls: &[Option<Call>]) -> Option<u32> {
-        self.table.find(h, |&c| id_of(calls, c) == id).copied()
+    pub fn get_hashed(&self, h: u32, id: &str, calls: &[Option<Call>]) -> Option<u32> {
+        self.table
+            .find(spread(h), |&c| id_of(calls, c) == id)
+            .copied()
     }
 
-    /// `c` must already hold the call with this id.
-    pub fn insert(&mut self, id: &str, c: u32, calls: &[Option<Call>]) {
-        self.insert_hashed(hash(id), c, calls);
-    }
-
-    /// `insert` with the id's `hash` already known.
-    pub fn insert_hashed(&mut self, h: u64, c: u32, calls: &[Option<Call>]) {
-        self.table.insert_unique(h, c, |&x| hash(id_of(calls, x)));
+    /// Adds slot `c`, which must already hold its call with `id_hash` = `h`. Growing the
+    /// table reads the kept hashes, not the ids.
+    pub fn insert_hashed(&mut self, h: u32, c: u32, calls: &[Option<Call>]) {
+        self.table
+            .insert_unique(spread(h), c, |&x| hash_of(calls, x));
     }
 
     /// Forgets slot `c`, whose id hashes to `h`: slots are unique, so no string is compared.
-    pub fn remove_slot(&mut self, h: u64, c: u32) {
-        if let Ok(entry) = self.table.find_entry(h, |&x| x == c) {
+    pub fn remove_slot(&mut self, h: u32, c: u32) {
+        if let Ok(entry) = self.table.find_entry(spread(h), |&x| x == c) {
             entry.remove();
         }
     }

@@ -12,7 +12,7 @@ use super::queue::{AvailKey, Queue};
 use super::{Engine, RawEvent, Timer};
 use crate::model::{Strategy, Unoffer};
 use crate::rng::Rng;
-use crate::skills::SkillSet;
+use crate::skills::{Requirements, SkillSet};
 use crate::time::Time;
 
 /// Who gets the call among the available agents of queue `q`, under its strategy.
@@ -28,8 +28,10 @@ fn pick_in_queue(
     rng: &mut Rng,
     ring_everyone: bool,
 ) -> Agents {
+    // A call without skills fits every agent: no agent record read per candidate.
+    let any = req.is_empty();
     let ok = |k: &AvailKey| {
-        !exclude.contains(&k.agent) && agents[k.agent as usize].skills.satisfies(req)
+        !exclude.contains(&k.agent) && (any || agents[k.agent as usize].skills.satisfies(req))
     };
     let first = |it: &mut dyn Iterator<Item = AvailKey>| {
         for k in it {
@@ -102,19 +104,31 @@ fn pick_in_queue(
             }
         }
     };
-    chosen.into_iter().collect()
+    // Built by hand: collecting an `Option` into a `SmallVec` goes through its generic
+    // reserve-and-extend, on every call placed.
+    match chosen {
+        Some(a) => smallvec![a],
+        None => Agents::new(),
+    }
 }
 
 impl Engine {
     /// A call is (back) in line: hand it to an agent if one is eligible now.
     pub(crate) fn call_ready(&mut self, c: u32, exclude: &[u32]) {
-        if let Some((agents, q)) = self.pick_agents(c, exclude) {
+        if let Some((agents, q)) = self.pick_agents(c, exclude, None) {
             self.hand_over(c, agents, q, true);
         }
     }
 
     /// The agent(s) a call (held or waiting) would go to now, and the queue serving it.
-    pub(crate) fn pick_agents(&mut self, c: u32, exclude: &[u32]) -> Option<(Agents, u32)> {
+    /// `fresh`: the skills of a call just arriving, not yet in `reqs` (`place`); else the
+    /// call's own `req`.
+    pub(crate) fn pick_agents(
+        &mut self,
+        c: u32,
+        exclude: &[u32],
+        fresh: Option<&SkillSet>,
+    ) -> Option<(Agents, u32)> {
         let call = self.calls[c as usize].as_ref().expect("live call slot");
         if call.parked() {
             return None; // kept in line for its customer, offered once released
@@ -130,7 +144,7 @@ impl Engine {
                 let ring = !self.auto_accept;
                 call.queues().find_map(|q| {
                     let queue = &self.queues[q as usize];
-                    let req = self.reqs.get(call.req);
+                    let req = fresh.unwrap_or_else(|| self.reqs.get(call.req));
                     let agents =
                         pick_in_queue(q, queue, &self.agents, req, exclude, &mut self.rng, ring);
                     (!agents.is_empty()).then_some((agents, q))
@@ -165,7 +179,9 @@ impl Engine {
         for m in &agent.queues {
             let queue = &self.queues[m.queue as usize];
             for class in &queue.classes {
-                if !agent.skills.satisfies(self.reqs.get(class.req)) {
+                if class.req != Requirements::NONE
+                    && !agent.skills.satisfies(self.reqs.get(class.req))
+                {
                     continue;
                 }
                 let Some(k) = self.waits.first(class.calls) else {
@@ -219,7 +235,10 @@ impl Engine {
         let t = self.t;
         self.cancel_call_timer(c);
         self.modify_agent(a, |ag| {
-            ag.offers.retain(|x| *x != c);
+            // Auto-accept connects without an offer: nothing rings to take back.
+            if !ag.offers.is_empty() {
+                ag.offers.retain(|x| *x != c);
+            }
             ag.active.push(c);
             ag.no_answers = 0;
             ag.calls += 1;
@@ -230,7 +249,9 @@ impl Engine {
         let call = self.call_mut(c);
         call.state = CallState::Connected;
         // Reuses the list the call already has ([a] by now, or the ring-all list).
-        call.agents.retain(|x| *x == a);
+        if *call.agents != [a] {
+            call.agents.retain(|x| *x == a);
+        }
         call.served_by = q;
         call.since = t;
         let (home, wait) = (call.home, t - call.arrival);

@@ -100,9 +100,10 @@ pub struct Engine {
     queue_ids: FxHashMap<Id, u32>,
     /// The queue the last call entered: a host sending call after call to one queue (the
     /// simulator) pays a string compare instead of a hash lookup. Queues are never removed,
-    /// so an entry never goes stale.
+    /// so an entry never goes stale. Only the number: the queue's own id is compared, so a
+    /// change of queue costs no reference count written and dropped.
     #[serde(skip)]
-    last_queue: Option<(Id, u32)>,
+    last_queue: Option<u32>,
     agents: Vec<Agent>,
     agent_ids: FxHashMap<Id, u32>,
     calls: Vec<Option<Call>>,
@@ -543,11 +544,11 @@ impl Engine {
                 clip(call.id)
             )));
         }
-        let q = match &self.last_queue {
-            Some((id, q)) if **id == *call.queue => *q,
+        let q = match self.last_queue {
+            Some(q) if *self.queues[q as usize].id == *call.queue => q,
             _ => {
                 let q = self.queue_index(call.queue)?;
-                self.last_queue = Some((self.queues[q as usize].id.clone(), q));
+                self.last_queue = Some(q);
                 q
             }
         };
@@ -603,11 +604,13 @@ impl Engine {
             id: id.clone(),
             home: q,
             priority: call.priority as f64,
-            req: skills.map_or(Requirements::NONE, |s| self.reqs.acquire(s)),
+            // Interned only if the call waits or rings (`place`).
+            req: Requirements::NONE,
             arrival: now,
             since: now,
             seq: self.call_seq,
             state,
+            id_hash,
             rare,
             agents: Agents::new(),
             served_by: q,
@@ -629,7 +632,7 @@ impl Engine {
             slot: c,
             seq: self.call_seq,
         };
-        self.place(c, q);
+        self.place(c, q, skills);
         self.settle();
         Ok(key)
     }
@@ -861,7 +864,7 @@ impl Engine {
             return Err(Error::invalid("snapshot is damaged: checksum mismatch"));
         }
         let mut engine: Engine = rmp_serde::from_slice(&body).map_err(|e| bad(&e))?;
-        engine.call_ids = call_index::CallIndex::rebuild(&engine.calls);
+        engine.call_ids = call_index::CallIndex::rebuild(&mut engine.calls);
         engine.check_consistent()?;
         engine.place_avail()?;
         Ok(engine)
