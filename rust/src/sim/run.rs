@@ -123,7 +123,7 @@ pub struct Simulation {
     agents: Vec<AgentRec>,
     queue_ids: Vec<String>,
     arrivals: u64,
-    /// Arrivals and retrials in the heap, and calls in the engine: when both are zero (and no
+    /// Arrivals and retrials pending (`next_arrivals`, `heap`), and calls in the engine: when both are zero (and no
     /// wrap-up runs) the run is over, whatever stale patience or schedule events remain.
     arrivals_due: u64,
     in_system: u64,
@@ -639,7 +639,15 @@ impl Simulation {
             let mut from = self.area_t;
             while from < t {
                 let k = self.interval_at(from);
-                let end = self.cur.end.min(t);
+                // The nominal end `(k + 1) * interval`, unless it rounds to at or below
+                // `from` (widths such as 333.3 or 0.7): then where the interval really
+                // ends, or this would add nothing and never move on.
+                let end = if self.cur.end > from {
+                    self.cur.end
+                } else {
+                    self.cur.hi
+                }
+                .min(t);
                 let area = self.waiting as f64 * (end - from);
                 self.intervals[k as usize].queue_area += area;
                 if from >= self.scn.warmup {
@@ -884,5 +892,37 @@ mod tests {
         }
         // The product alone is not the boundary: the test covers the correction.
         assert!(rounded_across > 0);
+    }
+
+    /// Widths whose product `k * width` rounds below the step of the division (333.3 at k = 7,
+    /// 0.7 at k = 3) once left the queue-length integration adding nothing forever. A run with
+    /// people waiting across such a boundary finishes, and its area matches Little's law's
+    /// other side: the waits summed.
+    #[test]
+    fn a_boundary_below_the_division_step_does_not_stall_the_run() {
+        for width in [333.3, 0.7, 0.1, 60.7] {
+            let mut p = Scenario::mmc(10, 0.1, 95.0, 2000, None, 20.0)
+                .prepare()
+                .expect("valid");
+            p.interval = width;
+            // On a thread with a deadline: a stall fails the test instead of hanging it.
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = tx.send(Simulation::new(Arc::new(p), 1).and_then(Simulation::run));
+            });
+            let r = rx
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("width {width}: the run did not finish in 60 s"))
+                .expect("finishes");
+            let t = &r.totals;
+            assert_eq!(t.calls, 2000, "width {width}");
+            let area: f64 = r.intervals.iter().map(|iv| iv.queue_area).sum();
+            let waits: f64 = r.intervals.iter().map(|iv| iv.wait).sum();
+            assert!(waits > 0.0, "width {width}: somebody waited");
+            assert!(
+                (area - waits).abs() <= 1e-6 * waits,
+                "width {width}: queue area {area} vs waits {waits}"
+            );
+        }
     }
 }
