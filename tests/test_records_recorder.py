@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from acdcore import Engine, StateError
+from acdcore.app.switchboard import RecordingSwitchboard
 from acdcore.records import CallRecorder, Query, RecordWriter, SqliteStore, report
 
 EPOCH = 1_800_000_000.0  # a round UNIX time, a multiple of 1800
@@ -275,3 +276,65 @@ def test_withdrawing_a_connected_call_is_refused_and_changes_nothing(rec: CallRe
     rec.commit().wait(5)
     (got,) = rec.writer.store.search(Query())
     assert (got.outcome, got.talk) == ("answered", 29.0)
+
+
+def test_a_withdraw_after_the_max_wait_ran_out_keeps_the_timeout(rec: CallRecorder) -> None:
+    """The timer due by the withdraw's own time ends the call first: the record says timeout
+    (the engine's event comes back to route), not withdrawn."""
+    rec.enter(0.0, "c1", "short", caller="+1A")  # max_wait 30, nobody to take it
+    events = rec.withdraw(40.0, "c1")
+    assert [(ev.kind, ev.call) for ev in events] == [("timeout", "c1")]
+    rec.commit().wait(5)
+    (got,) = rec.writer.store.search(Query())
+    assert (got.outcome, got.end) == ("timeout", EPOCH + 30)
+    assert rec.engine.take_events() == []  # nothing left behind for the next operation
+
+
+class _Clock:
+    """The switchboard's time, set by the test."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_let_go_withdraws_an_unanswered_call_and_hangs_up_an_answered_one(
+    rec: CallRecorder,
+) -> None:
+    e = rec.engine
+    clock = _Clock()
+    sb = RecordingSwitchboard(e, rec, clock=clock)
+    sb.enqueue("waits", "support")  # nobody logged in
+    sb.enqueue("parked", "support", parked=True)
+    clock.t = 5.0
+    assert [ev.kind for ev in sb.let_go("waits")] == ["withdraw"]
+    assert [ev.kind for ev in sb.let_go("parked")] == ["withdraw"]
+    sb.apply(e.login(6.0, "alice", queues=["support"]))
+    clock.t = 7.0
+    sb.enqueue("talks", "support")
+    assert e.call("talks").state == "connected"
+    clock.t = 9.0
+    assert [(ev.kind, ev.call) for ev in sb.let_go("talks")] == [("end", "talks")]
+    assert e.agent("alice").state == "wrap-up"
+    assert sb.let_go("talks") == []  # gone already: fine
+    assert sb.let_go("never") == []
+    stats = e.queue_stats("support")
+    assert (stats.offered, stats.abandoned, stats.answered) == (1, 0, 1)
+    rec.commit().wait(5)
+    got = {r.call_id: r.outcome for r in rec.writer.store.search(Query())}
+    assert got == {"waits": "withdrawn", "parked": "withdrawn", "talks": "answered"}
+
+
+def test_let_go_of_a_call_only_the_engine_holds_is_no_abandon(rec: CallRecorder) -> None:
+    e = rec.engine
+    clock = _Clock()
+    sb = RecordingSwitchboard(e, rec, clock=clock)
+    e.enqueue(0.0, "bare", "support")  # put in behind the records' back
+    clock.t = 5.0
+    assert [ev.kind for ev in sb.let_go("bare")] == ["withdraw"]
+    assert e.queue_stats("support").abandoned == 0
+    e.enqueue(6.0, "late", "short")  # max_wait 30
+    clock.t = 40.0
+    assert [(ev.kind, ev.call) for ev in sb.let_go("late")] == [("timeout", "late")]

@@ -39,12 +39,13 @@ polling; it looks at one callback per queue.
 
 A customer who does not answer within `ring_timeout`, is busy or fails: in agent-first the
 agent leg is ended and the engine call hung up (the agent wraps up and is free); in
-customer-first no agent was involved and the engine call is hung up (an abandon in the
-engine, the record saying `callback_result`). After `retry_after` seconds the callback enters
-its queue again as a new engine call `<call>~cb<n>` (parked at once in customer-first) whose
-record names the original (`callback_of`), up to `max_attempts` tries; the last failure writes
-a queue-log "callback" line with `result = "failed"`. Each try's record carries
-`callback_result` and `callback_attempt`.
+customer-first no agent was involved and the engine call is withdrawn (`Engine.withdraw`:
+no abandon in the engine; the record "withdrawn", saying `callback_result`). After
+`retry_after` seconds the callback enters its queue again as a new engine call
+`<call>~cb<n>` (parked at once in customer-first) whose record names the original
+(`callback_of`), up to `max_attempts` tries; the last failure writes a queue-log "callback"
+line with `result = "failed"`. Each try's record carries `callback_result` and
+`callback_attempt`.
 
 A held callback is exempt from its queue's `max_wait` (the switchboard's `hold_for_callback`,
 and a retry enters exempt): no caller is on the line to time out, and a promise must not

@@ -98,9 +98,18 @@ class RecordingSwitchboard(Switchboard):
         callback): withdrawn while no agent has answered it (nobody was on the line, so no
         abandon), hung up once one has (the agent wraps up); a call already gone is fine."""
         try:
-            return self.withdraw(call)
-        except (StateError, KeyError):  # answered, or unknown to the records
+            events = self.recorder.withdraw(self.now(), call)
+        except StateError:  # an agent has it
             return self.hangup(call)
+        except KeyError:  # unknown to the records: the engine alone may still hold it
+            try:
+                events = self.engine.withdraw(self.now(), call)
+            except StateError:
+                return self.hangup(call)
+            except KeyError:  # gone, perhaps by a timer due now: its events still to route
+                events = self.engine.take_events()
+            return self.apply(events)
+        return super().apply(events)  # recorded already
 
     def expire_callback(self, call: str, after: float) -> list[Event]:
         """Close a held callback that waited `after` seconds unanswered

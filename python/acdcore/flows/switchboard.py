@@ -140,11 +140,13 @@ class Switchboard:
 
     def hangup(self, call: str) -> list[Event]:
         """End the call in the engine (an abandon while waiting, the end of talk once assigned);
-        a call the engine no longer holds is fine."""
+        a call the engine no longer holds is fine (a timer due now that ended it has its
+        events routed)."""
         try:
-            return self.apply(self.engine.hangup(self.now(), call))
+            events = self.engine.hangup(self.now(), call)
         except (KeyError, StateError):
-            return []
+            events = self.engine.take_events()
+        return self.apply(events)
 
     def waiting(self, call: str) -> bool:
         """Whether the call is in line (held for its preferred agent counts)."""

@@ -254,12 +254,15 @@ class CallRecorder:
     ) -> list[Event]:  # fmt: skip
         """Takes `call` out of the engine at `now` (`op`, by default a hang-up) and records
         the events; `close` writes the record when the call is still open after them (the
-        engine no longer holding it closes it too). `op`'s StateError propagates."""
+        engine no longer holding it closes it too, unless a timer ended it first: then the
+        timer's events, taken from the engine, close it). `op`'s StateError propagates."""
         rec = self._open.get(call)
         try:
             events = (op or self.engine.hangup)(now, call)
         except KeyError:
-            events = []
+            # A timer due by `now` (a max wait, a fallback step) may have ended the call in the
+            # op's own advance: its events wait in the engine, and give the record its outcome.
+            events = self.engine.take_events()
         self.feed(events)
         if rec is not None and self._open.get(call) is rec:
             close()

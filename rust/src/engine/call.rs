@@ -26,7 +26,8 @@ pub(crate) struct Call {
     /// The queue whose statistics the call counts in.
     pub home: u32,
     pub priority: f64,
-    /// Required skills, as an id into the engine's shared `Requirements`.
+    /// Required skills, as an id into the engine's shared `Requirements`; `NONE` for a call
+    /// answered on arrival, which never interned them (nothing reads a connected call's).
     pub req: u32,
     pub arrival: f64,
     /// Until connected, when the call entered `home` (max wait and escalation count from
@@ -526,8 +527,8 @@ pub(crate) mod tests {
     }
 
     /// A call answered on arrival never interns its skills (nothing reads a connected call's
-    /// requirement); one that waits does, and keeps them through a snapshot until it is
-    /// answered. The restored engine takes the connected call's hangup as before.
+    /// requirement); one that waits does, and keeps them through a snapshot until it
+    /// ends (`free_call` releases them). The restored engine takes the connected call's hangup as before.
     #[test]
     fn only_a_call_that_waits_interns_its_skills() {
         let mut e = engine(QueueConfig::default());

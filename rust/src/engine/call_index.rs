@@ -24,7 +24,7 @@ pub(crate) fn hash(id: &str) -> u32 {
 }
 
 /// The table's 64-bit hash of a kept one: the multiply carries every bit into the top seven
-/// the table's control bytes are made of; the low bits (its bucket) stay the hash's own.
+/// the table's control bytes are made of; the low bits (its bucket) stay a one-to-one function of the hash's low bits.
 fn spread(h: u32) -> u64 {
     u64::from(h).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
@@ -77,7 +77,12 @@ impl CallIndex {
 
     /// Forgets slot `c`, whose id hashes to `h`: slots are unique, so no string is compared.
     pub fn remove_slot(&mut self, h: u32, c: u32) {
-        if let Ok(entry) = self.table.find_entry(spread(h), |&x| x == c) {
+        let found = self.table.find_entry(spread(h), |&x| x == c);
+        debug_assert!(
+            found.is_ok(),
+            "slot {c} not in the id index under its kept hash"
+        );
+        if let Ok(entry) = found {
             entry.remove();
         }
     }

@@ -28,7 +28,8 @@ fn pick_in_queue(
     rng: &mut Rng,
     ring_everyone: bool,
 ) -> Agents {
-    // A call without skills fits every agent: no agent record read per candidate.
+    // A call without skills fits every agent: no skill test reads the candidate's record
+    // (skills-best's score and weighted-random's weights still do).
     let any = req.is_empty();
     let ok = |k: &AvailKey| {
         !exclude.contains(&k.agent) && (any || agents[k.agent as usize].skills.satisfies(req))
