@@ -87,3 +87,64 @@ impl CallIndex {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::hash;
+    use crate::model::QueueConfig;
+    use crate::{Engine, NewCall, Options};
+    use rustc_hash::FxHashMap;
+
+    /// Ids whose kept 32-bit hashes are equal: each is found, refused twice, ended and added
+    /// again on its own, while the table grows and after a snapshot.
+    #[test]
+    fn ids_sharing_a_kept_hash_stay_apart() {
+        let mut seen: FxHashMap<u32, String> = FxHashMap::default();
+        let mut pairs = Vec::new();
+        for i in 0u64.. {
+            let id = format!("call-{i}");
+            match seen.get(&hash(&id)) {
+                Some(other) => pairs.push((other.clone(), id)),
+                None => drop(seen.insert(hash(&id), id)),
+            }
+            if pairs.len() == 3 {
+                break;
+            }
+        }
+        let call = |id: &str, f: &mut dyn FnMut(&NewCall<'_>)| {
+            f(&NewCall {
+                id,
+                queue: "q",
+                ..NewCall::default()
+            })
+        };
+        let mut e = Engine::new(Options {
+            seed: 0,
+            auto_accept: true,
+        });
+        e.add_queue("q", QueueConfig::default()).unwrap();
+        for (a, b) in &pairs {
+            call(a, &mut |c| e.enqueue(1.0, c).map(drop).unwrap());
+            call(b, &mut |c| e.enqueue(1.0, c).map(drop).unwrap());
+            call(b, &mut |c| assert!(e.enqueue(1.0, c).is_err(), "{b} twice"));
+        }
+        for i in 0..5_000 {
+            let id = format!("fill-{i}");
+            call(&id, &mut |c| e.enqueue(2.0, c).map(drop).unwrap());
+        }
+        let mut e = Engine::restore(&e.snapshot()).unwrap();
+        for (a, b) in &pairs {
+            e.hangup(3.0, a).unwrap();
+            assert!(e.call_info(a).is_err(), "{a} ended");
+            assert_eq!(&*e.call_info(b).unwrap().id, b.as_str());
+            call(a, &mut |c| e.enqueue(3.0, c).map(drop).unwrap());
+            e.hangup(3.0, b).unwrap();
+            assert!(e.call_info(b).is_err(), "{b} ended");
+            assert_eq!(&*e.call_info(a).unwrap().id, a.as_str());
+        }
+        for i in 0..5_000 {
+            e.hangup(4.0, &format!("fill-{i}")).unwrap();
+        }
+        assert_eq!(e.live_calls(), pairs.len());
+    }
+}
