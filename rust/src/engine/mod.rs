@@ -373,7 +373,7 @@ impl Engine {
                 "limit of concurrent interactions must be >= 1",
             ));
         }
-        let mut members: Vec<Membership> = Vec::with_capacity(queues.len());
+        let mut members = agent::Memberships::with_capacity(queues.len());
         for &(q, weight) in queues {
             let queue = self.queue_index(q)?;
             if members.iter().any(|m| m.queue == queue) {
@@ -431,8 +431,14 @@ impl Engine {
             None => {
                 let id: Id = id.into();
                 let a = self.agents.len() as u32;
-                self.agents
-                    .push(fresh_agent(id.clone(), seq, now, skills, Vec::new(), limit));
+                self.agents.push(fresh_agent(
+                    id.clone(),
+                    seq,
+                    now,
+                    skills,
+                    agent::Memberships::new(),
+                    limit,
+                ));
                 self.agent_ids.insert(id, a);
                 self.replace_agent(a, |ag| ag.queues = members);
             }
@@ -880,7 +886,7 @@ fn fresh_agent(
     login_seq: u64,
     now: f64,
     skills: crate::skills::SkillSet,
-    queues: Vec<Membership>,
+    queues: agent::Memberships,
     limit: u32,
 ) -> Agent {
     Agent {

@@ -169,7 +169,7 @@ impl Engine {
                 .skills
                 .levels()
                 .iter()
-                .map(|&(n, l)| (self.skills.name(n).to_owned(), l))
+                .map(|&(n, l)| (self.skills.name(u32::from(n)).to_owned(), l))
                 .collect(),
         })
     }
