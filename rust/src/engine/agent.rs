@@ -27,14 +27,16 @@ pub(crate) struct Membership {
     pub queue: u32,
     /// Share for weighted-random.
     pub weight: u32,
-    /// Calls taken from this queue since login (fewest-calls).
-    pub calls: u64,
+    /// Calls taken from this queue since login (fewest-calls). 32 bits, so a membership is
+    /// 16 bytes: one a second would take 136 years to wrap it.
+    pub calls: u32,
     /// Where the agent sits in the queue's availability index (set again on restore).
     #[serde(skip)]
     pub place: Place,
 }
 
-/// An agent's queues: inline up to two (over half the agents of the routing day), so the
+/// An agent's queues: inline up to two (over half the agents of the routing day; 16 bytes
+/// each), so the
 /// memberships an agent's every change walks are in its own record, not one more heap block to
 /// miss when a call ends minutes after it began. Serialized as a sequence, like the `Vec` it
 /// replaced.
@@ -42,8 +44,8 @@ pub(crate) type Memberships = smallvec::SmallVec<[Membership; 2]>;
 
 /// Field order is the layout (`repr(C)`), grouped by when routing reads the fields, and the
 /// record starts on a cache line (`align(64)`): a call ending reads lines 0-3 (state, calls,
-/// queues, timers, key fields, state clock), a candidate in a scan line 4 (skills), and the
-/// host's queries the rest. Unordered, the 360-byte record spread the fields of one change over
+/// queues, timers, key fields, state clock), a candidate in a scan line 4 (skills), a host
+/// naming the agent in an event line 1 (id), and only queries the rest. Unordered, the 360-byte record spread the fields of one change over
 /// all six lines; the routing day misses an agent's record at nearly every hangup (10,000
 /// agents, minutes between their calls), so each line it needs is a miss. Snapshots write a
 /// struct's fields in declaration order (msgpack arrays), so they go through `AgentWire`, which
@@ -64,9 +66,11 @@ pub(crate) struct Agent {
     /// voice agent (limit 1) neither is a heap block of its own to allocate and to miss.
     pub active: Calls,
     pub offers: Calls,
-    // Line 1: its queues and the start of its availability key.
+    // Line 1: its queues, the start of its availability key, and the id a host reads for
+    // every event naming the agent.
     pub queues: Memberships,
     pub idle_since: f64,
+    pub id: Id,
     // Line 2: timers, pending pause, the rest of the key.
     pub wrap_until: Option<super::TimerKey>,
     /// Resting after a declined or missed offer (no calls until the timer fires).
@@ -84,7 +88,6 @@ pub(crate) struct Agent {
     // Line 4: the eligibility test (64 bytes, `SkillSet`).
     pub skills: SkillSet,
     // Line 5: what only the host's queries read.
-    pub id: Id,
     pub pause_reason: Option<Id>,
     pub login_time: f64,
 }
@@ -356,7 +359,7 @@ impl Engine {
                     .ok_or_else(bad)?;
                 let fields = ag.key_fields();
                 let m = ag.membership(q as u32).ok_or_else(bad)?;
-                if m.place != Place::Out || avail_key(fields, key.agent, m, queue.strategy) != key {
+                if m.place != Place::OUT || avail_key(fields, key.agent, m, queue.strategy) != key {
                     return Err(bad());
                 }
                 m.place = place;
@@ -364,7 +367,7 @@ impl Engine {
         }
         if agents
             .iter()
-            .any(|ag| ag.indexed && ag.queues.iter().any(|m| m.place == Place::Out))
+            .any(|ag| ag.indexed && ag.queues.iter().any(|m| m.place == Place::OUT))
         {
             return Err(bad());
         }
@@ -494,7 +497,7 @@ mod tests {
         let last = |off: usize, size: usize| line(off + size - 1);
         assert_eq!(last(offset_of!(Agent, offers), 24), 0);
         assert_eq!(line(offset_of!(Agent, queues)), 1);
-        assert_eq!(last(offset_of!(Agent, idle_since), 8), 1);
+        assert_eq!(last(offset_of!(Agent, id), 16), 1);
         assert_eq!(line(offset_of!(Agent, wrap_until)), 2);
         assert_eq!(last(offset_of!(Agent, login_seq), 8), 2);
         assert_eq!(line(offset_of!(Agent, state_since)), 3);

@@ -383,7 +383,7 @@ impl Engine {
                 queue,
                 weight,
                 calls: 0,
-                place: avail::Place::Out,
+                place: avail::Place::OUT,
             });
         }
         let existing = self.agent_ids.get(id).copied();
