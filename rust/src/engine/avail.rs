@@ -23,16 +23,38 @@ use serde::{Deserialize, Serialize};
 use super::queue::AvailKey;
 use crate::time::Time;
 
-/// Where an agent's entry in one queue's index is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) enum Place {
+/// Where an agent's entry in one queue's index is: out of it, in the side set, or in the line
+/// at a position counted from the line's first entry ever, wrapping at 2^31. Packed in 4 bytes
+/// (the top bit marks out / side) so a `Membership` is 16 bytes and two fit inline in the
+/// agent's record beside its id (see `Agent`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Place(u32);
+
+/// Line positions wrap within these bits; a line never holds 2^31 entries (it holds at most
+/// twice a queue's available agents plus `SLACK`).
+const POS: u32 = (1 << 31) - 1;
+
+impl Place {
     /// Not in the index.
-    #[default]
-    Out,
-    /// In the line at this position (counted from the line's first entry ever, wrapping).
-    Line(u32),
+    pub const OUT: Place = Place(u32::MAX);
     /// In the side set.
-    Side,
+    pub const SIDE: Place = Place(u32::MAX - 1);
+
+    /// In the line at this position (wrapping).
+    fn line(pos: u32) -> Place {
+        Place(pos & POS)
+    }
+
+    /// The line position, for a line entry.
+    fn in_line(self) -> Option<u32> {
+        (self.0 <= POS).then_some(self.0)
+    }
+}
+
+impl Default for Place {
+    fn default() -> Self {
+        Place::OUT
+    }
 }
 
 /// A line entry: the key's fields inline with the dead mark (32 bytes, the key's own size).
@@ -72,7 +94,7 @@ pub(crate) struct AvailIndex {
     /// Entries before `start` have left (cut off now and then, `trim`).
     line: Vec<Entry>,
     start: usize,
-    /// Position of `line[0]` (`Place::Line`), wrapping: positions stay valid as the front goes.
+    /// Position of `line[0]` (`Place::line`), wrapping: positions stay valid as the front goes.
     base: u32,
     /// Dead entries in the line.
     dead: u32,
@@ -102,12 +124,12 @@ impl AvailIndex {
     /// Adds a key no live entry has; returns where it went, for `remove`.
     pub fn insert(&mut self, key: AvailKey) -> Place {
         if self.entries().last().is_none_or(|last| last.key() <= key) {
-            let place = Place::Line(self.base.wrapping_add(self.line.len() as u32));
+            let place = Place::line(self.base.wrapping_add(self.line.len() as u32));
             self.line.push(Entry::live(key));
             place
         } else {
             self.side.insert(key);
-            Place::Side
+            Place::SIDE
         }
     }
 
@@ -115,14 +137,16 @@ impl AvailIndex {
     /// Returns true when the line should be compacted (`compact`): the caller owns the places
     /// to update.
     pub fn remove(&mut self, place: Place, key: impl FnOnce() -> AvailKey) -> bool {
-        match place {
-            Place::Out => false,
-            Place::Side => {
+        if place == Place::OUT {
+            return false;
+        }
+        match place.in_line() {
+            None => {
                 self.side.remove(&key());
                 false
             }
-            Place::Line(pos) => {
-                let i = pos.wrapping_sub(self.base) as usize;
+            Some(pos) => {
+                let i = (pos.wrapping_sub(self.base) & POS) as usize;
                 let entry = &mut self.line[i];
                 debug_assert!(i >= self.start && !entry.dead);
                 entry.dead = true;
@@ -148,7 +172,7 @@ impl AvailIndex {
             || (self.start >= SLACK && 2 * self.start >= self.line.len())
         {
             self.line.drain(..self.start);
-            self.base = self.base.wrapping_add(self.start as u32);
+            self.base = self.base.wrapping_add(self.start as u32) & POS;
             self.start = 0;
         }
     }
@@ -164,7 +188,7 @@ impl AvailIndex {
         self.dead = 0;
         self.side.clear();
         for (i, e) in self.line.iter().enumerate() {
-            moved(e.agent, Place::Line(i as u32));
+            moved(e.agent, Place::line(i as u32));
         }
     }
 
@@ -282,8 +306,8 @@ impl AvailIndex {
             .enumerate()
             .skip(self.start)
             .filter(|(_, e)| !e.dead)
-            .map(|(i, e)| (e.key(), Place::Line(self.base.wrapping_add(i as u32))))
-            .chain(self.side.iter().map(|k| (*k, Place::Side)))
+            .map(|(i, e)| (e.key(), Place::line(self.base.wrapping_add(i as u32))))
+            .chain(self.side.iter().map(|k| (*k, Place::SIDE)))
     }
 }
 
@@ -328,6 +352,37 @@ mod tests {
             assert_eq!(ix.iter_from(p).collect::<Vec<_>>(), from);
             assert_eq!(ix.iter_below(p).collect::<Vec<_>>(), below);
         }
+    }
+
+    /// Positions wrap at 2^31 (the top bit of a packed `Place` tells out and side apart): an
+    /// index whose first position is just below the wrap keeps finding and dropping entries
+    /// across it, and its places never read as out or side.
+    #[test]
+    fn line_positions_wrap_at_two_to_the_31() {
+        let mut ix = AvailIndex {
+            base: super::POS - 2,
+            ..AvailIndex::default()
+        };
+        let key = |i: u32| AvailKey {
+            a: Time(f64::from(i)),
+            b: Time(0.0),
+            seq: u64::from(i),
+            agent: i,
+        };
+        let places: Vec<Place> = (0..6).map(|i| ix.insert(key(i))).collect();
+        assert!(places.iter().all(|p| p.in_line().is_some()), "{places:?}");
+        assert_eq!(
+            places[3],
+            Place::line(0),
+            "the fourth entry is past the wrap"
+        );
+        for i in [4, 1, 3] {
+            assert!(!ix.remove(places[i], || unreachable!("a line entry")));
+        }
+        let left: Vec<u32> = ix.iter().map(|k| k.agent).collect();
+        assert_eq!(left, vec![0, 2, 5]);
+        let found: Vec<(u32, Place)> = ix.places().map(|(k, p)| (k.agent, p)).collect();
+        assert_eq!(found, vec![(0, places[0]), (2, places[2]), (5, places[5])]);
     }
 
     proptest! {

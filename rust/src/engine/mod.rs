@@ -374,7 +374,7 @@ impl Engine {
                 "limit of concurrent interactions must be >= 1",
             ));
         }
-        let mut members: Vec<Membership> = Vec::with_capacity(queues.len());
+        let mut members = agent::Memberships::with_capacity(queues.len());
         for &(q, weight) in queues {
             let queue = self.queue_index(q)?;
             if members.iter().any(|m| m.queue == queue) {
@@ -384,7 +384,7 @@ impl Engine {
                 queue,
                 weight,
                 calls: 0,
-                place: avail::Place::Out,
+                place: avail::Place::OUT,
             });
         }
         let existing = self.agent_ids.get(id).copied();
@@ -432,8 +432,14 @@ impl Engine {
             None => {
                 let id: Id = id.into();
                 let a = self.agents.len() as u32;
-                self.agents
-                    .push(fresh_agent(id.clone(), seq, now, skills, Vec::new(), limit));
+                self.agents.push(fresh_agent(
+                    id.clone(),
+                    seq,
+                    now,
+                    skills,
+                    agent::Memberships::new(),
+                    limit,
+                ));
                 self.agent_ids.insert(id, a);
                 self.replace_agent(a, |ag| ag.queues = members);
             }
@@ -883,7 +889,7 @@ fn fresh_agent(
     login_seq: u64,
     now: f64,
     skills: crate::skills::SkillSet,
-    queues: Vec<Membership>,
+    queues: agent::Memberships,
     limit: u32,
 ) -> Agent {
     Agent {

@@ -156,7 +156,7 @@ impl Engine {
             queues: ag
                 .queues
                 .iter()
-                .map(|m| (self.queues[m.queue as usize].id.clone(), m.calls))
+                .map(|m| (self.queues[m.queue as usize].id.clone(), u64::from(m.calls)))
                 .collect(),
             talk_time: ag.talk_time,
             state_time: self.state_time_of(ag),
@@ -169,7 +169,7 @@ impl Engine {
                 .skills
                 .levels()
                 .iter()
-                .map(|&(n, l)| (self.skills.name(n).to_owned(), l))
+                .map(|&(n, l)| (self.skills.name(u32::from(n)).to_owned(), l))
                 .collect(),
         })
     }

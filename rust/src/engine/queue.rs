@@ -22,7 +22,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::avail::AvailIndex;
-use crate::model::{AgentState, Id, QueueConfig};
+use crate::model::{AgentState, Id, QueueConfig, Strategy};
 use crate::ranked::{Root, Treaps};
 use crate::time::Time;
 
@@ -71,35 +71,109 @@ pub struct QueueCounters {
     pub talk_sum: f64,
 }
 
+/// Field order is the layout (`repr(C)`), and the record starts on a cache line
+/// (`align(64)`): every change of an agent touches each of its queues' availability index and
+/// state counts, and here those are lines 0 and 1 (with a copy of the strategy the index key
+/// needs), where the unordered 496-byte record spread them over three of its eight lines.
+/// Snapshots go through `QueueWire`, the fields in their order of before, so the snapshot format
+/// is unchanged.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "QueueWire", into = "QueueWire")]
+#[repr(C, align(64))]
 pub(crate) struct Queue {
-    pub id: Id,
-    pub cfg: QueueConfig,
-    /// `cfg.on_limit` resolved to a queue index.
-    pub overflow_to: Option<u32>,
-    /// Queue indices of each escalation step's `AddQueues`, resolved.
-    pub step_queues: Vec<Vec<u32>>,
+    // Line 0.
     /// Available members in the strategy's order (`avail.rs`).
     pub avail: AvailIndex,
-    pub classes: Vec<Class>,
-    pub class_of: FxHashMap<u32, u32>,
+    // Line 1.
+    /// Member agents by shown state, kept on every transition so wallboards read it in O(1).
+    pub by_state: [u32; 6],
+    /// `cfg.strategy` (the configuration never changes after `add_queue`), beside the index
+    /// whose keys it orders.
+    pub strategy: Strategy,
     /// Root of all its waiting calls in `Engine::waits`.
     pub ranked: Root,
+    pub classes: Vec<Class>,
+    /// `cfg.on_limit` resolved to a queue index.
+    pub overflow_to: Option<u32>,
+    // The rest: read per call rather than per agent change.
+    pub cfg: QueueConfig,
+    pub class_of: FxHashMap<u32, u32>,
     /// Waiting calls by arrival time, counted: only the earliest is ever asked for.
     pub by_arrival: BTreeMap<Time, u32>,
     /// Login sequence of the agent this queue last gave a call to (round-robin).
     pub rr_last: Option<u64>,
     pub counters: QueueCounters,
-    /// Member agents by shown state, kept on every transition so wallboards read it in O(1).
-    pub by_state: [u32; 6],
     /// Smoothed handle time (talk + wrap-up) of recent calls, for wait estimates.
     pub aht: Option<f64>,
+    pub id: Id,
+    /// Queue indices of each escalation step's `AddQueues`, resolved.
+    pub step_queues: Vec<Vec<u32>>,
     /// Member agents in wrap-up that will be free when it ends (no pause or logout pending),
     /// by its end: the earliest is what "an agent is about to be free" asks
     /// (`Engine::agent_free_in`). Kept by `Engine::change_agent` once a host asks
     /// (`Engine::track_wrapups`); not in the snapshot (built again when first asked).
-    #[serde(skip)]
     pub wrapping: BTreeSet<(Time, u32)>,
+}
+
+/// A queue as snapshots hold it: the fields in the order `Queue` had before its layout was
+/// arranged for routing (`strategy` is `cfg.strategy`, `wrapping` is built again).
+#[derive(Serialize, Deserialize)]
+struct QueueWire {
+    id: Id,
+    cfg: QueueConfig,
+    overflow_to: Option<u32>,
+    step_queues: Vec<Vec<u32>>,
+    avail: AvailIndex,
+    classes: Vec<Class>,
+    class_of: FxHashMap<u32, u32>,
+    ranked: Root,
+    by_arrival: BTreeMap<Time, u32>,
+    rr_last: Option<u64>,
+    counters: QueueCounters,
+    by_state: [u32; 6],
+    aht: Option<f64>,
+}
+
+impl From<QueueWire> for Queue {
+    fn from(w: QueueWire) -> Queue {
+        Queue {
+            avail: w.avail,
+            by_state: w.by_state,
+            strategy: w.cfg.strategy,
+            ranked: w.ranked,
+            classes: w.classes,
+            overflow_to: w.overflow_to,
+            cfg: w.cfg,
+            class_of: w.class_of,
+            by_arrival: w.by_arrival,
+            rr_last: w.rr_last,
+            counters: w.counters,
+            aht: w.aht,
+            id: w.id,
+            step_queues: w.step_queues,
+            wrapping: BTreeSet::new(),
+        }
+    }
+}
+
+impl From<Queue> for QueueWire {
+    fn from(q: Queue) -> QueueWire {
+        QueueWire {
+            id: q.id,
+            cfg: q.cfg,
+            overflow_to: q.overflow_to,
+            step_queues: q.step_queues,
+            avail: q.avail,
+            classes: q.classes,
+            class_of: q.class_of,
+            ranked: q.ranked,
+            by_arrival: q.by_arrival,
+            rr_last: q.rr_last,
+            counters: q.counters,
+            by_state: q.by_state,
+            aht: q.aht,
+        }
+    }
 }
 
 impl Queue {
@@ -110,6 +184,7 @@ impl Queue {
         step_queues: Vec<Vec<u32>>,
     ) -> Self {
         Queue {
+            strategy: cfg.strategy,
             id,
             cfg,
             overflow_to,
@@ -195,5 +270,28 @@ impl Queue {
         self.by_state.iter().sum::<u32>()
             - self.by_state[AgentState::LoggedOut.index()]
             - self.by_state[AgentState::Paused.index()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::mem::{align_of, offset_of, size_of};
+
+    use super::Queue;
+
+    /// What an agent's change touches in each of its queues stays in lines 0 and 1.
+    #[test]
+    fn agent_change_fields_sit_in_two_cache_lines() {
+        assert_eq!(align_of::<Queue>(), 64);
+        assert_eq!(offset_of!(Queue, avail), 0);
+        assert!(size_of::<super::AvailIndex>() <= 64);
+        for off in [
+            offset_of!(Queue, by_state),
+            offset_of!(Queue, strategy),
+            offset_of!(Queue, ranked),
+            offset_of!(Queue, classes) + 23,
+        ] {
+            assert_eq!(off / 64, 1, "offset {off}");
+        }
     }
 }
