@@ -244,7 +244,7 @@ impl Engine {
             ag.no_answers = 0;
             ag.calls += 1;
             if let Some(m) = ag.membership(q) {
-                m.calls += 1;
+                m.calls = m.calls.saturating_add(1); // u32: never wraps to "fewest" at 2^32
             }
         });
         let call = self.call_mut(c);
