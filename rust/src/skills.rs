@@ -22,6 +22,17 @@ pub struct SkillNames {
 }
 
 impl SkillNames {
+    /// Whether the table read from a snapshot holds together: at most `MAX_SKILL_NAMES`
+    /// names, each numbered by its place in `names`.
+    pub(crate) fn consistent(&self) -> bool {
+        self.names.len() <= MAX_SKILL_NAMES
+            && self.by_name.len() == self.names.len()
+            && self
+                .by_name
+                .iter()
+                .all(|(name, &n)| self.names.get(n as usize) == Some(name))
+    }
+
     pub fn name(&self, n: u32) -> &str {
         &self.names[n as usize]
     }
@@ -29,7 +40,10 @@ impl SkillNames {
     /// A name's number: below `MAX_SKILL_NAMES`, so it fits the `u16` a set stores.
     fn intern(&mut self, name: &str) -> Result<u16> {
         if let Some(&n) = self.by_name.get(name) {
-            return Ok(n as u16);
+            // Never truncated into another skill's number (a damaged snapshot's table).
+            return u16::try_from(n).map_err(|_| {
+                Error::invalid(format!("skill {:?} numbered {n}, beyond u16", clip(name)))
+            });
         }
         check_name("skill name", name)?;
         if self.names.len() >= MAX_SKILL_NAMES {
@@ -254,6 +268,27 @@ impl Requirements {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A damaged table (as a snapshot could bring) is refused by the restore's check, and a
+    /// number beyond u16 is an error, never truncated into another skill's.
+    #[test]
+    fn a_damaged_name_table_is_caught() {
+        let bad: SkillNames =
+            serde_json::from_str(r#"{"by_name": {"x": 70000}, "names": ["x"]}"#).unwrap();
+        assert!(!bad.consistent());
+        let err = bad
+            .clone()
+            .set("agent", [("x", 5)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"x\" numbered 70000"), "{err}");
+        let swapped: SkillNames =
+            serde_json::from_str(r#"{"by_name": {"x": 1, "y": 0}, "names": ["x", "y"]}"#).unwrap();
+        assert!(!swapped.consistent());
+        let mut good = SkillNames::default();
+        good.set("agent", [("x", 5), ("y", 7)]).unwrap();
+        assert!(good.consistent());
+    }
 
     #[test]
     fn satisfies_checks_bits_then_levels() {

@@ -30,8 +30,9 @@ use crate::time::Time;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Place(u32);
 
-/// Line positions wrap within these bits; a line never holds 2^31 entries (it holds at most
-/// twice a queue's available agents plus `SLACK`).
+/// Line positions wrap within these bits; a line never holds 2^31 entries (it holds a few
+/// times a queue's available agents plus `SLACK`: live ones, dead ones awaiting compaction and
+/// a drained prefix awaiting the trim).
 const POS: u32 = (1 << 31) - 1;
 
 impl Place {

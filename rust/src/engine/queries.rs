@@ -290,6 +290,9 @@ impl Engine {
     pub(crate) fn check_consistent(&self) -> Result<()> {
         let bad = |what: &str| Err(Error::invalid(format!("corrupt snapshot: {what}")));
         let (nq, na) = (self.queues.len(), self.agents.len());
+        if !self.skills.consistent() {
+            return bad("skill names");
+        }
         if self.queue_ids.len() != nq || self.queue_ids.values().any(|&q| q as usize >= nq) {
             return bad("queue ids");
         }
