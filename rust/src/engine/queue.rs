@@ -18,6 +18,7 @@
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -77,8 +78,8 @@ pub struct QueueCounters {
 /// needs), where the unordered 496-byte record spread them over three of its eight lines.
 /// Snapshots go through `QueueWire`, the fields in their order of before, so the snapshot format
 /// is unchanged.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(from = "QueueWire", into = "QueueWire")]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(from = "QueueWire<'static>")]
 #[repr(C, align(64))]
 pub(crate) struct Queue {
     // Line 0.
@@ -116,63 +117,67 @@ pub(crate) struct Queue {
 }
 
 /// A queue as snapshots hold it: the fields in the order `Queue` had before its layout was
-/// arranged for routing (`strategy` is `cfg.strategy`, `wrapping` is built again).
+/// arranged for routing (`strategy` is `cfg.strategy`, `wrapping` is built again). The big
+/// fields are `Cow`s: a snapshot borrows them (no copy of a million waiting calls' indexes),
+/// a restore owns them.
 #[derive(Serialize, Deserialize)]
-struct QueueWire {
+struct QueueWire<'a> {
     id: Id,
-    cfg: QueueConfig,
+    cfg: Cow<'a, QueueConfig>,
     overflow_to: Option<u32>,
-    step_queues: Vec<Vec<u32>>,
-    avail: AvailIndex,
-    classes: Vec<Class>,
-    class_of: FxHashMap<u32, u32>,
+    step_queues: Cow<'a, [Vec<u32>]>,
+    avail: Cow<'a, AvailIndex>,
+    classes: Cow<'a, [Class]>,
+    class_of: Cow<'a, FxHashMap<u32, u32>>,
     ranked: Root,
-    by_arrival: BTreeMap<Time, u32>,
+    by_arrival: Cow<'a, BTreeMap<Time, u32>>,
     rr_last: Option<u64>,
     counters: QueueCounters,
     by_state: [u32; 6],
     aht: Option<f64>,
 }
 
-impl From<QueueWire> for Queue {
-    fn from(w: QueueWire) -> Queue {
+impl From<QueueWire<'static>> for Queue {
+    fn from(w: QueueWire<'static>) -> Queue {
+        let cfg = w.cfg.into_owned();
         Queue {
-            avail: w.avail,
+            avail: w.avail.into_owned(),
             by_state: w.by_state,
-            strategy: w.cfg.strategy,
+            strategy: cfg.strategy,
             ranked: w.ranked,
-            classes: w.classes,
+            classes: w.classes.into_owned(),
             overflow_to: w.overflow_to,
-            cfg: w.cfg,
-            class_of: w.class_of,
-            by_arrival: w.by_arrival,
+            cfg,
+            class_of: w.class_of.into_owned(),
+            by_arrival: w.by_arrival.into_owned(),
             rr_last: w.rr_last,
             counters: w.counters,
             aht: w.aht,
             id: w.id,
-            step_queues: w.step_queues,
+            step_queues: w.step_queues.into_owned(),
             wrapping: BTreeSet::new(),
         }
     }
 }
 
-impl From<Queue> for QueueWire {
-    fn from(q: Queue) -> QueueWire {
+impl Serialize for Queue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         QueueWire {
-            id: q.id,
-            cfg: q.cfg,
-            overflow_to: q.overflow_to,
-            step_queues: q.step_queues,
-            avail: q.avail,
-            classes: q.classes,
-            class_of: q.class_of,
-            ranked: q.ranked,
-            by_arrival: q.by_arrival,
-            rr_last: q.rr_last,
-            counters: q.counters,
-            by_state: q.by_state,
-            aht: q.aht,
+            id: self.id.clone(),
+            cfg: Cow::Borrowed(&self.cfg),
+            overflow_to: self.overflow_to,
+            step_queues: Cow::Borrowed(&self.step_queues[..]),
+            avail: Cow::Borrowed(&self.avail),
+            classes: Cow::Borrowed(&self.classes[..]),
+            class_of: Cow::Borrowed(&self.class_of),
+            ranked: self.ranked,
+            by_arrival: Cow::Borrowed(&self.by_arrival),
+            rr_last: self.rr_last,
+            counters: self.counters.clone(),
+            by_state: self.by_state,
+            aht: self.aht,
         }
+        .serialize(s)
     }
 }
 
