@@ -287,15 +287,12 @@ impl Engine {
         self.index_wrap(a);
         let after = self.agents[a as usize].state();
         if before != after {
-            let ag = &mut self.agents[a as usize];
-            ag.state_time[before.index()] += self.t - ag.state_since;
-            ag.state_since = self.t;
+            self.clock_state(a, before);
         }
         if new_queues {
             self.count_agent(a, after, 1);
         } else if before != after {
-            self.count_agent(a, before, -1);
-            self.count_agent(a, after, 1);
+            self.recount_agent(a, before, after);
         }
         if index {
             self.index_agent(a);
@@ -303,9 +300,25 @@ impl Engine {
         r
     }
 
+    /// The agent leaves `before` now: its time in it is added up.
+    fn clock_state(&mut self, a: u32, before: AgentState) {
+        let ag = &mut self.agents[a as usize];
+        ag.state_time[before.index()] += self.t - ag.state_since;
+        ag.state_since = self.t;
+    }
+
     fn count_agent(&mut self, a: u32, state: AgentState, delta: i32) {
         for m in &self.agents[a as usize].queues {
             self.queues[m.queue as usize].count_state(state, delta);
+        }
+    }
+
+    /// One walk of the agent's queues: a member leaves one state's count for another's.
+    fn recount_agent(&mut self, a: u32, before: AgentState, after: AgentState) {
+        for m in &self.agents[a as usize].queues {
+            let q = &mut self.queues[m.queue as usize];
+            q.count_state(before, -1);
+            q.count_state(after, 1);
         }
     }
 
@@ -486,6 +499,80 @@ mod tests {
     use std::mem::{align_of, offset_of, size_of};
 
     use super::Agent;
+    use crate::engine::call::tests::engine;
+    use crate::model::{AgentState, QueueConfig};
+    use crate::{Engine, NewCall};
+
+    /// Each queue's state counts are its members' shown states, recounted from the agents.
+    fn assert_counts_exact(e: &Engine) {
+        for (q, queue) in e.queues.iter().enumerate() {
+            let mut want = [0u32; 6];
+            for ag in &e.agents {
+                if ag.queues.iter().any(|m| m.queue == q as u32) {
+                    want[ag.state().index()] += 1;
+                }
+            }
+            assert_eq!(queue.by_state, want, "queue {}", queue.id);
+        }
+    }
+
+    /// A freed agent that takes a waiting call at once (after a wrap-up, or at the end of a
+    /// call with none) is counted busy in each of its queues, never left available, and its
+    /// clock adds no time available at that instant; once free it is counted available in both.
+    #[test]
+    fn a_freed_agent_taking_a_waiting_call_keeps_counts_and_clock_exact() {
+        let mut e = engine(QueueConfig {
+            wrapup: 5.0,
+            ..QueueConfig::default()
+        });
+        let busy = AgentState::Busy.index();
+        let avail = AgentState::Available.index();
+        let wrap = AgentState::WrapUp.index();
+        let call = |id, queue| NewCall {
+            id,
+            queue,
+            ..NewCall::default()
+        };
+        e.login(0.0, "a", &[], &[("q", 1), ("r", 1)], 1).unwrap();
+        e.enqueue(1.0, &call("c1", "q")).unwrap();
+        e.enqueue(2.0, &call("c2", "q")).unwrap();
+        e.hangup(10.0, "c1").unwrap();
+        assert_counts_exact(&e);
+        assert_eq!(e.queues[1].by_state[wrap], 1);
+        // The wrap-up ends at 15 and c2 is taken at once.
+        e.advance(15.0).unwrap();
+        assert_counts_exact(&e);
+        for q in 0..2 {
+            assert_eq!(e.queues[q].by_state[busy], 1);
+            assert_eq!(e.queues[q].by_state[avail], 0);
+        }
+        let a = &e.agents[0];
+        assert_eq!(a.state_since, 15.0);
+        assert_eq!(a.state_time[wrap], 5.0);
+        assert_eq!(a.state_time[busy], 9.0);
+        assert_eq!(a.state_time[avail], 1.0);
+        // A call of "r" (no wrap-up) waits; c2 ends at 20, wrap-up to 25, then c3.
+        e.enqueue(16.0, &call("c3", "r")).unwrap();
+        e.enqueue(17.0, &call("c4", "r")).unwrap();
+        e.hangup(20.0, "c2").unwrap();
+        e.advance(25.0).unwrap();
+        assert_counts_exact(&e);
+        // c3 ends at 30 with no wrap-up: busy -> busy with c4, the clock restarted at 30.
+        e.hangup(30.0, "c3").unwrap();
+        assert_counts_exact(&e);
+        let a = &e.agents[0];
+        assert_eq!(a.state(), AgentState::Busy);
+        assert_eq!(a.state_since, 30.0);
+        assert_eq!(a.state_time[busy], 9.0 + 5.0 + 5.0);
+        assert_eq!(a.state_time[wrap], 10.0);
+        assert_eq!(a.state_time[avail], 1.0);
+        assert_eq!(e.queues[0].by_state[busy], 1);
+        // Free at last: available in both queues.
+        e.hangup(31.0, "c4").unwrap();
+        assert_counts_exact(&e);
+        assert_eq!(e.queues[0].by_state[avail], 1);
+        assert_eq!(e.queues[1].by_state[avail], 1);
+    }
 
     /// The groups of the layout stay within their cache lines: a field added or grown that
     /// pushes one over fails here rather than quietly costing a miss per hangup.
